@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { OtlpJsonError, spanFromApiJson, spansFromOtlpJson, spansToTracesData, spanToApiJson } from './otlp-json.ts';
+import { validateSpans } from './validate.ts';
+
+const request = {
+  resourceSpans: [
+    {
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'order' } }] },
+      scopeSpans: [
+        {
+          scope: { name: 'shop', version: '1.0' },
+          spans: [
+            {
+              traceId: '5B8EFFF798038103D269B633813FC60C',
+              spanId: 'EEE19B7EC3C1B174',
+              parentSpanId: '',
+              name: 'save_order',
+              kind: 2,
+              startTimeUnixNano: '1544712660000000001',
+              endTimeUnixNano: '1544712661000000001',
+              events: [{ timeUnixNano: 1544712660500000, name: 'retry' }],
+              attributes: [
+                { key: 'big', value: { intValue: '9007199254740993' } },
+                { key: 'neg', value: { intValue: -5 } },
+                { key: 'nan', value: { doubleValue: 'NaN' } },
+                { key: 'raw', value: { bytesValue: 'AAEC/w==' } },
+                {
+                  key: 'nested',
+                  value: {
+                    kvlistValue: {
+                      values: [{ key: 'a', value: { arrayValue: { values: [{ boolValue: true }, {}] } } }],
+                    },
+                  },
+                },
+              ],
+              status: { code: 2, message: 'db timeout' },
+              unknownField: 'ignored',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+describe('OTLP JSON', () => {
+  it('decodes hex ids, int64 as string or number, NaN, bytes and nested values exactly', () => {
+    const [span] = spansFromOtlpJson(request);
+    assert.equal(span.traceId, '5b8efff798038103d269b633813fc60c');
+    assert.equal(span.serviceName, 'order');
+    assert.equal(span.startTimeUnixNano, 1544712660000000001n);
+    assert.equal(span.endTimeUnixNano, 1544712661000000001n);
+    assert.equal(span.events[0].timeUnixNano, 1544712660500000n);
+    assert.deepEqual(span.attributes[0].value, { type: 'int', value: 9007199254740993n });
+    assert.deepEqual(span.attributes[1].value, { type: 'int', value: -5n });
+    assert.ok(span.attributes[2].value.type === 'double' && Number.isNaN(span.attributes[2].value.value));
+    assert.deepEqual(span.attributes[3].value, { type: 'bytes', value: new Uint8Array([0, 1, 2, 255]) });
+    assert.equal(span.status.code, 2);
+  });
+
+  it('round-trips through the API encoding and TracesData', () => {
+    const spans = spansFromOtlpJson(request);
+    const api = JSON.parse(JSON.stringify(spans.map(spanToApiJson)));
+    assert.deepEqual(
+      api.map((s: unknown) => spanFromApiJson(s)),
+      spans,
+    );
+    const again = spansFromOtlpJson(JSON.parse(JSON.stringify(spansToTracesData(spans))));
+    assert.deepEqual(again, spans);
+  });
+
+  it('names the path of a field that cannot be decoded', () => {
+    const bad = structuredClone(request) as { resourceSpans: { scopeSpans: { spans: { spanId: string }[] }[] }[] };
+    bad.resourceSpans[0].scopeSpans[0].spans[0].spanId = '7uGbfsPBsXQ=';
+    assert.throws(
+      () => spansFromOtlpJson(bad),
+      (e: Error) => {
+        assert.ok(e instanceof OtlpJsonError);
+        assert.match(e.message, /resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.spanId: ids must be hex/);
+        return true;
+      },
+    );
+    assert.throws(() => spansFromOtlpJson({ resourceSpans: {} }), /resourceSpans: expected an array/);
+    assert.throws(
+      () => spansFromOtlpJson({ resourceSpans: [{ scopeSpans: [{ spans: [{ startTimeUnixNano: 1.5 }] }] }] }),
+      /startTimeUnixNano/,
+    );
+  });
+
+  it('rejects spans with a wrong id length, all-zero ids or an end before the start', () => {
+    const base = spansFromOtlpJson(request)[0];
+    const result = validateSpans([
+      base,
+      { ...base, traceId: base.traceId.slice(2) },
+      { ...base, spanId: '0000000000000000' },
+      { ...base, endTimeUnixNano: base.startTimeUnixNano - 1n } as typeof base,
+      { ...base, parentSpanId: '0000000000000000' },
+    ]);
+    assert.equal(result.spans.length, 2);
+    assert.equal(result.spans[1].parentSpanId, '');
+    assert.equal(result.rejectedSpans, 3);
+    assert.match(result.errorMessage, /span 1 .*trace id must be 16 bytes, got 15/);
+    assert.match(result.errorMessage, /span 2 .*span id is all zeros/);
+    assert.match(result.errorMessage, /span 3 .*end time is before start time/);
+  });
+});

@@ -1,0 +1,477 @@
+import {
+  type AnyValue,
+  base64ToBytes,
+  bytesToBase64,
+  type InstrumentationScope,
+  type KeyValue,
+  type Resource,
+  type Span,
+  type SpanEvent,
+  type SpanLink,
+  serviceNameOf,
+} from './span.ts';
+import { type UnixNanos, unixNanos } from './units.ts';
+
+/**
+ * The OTLP JSON encoding (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding):
+ * lowerCamelCase field names, hex trace and span ids, integer enums, 64-bit integers as decimal
+ * strings, bytes as base64. Encoding and decoding here are pure; the HTTP receiver and the API
+ * only move the bytes.
+ */
+
+/** OTLP JSON `AnyValue`. */
+export type AnyValueJson =
+  | { stringValue: string }
+  | { boolValue: boolean }
+  | { intValue: string }
+  | { doubleValue: number | string }
+  | { bytesValue: string }
+  | { arrayValue: { values: AnyValueJson[] } }
+  | { kvlistValue: { values: KeyValueJson[] } }
+  | Record<string, never>;
+
+export interface KeyValueJson {
+  key: string;
+  value: AnyValueJson;
+}
+
+export interface EventJson {
+  timeUnixNano: string;
+  name: string;
+  attributes: KeyValueJson[];
+  droppedAttributesCount: number;
+}
+
+export interface LinkJson {
+  traceId: string;
+  spanId: string;
+  traceState: string;
+  attributes: KeyValueJson[];
+  droppedAttributesCount: number;
+  flags: number;
+}
+
+export interface ResourceJson {
+  attributes: KeyValueJson[];
+  droppedAttributesCount: number;
+}
+
+export interface ScopeJson {
+  name: string;
+  version: string;
+  attributes: KeyValueJson[];
+  droppedAttributesCount: number;
+}
+
+/** An OTLP JSON `Span`. */
+export interface SpanJson {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  traceState: string;
+  flags: number;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: KeyValueJson[];
+  droppedAttributesCount: number;
+  events: EventJson[];
+  droppedEventsCount: number;
+  links: LinkJson[];
+  droppedLinksCount: number;
+  status: { code: number; message: string };
+}
+
+/** A span as the query API returns it: OTLP JSON fields plus its service, resource and scope. */
+export interface ApiSpanJson extends SpanJson {
+  serviceName: string;
+  resource: ResourceJson & { schemaUrl: string };
+  scope: ScopeJson & { schemaUrl: string };
+}
+
+/** OTLP JSON `TracesData` / `ExportTraceServiceRequest`. */
+export interface TracesDataJson {
+  resourceSpans: {
+    resource: ResourceJson;
+    schemaUrl: string;
+    scopeSpans: { scope: ScopeJson; schemaUrl: string; spans: SpanJson[] }[];
+  }[];
+}
+
+export function anyValueToJson(value: AnyValue): AnyValueJson {
+  switch (value.type) {
+    case 'string':
+      return { stringValue: value.value };
+    case 'bool':
+      return { boolValue: value.value };
+    case 'int':
+      return { intValue: value.value.toString() };
+    case 'double':
+      return { doubleValue: Number.isFinite(value.value) ? value.value : String(value.value) };
+    case 'bytes':
+      return { bytesValue: bytesToBase64(value.value) };
+    case 'array':
+      return { arrayValue: { values: value.value.map(anyValueToJson) } };
+    case 'kvlist':
+      return { kvlistValue: { values: attributesToJson(value.value) } };
+    case 'empty':
+      return {};
+  }
+}
+
+export function attributesToJson(attributes: readonly KeyValue[]): KeyValueJson[] {
+  return attributes.map((kv) => ({ key: kv.key, value: anyValueToJson(kv.value) }));
+}
+
+/** Encodes a span's own OTLP fields (without resource and scope). */
+export function spanToOtlpJson(span: Span): SpanJson {
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    parentSpanId: span.parentSpanId,
+    traceState: span.traceState,
+    flags: span.flags,
+    name: span.name,
+    kind: span.kind,
+    startTimeUnixNano: span.startTimeUnixNano.toString(),
+    endTimeUnixNano: span.endTimeUnixNano.toString(),
+    attributes: attributesToJson(span.attributes),
+    droppedAttributesCount: span.droppedAttributesCount,
+    events: span.events.map((e) => ({
+      timeUnixNano: e.timeUnixNano.toString(),
+      name: e.name,
+      attributes: attributesToJson(e.attributes),
+      droppedAttributesCount: e.droppedAttributesCount,
+    })),
+    droppedEventsCount: span.droppedEventsCount,
+    links: span.links.map((l) => ({
+      traceId: l.traceId,
+      spanId: l.spanId,
+      traceState: l.traceState,
+      attributes: attributesToJson(l.attributes),
+      droppedAttributesCount: l.droppedAttributesCount,
+      flags: l.flags,
+    })),
+    droppedLinksCount: span.droppedLinksCount,
+    status: { code: span.status.code, message: span.status.message },
+  };
+}
+
+/** Encodes a span for the query API: OTLP JSON plus `serviceName`, `resource` and `scope`. */
+export function spanToApiJson(span: Span): ApiSpanJson {
+  return {
+    ...spanToOtlpJson(span),
+    serviceName: span.serviceName,
+    resource: {
+      attributes: attributesToJson(span.resource.attributes),
+      droppedAttributesCount: span.resource.droppedAttributesCount,
+      schemaUrl: span.resource.schemaUrl,
+    },
+    scope: {
+      name: span.scope.name,
+      version: span.scope.version,
+      attributes: attributesToJson(span.scope.attributes),
+      droppedAttributesCount: span.scope.droppedAttributesCount,
+      schemaUrl: span.scope.schemaUrl,
+    },
+  };
+}
+
+/**
+ * Groups spans back into OTLP `TracesData`: one `resourceSpans` per distinct resource and one
+ * `scopeSpans` per distinct scope within it, in first-seen order.
+ */
+export function spansToTracesData(spans: readonly Span[]): TracesDataJson {
+  const byResource = new Map<string, TracesDataJson['resourceSpans'][number]>();
+  const scopeIndex = new Map<string, TracesDataJson['resourceSpans'][number]['scopeSpans'][number]>();
+  for (const span of spans) {
+    const resource: ResourceJson = {
+      attributes: attributesToJson(span.resource.attributes),
+      droppedAttributesCount: span.resource.droppedAttributesCount,
+    };
+    const resourceKey = JSON.stringify([resource, span.resource.schemaUrl]);
+    let rs = byResource.get(resourceKey);
+    if (!rs) {
+      rs = { resource, schemaUrl: span.resource.schemaUrl, scopeSpans: [] };
+      byResource.set(resourceKey, rs);
+    }
+    const scope: ScopeJson = {
+      name: span.scope.name,
+      version: span.scope.version,
+      attributes: attributesToJson(span.scope.attributes),
+      droppedAttributesCount: span.scope.droppedAttributesCount,
+    };
+    const scopeKey = JSON.stringify([resourceKey, scope, span.scope.schemaUrl]);
+    let ss = scopeIndex.get(scopeKey);
+    if (!ss) {
+      ss = { scope, schemaUrl: span.scope.schemaUrl, spans: [] };
+      scopeIndex.set(scopeKey, ss);
+      rs.scopeSpans.push(ss);
+    }
+    ss.spans.push(spanToOtlpJson(span));
+  }
+  return { resourceSpans: [...byResource.values()] };
+}
+
+/** A body that cannot be decoded as OTLP JSON. The message names the path of the bad field. */
+export class OtlpJsonError extends Error {
+  override readonly name = 'OtlpJsonError';
+}
+
+type Json = unknown;
+
+function fail(path: string, message: string): never {
+  throw new OtlpJsonError(`${path}: ${message}`);
+}
+
+function obj(value: Json, path: string): Record<string, Json> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) fail(path, 'expected an object');
+  return value as Record<string, Json>;
+}
+
+function arr(value: Json, path: string): Json[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) fail(path, 'expected an array');
+  return value;
+}
+
+function str(value: Json, path: string): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') fail(path, 'expected a string');
+  return value;
+}
+
+function u32(value: Json, path: string): number {
+  if (value === undefined || value === null) return 0;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    fail(path, 'expected an unsigned 32-bit integer');
+  }
+  return n;
+}
+
+function enumValue(value: Json, path: string, names: Record<string, number>): number {
+  if (typeof value === 'string' && value in names) return names[value];
+  const n = u32(value, path);
+  return n;
+}
+
+const INT64_RE = /^-?\d{1,20}$/;
+
+function int64(value: Json, path: string): bigint {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) fail(path, 'integer is not exact; send 64-bit integers as strings');
+    return BigInt(value);
+  }
+  if (typeof value === 'string' && INT64_RE.test(value)) {
+    const n = BigInt(value);
+    if (n < -(2n ** 63n) || n >= 2n ** 63n) fail(path, 'out of int64 range');
+    return n;
+  }
+  return fail(path, 'expected a 64-bit integer as a decimal string or number');
+}
+
+function fixed64(value: Json, path: string): UnixNanos {
+  if (value === undefined || value === null) return unixNanos(0n);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) fail(path, 'expected a non-negative exact integer');
+    return unixNanos(BigInt(value));
+  }
+  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) {
+    const n = BigInt(value);
+    if (n > 0xffffffffffffffffn) fail(path, 'out of uint64 range');
+    return unixNanos(n);
+  }
+  return fail(path, 'expected an unsigned 64-bit integer as a decimal string');
+}
+
+function hexId(value: Json, path: string): string {
+  const text = str(value, path);
+  if (!/^[0-9a-fA-F]*$/.test(text) || text.length % 2 !== 0) {
+    fail(path, `ids must be hex-encoded in OTLP JSON (not base64), got ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return text.toLowerCase();
+}
+
+function double(value: Json, path: string): number {
+  if (typeof value === 'number') return value;
+  if (value === 'NaN') return Number.NaN;
+  if (value === 'Infinity') return Number.POSITIVE_INFINITY;
+  if (value === '-Infinity') return Number.NEGATIVE_INFINITY;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return fail(path, 'expected a number');
+}
+
+/** Decodes an OTLP JSON `AnyValue`. An object with none of the value fields is the empty value. */
+export function anyValueFromJson(value: Json, path: string, depth = 0): AnyValue {
+  if (depth > 64) fail(path, 'nested too deeply');
+  const o = obj(value, path);
+  if ('stringValue' in o) return { type: 'string', value: str(o.stringValue, `${path}.stringValue`) };
+  if ('boolValue' in o) {
+    if (typeof o.boolValue !== 'boolean') fail(`${path}.boolValue`, 'expected a boolean');
+    return { type: 'bool', value: o.boolValue };
+  }
+  if ('intValue' in o) return { type: 'int', value: int64(o.intValue, `${path}.intValue`) };
+  if ('doubleValue' in o) return { type: 'double', value: double(o.doubleValue, `${path}.doubleValue`) };
+  if ('bytesValue' in o) {
+    const text = str(o.bytesValue, `${path}.bytesValue`);
+    try {
+      return { type: 'bytes', value: base64ToBytes(text) };
+    } catch (error) {
+      return fail(`${path}.bytesValue`, (error as Error).message);
+    }
+  }
+  if ('arrayValue' in o) {
+    const values = arr(obj(o.arrayValue, `${path}.arrayValue`).values, `${path}.arrayValue.values`);
+    return {
+      type: 'array',
+      value: values.map((v, i) => anyValueFromJson(v, `${path}.arrayValue.values[${i}]`, depth + 1)),
+    };
+  }
+  if ('kvlistValue' in o) {
+    const values = arr(obj(o.kvlistValue, `${path}.kvlistValue`).values, `${path}.kvlistValue.values`);
+    return { type: 'kvlist', value: attributesFromJson(values, `${path}.kvlistValue.values`, depth + 1) };
+  }
+  return { type: 'empty' };
+}
+
+export function attributesFromJson(value: Json, path: string, depth = 0): KeyValue[] {
+  return arr(value, path).map((kv, i) => {
+    const o = obj(kv, `${path}[${i}]`);
+    return { key: str(o.key, `${path}[${i}].key`), value: anyValueFromJson(o.value, `${path}[${i}].value`, depth) };
+  });
+}
+
+const KIND_NAMES: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+/**
+ * Decodes an OTLP JSON `ExportTraceServiceRequest` (also `TracesData`, the same shape) into spans.
+ * Unknown fields are ignored; a field of the wrong type throws `OtlpJsonError` with its path.
+ * Does not validate ids or times: pass the result through `validateSpans`.
+ */
+export function spansFromOtlpJson(body: Json): Span[] {
+  const root = obj(body, '$');
+  if (Array.isArray(body)) fail('$', 'expected an object with resourceSpans');
+  const spans: Span[] = [];
+  const resourceSpans = arr(root.resourceSpans, 'resourceSpans');
+  for (let r = 0; r < resourceSpans.length; r++) {
+    const rPath = `resourceSpans[${r}]`;
+    const rs = obj(resourceSpans[r], rPath);
+    const res = obj(rs.resource, `${rPath}.resource`);
+    const resource: Resource = {
+      attributes: attributesFromJson(res.attributes, `${rPath}.resource.attributes`),
+      droppedAttributesCount: u32(res.droppedAttributesCount, `${rPath}.resource.droppedAttributesCount`),
+      schemaUrl: str(rs.schemaUrl, `${rPath}.schemaUrl`),
+    };
+    const serviceName = serviceNameOf(resource);
+    const scopeSpans = arr(rs.scopeSpans, `${rPath}.scopeSpans`);
+    for (let s = 0; s < scopeSpans.length; s++) {
+      const sPath = `${rPath}.scopeSpans[${s}]`;
+      const ss = obj(scopeSpans[s], sPath);
+      const sc = obj(ss.scope, `${sPath}.scope`);
+      const scope: InstrumentationScope = {
+        name: str(sc.name, `${sPath}.scope.name`),
+        version: str(sc.version, `${sPath}.scope.version`),
+        attributes: attributesFromJson(sc.attributes, `${sPath}.scope.attributes`),
+        droppedAttributesCount: u32(sc.droppedAttributesCount, `${sPath}.scope.droppedAttributesCount`),
+        schemaUrl: str(ss.schemaUrl, `${sPath}.schemaUrl`),
+      };
+      const list = arr(ss.spans, `${sPath}.spans`);
+      for (let i = 0; i < list.length; i++) {
+        spans.push(spanFromJson(list[i], `${sPath}.spans[${i}]`, serviceName, resource, scope));
+      }
+    }
+  }
+  return spans;
+}
+
+function spanFromJson(
+  value: Json,
+  path: string,
+  serviceName: string,
+  resource: Resource,
+  scope: InstrumentationScope,
+): Span {
+  const o = obj(value, path);
+  const status = obj(o.status, `${path}.status`);
+  const events: SpanEvent[] = arr(o.events, `${path}.events`).map((e, i) => {
+    const ep = `${path}.events[${i}]`;
+    const eo = obj(e, ep);
+    return {
+      timeUnixNano: fixed64(eo.timeUnixNano, `${ep}.timeUnixNano`),
+      name: str(eo.name, `${ep}.name`),
+      attributes: attributesFromJson(eo.attributes, `${ep}.attributes`),
+      droppedAttributesCount: u32(eo.droppedAttributesCount, `${ep}.droppedAttributesCount`),
+    };
+  });
+  const links: SpanLink[] = arr(o.links, `${path}.links`).map((l, i) => {
+    const lp = `${path}.links[${i}]`;
+    const lo = obj(l, lp);
+    return {
+      traceId: hexId(lo.traceId, `${lp}.traceId`),
+      spanId: hexId(lo.spanId, `${lp}.spanId`),
+      traceState: str(lo.traceState, `${lp}.traceState`),
+      attributes: attributesFromJson(lo.attributes, `${lp}.attributes`),
+      droppedAttributesCount: u32(lo.droppedAttributesCount, `${lp}.droppedAttributesCount`),
+      flags: u32(lo.flags, `${lp}.flags`),
+    };
+  });
+  return {
+    traceId: hexId(o.traceId, `${path}.traceId`),
+    spanId: hexId(o.spanId, `${path}.spanId`),
+    parentSpanId: hexId(o.parentSpanId, `${path}.parentSpanId`),
+    traceState: str(o.traceState, `${path}.traceState`),
+    flags: u32(o.flags, `${path}.flags`),
+    name: str(o.name, `${path}.name`),
+    kind: enumValue(o.kind, `${path}.kind`, KIND_NAMES),
+    startTimeUnixNano: fixed64(o.startTimeUnixNano, `${path}.startTimeUnixNano`),
+    endTimeUnixNano: fixed64(o.endTimeUnixNano, `${path}.endTimeUnixNano`),
+    attributes: attributesFromJson(o.attributes, `${path}.attributes`),
+    droppedAttributesCount: u32(o.droppedAttributesCount, `${path}.droppedAttributesCount`),
+    events,
+    droppedEventsCount: u32(o.droppedEventsCount, `${path}.droppedEventsCount`),
+    links,
+    droppedLinksCount: u32(o.droppedLinksCount, `${path}.droppedLinksCount`),
+    status: {
+      code: enumValue(status.code, `${path}.status.code`, STATUS_NAMES),
+      message: str(status.message, `${path}.status.message`),
+    },
+    serviceName,
+    resource,
+    scope,
+  };
+}
+
+/**
+ * Decodes a span as the query API returns it (`ApiSpanJson`), for clients of the API such as the
+ * web UI and the CLI. Throws `OtlpJsonError` on a malformed span.
+ */
+export function spanFromApiJson(value: Json, path = 'span'): Span {
+  const o = obj(value, path);
+  const res = obj(o.resource, `${path}.resource`);
+  const sc = obj(o.scope, `${path}.scope`);
+  const resource: Resource = {
+    attributes: attributesFromJson(res.attributes, `${path}.resource.attributes`),
+    droppedAttributesCount: u32(res.droppedAttributesCount, `${path}.resource.droppedAttributesCount`),
+    schemaUrl: str(res.schemaUrl, `${path}.resource.schemaUrl`),
+  };
+  const scope: InstrumentationScope = {
+    name: str(sc.name, `${path}.scope.name`),
+    version: str(sc.version, `${path}.scope.version`),
+    attributes: attributesFromJson(sc.attributes, `${path}.scope.attributes`),
+    droppedAttributesCount: u32(sc.droppedAttributesCount, `${path}.scope.droppedAttributesCount`),
+    schemaUrl: str(sc.schemaUrl, `${path}.scope.schemaUrl`),
+  };
+  const serviceName = typeof o.serviceName === 'string' ? o.serviceName : serviceNameOf(resource);
+  return spanFromJson(o, path, serviceName, resource, scope);
+}
