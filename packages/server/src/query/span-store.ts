@@ -1,0 +1,91 @@
+import type { Span, UnixNanos } from '@ariadne/core';
+
+/**
+ * The storage interface, owned by the query side (as Grafana Tempo's `pkg/traceql/storage.go`):
+ * the API and the engine ask for what they need, and every store implements it. Stores never
+ * import the API. `store/span-store.contract.ts` is the suite every implementation must pass.
+ */
+
+/** A half-open time window `[start, end)` in unix nanoseconds; either side may be open. */
+export interface TimeRange {
+  readonly startUnixNano?: UnixNanos;
+  readonly endUnixNano?: UnixNanos;
+}
+
+/** One `key=value` attribute condition. The value matches a string, int, double or bool attribute whose text is equal. */
+export interface AttributeFilter {
+  readonly key: string;
+  readonly value: string;
+}
+
+export type StatusFilter = 'error' | 'ok' | 'unset';
+
+/**
+ * A trace search. All span conditions (service, operation, status, duration, attributes) must hold
+ * for one and the same span, as in Jaeger; attributes match the span's own attributes or its
+ * resource's. The time window applies to that span's start.
+ */
+export interface TraceQuery extends TimeRange {
+  readonly service?: string;
+  readonly operation?: string;
+  readonly status?: StatusFilter;
+  readonly minDurationNanos?: bigint;
+  readonly maxDurationNanos?: bigint;
+  readonly attributes?: readonly AttributeFilter[];
+  /** Maximum number of traces returned, newest first. */
+  readonly limit: number;
+}
+
+/** What a search returns for each trace. */
+export interface TraceSummary {
+  readonly traceId: string;
+  /** Service and name of the root span (the earliest span without a parent; the earliest span if none). */
+  readonly rootService: string;
+  readonly rootName: string;
+  readonly startUnixNano: UnixNanos;
+  readonly durationNanos: bigint;
+  readonly spanCount: number;
+  readonly errorCount: number;
+  readonly services: readonly string[];
+}
+
+/** Calls from one service to another, summed over a time window. */
+export interface DependencyEdge {
+  readonly parent: string;
+  readonly child: string;
+  readonly callCount: number;
+  readonly errorCount: number;
+}
+
+/** Request count, errors and latency percentiles of one operation of a service. */
+export interface OperationStats {
+  readonly operation: string;
+  readonly spanCount: number;
+  readonly errorCount: number;
+  readonly p50Nanos: bigint;
+  readonly p95Nanos: bigint;
+  readonly p99Nanos: bigint;
+}
+
+/** Writes spans durably. */
+export interface SpanWriter {
+  /** Resolves only once every span is durably committed; rejects and stores nothing on failure. */
+  writeSpans(spans: readonly Span[]): Promise<void>;
+}
+
+/** A span store: durable writes and the reads the query API needs. */
+export interface SpanStore extends SpanWriter {
+  /** Every span of a trace, ordered by start time; empty if the trace is unknown. */
+  getTrace(traceId: string, range?: TimeRange): Promise<Span[]>;
+  searchTraces(query: TraceQuery): Promise<TraceSummary[]>;
+  /** Service names, sorted. */
+  listServices(): Promise<string[]>;
+  /** Span names of one service, sorted. */
+  listOperations(service: string): Promise<string[]>;
+  /** Service-to-service calls (a span whose parent belongs to another service) in a time window. */
+  dependencies(range: TimeRange): Promise<DependencyEdge[]>;
+  /** Per-operation statistics of one service in a time window, sorted by operation. */
+  operationStats(service: string, range: TimeRange): Promise<OperationStats[]>;
+  /** Flushes and releases everything. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,384 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type KeyValue, type Span, unixNanos } from '@ariadne/core';
+import type { SpanStore } from '../query/span-store.ts';
+
+/**
+ * The contract every `SpanStore` must pass (hono runs one router suite against all its routers;
+ * we run this one against every store). A new backend is done when this suite passes.
+ */
+export interface SpanStoreContractOptions {
+  /** Opens a store on fresh, empty storage. */
+  readonly open: () => Promise<SpanStore>;
+  /** Re-opens the same storage after `close()`, if the store is persistent. */
+  readonly reopen?: () => Promise<SpanStore>;
+}
+
+const T0 = 1_760_000_000_000_000_000n;
+const MS = 1_000_000n;
+
+function attr(key: string, value: KeyValue['value']): KeyValue {
+  return { key, value };
+}
+
+function resource(service: string, extra: KeyValue[] = []) {
+  return {
+    attributes: [attr('service.name', { type: 'string', value: service }), ...extra],
+    droppedAttributesCount: 0,
+    schemaUrl: '',
+  };
+}
+
+const SCOPE = { name: 'contract', version: '1.0.0', attributes: [], droppedAttributesCount: 0, schemaUrl: '' };
+
+interface MakeSpan {
+  trace: string;
+  id: string;
+  parent?: string;
+  service: string;
+  name: string;
+  startMs: number;
+  durationMs: number;
+  error?: boolean;
+  attributes?: KeyValue[];
+  resourceExtra?: KeyValue[];
+}
+
+function makeSpan(s: MakeSpan): Span {
+  const start = T0 + BigInt(s.startMs) * MS;
+  return {
+    traceId: s.trace,
+    spanId: s.id,
+    parentSpanId: s.parent ?? '',
+    traceState: '',
+    flags: 1,
+    name: s.name,
+    kind: s.parent ? 3 : 2,
+    startTimeUnixNano: unixNanos(start),
+    endTimeUnixNano: unixNanos(start + BigInt(s.durationMs) * MS),
+    attributes: s.attributes ?? [],
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { code: s.error ? 2 : 0, message: s.error ? 'failed' : '' },
+    serviceName: s.service,
+    resource: resource(s.service, s.resourceExtra),
+    scope: SCOPE,
+  };
+}
+
+const TRACE_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1';
+const TRACE_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2';
+const TRACE_C = 'ccccccccccccccccccccccccccccccc3';
+
+/** The lost order: frontend → payment, frontend → inventory → order (failing save_order). */
+const traceA: Span[] = [
+  makeSpan({
+    trace: TRACE_A,
+    id: 'a000000000000001',
+    service: 'frontend',
+    name: 'POST /orders',
+    startMs: 0,
+    durationMs: 100,
+    attributes: [
+      attr('order.id', { type: 'string', value: 'ORD-1' }),
+      attr('http.status_code', { type: 'int', value: 200n }),
+    ],
+  }),
+  makeSpan({
+    trace: TRACE_A,
+    id: 'a000000000000002',
+    parent: 'a000000000000001',
+    service: 'payment',
+    name: 'process_payment',
+    startMs: 5,
+    durationMs: 30,
+  }),
+  makeSpan({
+    trace: TRACE_A,
+    id: 'a000000000000003',
+    parent: 'a000000000000001',
+    service: 'inventory',
+    name: 'update_inventory',
+    startMs: 40,
+    durationMs: 50,
+  }),
+  makeSpan({
+    trace: TRACE_A,
+    id: 'a000000000000004',
+    parent: 'a000000000000003',
+    service: 'order',
+    name: 'save_order',
+    startMs: 45,
+    durationMs: 300,
+    error: true,
+    attributes: [attr('order.id', { type: 'string', value: 'ORD-1' })],
+    resourceExtra: [attr('host.name', { type: 'string', value: 'db-host-7' })],
+  }),
+];
+const traceB: Span[] = [
+  makeSpan({
+    trace: TRACE_B,
+    id: 'b000000000000001',
+    service: 'frontend',
+    name: 'GET /cart',
+    startMs: 1000,
+    durationMs: 20,
+  }),
+  makeSpan({
+    trace: TRACE_B,
+    id: 'b000000000000002',
+    parent: 'b000000000000001',
+    service: 'inventory',
+    name: 'get_stock',
+    startMs: 1002,
+    durationMs: 10,
+    attributes: [attr('ratio', { type: 'double', value: 0.25 }), attr('cached', { type: 'bool', value: true })],
+  }),
+];
+/** Starts with a span whose parent never arrived. */
+const traceC: Span[] = [
+  makeSpan({
+    trace: TRACE_C,
+    id: 'c000000000000002',
+    parent: 'c0000000000000ff',
+    service: 'payment',
+    name: 'call_gateway',
+    startMs: 2000,
+    durationMs: 500,
+  }),
+];
+
+/** A span with every field set, including int64 beyond 2^53, bytes, nested values, events and links. */
+const rich: Span = {
+  ...makeSpan({
+    trace: 'dddddddddddddddddddddddddddddd44',
+    id: 'd000000000000001',
+    service: 'rich',
+    name: 'everything',
+    startMs: 3000,
+    durationMs: 1,
+  }),
+  traceState: 'vendor=abc,other=1',
+  flags: 0x301,
+  kind: 5,
+  startTimeUnixNano: unixNanos(1_760_000_003_000_000_001n),
+  endTimeUnixNano: unixNanos(1_760_000_003_001_000_003n),
+  attributes: [
+    attr('big', { type: 'int', value: 9_007_199_254_740_993n }),
+    attr('neg', { type: 'int', value: -42n }),
+    attr('pi', { type: 'double', value: 3.141592653589793 }),
+    attr('yes', { type: 'bool', value: true }),
+    attr('raw', { type: 'bytes', value: new Uint8Array([0, 1, 254, 255]) }),
+    attr('list', {
+      type: 'array',
+      value: [
+        { type: 'string', value: 'x' },
+        { type: 'int', value: 1n },
+      ],
+    }),
+    attr('map', {
+      type: 'kvlist',
+      value: [attr('inner', { type: 'kvlist', value: [attr('deep', { type: 'bool', value: false })] })],
+    }),
+    attr('empty', { type: 'empty' }),
+    attr('unicode', { type: 'string', value: '주문 ✓ <b>' }),
+  ],
+  droppedAttributesCount: 3,
+  events: [
+    {
+      timeUnixNano: unixNanos(1_760_000_003_000_500_000n),
+      name: 'exception',
+      attributes: [attr('exception.message', { type: 'string', value: 'db timeout' })],
+      droppedAttributesCount: 1,
+    },
+  ],
+  droppedEventsCount: 2,
+  links: [
+    {
+      traceId: TRACE_A,
+      spanId: 'a000000000000004',
+      traceState: 'k=v',
+      attributes: [attr('link.kind', { type: 'string', value: 'follows' })],
+      droppedAttributesCount: 0,
+      flags: 1,
+    },
+  ],
+  droppedLinksCount: 4,
+  status: { code: 2, message: 'it broke' },
+  resource: {
+    attributes: [attr('service.name', { type: 'string', value: 'rich' }), attr('host.id', { type: 'int', value: 7n })],
+    droppedAttributesCount: 5,
+    schemaUrl: 'https://opentelemetry.io/schemas/1.24.0',
+  },
+  scope: {
+    name: 'lib',
+    version: '2',
+    attributes: [attr('scope.attr', { type: 'string', value: 's' })],
+    droppedAttributesCount: 6,
+    schemaUrl: 'https://example.com/scope',
+  },
+};
+
+const ms = (n: number) => unixNanos(T0 + BigInt(n) * MS);
+
+/** Runs the shared store contract inside the caller's `describe`. */
+export function runSpanStoreContract(options: SpanStoreContractOptions): void {
+  let store: SpanStore;
+  before(async () => {
+    store = await options.open();
+    await store.writeSpans(traceA);
+    await store.writeSpans([...traceB, ...traceC]);
+    await store.writeSpans([rich]);
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  describe('getTrace', () => {
+    it('returns every stored field exactly', async () => {
+      const [span] = await store.getTrace(rich.traceId);
+      assert.deepEqual(span, rich);
+    });
+    it('returns all spans of a trace ordered by start', async () => {
+      const spans = await store.getTrace(TRACE_A);
+      assert.deepEqual(
+        spans.map((s) => s.spanId),
+        traceA.map((s) => s.spanId),
+      );
+      assert.equal(spans[3].resource.attributes[1].key, 'host.name');
+    });
+    it('returns nothing for an unknown trace', async () => {
+      assert.deepEqual(await store.getTrace('0123456789abcdef0123456789abcdef'), []);
+    });
+    it('honours a time hint', async () => {
+      assert.equal((await store.getTrace(TRACE_A, { startUnixNano: ms(40), endUnixNano: ms(46) })).length, 2);
+    });
+  });
+
+  describe('searchTraces', () => {
+    const ids = async (q: Parameters<SpanStore['searchTraces']>[0]) =>
+      (await store.searchTraces(q)).map((t) => t.traceId);
+
+    it('finds everything, newest first, without a filter', async () => {
+      assert.deepEqual(await ids({ limit: 10 }), [rich.traceId, TRACE_C, TRACE_B, TRACE_A]);
+    });
+    it('summarises each trace from all its spans', async () => {
+      const [a] = await store.searchTraces({ service: 'order', limit: 10 });
+      assert.deepEqual(a, {
+        traceId: TRACE_A,
+        rootService: 'frontend',
+        rootName: 'POST /orders',
+        startUnixNano: ms(0),
+        durationNanos: 345n * MS,
+        spanCount: 4,
+        errorCount: 1,
+        services: ['frontend', 'inventory', 'order', 'payment'],
+      });
+      const [c] = await store.searchTraces({ service: 'payment', operation: 'call_gateway', limit: 10 });
+      assert.equal(c.rootName, 'call_gateway', 'a trace without a root reports its earliest span');
+    });
+    it('filters by service and operation on the same span', async () => {
+      assert.deepEqual(await ids({ service: 'inventory', limit: 10 }), [TRACE_B, TRACE_A]);
+      assert.deepEqual(await ids({ service: 'inventory', operation: 'get_stock', limit: 10 }), [TRACE_B]);
+      assert.deepEqual(await ids({ service: 'frontend', operation: 'get_stock', limit: 10 }), []);
+    });
+    it('filters by status', async () => {
+      assert.deepEqual(await ids({ status: 'error', limit: 10 }), [rich.traceId, TRACE_A]);
+      assert.deepEqual(await ids({ status: 'error', service: 'frontend', limit: 10 }), []);
+      assert.deepEqual(await ids({ status: 'ok', limit: 10 }), []);
+      assert.deepEqual((await ids({ status: 'unset', limit: 10 })).length, 3);
+    });
+    it('filters by duration, both bounds inclusive', async () => {
+      assert.deepEqual(await ids({ minDurationNanos: 300n * MS, limit: 10 }), [TRACE_C, TRACE_A]);
+      assert.deepEqual(await ids({ minDurationNanos: 300n * MS, maxDurationNanos: 300n * MS, limit: 10 }), [TRACE_A]);
+      assert.deepEqual(await ids({ maxDurationNanos: 10n * MS, service: 'inventory', limit: 10 }), [TRACE_B]);
+    });
+    it('filters by a time window: start inclusive, end exclusive', async () => {
+      assert.deepEqual(await ids({ startUnixNano: ms(1000), endUnixNano: ms(2000), limit: 10 }), [TRACE_B]);
+      assert.deepEqual(await ids({ startUnixNano: ms(1002), endUnixNano: ms(2001), limit: 10 }), [TRACE_C, TRACE_B]);
+      assert.deepEqual(await ids({ startUnixNano: ms(5000), limit: 10 }), []);
+    });
+    it('filters by span and resource attributes, typed or not', async () => {
+      assert.deepEqual(await ids({ attributes: [{ key: 'order.id', value: 'ORD-1' }], limit: 10 }), [TRACE_A]);
+      assert.deepEqual(await ids({ attributes: [{ key: 'order.id', value: 'ORD-2' }], limit: 10 }), []);
+      assert.deepEqual(await ids({ attributes: [{ key: 'http.status_code', value: '200' }], limit: 10 }), [TRACE_A]);
+      assert.deepEqual(
+        await ids({
+          attributes: [
+            { key: 'ratio', value: '0.25' },
+            { key: 'cached', value: 'true' },
+          ],
+          limit: 10,
+        }),
+        [TRACE_B],
+      );
+      assert.deepEqual(await ids({ attributes: [{ key: 'host.name', value: 'db-host-7' }], limit: 10 }), [TRACE_A]);
+      assert.deepEqual(
+        await ids({ attributes: [{ key: 'host.name', value: 'db-host-7' }], service: 'frontend', limit: 10 }),
+        [],
+        'all conditions hold for one span',
+      );
+      assert.deepEqual(await ids({ attributes: [{ key: "o'; DROP TABLE spans; --", value: "'" }], limit: 10 }), []);
+    });
+    it('honours the limit, keeping the newest', async () => {
+      assert.deepEqual(await ids({ limit: 2 }), [rich.traceId, TRACE_C]);
+    });
+  });
+
+  describe('services, operations and aggregates', () => {
+    it('lists services and operations, sorted', async () => {
+      assert.deepEqual(await store.listServices(), ['frontend', 'inventory', 'order', 'payment', 'rich']);
+      assert.deepEqual(await store.listOperations('inventory'), ['get_stock', 'update_inventory']);
+      assert.deepEqual(await store.listOperations('nobody'), []);
+    });
+    it('computes service dependencies in a window', async () => {
+      assert.deepEqual(await store.dependencies({}), [
+        { parent: 'frontend', child: 'inventory', callCount: 2, errorCount: 0 },
+        { parent: 'frontend', child: 'payment', callCount: 1, errorCount: 0 },
+        { parent: 'inventory', child: 'order', callCount: 1, errorCount: 1 },
+      ]);
+      assert.deepEqual(await store.dependencies({ startUnixNano: ms(1000), endUnixNano: ms(1500) }), [
+        { parent: 'frontend', child: 'inventory', callCount: 1, errorCount: 0 },
+      ]);
+    });
+    it('computes per-operation counts, errors and percentiles', async () => {
+      const extra: Span[] = [];
+      for (let i = 1; i <= 100; i++) {
+        extra.push(
+          makeSpan({
+            trace: `eeeeeeeeeeeeeeeeeeeeeeeeeeee${i.toString(16).padStart(4, '0')}`,
+            id: `e00000000000${i.toString(16).padStart(4, '0')}`,
+            service: 'stats',
+            name: 'op',
+            startMs: 4000 + i,
+            durationMs: i,
+            error: i % 10 === 0,
+          }),
+        );
+      }
+      await store.writeSpans(extra);
+      const [op] = await store.operationStats('stats', { startUnixNano: ms(4000) });
+      assert.equal(op.operation, 'op');
+      assert.equal(op.spanCount, 100);
+      assert.equal(op.errorCount, 10);
+      assert.equal(op.p50Nanos, 50n * MS);
+      assert.equal(op.p95Nanos, 95n * MS);
+      assert.equal(op.p99Nanos, 99n * MS);
+      assert.deepEqual(await store.operationStats('stats', { startUnixNano: ms(9000) }), []);
+    });
+  });
+
+  if (options.reopen) {
+    const reopen = options.reopen;
+    it('keeps everything across a restart', async () => {
+      await store.close();
+      store = await reopen();
+      const [span] = await store.getTrace(rich.traceId);
+      assert.deepEqual(span, rich);
+      assert.equal((await store.getTrace(TRACE_A)).length, 4);
+    });
+  }
+}
