@@ -1,0 +1,270 @@
+import {
+  type AnyValue,
+  bytesToHex,
+  type InstrumentationScope,
+  type KeyValue,
+  OtlpJsonError,
+  type Resource,
+  type Span,
+  serviceNameOf,
+  spansFromOtlpJson,
+  type UnixNanos,
+  unixNanos,
+  type ValidatedSpans,
+  validateSpans,
+} from '@ariadne/core';
+
+/** protobufjs's 64-bit integer: two 32-bit halves. */
+interface Long {
+  low: number;
+  high: number;
+}
+
+import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.ts';
+import { ProtobufError, readExportTraceServiceRequest } from './otlp-protobuf-reader.ts';
+
+/**
+ * Pure decoders for OTLP trace export requests: bytes in, validated model spans out. They know
+ * nothing about HTTP or gRPC (the receivers only move bytes and status codes), so they can be
+ * tested and benchmarked on their own.
+ */
+
+/** A request body that cannot be decoded at all; the whole request is rejected (HTTP 400, gRPC INVALID_ARGUMENT). */
+export class OtlpDecodeError extends Error {
+  override readonly name = 'OtlpDecodeError';
+}
+
+interface PbKeyValue {
+  key: string;
+  value?: PbAnyValue | null;
+}
+interface PbAnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: Long | number;
+  doubleValue?: number;
+  arrayValue?: { values?: PbAnyValue[] } | null;
+  kvlistValue?: { values?: PbKeyValue[] } | null;
+  bytesValue?: Uint8Array;
+  value?: string;
+}
+interface PbScope {
+  name?: string;
+  version?: string;
+  attributes?: PbKeyValue[];
+  droppedAttributesCount?: number;
+}
+interface PbSpan {
+  traceId?: Uint8Array;
+  spanId?: Uint8Array;
+  traceState?: string;
+  parentSpanId?: Uint8Array;
+  flags?: number;
+  name?: string;
+  kind?: number;
+  startTimeUnixNano?: Long | number;
+  endTimeUnixNano?: Long | number;
+  attributes?: PbKeyValue[];
+  droppedAttributesCount?: number;
+  events?: {
+    timeUnixNano?: Long | number;
+    name?: string;
+    attributes?: PbKeyValue[];
+    droppedAttributesCount?: number;
+  }[];
+  droppedEventsCount?: number;
+  links?: {
+    traceId?: Uint8Array;
+    spanId?: Uint8Array;
+    traceState?: string;
+    attributes?: PbKeyValue[];
+    droppedAttributesCount?: number;
+    flags?: number;
+  }[];
+  droppedLinksCount?: number;
+  status?: { message?: string; code?: number } | null;
+}
+interface PbRequest {
+  resourceSpans?: {
+    resource?: { attributes?: PbKeyValue[]; droppedAttributesCount?: number } | null;
+    scopeSpans?: { scope?: PbScope | null; spans?: PbSpan[]; schemaUrl?: string }[];
+    schemaUrl?: string;
+  }[];
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+function u64(value: Long | number | undefined): bigint {
+  if (value === undefined) return 0n;
+  if (typeof value === 'number') return BigInt(value);
+  return (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
+}
+
+function i64(value: Long | number | undefined): bigint {
+  return BigInt.asIntN(64, u64(value));
+}
+
+function nanos(value: Long | number | undefined): UnixNanos {
+  return unixNanos(u64(value));
+}
+
+function anyValue(v: PbAnyValue | null | undefined, depth: number): AnyValue {
+  if (!v || v.value === undefined) return { type: 'empty' };
+  if (depth > 64) throw new OtlpDecodeError('attribute value nested too deeply (more than 64 levels)');
+  switch (v.value) {
+    case 'stringValue':
+      return { type: 'string', value: v.stringValue ?? '' };
+    case 'boolValue':
+      return { type: 'bool', value: v.boolValue ?? false };
+    case 'intValue':
+      return { type: 'int', value: i64(v.intValue) };
+    case 'doubleValue':
+      return { type: 'double', value: v.doubleValue ?? 0 };
+    case 'bytesValue':
+      return { type: 'bytes', value: Uint8Array.from(v.bytesValue ?? EMPTY_BYTES) };
+    case 'arrayValue':
+      return { type: 'array', value: (v.arrayValue?.values ?? []).map((x) => anyValue(x, depth + 1)) };
+    case 'kvlistValue':
+      return { type: 'kvlist', value: keyValues(v.kvlistValue?.values, depth + 1) };
+    default:
+      return { type: 'empty' };
+  }
+}
+
+function keyValues(list: PbKeyValue[] | undefined, depth = 0): KeyValue[] {
+  if (!list || list.length === 0) return [];
+  const out: KeyValue[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = { key: list[i].key ?? '', value: anyValue(list[i].value, depth) };
+  return out;
+}
+
+/**
+ * Decodes a protobuf `ExportTraceServiceRequest` into model spans with protobufjs, without
+ * validating them. The reference for the hand-written reader (differential tests, benchmark);
+ * note that protobufjs skips known fields sent with the wrong wire type instead of failing.
+ */
+export function spansFromOtlpProtobufLibrary(bytes: Uint8Array): Span[] {
+  let message: PbRequest;
+  try {
+    message = ExportTraceServiceRequest.decode(bytes) as unknown as PbRequest;
+  } catch (error) {
+    throw new OtlpDecodeError(`invalid protobuf ExportTraceServiceRequest: ${(error as Error).message}`);
+  }
+  const spans: Span[] = [];
+  for (const rs of message.resourceSpans ?? []) {
+    const resource: Resource = {
+      attributes: keyValues(rs.resource?.attributes),
+      droppedAttributesCount: rs.resource?.droppedAttributesCount ?? 0,
+      schemaUrl: rs.schemaUrl ?? '',
+    };
+    const serviceName = serviceNameOf(resource);
+    for (const ss of rs.scopeSpans ?? []) {
+      const scope: InstrumentationScope = {
+        name: ss.scope?.name ?? '',
+        version: ss.scope?.version ?? '',
+        attributes: keyValues(ss.scope?.attributes),
+        droppedAttributesCount: ss.scope?.droppedAttributesCount ?? 0,
+        schemaUrl: ss.schemaUrl ?? '',
+      };
+      for (const s of ss.spans ?? []) {
+        spans.push({
+          traceId: bytesToHex(s.traceId ?? EMPTY_BYTES),
+          spanId: bytesToHex(s.spanId ?? EMPTY_BYTES),
+          parentSpanId: bytesToHex(s.parentSpanId ?? EMPTY_BYTES),
+          traceState: s.traceState ?? '',
+          flags: (s.flags ?? 0) >>> 0,
+          name: s.name ?? '',
+          kind: s.kind ?? 0,
+          startTimeUnixNano: nanos(s.startTimeUnixNano),
+          endTimeUnixNano: nanos(s.endTimeUnixNano),
+          attributes: keyValues(s.attributes),
+          droppedAttributesCount: s.droppedAttributesCount ?? 0,
+          events: (s.events ?? []).map((e) => ({
+            timeUnixNano: nanos(e.timeUnixNano),
+            name: e.name ?? '',
+            attributes: keyValues(e.attributes),
+            droppedAttributesCount: e.droppedAttributesCount ?? 0,
+          })),
+          droppedEventsCount: s.droppedEventsCount ?? 0,
+          links: (s.links ?? []).map((l) => ({
+            traceId: bytesToHex(l.traceId ?? EMPTY_BYTES),
+            spanId: bytesToHex(l.spanId ?? EMPTY_BYTES),
+            traceState: l.traceState ?? '',
+            attributes: keyValues(l.attributes),
+            droppedAttributesCount: l.droppedAttributesCount ?? 0,
+            flags: (l.flags ?? 0) >>> 0,
+          })),
+          droppedLinksCount: s.droppedLinksCount ?? 0,
+          status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+          serviceName,
+          resource,
+          scope,
+        });
+      }
+    }
+  }
+  return spans;
+}
+
+/**
+ * Decodes a protobuf export request with the strict hand-written reader, without validating the
+ * spans. Throws `OtlpDecodeError` for bytes that are not a valid message (truncated, wrong wire
+ * types, lengths beyond the buffer, nesting deeper than 64 levels).
+ */
+export function spansFromOtlpProtobuf(bytes: Uint8Array): Span[] {
+  try {
+    return readExportTraceServiceRequest(bytes);
+  } catch (error) {
+    if (error instanceof ProtobufError || error instanceof RangeError) {
+      throw new OtlpDecodeError(`invalid protobuf ExportTraceServiceRequest: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** Decodes and validates a protobuf export request. Throws `OtlpDecodeError` if undecodable. */
+export function decodeOtlpProtobuf(bytes: Uint8Array): ValidatedSpans {
+  return validateSpans(spansFromOtlpProtobuf(bytes));
+}
+
+/** Decodes and validates an OTLP JSON export request. Throws `OtlpDecodeError` if undecodable. */
+export function decodeOtlpJson(bytes: Uint8Array): ValidatedSpans {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new OtlpDecodeError(`invalid JSON: ${(error as Error).message}`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new OtlpDecodeError('invalid OTLP JSON: expected an ExportTraceServiceRequest object');
+  }
+  try {
+    return validateSpans(spansFromOtlpJson(body));
+  } catch (error) {
+    if (error instanceof OtlpJsonError) throw new OtlpDecodeError(`invalid OTLP JSON: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The OTLP response for a request, partial success only when something was rejected. */
+export interface ExportResult {
+  readonly rejectedSpans: number;
+  readonly errorMessage: string;
+}
+
+/** Encodes an `ExportTraceServiceResponse` as protobuf. */
+export function encodeExportResponseProtobuf(result: ExportResult): Uint8Array {
+  const message =
+    result.rejectedSpans > 0
+      ? { partialSuccess: { rejectedSpans: result.rejectedSpans, errorMessage: result.errorMessage } }
+      : {};
+  return ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(message)).finish();
+}
+
+/** Encodes an `ExportTraceServiceResponse` as OTLP JSON (int64 as a decimal string). */
+export function encodeExportResponseJson(result: ExportResult): string {
+  if (result.rejectedSpans === 0) return '{}';
+  return JSON.stringify({
+    partialSuccess: { rejectedSpans: String(result.rejectedSpans), errorMessage: result.errorMessage },
+  });
+}

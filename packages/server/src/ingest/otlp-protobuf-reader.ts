@@ -1,0 +1,606 @@
+import {
+  type AnyValue,
+  type InstrumentationScope,
+  type KeyValue,
+  type Resource,
+  type Span,
+  type SpanEvent,
+  type SpanLink,
+  serviceNameOf,
+  type UnixNanos,
+} from '@ariadne/core';
+
+/**
+ * A hand-written, strict decoder for `ExportTraceServiceRequest`, straight into model spans.
+ *
+ * Why not only protobufjs: (1) protobufjs skips a known field sent with the wrong wire type as if
+ * it were unknown, while the OpenTelemetry Collector (gogo-generated code) rejects the request;
+ * OTLP receivers should agree, so a wrong wire type is an error here; (2) it decodes into
+ * intermediate objects and Long values that must then be converted again; `npm run bench:ingest`
+ * compares both. It is differential-tested against protobufjs on randomized payloads
+ * (otlp-protobuf-reader.test.ts).
+ *
+ * Unknown fields with a valid wire type are skipped, as protobuf requires. Errors are thrown as
+ * `ProtobufError` with the message path.
+ */
+export class ProtobufError extends Error {
+  override readonly name = 'ProtobufError';
+}
+
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+const I32 = 5;
+const MAX_DEPTH = 64;
+
+const textDecoder = new TextDecoder('utf-8');
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start: number,
+    readonly view: DataView,
+  ) {
+    this.pos = start;
+  }
+
+  varint32(end: number, path: string): number {
+    // Reads a varint and returns its low 32 bits (as protobuf does for 32-bit fields).
+    let result = 0;
+    let shift = 0;
+    const buf = this.buf;
+    while (true) {
+      if (this.pos >= end) throw new ProtobufError(`${path}: truncated varint`);
+      const b = buf[this.pos++];
+      if (shift < 32) result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result >>> 0;
+      shift += 7;
+      if (shift >= 70) throw new ProtobufError(`${path}: varint longer than 10 bytes`);
+    }
+  }
+
+  varint64(end: number, path: string): bigint {
+    let lo = 0;
+    let hi = 0;
+    let shift = 0;
+    const buf = this.buf;
+    while (true) {
+      if (this.pos >= end) throw new ProtobufError(`${path}: truncated varint`);
+      const b = buf[this.pos++];
+      if (shift < 28) lo |= (b & 0x7f) << shift;
+      else if (shift === 28) {
+        lo |= (b & 0x0f) << 28;
+        hi |= (b & 0x7f) >> 4;
+      } else if (shift < 63) hi |= (b & 0x7f) << (shift - 32);
+      else hi |= (b & 0x01) << 31;
+      if ((b & 0x80) === 0) return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      shift += 7;
+      if (shift >= 70) throw new ProtobufError(`${path}: varint longer than 10 bytes`);
+    }
+  }
+
+  fixed64(end: number, path: string): bigint {
+    if (this.pos + 8 > end) throw new ProtobufError(`${path}: truncated fixed64`);
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  fixed32(end: number, path: string): number {
+    if (this.pos + 4 > end) throw new ProtobufError(`${path}: truncated fixed32`);
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  double(end: number, path: string): number {
+    if (this.pos + 8 > end) throw new ProtobufError(`${path}: truncated double`);
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Reads a length prefix and returns the end of the delimited bytes. */
+  len(end: number, path: string): number {
+    const n = this.varint32(end, path);
+    const stop = this.pos + n;
+    if (n > end - this.pos) {
+      throw new ProtobufError(`${path}: length ${n} exceeds the ${end - this.pos} bytes left`);
+    }
+    return stop;
+  }
+
+  string(end: number, path: string): string {
+    const stop = this.len(end, path);
+    const buf = this.buf;
+    const start = this.pos;
+    this.pos = stop;
+    if (stop - start < 32) {
+      let out = '';
+      for (let i = start; i < stop; i++) {
+        const c = buf[i];
+        if (c >= 0x80) return textDecoder.decode(buf.subarray(start, stop));
+        out += String.fromCharCode(c);
+      }
+      return out;
+    }
+    return textDecoder.decode(buf.subarray(start, stop));
+  }
+
+  hex(end: number, path: string): string {
+    const stop = this.len(end, path);
+    let out = '';
+    for (let i = this.pos; i < stop; i++) out += HEX[this.buf[i]];
+    this.pos = stop;
+    return out;
+  }
+
+  bytes(end: number, path: string): Uint8Array {
+    const stop = this.len(end, path);
+    const out = new Uint8Array(this.buf.subarray(this.pos, stop));
+    this.pos = stop;
+    return out;
+  }
+
+  skip(wireType: number, end: number, path: string): void {
+    switch (wireType) {
+      case VARINT:
+        this.varint64(end, path);
+        return;
+      case I64:
+        if (this.pos + 8 > end) throw new ProtobufError(`${path}: truncated fixed64`);
+        this.pos += 8;
+        return;
+      case LEN:
+        this.pos = this.len(end, path);
+        return;
+      case I32:
+        if (this.pos + 4 > end) throw new ProtobufError(`${path}: truncated fixed32`);
+        this.pos += 4;
+        return;
+      default:
+        throw new ProtobufError(`${path}: unsupported wire type ${wireType}`);
+    }
+  }
+}
+
+function expect(wireType: number, expected: number, path: string): void {
+  if (wireType !== expected) {
+    throw new ProtobufError(`${path}: wrong wire type ${wireType}, expected ${expected}`);
+  }
+}
+
+function readTag(r: Reader, end: number, path: string): number {
+  const tag = r.varint32(end, path);
+  if (tag >>> 3 === 0) throw new ProtobufError(`${path}: invalid field number 0`);
+  return tag;
+}
+
+function readAnyValue(r: Reader, end: number, path: string, depth: number): AnyValue {
+  if (depth > MAX_DEPTH) throw new ProtobufError(`${path}: nested more than ${MAX_DEPTH} levels`);
+  let value: AnyValue = { type: 'empty' };
+  while (r.pos < end) {
+    const tag = readTag(r, end, path);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    switch (field) {
+      case 1:
+        expect(wt, LEN, `${path}.stringValue`);
+        value = { type: 'string', value: r.string(end, `${path}.stringValue`) };
+        break;
+      case 2:
+        expect(wt, VARINT, `${path}.boolValue`);
+        value = { type: 'bool', value: r.varint64(end, `${path}.boolValue`) !== 0n };
+        break;
+      case 3:
+        expect(wt, VARINT, `${path}.intValue`);
+        value = { type: 'int', value: BigInt.asIntN(64, r.varint64(end, `${path}.intValue`)) };
+        break;
+      case 4:
+        expect(wt, I64, `${path}.doubleValue`);
+        value = { type: 'double', value: r.double(end, `${path}.doubleValue`) };
+        break;
+      case 5: {
+        expect(wt, LEN, `${path}.arrayValue`);
+        const stop = r.len(end, `${path}.arrayValue`);
+        const values: AnyValue[] = [];
+        while (r.pos < stop) {
+          const t = readTag(r, stop, `${path}.arrayValue`);
+          if (t >>> 3 === 1) {
+            expect(t & 7, LEN, `${path}.arrayValue.values`);
+            const s = r.len(stop, `${path}.arrayValue.values`);
+            values.push(readAnyValue(r, s, `${path}.arrayValue.values[${values.length}]`, depth + 1));
+            r.pos = s;
+          } else r.skip(t & 7, stop, `${path}.arrayValue`);
+        }
+        value = { type: 'array', value: values };
+        break;
+      }
+      case 6: {
+        expect(wt, LEN, `${path}.kvlistValue`);
+        const stop = r.len(end, `${path}.kvlistValue`);
+        const values: KeyValue[] = [];
+        while (r.pos < stop) {
+          const t = readTag(r, stop, `${path}.kvlistValue`);
+          if (t >>> 3 === 1) {
+            expect(t & 7, LEN, `${path}.kvlistValue.values`);
+            const s = r.len(stop, `${path}.kvlistValue.values`);
+            values.push(readKeyValue(r, s, `${path}.kvlistValue.values[${values.length}]`, depth + 1));
+            r.pos = s;
+          } else r.skip(t & 7, stop, `${path}.kvlistValue`);
+        }
+        value = { type: 'kvlist', value: values };
+        break;
+      }
+      case 7:
+        expect(wt, LEN, `${path}.bytesValue`);
+        value = { type: 'bytes', value: r.bytes(end, `${path}.bytesValue`) };
+        break;
+      default:
+        r.skip(wt, end, path);
+    }
+  }
+  return value;
+}
+
+function readKeyValue(r: Reader, end: number, path: string, depth: number): KeyValue {
+  let key = '';
+  let value: AnyValue = { type: 'empty' };
+  while (r.pos < end) {
+    const tag = readTag(r, end, path);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1) {
+      expect(wt, LEN, `${path}.key`);
+      key = r.string(end, `${path}.key`);
+    } else if (field === 2) {
+      expect(wt, LEN, `${path}.value`);
+      const stop = r.len(end, `${path}.value`);
+      value = readAnyValue(r, stop, `${path}.value`, depth);
+      r.pos = stop;
+    } else r.skip(wt, end, path);
+  }
+  return { key, value };
+}
+
+function readAttribute(r: Reader, end: number, wt: number, list: KeyValue[], path: string): void {
+  expect(wt, LEN, path);
+  const stop = r.len(end, path);
+  list.push(readKeyValue(r, stop, path, 0));
+  r.pos = stop;
+}
+
+function readResource(r: Reader, end: number, path: string, schemaUrl: string): Resource {
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  while (r.pos < end) {
+    const tag = readTag(r, end, path);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1) readAttribute(r, end, wt, attributes, `${path}.attributes`);
+    else if (field === 2) {
+      expect(wt, VARINT, `${path}.droppedAttributesCount`);
+      dropped = r.varint32(end, path);
+    } else r.skip(wt, end, path);
+  }
+  return { attributes, droppedAttributesCount: dropped, schemaUrl };
+}
+
+function readScope(r: Reader, end: number, path: string, schemaUrl: string): InstrumentationScope {
+  let name = '';
+  let version = '';
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  while (r.pos < end) {
+    const tag = readTag(r, end, path);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1) {
+      expect(wt, LEN, `${path}.name`);
+      name = r.string(end, path);
+    } else if (field === 2) {
+      expect(wt, LEN, `${path}.version`);
+      version = r.string(end, path);
+    } else if (field === 3) readAttribute(r, end, wt, attributes, `${path}.attributes`);
+    else if (field === 4) {
+      expect(wt, VARINT, `${path}.droppedAttributesCount`);
+      dropped = r.varint32(end, path);
+    } else r.skip(wt, end, path);
+  }
+  return { name, version, attributes, droppedAttributesCount: dropped, schemaUrl };
+}
+
+function readEvent(r: Reader, end: number, path: string): SpanEvent {
+  let time = 0n;
+  let name = '';
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  while (r.pos < end) {
+    const tag = readTag(r, end, path);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1) {
+      expect(wt, I64, `${path}.timeUnixNano`);
+      time = r.fixed64(end, path);
+    } else if (field === 2) {
+      expect(wt, LEN, `${path}.name`);
+      name = r.string(end, path);
+    } else if (field === 3) readAttribute(r, end, wt, attributes, `${path}.attributes`);
+    else if (field === 4) {
+      expect(wt, VARINT, `${path}.droppedAttributesCount`);
+      dropped = r.varint32(end, path);
+    } else r.skip(wt, end, path);
+  }
+  return { timeUnixNano: time as UnixNanos, name, attributes, droppedAttributesCount: dropped };
+}
+
+function readLink(r: Reader, end: number, path: string): SpanLink {
+  let traceId = '';
+  let spanId = '';
+  let traceState = '';
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  let flags = 0;
+  while (r.pos < end) {
+    const tag = readTag(r, end, path);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    switch (field) {
+      case 1:
+        expect(wt, LEN, `${path}.traceId`);
+        traceId = r.hex(end, path);
+        break;
+      case 2:
+        expect(wt, LEN, `${path}.spanId`);
+        spanId = r.hex(end, path);
+        break;
+      case 3:
+        expect(wt, LEN, `${path}.traceState`);
+        traceState = r.string(end, path);
+        break;
+      case 4:
+        readAttribute(r, end, wt, attributes, `${path}.attributes`);
+        break;
+      case 5:
+        expect(wt, VARINT, `${path}.droppedAttributesCount`);
+        dropped = r.varint32(end, path);
+        break;
+      case 6:
+        expect(wt, I32, `${path}.flags`);
+        flags = r.fixed32(end, path);
+        break;
+      default:
+        r.skip(wt, end, path);
+    }
+  }
+  return { traceId, spanId, traceState, attributes, droppedAttributesCount: dropped, flags };
+}
+
+function readSpan(
+  r: Reader,
+  end: number,
+  path: string,
+  serviceName: string,
+  resource: Resource,
+  scope: InstrumentationScope,
+): Span {
+  let traceId = '';
+  let spanId = '';
+  let traceState = '';
+  let parentSpanId = '';
+  let flags = 0;
+  let name = '';
+  let kind = 0;
+  let start = 0n;
+  let endTime = 0n;
+  const attributes: KeyValue[] = [];
+  let droppedAttributes = 0;
+  const events: SpanEvent[] = [];
+  let droppedEvents = 0;
+  const links: SpanLink[] = [];
+  let droppedLinks = 0;
+  let statusCode = 0;
+  let statusMessage = '';
+  while (r.pos < end) {
+    const tag = readTag(r, end, path);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    switch (field) {
+      case 1:
+        expect(wt, LEN, `${path}.traceId`);
+        traceId = r.hex(end, path);
+        break;
+      case 2:
+        expect(wt, LEN, `${path}.spanId`);
+        spanId = r.hex(end, path);
+        break;
+      case 3:
+        expect(wt, LEN, `${path}.traceState`);
+        traceState = r.string(end, path);
+        break;
+      case 4:
+        expect(wt, LEN, `${path}.parentSpanId`);
+        parentSpanId = r.hex(end, path);
+        break;
+      case 5:
+        expect(wt, LEN, `${path}.name`);
+        name = r.string(end, path);
+        break;
+      case 6:
+        expect(wt, VARINT, `${path}.kind`);
+        kind = r.varint32(end, path) | 0;
+        break;
+      case 7:
+        expect(wt, I64, `${path}.startTimeUnixNano`);
+        start = r.fixed64(end, path);
+        break;
+      case 8:
+        expect(wt, I64, `${path}.endTimeUnixNano`);
+        endTime = r.fixed64(end, path);
+        break;
+      case 9:
+        readAttribute(r, end, wt, attributes, `${path}.attributes`);
+        break;
+      case 10:
+        expect(wt, VARINT, `${path}.droppedAttributesCount`);
+        droppedAttributes = r.varint32(end, path);
+        break;
+      case 11: {
+        expect(wt, LEN, `${path}.events`);
+        const stop = r.len(end, path);
+        events.push(readEvent(r, stop, `${path}.events[${events.length}]`));
+        r.pos = stop;
+        break;
+      }
+      case 12:
+        expect(wt, VARINT, `${path}.droppedEventsCount`);
+        droppedEvents = r.varint32(end, path);
+        break;
+      case 13: {
+        expect(wt, LEN, `${path}.links`);
+        const stop = r.len(end, path);
+        links.push(readLink(r, stop, `${path}.links[${links.length}]`));
+        r.pos = stop;
+        break;
+      }
+      case 14:
+        expect(wt, VARINT, `${path}.droppedLinksCount`);
+        droppedLinks = r.varint32(end, path);
+        break;
+      case 15: {
+        expect(wt, LEN, `${path}.status`);
+        const stop = r.len(end, path);
+        while (r.pos < stop) {
+          const t = readTag(r, stop, `${path}.status`);
+          if (t >>> 3 === 2) {
+            expect(t & 7, LEN, `${path}.status.message`);
+            statusMessage = r.string(stop, path);
+          } else if (t >>> 3 === 3) {
+            expect(t & 7, VARINT, `${path}.status.code`);
+            statusCode = r.varint32(stop, path) | 0;
+          } else r.skip(t & 7, stop, `${path}.status`);
+        }
+        break;
+      }
+      case 16:
+        expect(wt, I32, `${path}.flags`);
+        flags = r.fixed32(end, path);
+        break;
+      default:
+        r.skip(wt, end, path);
+    }
+  }
+  return {
+    traceId,
+    spanId,
+    parentSpanId,
+    traceState,
+    flags,
+    name,
+    kind,
+    startTimeUnixNano: start as UnixNanos,
+    endTimeUnixNano: endTime as UnixNanos,
+    attributes,
+    droppedAttributesCount: droppedAttributes,
+    events,
+    droppedEventsCount: droppedEvents,
+    links,
+    droppedLinksCount: droppedLinks,
+    status: { code: statusCode, message: statusMessage },
+    serviceName,
+    resource,
+    scope,
+  };
+}
+
+/** Decodes a protobuf `ExportTraceServiceRequest` (or `TracesData`) into spans, without validating them. */
+export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const r = new Reader(buf, 0, view);
+  const spans: Span[] = [];
+  const end = buf.length;
+  let rsIndex = 0;
+  while (r.pos < end) {
+    const tag = readTag(r, end, '$');
+    if (tag >>> 3 !== 1) {
+      r.skip(tag & 7, end, '$');
+      continue;
+    }
+    const path = `resourceSpans[${rsIndex++}]`;
+    expect(tag & 7, LEN, path);
+    const rsEnd = r.len(end, path);
+    // Resource and schema_url may come after the spans; collect the span ranges first.
+    let resourceRange: [number, number] | undefined;
+    let schemaUrl = '';
+    const scopeRanges: [number, number][] = [];
+    while (r.pos < rsEnd) {
+      const t = readTag(r, rsEnd, path);
+      const f = t >>> 3;
+      if (f === 1) {
+        expect(t & 7, LEN, `${path}.resource`);
+        const s = r.len(rsEnd, `${path}.resource`);
+        resourceRange = [r.pos, s];
+        r.pos = s;
+      } else if (f === 2) {
+        expect(t & 7, LEN, `${path}.scopeSpans`);
+        const s = r.len(rsEnd, `${path}.scopeSpans`);
+        scopeRanges.push([r.pos, s]);
+        r.pos = s;
+      } else if (f === 3) {
+        expect(t & 7, LEN, `${path}.schemaUrl`);
+        schemaUrl = r.string(rsEnd, `${path}.schemaUrl`);
+      } else r.skip(t & 7, rsEnd, path);
+    }
+    let resource: Resource = { attributes: [], droppedAttributesCount: 0, schemaUrl };
+    if (resourceRange) {
+      r.pos = resourceRange[0];
+      resource = readResource(r, resourceRange[1], `${path}.resource`, schemaUrl);
+    }
+    const serviceName = serviceNameOf(resource);
+    for (let si = 0; si < scopeRanges.length; si++) {
+      const [ssStart, ssEnd] = scopeRanges[si];
+      const sPath = `${path}.scopeSpans[${si}]`;
+      r.pos = ssStart;
+      let scopeRange: [number, number] | undefined;
+      let scopeSchemaUrl = '';
+      const spanRanges: [number, number][] = [];
+      while (r.pos < ssEnd) {
+        const t = readTag(r, ssEnd, sPath);
+        const f = t >>> 3;
+        if (f === 1) {
+          expect(t & 7, LEN, `${sPath}.scope`);
+          const s = r.len(ssEnd, `${sPath}.scope`);
+          scopeRange = [r.pos, s];
+          r.pos = s;
+        } else if (f === 2) {
+          expect(t & 7, LEN, `${sPath}.spans`);
+          const s = r.len(ssEnd, `${sPath}.spans`);
+          spanRanges.push([r.pos, s]);
+          r.pos = s;
+        } else if (f === 3) {
+          expect(t & 7, LEN, `${sPath}.schemaUrl`);
+          scopeSchemaUrl = r.string(ssEnd, `${sPath}.schemaUrl`);
+        } else r.skip(t & 7, ssEnd, sPath);
+      }
+      let scope: InstrumentationScope = {
+        name: '',
+        version: '',
+        attributes: [],
+        droppedAttributesCount: 0,
+        schemaUrl: scopeSchemaUrl,
+      };
+      if (scopeRange) {
+        r.pos = scopeRange[0];
+        scope = readScope(r, scopeRange[1], `${sPath}.scope`, scopeSchemaUrl);
+      }
+      for (let i = 0; i < spanRanges.length; i++) {
+        r.pos = spanRanges[i][0];
+        spans.push(readSpan(r, spanRanges[i][1], `${sPath}.spans[${i}]`, serviceName, resource, scope));
+      }
+    }
+    r.pos = rsEnd;
+  }
+  return spans;
+}
