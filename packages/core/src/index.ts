@@ -50,3 +50,43 @@ export type { DurationNanos, UnixNanos } from './model/units.ts';
 export { durationNanos, formatDuration, nanosToMillis, parseUnixNanos, unixNanos } from './model/units.ts';
 export type { ValidatedSpans } from './model/validate.ts';
 export { spanInvalidReason, validateSpans } from './model/validate.ts';
+export {
+  BAGGAGE_MAX_BYTES,
+  BAGGAGE_MAX_MEMBERS,
+  createBaggage,
+  decodeBaggageValue,
+  encodeBaggageValue,
+  isValidBaggageKey,
+  parseBaggage,
+  serializeBaggage,
+} from './propagation/baggage.ts';
+export { BAGGAGE_HEADER, createBaggagePropagator } from './propagation/baggage-propagator.ts';
+export type { Baggage, BaggageEntry, PropagationContext, SpanContext } from './propagation/context.ts';
+export { ROOT_CONTEXT, TraceFlags, withBaggage, withSpanContext } from './propagation/context.ts';
+export type { ChildSpanContextOptions } from './propagation/ids.ts';
+export {
+  createChildSpanContext,
+  generateSpanId,
+  generateTraceId,
+  isValidSpanId,
+  isValidTraceId,
+} from './propagation/ids.ts';
+export type { HeaderRecord, TextMapGetter, TextMapPropagator, TextMapSetter } from './propagation/text-map.ts';
+export { createCompositePropagator, headerRecordGetter, headerRecordSetter } from './propagation/text-map.ts';
+export {
+  createTraceContextPropagator,
+  spanContextFromHeaders,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+} from './propagation/trace-context-propagator.ts';
+export type { TraceState, TraceStateSerializeOptions } from './propagation/trace-state.ts';
+export {
+  createTraceState,
+  isValidTraceStateKey,
+  isValidTraceStateValue,
+  parseTraceState,
+  TRACE_STATE_MAX_LENGTH,
+  TRACE_STATE_MAX_MEMBERS,
+} from './propagation/trace-state.ts';
+export type { Traceparent, TraceparentFields } from './propagation/traceparent.ts';
+export { formatTraceparent, parseTraceparent } from './propagation/traceparent.ts';
