@@ -16,6 +16,7 @@ export {
   attributesFromJson,
   attributesToJson,
   OtlpJsonError,
+  parseOtlpJsonText,
   spanFromApiJson,
   spansFromOtlpJson,
   spansToTracesData,

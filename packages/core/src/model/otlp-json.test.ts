@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OtlpJsonError, spanFromApiJson, spansFromOtlpJson, spansToTracesData, spanToApiJson } from './otlp-json.ts';
+import {
+  OtlpJsonError,
+  parseOtlpJsonText,
+  spanFromApiJson,
+  spansFromOtlpJson,
+  spansToTracesData,
+  spanToApiJson,
+} from './otlp-json.ts';
 import { validateSpans } from './validate.ts';
 
 const request = {
@@ -103,5 +110,18 @@ describe('OTLP JSON', () => {
     assert.match(result.errorMessage, /span 1 .*trace id must be 16 bytes, got 15/);
     assert.match(result.errorMessage, /span 2 .*span id is all zeros/);
     assert.match(result.errorMessage, /span 3 .*end time is before start time/);
+  });
+
+  it('keeps large integer literals exact and leaves strings and doubles alone', () => {
+    const text =
+      '{"a":1152921504606846977,"b":-9223372036854775808,"c":"12345678901234567890","d":1.5e300,"e":12345678901234567.5,"f":"x\\"1234567890123456789"}';
+    assert.deepEqual(parseOtlpJsonText(text), {
+      a: '1152921504606846977',
+      b: '-9223372036854775808',
+      c: '12345678901234567890',
+      d: 1.5e300,
+      e: 12345678901234567.5,
+      f: 'x"1234567890123456789',
+    });
   });
 });

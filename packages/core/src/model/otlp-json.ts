@@ -475,3 +475,44 @@ export function spanFromApiJson(value: Json, path = 'span'): Span {
   const serviceName = typeof o.serviceName === 'string' ? o.serviceName : serviceNameOf(resource);
   return spanFromJson(o, path, serviceName, resource, scope);
 }
+
+/**
+ * `JSON.parse` for OTLP JSON that keeps 64-bit integers exact: integer literals of 16 or more
+ * digits (which a double may not hold exactly) are turned into strings before parsing, as OTLP
+ * JSON allows int64 and fixed64 fields either way. Senders such as OpenTelemetry JS write large
+ * integers as bare numbers. Strings in the text are left untouched.
+ */
+export function parseOtlpJsonText(text: string): unknown {
+  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  let out = '';
+  let last = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // skip a string, honouring escapes
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i += 2;
+        else if (d === 34) break;
+        else i++;
+      }
+      i++;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      const start = i;
+      if (c === 45) i++;
+      while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+      const next = text.charCodeAt(i);
+      const isInteger = next !== 46 && next !== 101 && next !== 69;
+      if (isInteger && i - start - (c === 45 ? 1 : 0) >= 16) {
+        out += `${text.slice(last, start)}"${text.slice(start, i)}"`;
+        last = i;
+      } else {
+        while (i < n && /[0-9.eE+-]/.test(text[i])) i++;
+      }
+    } else i++;
+  }
+  return JSON.parse(out + text.slice(last));
+}

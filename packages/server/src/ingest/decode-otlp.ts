@@ -4,6 +4,7 @@ import {
   type InstrumentationScope,
   type KeyValue,
   OtlpJsonError,
+  parseOtlpJsonText,
   type Resource,
   type Span,
   serviceNameOf,
@@ -20,7 +21,7 @@ interface Long {
   high: number;
 }
 
-import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.ts';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './otlp-proto-schema.ts';
 import { ProtobufError, readExportTraceServiceRequest } from './otlp-protobuf-reader.ts';
 
 /**
@@ -231,7 +232,7 @@ export function decodeOtlpProtobuf(bytes: Uint8Array): ValidatedSpans {
 export function decodeOtlpJson(bytes: Uint8Array): ValidatedSpans {
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    body = parseOtlpJsonText(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
     throw new OtlpDecodeError(`invalid JSON: ${(error as Error).message}`);
   }
@@ -267,4 +268,29 @@ export function encodeExportResponseJson(result: ExportResult): string {
   return JSON.stringify({
     partialSuccess: { rejectedSpans: String(result.rejectedSpans), errorMessage: result.errorMessage },
   });
+}
+
+/** gRPC status codes used by OTLP receivers (also the `code` of a `google.rpc.Status` body). */
+export const GrpcCode = { OK: 0, INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+
+/**
+ * Encodes a `google.rpc.Status` (protobuf), optionally with a `RetryInfo` detail telling the
+ * client how long to wait.
+ */
+export function encodeRpcStatusProtobuf(code: number, message: string, retryAfterSeconds?: number): Uint8Array {
+  const details =
+    retryAfterSeconds === undefined
+      ? []
+      : [
+          {
+            type_url: 'type.googleapis.com/google.rpc.RetryInfo',
+            value: RetryInfo.encode(RetryInfo.fromObject({ retryDelay: { seconds: retryAfterSeconds } })).finish(),
+          },
+        ];
+  return RpcStatus.encode(RpcStatus.fromObject({ code, message, details })).finish();
+}
+
+/** Encodes a `google.rpc.Status` as JSON, for OTLP/HTTP JSON error responses. */
+export function encodeRpcStatusJson(code: number, message: string): string {
+  return JSON.stringify({ code, message });
 }

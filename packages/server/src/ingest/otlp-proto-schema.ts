@@ -7,6 +7,28 @@ import protobuf from 'protobufjs';
  */
 const descriptor = {
   nested: {
+    google: {
+      nested: {
+        protobuf: {
+          nested: {
+            Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } },
+            Duration: { fields: { seconds: { type: 'int64', id: 1 }, nanos: { type: 'int32', id: 2 } } },
+          },
+        },
+        rpc: {
+          nested: {
+            Status: {
+              fields: {
+                code: { type: 'int32', id: 1 },
+                message: { type: 'string', id: 2 },
+                details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 },
+              },
+            },
+            RetryInfo: { fields: { retryDelay: { type: 'google.protobuf.Duration', id: 1 } } },
+          },
+        },
+      },
+    },
     opentelemetry: {
       nested: {
         proto: {
@@ -181,3 +203,7 @@ export const ExportTraceServiceRequest = root.lookupType(
 export const ExportTraceServiceResponse = root.lookupType(
   'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse',
 );
+/** `google.rpc.Status`, the body of OTLP/HTTP error responses and gRPC status details. */
+export const RpcStatus = root.lookupType('google.rpc.Status');
+/** `google.rpc.RetryInfo`, sent with UNAVAILABLE so that clients wait before retrying. */
+export const RetryInfo = root.lookupType('google.rpc.RetryInfo');

@@ -1,0 +1,259 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spansToTracesData, spanToApiJson, type UnixNanos, unixNanos } from '@ariadne/core';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
+import type { SpanStore, StatusFilter, TimeRange, TraceQuery } from '../query/span-store.ts';
+import { summarizeTrace, summaryToJson } from '../query/trace-summary.ts';
+
+/** What the API needs: a store to read from, and optionally the built web UI to serve. */
+export interface ApiDependencies {
+  readonly store: SpanStore;
+  /** Directory of the built web UI (`packages/web/dist`); the UI routes are served from it if it exists. */
+  readonly webRoot?: string;
+  /** Reports whether ingest is ready (for `/readyz`). */
+  readonly isReady?: () => boolean;
+}
+
+/** One table maps API error codes to HTTP statuses. */
+const ERROR_STATUS = {
+  bad_request: 400,
+  not_found: 404,
+  internal: 500,
+  unavailable: 503,
+} as const;
+type ErrorCode = keyof typeof ERROR_STATUS;
+
+class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_SEARCH_LIMIT = 20;
+const MAX_SEARCH_LIMIT = 1000;
+
+const stringOrArray = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+
+const searchSchema = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      service: { type: 'string', minLength: 1 },
+      operation: { type: 'string', minLength: 1 },
+      status: { type: 'string', enum: ['error', 'ok', 'unset'] },
+      minDuration: { type: 'string' },
+      maxDuration: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      limit: { type: 'integer', minimum: 1, maximum: MAX_SEARCH_LIMIT },
+      attr: stringOrArray,
+    },
+  },
+} as const;
+
+const rangeSchema = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { start: { type: 'string' }, end: { type: 'string' } },
+  },
+} as const;
+
+const traceSchema = {
+  params: { type: 'object', properties: { traceId: { type: 'string' } }, required: ['traceId'] },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      format: { type: 'string', enum: ['ariadne', 'otlp'] },
+      start: { type: 'string' },
+      end: { type: 'string' },
+    },
+  },
+} as const;
+
+function timeRange(query: { start?: string; end?: string }): TimeRange {
+  const range: { startUnixNano?: UnixNanos; endUnixNano?: UnixNanos } = {};
+  if (query.start !== undefined) range.startUnixNano = parseTime(query.start, 'start');
+  if (query.end !== undefined) range.endUnixNano = parseTime(query.end, 'end');
+  if (range.startUnixNano !== undefined && range.endUnixNano !== undefined && range.endUnixNano < range.startUnixNano) {
+    throw new BadParameterError('end is before start');
+  }
+  return range;
+}
+
+/** The window used when a caller gives none for aggregates: the last hour, like Jaeger's default lookback. */
+function defaultWindow(range: TimeRange, lookbackNanos: bigint): TimeRange {
+  if (range.startUnixNano !== undefined) return range;
+  const end = range.endUnixNano ?? unixNanos(BigInt(Date.now()) * 1_000_000n);
+  return { startUnixNano: unixNanos(end - lookbackNanos), endUnixNano: range.endUnixNano };
+}
+
+/**
+ * Builds the query API (fastify). Routes are tested with `app.inject()`; `main.ts` listens.
+ * Every error is JSON `{error, message}` with the status from `ERROR_STATUS`.
+ */
+export function buildApiApp(deps: ApiDependencies): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    routerOptions: { querystringParser: (text: string) => Object.fromEntries(groupParams(new URLSearchParams(text))) },
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+  });
+  const { store } = deps;
+
+  app.setErrorHandler((error: FastifyError | ApiError | BadParameterError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(ERROR_STATUS[error.code]).send({ error: error.code, message: error.message });
+    }
+    if (error instanceof BadParameterError || (error as FastifyError).validation) {
+      return reply.code(400).send({ error: 'bad_request', message: error.message });
+    }
+    const status = (error as FastifyError).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'bad_request', message: error.message });
+    }
+    request.log.error(error);
+    return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = deps.isReady ? deps.isReady() : true;
+    if (!ready) throw new ApiError('unavailable', 'not ready');
+    return reply.send({ status: 'ready' });
+  });
+
+  app.get<{ Params: { traceId: string }; Querystring: { format?: 'ariadne' | 'otlp'; start?: string; end?: string } }>(
+    '/api/v1/traces/:traceId',
+    { schema: traceSchema },
+    async (request) => {
+      const { traceId } = request.params;
+      if (!isTraceId(traceId)) {
+        throw new ApiError(
+          'bad_request',
+          `trace id must be 32 hex characters, got ${JSON.stringify(traceId.slice(0, 64))}`,
+        );
+      }
+      const spans = await store.getTrace(traceId.toLowerCase(), timeRange(request.query));
+      if (spans.length === 0) throw new ApiError('not_found', `trace ${traceId.toLowerCase()} not found`);
+      if (request.query.format === 'otlp') return spansToTracesData(spans);
+      const summary = summarizeTrace(spans);
+      return {
+        traceId: traceId.toLowerCase(),
+        spans: spans.map(spanToApiJson),
+        summary: summary && summaryToJson(summary),
+      };
+    },
+  );
+
+  app.get<{
+    Querystring: {
+      service?: string;
+      operation?: string;
+      status?: StatusFilter;
+      minDuration?: string;
+      maxDuration?: string;
+      start?: string;
+      end?: string;
+      limit?: number;
+      attr?: string | string[];
+    };
+  }>('/api/v1/search', { schema: searchSchema }, async (request) => {
+    const q = request.query;
+    const attrs = q.attr === undefined ? [] : Array.isArray(q.attr) ? q.attr : [q.attr];
+    const query: TraceQuery = {
+      ...timeRange(q),
+      service: q.service,
+      operation: q.operation,
+      status: q.status,
+      minDurationNanos: q.minDuration === undefined ? undefined : parseDuration(q.minDuration, 'minDuration'),
+      maxDurationNanos: q.maxDuration === undefined ? undefined : parseDuration(q.maxDuration, 'maxDuration'),
+      attributes: attrs.map(parseAttributeFilter),
+      limit: q.limit ?? DEFAULT_SEARCH_LIMIT,
+    };
+    if (
+      query.minDurationNanos !== undefined &&
+      query.maxDurationNanos !== undefined &&
+      query.maxDurationNanos < query.minDurationNanos
+    ) {
+      throw new ApiError('bad_request', 'maxDuration is less than minDuration');
+    }
+    const traces = await store.searchTraces(query);
+    return { traces: traces.map(summaryToJson) };
+  });
+
+  app.get('/api/v1/services', async () => ({ services: await store.listServices() }));
+
+  app.get<{ Params: { service: string } }>('/api/v1/services/:service/operations', async (request) => ({
+    operations: await store.listOperations(request.params.service),
+  }));
+
+  app.get<{ Params: { service: string }; Querystring: { start?: string; end?: string } }>(
+    '/api/v1/services/:service/stats',
+    { schema: rangeSchema },
+    async (request) => {
+      const range = defaultWindow(timeRange(request.query), 3_600_000_000_000n);
+      const operations = await store.operationStats(request.params.service, range);
+      return {
+        service: request.params.service,
+        operations: operations.map((o) => ({
+          operation: o.operation,
+          spanCount: o.spanCount,
+          errorCount: o.errorCount,
+          errorRate: o.spanCount === 0 ? 0 : o.errorCount / o.spanCount,
+          p50Nanos: o.p50Nanos.toString(),
+          p95Nanos: o.p95Nanos.toString(),
+          p99Nanos: o.p99Nanos.toString(),
+        })),
+      };
+    },
+  );
+
+  app.get<{ Querystring: { start?: string; end?: string } }>(
+    '/api/v1/dependencies',
+    { schema: rangeSchema },
+    async (request) => {
+      const range = defaultWindow(timeRange(request.query), 3_600_000_000_000n);
+      return { dependencies: await store.dependencies(range) };
+    },
+  );
+
+  const webRoot = deps.webRoot;
+  const hasWeb = webRoot !== undefined && existsSync(join(webRoot, 'index.html'));
+  if (hasWeb) {
+    app.register(fastifyStatic, { root: webRoot, prefix: '/', index: false, wildcard: false });
+    const sendApp = (_request: unknown, reply: { sendFile: (f: string) => unknown }) => reply.sendFile('index.html');
+    app.get('/', (_request, reply) => reply.redirect('/search'));
+    app.get('/search', sendApp);
+    app.get('/services', sendApp);
+    app.get('/trace/:traceId', sendApp);
+  } else {
+    app.get('/', async () => ({
+      name: 'ariadne',
+      message: 'query API; the web UI is not built (run `npm run build`)',
+      api: ['/api/v1/search', '/api/v1/traces/{traceId}', '/api/v1/services', '/api/v1/dependencies'],
+    }));
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+  return app;
+}
+
+/** Query parameters with repeated keys collected into arrays (for `attr`). */
+function groupParams(params: URLSearchParams): Map<string, string | string[]> {
+  const out = new Map<string, string | string[]>();
+  for (const [key, value] of params) {
+    const prev = out.get(key);
+    if (prev === undefined) out.set(key, value);
+    else out.set(key, Array.isArray(prev) ? [...prev, value] : [prev, value]);
+  }
+  return out;
+}

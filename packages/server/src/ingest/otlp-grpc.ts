@@ -1,0 +1,111 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  decodeOtlpProtobuf,
+  encodeExportResponseProtobuf,
+  encodeRpcStatusProtobuf,
+  GrpcCode,
+  OtlpDecodeError,
+} from './decode-otlp.ts';
+import { QueueFullError, type WriteQueue } from './write-queue.ts';
+
+/** Options for the OTLP/gRPC receiver. */
+export interface OtlpGrpcOptions {
+  readonly queue: WriteQueue;
+  /** Largest message accepted, after decompression (default 16 MiB). */
+  readonly maxMessageBytes: number;
+}
+
+const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
+/** The gRPC method definition with raw bytes in and out: decoding is ours (see decode-otlp.ts). */
+const traceService: grpc.ServiceDefinition = {
+  Export: {
+    path: EXPORT_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value: Buffer) => value,
+    requestDeserialize: (value: Buffer) => value,
+    responseSerialize: (value: Buffer) => value,
+    responseDeserialize: (value: Buffer) => value,
+  },
+};
+
+function errorWithDetails(code: grpc.status, message: string, retryAfterSeconds?: number): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  if (retryAfterSeconds !== undefined) {
+    metadata.set('grpc-status-details-bin', Buffer.from(encodeRpcStatusProtobuf(code, message, retryAfterSeconds)));
+  }
+  return { code, details: message, metadata };
+}
+
+/**
+ * The OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+ * INVALID_ARGUMENT for undecodable requests, UNAVAILABLE with `RetryInfo` when the write queue is
+ * full or a write fails, OK (with partial success for rejected spans) once the spans are committed.
+ * gzip request compression is handled by grpc-js.
+ */
+export class OtlpGrpcReceiver {
+  private readonly server: grpc.Server;
+
+  constructor(options: OtlpGrpcOptions) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.max_send_message_length': 4 * 1024 * 1024,
+    });
+    const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+      let decoded: ReturnType<typeof decodeOtlpProtobuf>;
+      try {
+        decoded = decodeOtlpProtobuf(call.request);
+      } catch (error) {
+        if (error instanceof OtlpDecodeError) {
+          callback(errorWithDetails(grpc.status.INVALID_ARGUMENT, error.message));
+          return;
+        }
+        callback(errorWithDetails(grpc.status.INTERNAL, (error as Error).message));
+        return;
+      }
+      options.queue.enqueue(decoded.spans).then(
+        () =>
+          callback(
+            null,
+            Buffer.from(
+              encodeExportResponseProtobuf({
+                rejectedSpans: decoded.rejectedSpans,
+                errorMessage: decoded.errorMessage,
+              }),
+            ),
+          ),
+        (error: Error) => {
+          const retry = error instanceof QueueFullError ? error.retryAfterSeconds : 5;
+          callback(errorWithDetails(grpc.status.UNAVAILABLE, error.message, retry));
+        },
+      );
+    };
+    this.server.addService(traceService, { Export: handler });
+  }
+
+  /** Binds to `host:port` (port 0 picks a free one) and returns the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+        if (error) reject(error);
+        else resolve(bound);
+      });
+    });
+  }
+
+  /** Stops accepting calls and waits for the ones in flight (bounded by `timeoutMs`). */
+  close(timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

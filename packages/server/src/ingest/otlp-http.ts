@@ -1,0 +1,179 @@
+import type { Readable } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import {
+  decodeOtlpJson,
+  decodeOtlpProtobuf,
+  encodeExportResponseJson,
+  encodeExportResponseProtobuf,
+  encodeRpcStatusJson,
+  encodeRpcStatusProtobuf,
+  GrpcCode,
+  OtlpDecodeError,
+} from './decode-otlp.ts';
+import { QueueClosedError, QueueFullError, type WriteQueue } from './write-queue.ts';
+
+/** Options for the OTLP/HTTP receiver. */
+export interface OtlpHttpOptions {
+  readonly queue: WriteQueue;
+  /** Largest request body accepted, counted after decompression (default 16 MiB). */
+  readonly maxBodyBytes: number;
+}
+
+const PROTOBUF = 'application/x-protobuf';
+const JSON_TYPE = 'application/json';
+
+class BodyTooLargeError extends Error {}
+class BadEncodingError extends Error {}
+
+/**
+ * Reads a request body, decompressing gzip or deflate on the fly and counting the bytes after
+ * decompression, so a gzip bomb stops at `limit` bytes instead of exhausting memory.
+ */
+async function readBody(stream: Readable, encoding: string, limit: number): Promise<Buffer> {
+  let source: Readable = stream;
+  if (encoding === 'gzip') source = stream.pipe(createGunzip());
+  else if (encoding === 'deflate') source = stream.pipe(createInflate());
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of source) {
+      total += (chunk as Buffer).length;
+      if (total > limit) throw new BodyTooLargeError();
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (source !== stream) source.destroy();
+    stream.resume();
+    if (error instanceof BodyTooLargeError) throw error;
+    if (encoding !== 'identity')
+      throw new BadEncodingError(`cannot decompress ${encoding} body: ${(error as Error).message}`);
+    throw error;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * Builds the OTLP/HTTP receiver (`POST /v1/traces`), following the OTLP specification's HTTP
+ * rules: protobuf or JSON bodies, gzip/deflate content encoding, responses in the request's
+ * content type, partial success for invalid spans, 400 for undecodable bodies, 413 above the size
+ * limit, 415 for other content types or encodings, 503 with `Retry-After` when the write queue is
+ * full. A 200 is sent only after the spans are committed.
+ */
+export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes });
+  // Hand the raw stream to the route: decompression and limits are ours.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  const sendStatus = (reply: FastifyReply, json: boolean, http: number, code: number, message: string) => {
+    if (json) return reply.code(http).type(JSON_TYPE).send(encodeRpcStatusJson(code, message));
+    return reply
+      .code(http)
+      .type(PROTOBUF)
+      .send(Buffer.from(encodeRpcStatusProtobuf(code, message)));
+  };
+
+  app.post('/v1/traces', async (request, reply) => {
+    const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const json = contentType === JSON_TYPE;
+    const stream = request.body as Readable;
+    if (!json && contentType !== PROTOBUF) {
+      stream.resume();
+      return reply
+        .code(415)
+        .type(JSON_TYPE)
+        .send(
+          encodeRpcStatusJson(
+            GrpcCode.INVALID_ARGUMENT,
+            `unsupported content type ${JSON.stringify(contentType)}; use ${PROTOBUF} or ${JSON_TYPE}`,
+          ),
+        );
+    }
+    const encoding = (request.headers['content-encoding'] ?? 'identity').toString().trim().toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
+      stream.resume();
+      return sendStatus(
+        reply.code(415),
+        json,
+        415,
+        GrpcCode.INVALID_ARGUMENT,
+        `unsupported content encoding ${JSON.stringify(encoding)}; use gzip or identity`,
+      );
+    }
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > options.maxBodyBytes) {
+      stream.resume();
+      return sendStatus(
+        reply,
+        json,
+        413,
+        GrpcCode.INVALID_ARGUMENT,
+        `body of ${declared} bytes exceeds the limit of ${options.maxBodyBytes} bytes`,
+      );
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(stream, encoding, options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        reply.header('connection', 'close');
+        return sendStatus(
+          reply,
+          json,
+          413,
+          GrpcCode.INVALID_ARGUMENT,
+          `body exceeds the limit of ${options.maxBodyBytes} bytes after decompression`,
+        );
+      }
+      if (error instanceof BadEncodingError)
+        return sendStatus(reply, json, 400, GrpcCode.INVALID_ARGUMENT, error.message);
+      throw error;
+    }
+    let decoded: ReturnType<typeof decodeOtlpJson>;
+    try {
+      decoded = json ? decodeOtlpJson(body) : decodeOtlpProtobuf(body);
+    } catch (error) {
+      if (error instanceof OtlpDecodeError)
+        return sendStatus(reply, json, 400, GrpcCode.INVALID_ARGUMENT, error.message);
+      throw error;
+    }
+    try {
+      await options.queue.enqueue(decoded.spans);
+    } catch (error) {
+      if (error instanceof QueueFullError) {
+        reply.header('retry-after', String(error.retryAfterSeconds));
+        return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, error.message);
+      }
+      if (error instanceof QueueClosedError) {
+        reply.header('retry-after', '5');
+        return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, error.message);
+      }
+      request.log.error(error);
+      reply.header('retry-after', '5');
+      return sendStatus(
+        reply,
+        json,
+        503,
+        GrpcCode.UNAVAILABLE,
+        `spans could not be stored: ${(error as Error).message}`,
+      );
+    }
+    const result = { rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.errorMessage };
+    if (json) return reply.code(200).type(JSON_TYPE).send(encodeExportResponseJson(result));
+    return reply
+      .code(200)
+      .type(PROTOBUF)
+      .send(Buffer.from(encodeExportResponseProtobuf(result)));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .type(JSON_TYPE)
+      .send(
+        encodeRpcStatusJson(5, `no route ${request.method} ${request.url}; OTLP/HTTP traces go to POST /v1/traces`),
+      );
+  });
+  return app;
+}
