@@ -3,6 +3,40 @@
  * dependencies; runs in Node and in the browser.
  */
 
+// Trace analysis (buildTrace, critical path, time, errors, dependencies, diagrams) and importers.
+export type {
+  CriticalPathSectionJson,
+  TraceAnalysis,
+  TraceAnalysisJson,
+  TraceSpans,
+} from './analysis/analyze-trace.ts';
+export { analysisToJson, analyzeTrace, splitByTrace } from './analysis/analyze-trace.ts';
+export type {
+  BuildTraceOptions,
+  OperationKey,
+  Trace,
+  TraceWarning,
+  TraceWarningCode,
+} from './analysis/build-trace.ts';
+export { ancestorChain, buildTrace, isAsync, offsetToUnixNanos } from './analysis/build-trace.ts';
+export type { CriticalPath, CriticalPathSection, RootCriticalPath } from './analysis/critical-path.ts';
+export { criticalPath, criticalPathSections, criticalPathSpans } from './analysis/critical-path.ts';
+export type { Dependencies, DependencyEdge } from './analysis/dependencies.ts';
+export { mergeDependencies, traceDependencies } from './analysis/dependencies.ts';
+export type { ErrorAnalysis, ErrorOutcome, RootCause, SpanError } from './analysis/errors.ts';
+export { analyzeErrors, errorReason, isErrorSpan } from './analysis/errors.ts';
+export type { MermaidOptions } from './analysis/mermaid.ts';
+export { toMermaid } from './analysis/mermaid.ts';
+export { sortIndicesByKey } from './analysis/sort-indices.ts';
+export type { OperationTime, ServiceTime, TimeBreakdown, TimeShare } from './analysis/time-by-service.ts';
+export { selfTimes, timeByService } from './analysis/time-by-service.ts';
+export type { WaterfallOptions } from './analysis/waterfall-text.ts';
+export { renderWaterfall } from './analysis/waterfall-text.ts';
+export { TraceImportError } from './import/import-error.ts';
+export type { ImportedTraces, TraceFormat } from './import/import-traces.ts';
+export { detectTraceFormat, importTraces, importTracesFromJson } from './import/import-traces.ts';
+export { spansFromJaegerJson, spansFromJaegerTrace } from './import/jaeger.ts';
+export { spanFromZipkin, spansFromZipkinJson } from './import/zipkin.ts';
 export type {
   AnyValueJson,
   ApiSpanJson,

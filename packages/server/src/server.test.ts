@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import type { ApiSpanJson, TracesDataJson } from '@ariadne/core';
 import { context, type Span as OtelSpan, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -90,8 +91,8 @@ async function sendTrace(exporter: SpanExporter, service: string) {
 
 interface ApiTrace {
   traceId: string;
-  spans: Record<string, any>[];
-  summary: Record<string, any>;
+  spans: ApiSpanJson[];
+  summary: { rootName: string; spanCount: number; errorCount: number };
 }
 
 describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
@@ -198,7 +199,7 @@ describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
 
   it('returns standard OTLP JSON with ?format=otlp, which decodes back to the same spans', async () => {
     const s = sent[0];
-    const otlp = (await getTrace(s.traceId, '?format=otlp')) as unknown as { resourceSpans: any[] };
+    const otlp = (await getTrace(s.traceId, '?format=otlp')) as unknown as TracesDataJson;
     assert.equal(otlp.resourceSpans.length, 1);
     const spans = otlp.resourceSpans[0].scopeSpans[0].spans;
     assert.equal(spans.length, 2);

@@ -3,7 +3,6 @@ import {
   decodeOtlpProtobuf,
   encodeExportResponseProtobuf,
   encodeRpcStatusProtobuf,
-  GrpcCode,
   OtlpDecodeError,
 } from './decode-otlp.ts';
 import { QueueFullError, type WriteQueue } from './write-queue.ts';

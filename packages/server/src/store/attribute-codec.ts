@@ -22,12 +22,12 @@ const KV_SEP = '\x1e';
 export const ATTR_SEP = '\x1f';
 const NEEDS_ESCAPE = /[\x1d-\x1f]/;
 
-function escape(text: string): string {
+function escapeSeparators(text: string): string {
   if (!NEEDS_ESCAPE.test(text)) return text;
   return text.replace(/[\x1d-\x1f]/g, (c) => ESC + String.fromCharCode(48 + c.charCodeAt(0) - 0x1d));
 }
 
-function unescape(text: string): string {
+function unescapeSeparators(text: string): string {
   if (!text.includes(ESC)) return text;
   return text.replace(/\x1d([012])/g, (_, d: string) => String.fromCharCode(0x1d + Number(d)));
 }
@@ -68,14 +68,14 @@ function decodeValue(text: string): AnyValue {
 
 /** One attribute as stored. */
 export function encodeAttribute(kv: KeyValue): string {
-  return escape(kv.key) + KV_SEP + escape(encodeValue(kv.value));
+  return escapeSeparators(kv.key) + KV_SEP + escapeSeparators(encodeValue(kv.value));
 }
 
 /** Inverse of `encodeAttribute`. */
 export function decodeAttribute(text: string): KeyValue {
   const sep = text.indexOf(KV_SEP);
   if (sep < 0) throw new Error('corrupt attribute: no separator');
-  return { key: unescape(text.slice(0, sep)), value: decodeValue(unescape(text.slice(sep + 1))) };
+  return { key: unescapeSeparators(text.slice(0, sep)), value: decodeValue(unescapeSeparators(text.slice(sep + 1))) };
 }
 
 /** All attributes joined into one string with `ATTR_SEP` (empty string for none). */
@@ -90,8 +90,8 @@ export function encodeAttributeList(attributes: readonly KeyValue[]): string {
 
 /** The stored forms an attribute filter `key=value` can match: as string, int, double or bool. */
 export function attributeFilterCandidates(key: string, value: string): string[] {
-  const k = escape(key) + KV_SEP;
-  const out = [k + escape(`s${value}`)];
+  const k = escapeSeparators(key) + KV_SEP;
+  const out = [k + escapeSeparators(`s${value}`)];
   if (/^-?\d{1,19}$/.test(value)) {
     try {
       const n = BigInt(value);

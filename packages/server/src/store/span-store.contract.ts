@@ -169,7 +169,7 @@ const rich: Span = {
   attributes: [
     attr('big', { type: 'int', value: 9_007_199_254_740_993n }),
     attr('neg', { type: 'int', value: -42n }),
-    attr('pi', { type: 'double', value: 3.141592653589793 }),
+    attr('pi', { type: 'double', value: Math.PI }),
     attr('yes', { type: 'bool', value: true }),
     attr('raw', { type: 'bytes', value: new Uint8Array([0, 1, 254, 255]) }),
     attr('list', {

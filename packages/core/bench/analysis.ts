@@ -1,0 +1,224 @@
+/**
+ * `npm run bench:analysis [-- --json] [-- --max N]`: times buildTrace, the critical path, time per
+ * service and errors on synthetic traces of 1k to 1M spans, wide, deep and mixed, given in
+ * shuffled order. In the same run, the textbook baseline: recursively follow "the child path with
+ * the largest summed duration" over an object tree. It is not even the right answer when calls
+ * run concurrently; it is here to show what the flat, iterative walk costs in comparison, and
+ * where recursion overflows the stack.
+ */
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { buildTrace } from '../src/analysis/build-trace.ts';
+import { criticalPath } from '../src/analysis/critical-path.ts';
+import { analyzeErrors } from '../src/analysis/errors.ts';
+import { seededRandom } from '../src/analysis/test-support.ts';
+import { timeByService } from '../src/analysis/time-by-service.ts';
+import type { Resource, Span } from '../src/model/span.ts';
+import { unixNanos } from '../src/model/units.ts';
+
+type Shape = 'wide' | 'deep' | 'mixed';
+
+const args = process.argv.slice(2);
+const asJson = args.includes('--json');
+const maxIndex = args.indexOf('--max');
+const maxSize = maxIndex >= 0 ? Number(args[maxIndex + 1]) : 1_000_000;
+const SIZES = [1_000, 10_000, 100_000, 1_000_000].filter((n) => n <= maxSize);
+const SHAPES: Shape[] = ['wide', 'deep', 'mixed'];
+const BASE = 1_700_000_000_000_000_000n;
+
+const resources: Resource[] = Array.from({ length: 8 }, (_, i) => ({
+  attributes: [
+    { key: 'service.name', value: { type: 'string', value: `service-${i}` } },
+    { key: 'host.name', value: { type: 'string', value: `host-${i}` } },
+  ],
+  droppedAttributesCount: 0,
+  schemaUrl: '',
+}));
+const scope = { name: 'bench', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' };
+
+function hexId(i: number): string {
+  return (i + 1).toString(16).padStart(16, '0');
+}
+
+/** Synthetic spans: times in ns offsets; every child inside its parent so skew never moves it. */
+function generate(shape: Shape, n: number, seed: number): Span[] {
+  const random = seededRandom(seed);
+  const start = new Float64Array(n);
+  const end = new Float64Array(n);
+  const parent = new Int32Array(n);
+  parent[0] = -1;
+  start[0] = 0;
+  end[0] = shape === 'deep' ? 4 * n + 1_000 : 1_000_000_000;
+  for (let i = 1; i < n; i++) {
+    let p: number;
+    if (shape === 'wide') p = 0;
+    else if (shape === 'deep') p = i - 1;
+    else p = random() < 0.7 ? Math.max(0, i - 1 - Math.floor(random() * 8)) : Math.floor(random() * i);
+    parent[i] = p;
+    const length = end[p] - start[p];
+    if (shape === 'deep') {
+      start[i] = start[p] + 2;
+      end[i] = end[p] - 2;
+    } else {
+      const s = start[p] + Math.floor(random() * length * 0.9);
+      start[i] = s;
+      end[i] = s + Math.floor(random() * (end[p] - s));
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const spans: Span[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    const service = shape === 'deep' ? Math.floor(i / 1000) % 8 : i % 8;
+    const resource = resources[service];
+    spans[k] = {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: hexId(i),
+      parentSpanId: parent[i] < 0 ? '' : hexId(parent[i]),
+      traceState: '',
+      flags: 1,
+      name: `op-${i % 20}`,
+      kind: i % 3 === 0 ? 3 : 2,
+      startTimeUnixNano: unixNanos(BASE + BigInt(start[i])),
+      endTimeUnixNano: unixNanos(BASE + BigInt(end[i])),
+      attributes: [],
+      droppedAttributesCount: 0,
+      events: [],
+      droppedEventsCount: 0,
+      links: [],
+      droppedLinksCount: 0,
+      status: { code: random() < 0.01 ? 2 : 0, message: '' },
+      serviceName: `service-${service}`,
+      resource,
+      scope,
+    };
+  }
+  return spans;
+}
+
+interface TextbookNode {
+  span: Span;
+  children: TextbookNode[];
+}
+
+/** The beginner's algorithm: an object tree, then recursion returning the heaviest path. */
+function textbookCriticalPath(spans: readonly Span[]): Span[] {
+  const nodes = new Map<string, TextbookNode>();
+  for (const span of spans) nodes.set(span.spanId, { span, children: [] });
+  let root: TextbookNode | undefined;
+  for (const node of nodes.values()) {
+    const parent = nodes.get(node.span.parentSpanId);
+    if (parent) parent.children.push(node);
+    else root ??= node;
+  }
+  const heaviest = (node: TextbookNode): { sum: bigint; path: Span[] } => {
+    let best: { sum: bigint; path: Span[] } = { sum: 0n, path: [] };
+    for (const child of node.children) {
+      const candidate = heaviest(child);
+      if (candidate.sum > best.sum) best = candidate;
+    }
+    return { sum: node.span.endTimeUnixNano - node.span.startTimeUnixNano + best.sum, path: [node.span, ...best.path] };
+  };
+  return root ? heaviest(root).path : [];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+interface Row {
+  shape: Shape;
+  spans: number;
+  buildMs: number;
+  criticalPathMs: number;
+  timeByServiceMs: number;
+  errorsMs: number;
+  totalMs: number;
+  nsPerSpan: number;
+  textbookMs: number | null;
+  textbookResult: string;
+}
+
+const rows: Row[] = [];
+for (const shape of SHAPES) {
+  for (const n of SIZES) {
+    const spans = generate(shape, n, n + shape.length);
+    const reps = n <= 10_000 ? 15 : n <= 100_000 ? 7 : 3;
+    const b: number[] = [];
+    const c: number[] = [];
+    const t: number[] = [];
+    const e: number[] = [];
+    const total: number[] = [];
+    // One warm-up run, then the measured ones.
+    for (let r = 0; r <= reps; r++) {
+      const t0 = performance.now();
+      const trace = buildTrace(spans);
+      const t1 = performance.now();
+      const path = criticalPath(trace);
+      const t2 = performance.now();
+      timeByService(trace, path);
+      const t3 = performance.now();
+      analyzeErrors(trace);
+      const t4 = performance.now();
+      if (r === 0) continue;
+      b.push(t1 - t0);
+      c.push(t2 - t1);
+      t.push(t3 - t2);
+      e.push(t4 - t3);
+      total.push(t4 - t0);
+    }
+    let textbookMs: number | null = null;
+    let textbookResult = 'ok';
+    try {
+      const t0 = performance.now();
+      const path = textbookCriticalPath(spans);
+      textbookMs = performance.now() - t0;
+      textbookResult = `ok (${path.length} spans)`;
+    } catch (error) {
+      textbookResult = error instanceof RangeError ? 'stack overflow' : `failed: ${(error as Error).message}`;
+    }
+    const row: Row = {
+      shape,
+      spans: n,
+      buildMs: median(b),
+      criticalPathMs: median(c),
+      timeByServiceMs: median(t),
+      errorsMs: median(e),
+      totalMs: median(total),
+      nsPerSpan: (median(total) * 1e6) / n,
+      textbookMs,
+      textbookResult,
+    };
+    rows.push(row);
+    if (!asJson) process.stderr.write(`${shape} ${n}: ${row.totalMs.toFixed(1)} ms\n`);
+  }
+}
+
+const machine = {
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+};
+if (asJson) {
+  process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
+} else {
+  const f = (x: number): string => x.toFixed(2);
+  const lines = [
+    `Node ${machine.node}, ${machine.cores} cores, ${machine.cpu}. Median of 3-15 runs after a warm-up; input shuffled.`,
+    '',
+    '| shape | spans | buildTrace ms | critical path ms | time per service ms | errors ms | total ms | ns/span | textbook baseline ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.shape} | ${r.spans.toLocaleString('en-US')} | ${f(r.buildMs)} | ${f(r.criticalPathMs)} | ${f(r.timeByServiceMs)} | ${f(r.errorsMs)} | ${f(r.totalMs)} | ${r.nsPerSpan.toFixed(0)} | ${r.textbookMs === null ? r.textbookResult : `${f(r.textbookMs)} (${r.textbookResult})`} |`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

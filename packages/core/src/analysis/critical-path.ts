@@ -1,0 +1,244 @@
+import type { UnixNanos } from '../model/units.ts';
+import { offsetToUnixNanos, type Trace } from './build-trace.ts';
+import { sortIndicesByKey } from './sort-indices.ts';
+
+/**
+ * The critical path: the chain of work that decided when each root span finished.
+ *
+ * Walking back from the end of a span, the path goes into the child that finished last at or
+ * before the current point; the walk continues in the parent from that child's start:
+ * ```
+ * 0    5    10   15   20   25   30   35   40
+ * |------------------root-------------------|   0..40
+ *   |-a-|                                         2..6
+ *        |--c--|                                  7..13  overlaps b: not on the path
+ *           |------b------|                       10..24
+ *               |-d-|                             14..18 child of b
+ *                              |--e--|            29..35
+ * path: root 0..2, a 2..6, root 6..10, b 10..14, d 14..18, b 18..24, root 24..29, e 29..35,
+ *       root 35..40
+ * ```
+ * e finished last; before it, b is the last child to finish at or before e's start; c ends
+ * after b starts, so it is not on the path; a is. Gaps are the parent's own time.
+ *
+ * Rules beyond jaeger-ui's:
+ * - a child ending exactly when the current point is reached is on the path (jaeger-ui's strict
+ *   comparison leaves it off, so back-to-back calls lose all but the first);
+ * - among children ending at the same time, the one that started first is taken (then the first
+ *   in input order), so the result does not depend on sort internals;
+ * - children are clipped to their parent (a child that outlives its parent counts up to the
+ *   parent's end; one outside it entirely, or of zero length, is not on the path);
+ * - asynchronous children (`Trace.asyncChild`: a CONSUMER under a PRODUCER, a FOLLOWS_FROM
+ *   child) are never on their parent's path;
+ * - every root, including the root of an orphan subtree, gets its own path.
+ *
+ * The walk is iterative with an explicit stack, linear after one radix sort of the span ends.
+ */
+
+/**
+ * Critical paths of all roots in flat arrays, sections in chronological order per root. Offsets
+ * are nanoseconds from `Trace.startUnixNano`. Use `criticalPathSections` for exact unix nanos.
+ */
+export interface CriticalPath {
+  /** The root of each path, as in `Trace.roots`. */
+  readonly roots: Int32Array;
+  /** Path `r` is sections `pathStart[r] .. pathStart[r + 1])`; length `roots.length + 1`. */
+  readonly pathStart: Int32Array;
+  /** Span index of each section. */
+  readonly span: Int32Array;
+  readonly start: Float64Array;
+  readonly end: Float64Array;
+  /** Number of sections. */
+  readonly count: number;
+}
+
+/** One section of a critical path, in exact unix nanoseconds. */
+export interface CriticalPathSection {
+  readonly spanId: string;
+  readonly spanIndex: number;
+  readonly startUnixNano: UnixNanos;
+  readonly endUnixNano: UnixNanos;
+}
+
+/** The critical path of one root span, exactly covering it. */
+export interface RootCriticalPath {
+  readonly rootIndex: number;
+  readonly rootSpanId: string;
+  readonly sections: readonly CriticalPathSection[];
+}
+
+/**
+ * Computes the critical path of every root of `trace` (see the module comment for the rules).
+ * The sections of one root are chronological, contiguous, non-overlapping and exactly cover the
+ * root span; a root of zero duration gets one zero-length section. Does not recurse: a
+ * 100,000-deep or 1,000,000-wide trace is fine.
+ */
+export function criticalPath(trace: Trace): CriticalPath {
+  const n = trace.size;
+  const { start, end, parent, childStart, asyncChild, roots } = trace;
+  // Children of each span sorted by end, scanned from the last one backwards.
+  const byEnd = sortIndicesByKey(end);
+  const fill = childStart.slice(0, n);
+  const kids = new Int32Array(trace.children.length);
+  for (let k = 0; k < n; k++) {
+    const i = byEnd[k];
+    const p = parent[i];
+    if (p >= 0) kids[fill[p]++] = i;
+  }
+
+  const cap = 2 * n + roots.length;
+  const secSpan = new Int32Array(cap);
+  const secStart = new Float64Array(cap);
+  const secEnd = new Float64Array(cap);
+  const pathStart = new Int32Array(roots.length + 1);
+  let count = 0;
+
+  const stNode = new Int32Array(n);
+  const stLo = new Float64Array(n);
+  const stHi = new Float64Array(n);
+  const stT = new Float64Array(n);
+  const stPtr = new Int32Array(n);
+
+  for (let r = 0; r < roots.length; r++) {
+    const root = roots[r];
+    const first = count;
+    pathStart[r] = first;
+    let top = 0;
+    stNode[0] = root;
+    stLo[0] = start[root];
+    stHi[0] = end[root];
+    stT[0] = end[root];
+    stPtr[0] = childStart[root + 1] - 1;
+    top = 1;
+    while (top > 0) {
+      const f = top - 1;
+      const node = stNode[f];
+      const lo = stLo[f];
+      const hi = stHi[f];
+      const t = stT[f];
+      const segStart = childStart[node];
+      let p = stPtr[f];
+      let chosen = -1;
+      let cLo = 0;
+      let cHi = 0;
+      while (p >= segStart) {
+        const c = kids[p];
+        const ce = Math.min(end[c], hi);
+        if (ce > t) {
+          p--;
+          continue;
+        }
+        const cs = Math.max(start[c], lo);
+        if (ce <= cs || asyncChild[c] === 1) {
+          p--;
+          continue;
+        }
+        chosen = c;
+        cLo = cs;
+        cHi = ce;
+        p--;
+        // Equal ends: the child that started first explains more of the time.
+        while (p >= segStart) {
+          const c2 = kids[p];
+          const ce2 = Math.min(end[c2], hi);
+          if (ce2 !== ce) break;
+          const cs2 = Math.max(start[c2], lo);
+          if (
+            asyncChild[c2] === 0 &&
+            ce2 > cs2 &&
+            (cs2 < cLo || (cs2 === cLo && (start[c2] < start[chosen] || (start[c2] === start[chosen] && c2 < chosen))))
+          ) {
+            chosen = c2;
+            cLo = cs2;
+          }
+          p--;
+        }
+        break;
+      }
+      stPtr[f] = p;
+      if (chosen >= 0) {
+        if (cHi < t) {
+          secSpan[count] = node;
+          secStart[count] = cHi;
+          secEnd[count] = t;
+          count++;
+        }
+        stT[f] = cLo;
+        stNode[top] = chosen;
+        stLo[top] = cLo;
+        stHi[top] = cHi;
+        stT[top] = cHi;
+        stPtr[top] = childStart[chosen + 1] - 1;
+        top++;
+      } else {
+        if (t > lo) {
+          secSpan[count] = node;
+          secStart[count] = lo;
+          secEnd[count] = t;
+          count++;
+        }
+        top--;
+      }
+    }
+    if (count === first) {
+      secSpan[count] = root;
+      secStart[count] = start[root];
+      secEnd[count] = start[root];
+      count++;
+    }
+    // Emitted backwards in time; reverse into chronological order.
+    for (let a = first, b = count - 1; a < b; a++, b--) {
+      const s = secSpan[a];
+      secSpan[a] = secSpan[b];
+      secSpan[b] = s;
+      const x = secStart[a];
+      secStart[a] = secStart[b];
+      secStart[b] = x;
+      const y = secEnd[a];
+      secEnd[a] = secEnd[b];
+      secEnd[b] = y;
+    }
+  }
+  pathStart[roots.length] = count;
+  return {
+    roots,
+    pathStart,
+    span: secSpan.subarray(0, count),
+    start: secStart.subarray(0, count),
+    end: secEnd.subarray(0, count),
+    count,
+  };
+}
+
+/**
+ * The critical path of every root as exact sections (`criticalPath` computes it when not given).
+ * Allocates two bigints per section: for very large traces prefer the flat `CriticalPath`.
+ */
+export function criticalPathSections(trace: Trace, path: CriticalPath = criticalPath(trace)): RootCriticalPath[] {
+  const out: RootCriticalPath[] = [];
+  for (let r = 0; r < path.roots.length; r++) {
+    const sections: CriticalPathSection[] = [];
+    for (let k = path.pathStart[r]; k < path.pathStart[r + 1]; k++) {
+      const i = path.span[k];
+      sections.push({
+        spanId: trace.spans[i].spanId,
+        spanIndex: i,
+        startUnixNano: offsetToUnixNanos(trace, path.start[k]),
+        endUnixNano: offsetToUnixNanos(trace, path.end[k]),
+      });
+    }
+    const rootIndex = path.roots[r];
+    out.push({ rootIndex, rootSpanId: trace.spans[rootIndex].spanId, sections });
+  }
+  return out;
+}
+
+/**
+ * Marks the spans that own at least one section of a critical path with a non-zero length
+ * (1 in the returned array). For waterfalls and diagrams.
+ */
+export function criticalPathSpans(trace: Trace, path: CriticalPath): Uint8Array {
+  const on = new Uint8Array(trace.size);
+  for (let k = 0; k < path.count; k++) if (path.end[k] > path.start[k]) on[path.span[k]] = 1;
+  return on;
+}

@@ -1,0 +1,221 @@
+/**
+ * `npm run bench:ingest`: OTLP/HTTP protobuf into a real `ariadne serve` (its own process), with
+ * 4 concurrent senders and batches of 512 spans of about 20 attributes each (the shape of the
+ * OpenTelemetry Collector's published benchmark). Reports acknowledged spans/s end to end and, in
+ * the same run, decode-only spans/s for the same payloads (hand-written reader and protobufjs),
+ * bytes on disk per span and the server's peak RSS. `--json` prints one JSON object.
+ *
+ *   npm run bench:ingest -- [--spans 1000000] [--senders 4] [--batch 512] [--json]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { validateSpans } from '@ariadne/core';
+import { decodeOtlpProtobuf, spansFromOtlpProtobufLibrary } from '../src/ingest/decode-otlp.ts';
+import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
+import { generateTrace, makeWorkload, toExportRequest } from './workload.ts';
+
+const { values } = parseArgs({
+  options: {
+    spans: { type: 'string', default: '1000000' },
+    senders: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '512' },
+    pool: { type: 'string', default: '48' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const TOTAL = Number(values.spans);
+const SENDERS = Number(values.senders);
+const BATCH = Number(values.batch);
+const POOL = Number(values.pool);
+const log = (msg: string) => {
+  if (!values.json) process.stderr.write(`${msg}\n`);
+};
+
+interface Payload {
+  bytes: Buffer;
+  spans: number;
+  /** Offsets of every trace id (16 bytes) in `bytes`, to make each resend a new trace. */
+  traceIdOffsets: number[];
+}
+
+function buildPool(): Payload[] {
+  const w = makeWorkload(42);
+  const now = Date.now();
+  const pool: Payload[] = [];
+  let pending: ReturnType<typeof generateTrace> = [];
+  while (pool.length < POOL) {
+    while (pending.length < BATCH) pending = pending.concat(generateTrace(w, now - w.rand() * 3_600_000));
+    const batch = pending.slice(0, BATCH);
+    pending = pending.slice(BATCH);
+    const bytes = Buffer.from(
+      ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(toExportRequest(batch))).finish(),
+    );
+    const ids = new Set<string>();
+    for (const g of batch) ids.add(Buffer.from(g.span.traceId as Uint8Array).toString('hex'));
+    const traceIdOffsets: number[] = [];
+    for (const id of ids) {
+      const needle = Buffer.from(id, 'hex');
+      for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) traceIdOffsets.push(at);
+    }
+    pool.push({ bytes, spans: batch.length, traceIdOffsets });
+  }
+  return pool;
+}
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; otlpUrl: string }> {
+  const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--data', dataDir, '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const otlpUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /OTLP\/HTTP\s+(\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { child, otlpUrl };
+}
+
+function peakRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+function decodeRate(pool: Payload[], decode: (b: Buffer) => unknown): number {
+  // Decode the whole pool repeatedly for at least ~1.5 s; report spans per second.
+  const started = performance.now();
+  let spans = 0;
+  while (performance.now() - started < 1500) {
+    for (const p of pool) {
+      decode(p.bytes);
+      spans += p.spans;
+    }
+  }
+  return spans / ((performance.now() - started) / 1000);
+}
+
+async function main() {
+  log(`generating ${POOL} distinct batches of ${BATCH} spans...`);
+  const pool = buildPool();
+  const attrsPerSpan = 21;
+  const bytesPerBatch = pool.reduce((a, p) => a + p.bytes.length, 0) / pool.length;
+  log(`payload: ${Math.round(bytesPerBatch / 1024)} KiB per batch (${Math.round(bytesPerBatch / BATCH)} bytes/span)`);
+
+  const decodeHandWritten = decodeRate(pool, (b) => decodeOtlpProtobuf(b));
+  const decodeProtobufjs = decodeRate(pool, (b) => validateSpans(spansFromOtlpProtobufLibrary(b)));
+  log(
+    `decode only: hand-written ${Math.round(decodeHandWritten)} spans/s, protobufjs ${Math.round(decodeProtobufjs)} spans/s`,
+  );
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-bench-ingest-'));
+  const { child, otlpUrl } = await startServer(dataDir);
+  const url = otlpUrl;
+  process.on('exit', () => child.kill('SIGKILL'));
+  log(`server pid ${child.pid} at ${url}; sending ${TOTAL} spans with ${SENDERS} senders...`);
+
+  let sent = 0;
+  let acked = 0;
+  let rejected = 0;
+  let retries = 0;
+  const started = performance.now();
+  const sender = async (id: number) => {
+    const own = pool.map((p) => ({ ...p, bytes: Buffer.from(p.bytes) }));
+    let round = 0;
+    while (true) {
+      const p = own[round % own.length];
+      if (sent + p.spans > TOTAL) return;
+      sent += p.spans;
+      // A fresh trace id per send: sender id and round number in the first bytes.
+      const tag = ((id & 0xff) << 24) | (Math.floor(round / own.length) & 0xffffff);
+      for (const at of p.traceIdOffsets) p.bytes.writeUInt32BE(tag >>> 0, at);
+      round++;
+      while (true) {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf' },
+          body: p.bytes,
+        });
+        const body = new Uint8Array(await response.arrayBuffer());
+        if (response.status === 200) {
+          if (body.length > 0) rejected++;
+          acked += p.spans;
+          break;
+        }
+        if (response.status === 503 || response.status === 429) {
+          retries++;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        throw new Error(`HTTP ${response.status}: ${Buffer.from(body).toString()}`);
+      }
+    }
+  };
+  let lastLog = performance.now();
+  const progress = setInterval(() => {
+    const now = performance.now();
+    if (now - lastLog > 5000) {
+      lastLog = now;
+      log(`  ${acked} spans acknowledged (${Math.round(acked / ((now - started) / 1000))}/s)`);
+    }
+  }, 1000);
+  await Promise.all(Array.from({ length: SENDERS }, (_, i) => sender(i + 1)));
+  clearInterval(progress);
+  const seconds = (performance.now() - started) / 1000;
+  const peakRss = peakRssBytes(child.pid!);
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  const diskBytes = dirBytes(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const result = {
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    spans: acked,
+    senders: SENDERS,
+    batchSpans: BATCH,
+    attributesPerSpan: attrsPerSpan,
+    payloadBytesPerSpan: Math.round(bytesPerBatch / BATCH),
+    ackedSpansPerSecond: Math.round(acked / seconds),
+    decodeOnlySpansPerSecond: Math.round(decodeHandWritten),
+    decodeOnlyProtobufjsSpansPerSecond: Math.round(decodeProtobufjs),
+    endToEndShareOfDecode: Number((acked / seconds / decodeHandWritten).toFixed(3)),
+    diskBytesPerSpan: Number((diskBytes / acked).toFixed(1)),
+    serverPeakRssBytes: peakRss,
+    retriesAfter503: retries,
+    requestsWithPartialSuccess: rejected,
+    seconds: Number(seconds.toFixed(2)),
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    log('');
+    for (const [k, v] of Object.entries(result))
+      log(`${k.padEnd(36)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  }
+}
+
+await main();

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `ariadne` command. Ariadne runs its TypeScript sources directly through tsx.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  isTTY: Boolean(process.stdout.isTTY),
+});

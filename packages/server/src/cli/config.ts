@@ -1,0 +1,115 @@
+import { totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { ServerConfig } from '../main.ts';
+import { UsageError } from './io.ts';
+
+/** One `ariadne serve` option: its flag, its environment variable and its default. */
+interface OptionSpec {
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  readonly default: string;
+}
+
+const OPTIONS: readonly OptionSpec[] = [
+  { flag: 'data', env: 'ARIADNE_DATA', help: 'data directory', default: './ariadne-data' },
+  { flag: 'host', env: 'ARIADNE_HOST', help: 'address to listen on', default: '127.0.0.1' },
+  { flag: 'api-port', env: 'ARIADNE_API_PORT', help: 'query API and web UI port', default: '4320' },
+  { flag: 'otlp-http-port', env: 'ARIADNE_OTLP_HTTP_PORT', help: 'OTLP/HTTP port', default: '4318' },
+  { flag: 'otlp-grpc-port', env: 'ARIADNE_OTLP_GRPC_PORT', help: 'OTLP/gRPC port', default: '4317' },
+  { flag: 'max-body', env: 'ARIADNE_MAX_BODY', help: 'largest OTLP request, after decompression', default: '16MiB' },
+  {
+    flag: 'max-pending-spans',
+    env: 'ARIADNE_MAX_PENDING_SPANS',
+    help: 'spans waiting to be committed before 503/UNAVAILABLE',
+    default: '200000',
+  },
+  {
+    flag: 'memory-limit',
+    env: 'ARIADNE_MEMORY_LIMIT',
+    help: 'database memory limit',
+    default: 'a quarter of RAM, at most 4GiB',
+  },
+];
+
+export const SERVE_USAGE = `Usage: ariadne serve [options]
+
+Runs Ariadne: OTLP receivers (gRPC and HTTP), the embedded store, the query API and the web UI.
+Every option can also be set with its environment variable; flags win.
+
+Options:
+${OPTIONS.map((o) => `  --${o.flag.padEnd(20)} ${o.help} (env ${o.env}; default ${o.default})`).join('\n')}
+  --help                 show this help
+`;
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/** Parses `16MiB`, `1.5GB`, `4096` (bytes). */
+export function parseSize(text: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined)
+    throw new UsageError(`--${name}: cannot parse size ${JSON.stringify(text)} (e.g. 16MiB, 2GB)`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+function parsePort(text: string, name: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`--${name}: not a port number: ${JSON.stringify(text)}`);
+  return n;
+}
+
+function parseCount(text: string, name: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1)
+    throw new UsageError(`--${name}: expected a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** The default database memory limit: a quarter of this machine's memory, at most 4 GiB. */
+export function defaultMemoryLimitBytes(): number {
+  return Math.min(4 * 1024 ** 3, Math.floor(totalmem() / 4));
+}
+
+/** Reads `ariadne serve` flags and `ARIADNE_*` environment variables into a server config. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  const get = (flag: string): string | undefined => {
+    const spec = OPTIONS.find((o) => o.flag === flag)!;
+    return (values[flag] as string | undefined) ?? env[spec.env];
+  };
+  const memory = get('memory-limit');
+  return {
+    dataDir: get('data') ?? './ariadne-data',
+    host: get('host') ?? '127.0.0.1',
+    apiPort: parsePort(get('api-port') ?? '4320', 'api-port'),
+    otlpHttpPort: parsePort(get('otlp-http-port') ?? '4318', 'otlp-http-port'),
+    otlpGrpcPort: parsePort(get('otlp-grpc-port') ?? '4317', 'otlp-grpc-port'),
+    maxBodyBytes: parseSize(get('max-body') ?? '16MiB', 'max-body'),
+    maxPendingSpans: parseCount(get('max-pending-spans') ?? '200000', 'max-pending-spans'),
+    memoryLimit: `${Math.floor((memory ? parseSize(memory, 'memory-limit') : defaultMemoryLimitBytes()) / 1024 ** 2)}MiB`,
+  };
+}

@@ -1,0 +1,40 @@
+import { startServer } from '../main.ts';
+import { parseServeArgs, SERVE_USAGE } from './config.ts';
+import type { CliIo } from './io.ts';
+
+/**
+ * `ariadne serve`: starts everything, prints where it listens, and on SIGINT/SIGTERM stops
+ * receiving, commits every acknowledged span and exits 0.
+ */
+export async function runServe(argv: string[], io: CliIo): Promise<number> {
+  const config = parseServeArgs(argv);
+  if (config === 'help') {
+    io.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  const server = await startServer(config);
+  io.stdout.write(
+    [
+      `ariadne listening (data in ${config.dataDir})`,
+      `  web UI and query API  ${server.apiUrl}`,
+      `  OTLP/HTTP             ${server.otlpHttpUrl}/v1/traces`,
+      `  OTLP/gRPC             ${server.otlpGrpcAddress}`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      io.stderr.write(`\n${signal}: stopping, committing accepted spans...\n`);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  await server.close();
+  io.stderr.write('stopped\n');
+  return 0;
+}
