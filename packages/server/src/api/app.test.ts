@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { spansFromOtlpJson } from '@ariadne/core';
+import type { FastifyInstance } from 'fastify';
+import { DuckDbSpanStore } from '../store/duckdb-store.ts';
+import { buildApiApp } from './app.ts';
+
+describe('query API', () => {
+  let dir: string;
+  let store: DuckDbSpanStore;
+  let app: FastifyInstance;
+  const now = BigInt(Date.now()) * 1_000_000n;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ariadne-api-'));
+    const web = join(dir, 'web');
+    mkdirSync(join(web, 'assets'), { recursive: true });
+    writeFileSync(join(web, 'index.html'), '<!doctype html><title>Ariadne</title>');
+    writeFileSync(join(web, 'assets', 'app.js'), 'console.log(1)');
+    store = await DuckDbSpanStore.open({ dataDir: join(dir, 'db') });
+    await store.writeSpans(
+      spansFromOtlpJson({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'frontend' } }] },
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: 'abcdef0123456789abcdef0123456789',
+                    spanId: '0000000000000001',
+                    name: 'GET /',
+                    startTimeUnixNano: String(now),
+                    endTimeUnixNano: String(now + 300_000_000n),
+                    attributes: [{ key: 'order.id', value: { stringValue: 'ORD-9' } }],
+                  },
+                  {
+                    traceId: 'abcdef0123456789abcdef0123456789',
+                    spanId: '0000000000000002',
+                    parentSpanId: '0000000000000001',
+                    name: 'child',
+                    startTimeUnixNano: String(now),
+                    endTimeUnixNano: String(now + 1_000_000n),
+                    status: { code: 2 },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    app = buildApiApp({ store, webRoot: web });
+  });
+  after(async () => {
+    await app.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (url: string) => app.inject({ method: 'GET', url });
+
+  it('returns a trace with its summary, case-insensitively', async () => {
+    const r = await get('/api/v1/traces/ABCDEF0123456789ABCDEF0123456789');
+    assert.equal(r.statusCode, 200);
+    const body = r.json();
+    assert.equal(body.traceId, 'abcdef0123456789abcdef0123456789');
+    assert.equal(body.spans.length, 2);
+    assert.deepEqual(body.summary, {
+      traceId: 'abcdef0123456789abcdef0123456789',
+      rootService: 'frontend',
+      rootName: 'GET /',
+      startUnixNano: String(now),
+      durationNanos: '300000000',
+      spanCount: 2,
+      errorCount: 1,
+      services: ['frontend'],
+    });
+  });
+
+  it('answers 400 for a malformed trace id and 404 JSON for an absent one', async () => {
+    const bad = await get('/api/v1/traces/xyz');
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error, 'bad_request');
+    assert.match(bad.json().message, /32 hex characters/);
+    const absent = await get('/api/v1/traces/00000000000000000000000000000001');
+    assert.equal(absent.statusCode, 404);
+    assert.deepEqual(absent.json(), {
+      error: 'not_found',
+      message: 'trace 00000000000000000000000000000001 not found',
+    });
+  });
+
+  it('validates search parameters with clear messages', async () => {
+    const cases: [string, RegExp][] = [
+      ['minDuration=fast', /minDuration: cannot parse "fast"/],
+      ['status=broken', /status/],
+      ['limit=0', /limit/],
+      ['limit=abc', /limit/],
+      ['start=yesterday', /start: cannot parse/],
+      ['start=2000&end=1000', /end is before start/],
+      ['minDuration=2s&maxDuration=1s', /maxDuration is less than minDuration/],
+      ['attr=novalue', /attr: expected key=value/],
+      ['colour=red', /must NOT have additional properties|colour/],
+    ];
+    for (const [query, message] of cases) {
+      const r = await get(`/api/v1/search?${query}`);
+      assert.equal(r.statusCode, 400, query);
+      assert.equal(r.json().error, 'bad_request', query);
+      assert.match(r.json().message, message, query);
+    }
+  });
+
+  it('searches with repeated attributes and durations', async () => {
+    const r = await get('/api/v1/search?attr=order.id%3DORD-9&minDuration=250ms&maxDuration=1.5s&limit=5');
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(
+      r.json().traces.map((t: { traceId: string }) => t.traceId),
+      ['abcdef0123456789abcdef0123456789'],
+    );
+    const none = await get('/api/v1/search?attr=order.id%3DORD-9&attr=order.id%3DORD-10');
+    assert.deepEqual(none.json().traces, []);
+  });
+
+  it('lists services, operations, dependencies and stats over a default window', async () => {
+    assert.deepEqual((await get('/api/v1/services')).json(), { services: ['frontend'] });
+    assert.deepEqual((await get('/api/v1/services/frontend/operations')).json(), { operations: ['GET /', 'child'] });
+    assert.deepEqual((await get('/api/v1/dependencies')).json(), { dependencies: [] });
+    const stats = (await get('/api/v1/services/frontend/stats')).json();
+    assert.equal(stats.operations.length, 2);
+    assert.equal(stats.operations[1].errorRate, 1);
+    assert.equal(stats.operations[0].p99Nanos, '300000000');
+  });
+
+  it('serves the web app on its routes, assets as files, and health checks', async () => {
+    for (const route of ['/search', '/services', '/trace/abc?span=1']) {
+      const r = await get(route);
+      assert.equal(r.statusCode, 200, route);
+      assert.match(r.body, /<title>Ariadne<\/title>/);
+    }
+    assert.equal((await get('/')).statusCode, 302);
+    assert.equal((await get('/assets/app.js')).body, 'console.log(1)');
+    assert.equal((await get('/healthz')).json().status, 'ok');
+    assert.equal((await get('/readyz')).json().status, 'ready');
+    assert.equal((await get('/nope')).statusCode, 404);
+  });
+});
