@@ -57,6 +57,7 @@ export {
   spanToApiJson,
   spanToOtlpJson,
 } from './model/otlp-json.ts';
+export { seededRandom } from './model/seeded-random.ts';
 export type {
   AnyValue,
   InstrumentationScope,

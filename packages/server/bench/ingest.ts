@@ -67,9 +67,11 @@ function buildPool(): Payload[] {
 
 async function startServer(dataDir: string): Promise<{ child: ChildProcess; otlpUrl: string }> {
   const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
+  // BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server.
+  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [bin, 'serve', '--data', dataDir, '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'],
+    [...nodeFlags, bin, 'serve', '--data', dataDir, '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -515,6 +515,37 @@ function readSpan(
   };
 }
 
+/**
+ * `ResourceSpans` and `ScopeSpans` share one layout: field 1 a message (resource or scope),
+ * field 2 repeated children (scope spans or spans), field 3 the schema URL. The head message may
+ * come after the children on the wire, so this collects byte ranges first.
+ */
+interface Envelope {
+  head?: [number, number];
+  children: [number, number][];
+  schemaUrl: string;
+}
+
+function readEnvelope(r: Reader, end: number, path: string, headName: string, childName: string): Envelope {
+  const envelope: Envelope = { children: [], schemaUrl: '' };
+  while (r.pos < end) {
+    const t = readTag(r, end, path);
+    const f = t >>> 3;
+    if (f === 1 || f === 2) {
+      const name = `${path}.${f === 1 ? headName : childName}`;
+      expect(t & 7, LEN, name);
+      const stop = r.len(end, name);
+      if (f === 1) envelope.head = [r.pos, stop];
+      else envelope.children.push([r.pos, stop]);
+      r.pos = stop;
+    } else if (f === 3) {
+      expect(t & 7, LEN, `${path}.schemaUrl`);
+      envelope.schemaUrl = r.string(end, `${path}.schemaUrl`);
+    } else r.skip(t & 7, end, path);
+  }
+  return envelope;
+}
+
 /** Decodes a protobuf `ExportTraceServiceRequest` (or `TracesData`) into spans, without validating them. */
 export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -531,73 +562,31 @@ export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
     const path = `resourceSpans[${rsIndex++}]`;
     expect(tag & 7, LEN, path);
     const rsEnd = r.len(end, path);
-    // Resource and schema_url may come after the spans; collect the span ranges first.
-    let resourceRange: [number, number] | undefined;
-    let schemaUrl = '';
-    const scopeRanges: [number, number][] = [];
-    while (r.pos < rsEnd) {
-      const t = readTag(r, rsEnd, path);
-      const f = t >>> 3;
-      if (f === 1) {
-        expect(t & 7, LEN, `${path}.resource`);
-        const s = r.len(rsEnd, `${path}.resource`);
-        resourceRange = [r.pos, s];
-        r.pos = s;
-      } else if (f === 2) {
-        expect(t & 7, LEN, `${path}.scopeSpans`);
-        const s = r.len(rsEnd, `${path}.scopeSpans`);
-        scopeRanges.push([r.pos, s]);
-        r.pos = s;
-      } else if (f === 3) {
-        expect(t & 7, LEN, `${path}.schemaUrl`);
-        schemaUrl = r.string(rsEnd, `${path}.schemaUrl`);
-      } else r.skip(t & 7, rsEnd, path);
-    }
-    let resource: Resource = { attributes: [], droppedAttributesCount: 0, schemaUrl };
-    if (resourceRange) {
-      r.pos = resourceRange[0];
-      resource = readResource(r, resourceRange[1], `${path}.resource`, schemaUrl);
+    const rs = readEnvelope(r, rsEnd, path, 'resource', 'scopeSpans');
+    let resource: Resource = { attributes: [], droppedAttributesCount: 0, schemaUrl: rs.schemaUrl };
+    if (rs.head) {
+      r.pos = rs.head[0];
+      resource = readResource(r, rs.head[1], `${path}.resource`, rs.schemaUrl);
     }
     const serviceName = serviceNameOf(resource);
-    for (let si = 0; si < scopeRanges.length; si++) {
-      const [ssStart, ssEnd] = scopeRanges[si];
+    for (let si = 0; si < rs.children.length; si++) {
       const sPath = `${path}.scopeSpans[${si}]`;
-      r.pos = ssStart;
-      let scopeRange: [number, number] | undefined;
-      let scopeSchemaUrl = '';
-      const spanRanges: [number, number][] = [];
-      while (r.pos < ssEnd) {
-        const t = readTag(r, ssEnd, sPath);
-        const f = t >>> 3;
-        if (f === 1) {
-          expect(t & 7, LEN, `${sPath}.scope`);
-          const s = r.len(ssEnd, `${sPath}.scope`);
-          scopeRange = [r.pos, s];
-          r.pos = s;
-        } else if (f === 2) {
-          expect(t & 7, LEN, `${sPath}.spans`);
-          const s = r.len(ssEnd, `${sPath}.spans`);
-          spanRanges.push([r.pos, s]);
-          r.pos = s;
-        } else if (f === 3) {
-          expect(t & 7, LEN, `${sPath}.schemaUrl`);
-          scopeSchemaUrl = r.string(ssEnd, `${sPath}.schemaUrl`);
-        } else r.skip(t & 7, ssEnd, sPath);
-      }
+      r.pos = rs.children[si][0];
+      const ss = readEnvelope(r, rs.children[si][1], sPath, 'scope', 'spans');
       let scope: InstrumentationScope = {
         name: '',
         version: '',
         attributes: [],
         droppedAttributesCount: 0,
-        schemaUrl: scopeSchemaUrl,
+        schemaUrl: ss.schemaUrl,
       };
-      if (scopeRange) {
-        r.pos = scopeRange[0];
-        scope = readScope(r, scopeRange[1], `${sPath}.scope`, scopeSchemaUrl);
+      if (ss.head) {
+        r.pos = ss.head[0];
+        scope = readScope(r, ss.head[1], `${sPath}.scope`, ss.schemaUrl);
       }
-      for (let i = 0; i < spanRanges.length; i++) {
-        r.pos = spanRanges[i][0];
-        spans.push(readSpan(r, spanRanges[i][1], `${sPath}.spans[${i}]`, serviceName, resource, scope));
+      for (let i = 0; i < ss.children.length; i++) {
+        r.pos = ss.children[i][0];
+        spans.push(readSpan(r, ss.children[i][1], `${sPath}.spans[${i}]`, serviceName, resource, scope));
       }
     }
     r.pos = rsEnd;

@@ -1,0 +1,15 @@
+/**
+ * A seeded PRNG (mulberry32) returning floats in [0, 1): the same seed gives the same sequence on
+ * every run and machine, for property tests, benchmarks and workload generators. Not for anything
+ * that needs unpredictability (use crypto.getRandomValues for ids).
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
