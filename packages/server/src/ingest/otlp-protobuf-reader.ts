@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import {
   type AnyValue,
   type InstrumentationScope,
@@ -33,17 +34,23 @@ const LEN = 2;
 const I32 = 5;
 const MAX_DEPTH = 64;
 
-const textDecoder = new TextDecoder('utf-8');
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Node's Buffer decodes UTF-8 natively, faster than TextDecoder for the many short strings. */
+interface NodeBuffer extends Uint8Array {
+  utf8Slice(start: number, end: number): string;
+}
 
 class Reader {
   pos: number;
+  readonly node: NodeBuffer;
   constructor(
     readonly buf: Uint8Array,
     start: number,
     readonly view: DataView,
   ) {
     this.pos = start;
+    this.node = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength) as unknown as NodeBuffer;
   }
 
   varint32(end: number, path: string): number {
@@ -117,16 +124,8 @@ class Reader {
     const buf = this.buf;
     const start = this.pos;
     this.pos = stop;
-    if (stop - start < 32) {
-      let out = '';
-      for (let i = start; i < stop; i++) {
-        const c = buf[i];
-        if (c >= 0x80) return textDecoder.decode(buf.subarray(start, stop));
-        out += String.fromCharCode(c);
-      }
-      return out;
-    }
-    return textDecoder.decode(buf.subarray(start, stop));
+    if (start === stop) return '';
+    return this.node.utf8Slice(start, stop);
   }
 
   hex(end: number, path: string): string {
@@ -265,11 +264,54 @@ function readKeyValue(r: Reader, end: number, path: string, depth: number): KeyV
   return { key, value };
 }
 
+/**
+ * Most attributes repeat byte for byte across spans (`http.method=GET`, `db.system=postgresql`):
+ * a small hash table of recently decoded `KeyValue` messages, keyed by their exact bytes, returns
+ * the same immutable object instead of decoding and allocating it again. This removes most of the
+ * garbage the decoder makes. Entries are verified byte by byte, so a hash collision only misses.
+ */
+const CACHE_SLOTS = 8192;
+const CACHE_MAX_BYTES = 96;
+const cacheBytes: (Uint8Array | undefined)[] = new Array(CACHE_SLOTS);
+const cacheValues: (KeyValue | undefined)[] = new Array(CACHE_SLOTS);
+
 function readAttribute(r: Reader, end: number, wt: number, list: KeyValue[], path: string): void {
   expect(wt, LEN, path);
   const stop = r.len(end, path);
-  list.push(readKeyValue(r, stop, path, 0));
+  const start = r.pos;
+  const length = stop - start;
+  if (length > CACHE_MAX_BYTES) {
+    list.push(readKeyValue(r, stop, path, 0));
+    r.pos = stop;
+    return;
+  }
+  const buf = r.buf;
+  let h = 0x811c9dc5 ^ length;
+  for (let i = start; i < stop; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  const slot = (h >>> 0) & (CACHE_SLOTS - 1);
+  const cached = cacheBytes[slot];
+  if (cached !== undefined && cached.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (cached[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      list.push(cacheValues[slot]!);
+      r.pos = stop;
+      return;
+    }
+  }
+  const kv = readKeyValue(r, stop, path, 0);
   r.pos = stop;
+  list.push(kv);
+  // Values holding bytes are mutable Uint8Arrays: never share them.
+  if (kv.value.type !== 'bytes' && kv.value.type !== 'array' && kv.value.type !== 'kvlist') {
+    cacheBytes[slot] = buf.slice(start, stop);
+    cacheValues[slot] = kv;
+  }
 }
 
 function readResource(r: Reader, end: number, path: string, schemaUrl: string): Resource {
