@@ -53,6 +53,7 @@ export {
   parseOtlpJsonText,
   spanFromApiJson,
   spansFromOtlpJson,
+  spansToApiJson,
   spansToTracesData,
   spanToApiJson,
   spanToOtlpJson,

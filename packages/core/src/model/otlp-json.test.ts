@@ -5,6 +5,7 @@ import {
   parseOtlpJsonText,
   spanFromApiJson,
   spansFromOtlpJson,
+  spansToApiJson,
   spansToTracesData,
   spanToApiJson,
 } from './otlp-json.ts';
@@ -69,6 +70,12 @@ describe('OTLP JSON', () => {
   it('round-trips through the API encoding and TracesData', () => {
     const spans = spansFromOtlpJson(request);
     const api = JSON.parse(JSON.stringify(spans.map(spanToApiJson)));
+    const shared = [...spans, { ...spans[0], spanId: '0000000000000009' }];
+    assert.deepEqual(
+      spansToApiJson(shared),
+      shared.map(spanToApiJson),
+      'the batch form encodes each span the same way',
+    );
     assert.deepEqual(
       api.map((s: unknown) => spanFromApiJson(s)),
       spans,

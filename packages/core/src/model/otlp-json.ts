@@ -163,55 +163,105 @@ export function spanToApiJson(span: Span): ApiSpanJson {
   return {
     ...spanToOtlpJson(span),
     serviceName: span.serviceName,
-    resource: {
-      attributes: attributesToJson(span.resource.attributes),
-      droppedAttributesCount: span.resource.droppedAttributesCount,
-      schemaUrl: span.resource.schemaUrl,
-    },
-    scope: {
-      name: span.scope.name,
-      version: span.scope.version,
-      attributes: attributesToJson(span.scope.attributes),
-      droppedAttributesCount: span.scope.droppedAttributesCount,
-      schemaUrl: span.scope.schemaUrl,
-    },
+    resource: resourceToJson(span.resource),
+    scope: scopeToJson(span.scope),
+  };
+}
+
+function resourceToJson(resource: Resource): ApiSpanJson['resource'] {
+  return {
+    attributes: attributesToJson(resource.attributes),
+    droppedAttributesCount: resource.droppedAttributesCount,
+    schemaUrl: resource.schemaUrl,
+  };
+}
+
+function scopeToJson(scope: InstrumentationScope): ApiSpanJson['scope'] {
+  return {
+    name: scope.name,
+    version: scope.version,
+    attributes: attributesToJson(scope.attributes),
+    droppedAttributesCount: scope.droppedAttributesCount,
+    schemaUrl: scope.schemaUrl,
+  };
+}
+
+/** Memoises a conversion per object: spans of one trace share few resources and scopes. */
+function memo<K extends object, V>(convert: (key: K) => V): (key: K) => V {
+  const cache = new Map<K, V>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = convert(key);
+      cache.set(key, value);
+    }
+    return value;
   };
 }
 
 /**
+ * `spanToApiJson` for many spans: resources and scopes shared between spans are encoded once
+ * and the same JSON object is referenced from every span that shares them.
+ */
+export function spansToApiJson(spans: readonly Span[]): ApiSpanJson[] {
+  const resourceJson = memo(resourceToJson);
+  const scopeJson = memo(scopeToJson);
+  return spans.map((span) => {
+    // Extending the fresh object is much cheaper than spreading it into another one.
+    const json = spanToOtlpJson(span) as SpanJson & Partial<ApiSpanJson>;
+    json.serviceName = span.serviceName;
+    json.resource = resourceJson(span.resource);
+    json.scope = scopeJson(span.scope);
+    return json as ApiSpanJson;
+  });
+}
+
+/**
  * Groups spans back into OTLP `TracesData`: one `resourceSpans` per distinct resource and one
- * `scopeSpans` per distinct scope within it, in first-seen order.
+ * `scopeSpans` per distinct scope within it, in first-seen order. Equal resources or scopes in
+ * different objects are merged; each distinct object is compared once.
  */
 export function spansToTracesData(spans: readonly Span[]): TracesDataJson {
-  const byResource = new Map<string, TracesDataJson['resourceSpans'][number]>();
-  const scopeIndex = new Map<string, TracesDataJson['resourceSpans'][number]['scopeSpans'][number]>();
-  for (const span of spans) {
-    const resource: ResourceJson = {
-      attributes: attributesToJson(span.resource.attributes),
-      droppedAttributesCount: span.resource.droppedAttributesCount,
+  const byResourceKey = new Map<string, TracesDataJson['resourceSpans'][number]>();
+  const resourceEntry = memo((resource: Resource) => {
+    const json: ResourceJson = {
+      attributes: attributesToJson(resource.attributes),
+      droppedAttributesCount: resource.droppedAttributesCount,
     };
-    const resourceKey = JSON.stringify([resource, span.resource.schemaUrl]);
-    let rs = byResource.get(resourceKey);
+    const key = JSON.stringify([json, resource.schemaUrl]);
+    let rs = byResourceKey.get(key);
     if (!rs) {
-      rs = { resource, schemaUrl: span.resource.schemaUrl, scopeSpans: [] };
-      byResource.set(resourceKey, rs);
+      rs = { resource: json, schemaUrl: resource.schemaUrl, scopeSpans: [] };
+      byResourceKey.set(key, rs);
     }
-    const scope: ScopeJson = {
-      name: span.scope.name,
-      version: span.scope.version,
-      attributes: attributesToJson(span.scope.attributes),
-      droppedAttributesCount: span.scope.droppedAttributesCount,
+    return {
+      rs,
+      scopes: new Map<string, TracesDataJson['resourceSpans'][number]['scopeSpans'][number]>(),
+      byScope: new Map<InstrumentationScope, TracesDataJson['resourceSpans'][number]['scopeSpans'][number]>(),
     };
-    const scopeKey = JSON.stringify([resourceKey, scope, span.scope.schemaUrl]);
-    let ss = scopeIndex.get(scopeKey);
+  });
+  for (const span of spans) {
+    const entry = resourceEntry(span.resource);
+    let ss = entry.byScope.get(span.scope);
     if (!ss) {
-      ss = { scope, schemaUrl: span.scope.schemaUrl, spans: [] };
-      scopeIndex.set(scopeKey, ss);
-      rs.scopeSpans.push(ss);
+      const scope: ScopeJson = {
+        name: span.scope.name,
+        version: span.scope.version,
+        attributes: attributesToJson(span.scope.attributes),
+        droppedAttributesCount: span.scope.droppedAttributesCount,
+      };
+      const key = JSON.stringify([scope, span.scope.schemaUrl]);
+      ss = entry.scopes.get(key);
+      if (!ss) {
+        ss = { scope, schemaUrl: span.scope.schemaUrl, spans: [] };
+        entry.scopes.set(key, ss);
+        entry.rs.scopeSpans.push(ss);
+      }
+      entry.byScope.set(span.scope, ss);
     }
     ss.spans.push(spanToOtlpJson(span));
   }
-  return { resourceSpans: [...byResource.values()] };
+  return { resourceSpans: [...byResourceKey.values()] };
 }
 
 /** A body that cannot be decoded as OTLP JSON. The message names the path of the bad field. */

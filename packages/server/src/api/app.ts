@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spansToTracesData, spanToApiJson, type UnixNanos, unixNanos } from '@ariadne/core';
+import { spansToApiJson, spansToTracesData, type UnixNanos, unixNanos } from '@ariadne/core';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
@@ -146,7 +146,7 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
       const summary = summarizeTrace(spans);
       return {
         traceId: traceId.toLowerCase(),
-        spans: spans.map(spanToApiJson),
+        spans: spansToApiJson(spans),
         summary: summary && summaryToJson(summary),
       };
     },
