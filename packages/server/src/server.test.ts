@@ -9,6 +9,7 @@ import { context, type Span as OtelSpan, SpanKind, SpanStatusCode, trace } from 
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -107,6 +108,11 @@ describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
       ['proto', new ProtoExporter({ url: `${server.otlpHttpUrl}/v1/traces` })],
       ['json', new JsonExporter({ url: `${server.otlpHttpUrl}/v1/traces` })],
       ['grpc', new GrpcExporter({ url: server.otlpGrpcUrl })],
+      [
+        'proto-gzip',
+        new ProtoExporter({ url: `${server.otlpHttpUrl}/v1/traces`, compression: CompressionAlgorithm.GZIP }),
+      ],
+      ['grpc-gzip', new GrpcExporter({ url: server.otlpGrpcUrl, compression: CompressionAlgorithm.GZIP })],
     ];
     for (const [protocol, exporter] of exporters) {
       sent.push({ protocol, ...(await sendTrace(exporter, `svc-${protocol}`)) });
@@ -123,7 +129,7 @@ describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
     return (await response.json()) as ApiTrace;
   };
 
-  for (const protocol of ['proto', 'json', 'grpc']) {
+  for (const protocol of ['proto', 'json', 'grpc', 'proto-gzip', 'grpc-gzip']) {
     it(`stores spans sent by the ${protocol} exporter and returns every field`, async () => {
       const s = sent.find((x) => x.protocol === protocol)!;
       const body = await getTrace(s.traceId);
@@ -220,10 +226,10 @@ describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
     };
     assert.deepEqual(await search('service=svc-json'), [sent[1].traceId]);
     assert.deepEqual(await search('attr=order.id%3DORD-svc-grpc'), [sent[2].traceId]);
-    assert.deepEqual(await search('status=error&operation=save_order&limit=10').then((x) => x.length), 3);
+    assert.deepEqual(await search('status=error&operation=save_order&limit=10').then((x) => x.length), 5);
     assert.deepEqual(await search('attr=big.int%3D1152921504606846976&service=svc-proto'), [sent[0].traceId]);
     const services = (await (await fetch(`${server.apiUrl}/api/v1/services`)).json()) as { services: string[] };
-    assert.deepEqual(services.services, ['svc-grpc', 'svc-json', 'svc-proto']);
+    assert.deepEqual(services.services, ['svc-grpc', 'svc-grpc-gzip', 'svc-json', 'svc-proto', 'svc-proto-gzip']);
   });
 
   it('keeps every acknowledged span across a restart', async () => {
