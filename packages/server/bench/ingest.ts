@@ -71,7 +71,19 @@ async function startServer(dataDir: string): Promise<{ child: ChildProcess; otlp
   const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [...nodeFlags, bin, 'serve', '--data', dataDir, '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'],
+    [
+      ...nodeFlags,
+      bin,
+      'serve',
+      '--data',
+      dataDir,
+      '--api-port',
+      '0',
+      '--otlp-http-port',
+      '0',
+      '--otlp-grpc-port',
+      '0',
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -121,7 +121,6 @@ class Reader {
 
   string(end: number, path: string): string {
     const stop = this.len(end, path);
-    const buf = this.buf;
     const start = this.pos;
     this.pos = stop;
     if (start === stop) return '';
