@@ -5,9 +5,17 @@
  * the largest summed duration" over an object tree. It is not even the right answer when calls
  * run concurrently; it is here to show what the flat, iterative walk costs in comparison, and
  * where recursion overflows the stack.
+ *
+ * The GC column is the part of the total spent in V8 garbage-collection pauses (from `gc`
+ * performance entries). At a million spans the input itself is about half a gigabyte of span
+ * objects, so one full collection costs hundreds of milliseconds whoever triggers it. Between
+ * rows (never inside the timed runs) the bench runs a full collection, so that one row does not
+ * pay for the garbage of the previous one, such as the half gigabyte of a million-span input.
  */
 import { cpus } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildTrace } from '../src/analysis/build-trace.ts';
 import { criticalPath } from '../src/analysis/critical-path.ts';
 import { analyzeErrors } from '../src/analysis/errors.ts';
@@ -102,6 +110,22 @@ function generate(shape: Shape, n: number, seed: number): Span[] {
   return spans;
 }
 
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** GC pauses as V8 reports them, to tell the analysis time from collector time. */
+const gcPauses: { start: number; duration: number }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push({ start: entry.startTime, duration: entry.duration });
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+
+function gcWithin(from: number, to: number): number {
+  let ms = 0;
+  for (const pause of gcPauses) if (pause.start >= from && pause.start < to) ms += pause.duration;
+  return ms;
+}
+
 interface TextbookNode {
   span: Span;
   children: TextbookNode[];
@@ -141,6 +165,8 @@ interface Row {
   timeByServiceMs: number;
   errorsMs: number;
   totalMs: number;
+  /** Median GC pause time inside the timed runs, included in the other columns. */
+  gcMs: number;
   nsPerSpan: number;
   textbookMs: number | null;
   textbookResult: string;
@@ -149,6 +175,7 @@ interface Row {
 const rows: Row[] = [];
 for (const shape of SHAPES) {
   for (const n of SIZES) {
+    collectGarbage();
     const spans = generate(shape, n, n + shape.length);
     const reps = n <= 10_000 ? 15 : n <= 100_000 ? 7 : 3;
     const b: number[] = [];
@@ -156,6 +183,7 @@ for (const shape of SHAPES) {
     const t: number[] = [];
     const e: number[] = [];
     const total: number[] = [];
+    const runs: [number, number][] = [];
     // One warm-up run, then the measured ones.
     for (let r = 0; r <= reps; r++) {
       const t0 = performance.now();
@@ -173,7 +201,11 @@ for (const shape of SHAPES) {
       t.push(t3 - t2);
       e.push(t4 - t3);
       total.push(t4 - t0);
+      runs.push([t0, t4]);
     }
+    // GC entries arrive asynchronously.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const gc = runs.map(([from, to]) => gcWithin(from, to));
     let textbookMs: number | null = null;
     let textbookResult = 'ok';
     try {
@@ -192,6 +224,7 @@ for (const shape of SHAPES) {
       timeByServiceMs: median(t),
       errorsMs: median(e),
       totalMs: median(total),
+      gcMs: median(gc),
       nsPerSpan: (median(total) * 1e6) / n,
       textbookMs,
       textbookResult,
@@ -200,6 +233,8 @@ for (const shape of SHAPES) {
     if (!asJson) process.stderr.write(`${shape} ${n}: ${row.totalMs.toFixed(1)} ms\n`);
   }
 }
+
+gcObserver.disconnect();
 
 const machine = {
   node: process.version,
@@ -212,12 +247,13 @@ if (asJson) {
   const f = (x: number): string => x.toFixed(2);
   const lines = [
     `Node ${machine.node}, ${machine.cores} cores, ${machine.cpu}. Median of 3-15 runs after a warm-up; input shuffled.`,
+    'GC ms: garbage-collection pauses inside the timed runs (median), already included in the other columns.',
     '',
-    '| shape | spans | buildTrace ms | critical path ms | time per service ms | errors ms | total ms | ns/span | textbook baseline ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| shape | spans | buildTrace ms | critical path ms | time per service ms | errors ms | total ms | GC ms | ns/span | textbook baseline ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.shape} | ${r.spans.toLocaleString('en-US')} | ${f(r.buildMs)} | ${f(r.criticalPathMs)} | ${f(r.timeByServiceMs)} | ${f(r.errorsMs)} | ${f(r.totalMs)} | ${r.nsPerSpan.toFixed(0)} | ${r.textbookMs === null ? r.textbookResult : `${f(r.textbookMs)} (${r.textbookResult})`} |`,
+        `| ${r.shape} | ${r.spans.toLocaleString('en-US')} | ${f(r.buildMs)} | ${f(r.criticalPathMs)} | ${f(r.timeByServiceMs)} | ${f(r.errorsMs)} | ${f(r.totalMs)} | ${f(r.gcMs)} | ${r.nsPerSpan.toFixed(0)} | ${r.textbookMs === null ? r.textbookResult : `${f(r.textbookMs)} (${r.textbookResult})`} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,6 +1,7 @@
 import { type Resource, type Span, SpanKind, stringAttribute } from '../model/span.ts';
 import { formatDuration, type UnixNanos, unixNanos } from '../model/units.ts';
 import { sortIndicesByKey } from './sort-indices.ts';
+import { parseSpanId, SpanIdIndex, SpanIdLookup } from './span-id-index.ts';
 
 /**
  * `buildTrace()`: the one function that repairs a raw trace (jaeger-ui's `transformTraceData`,
@@ -104,12 +105,60 @@ export interface Trace {
   /** Interned service + span name of each span: index into `operations`. */
   readonly operationOf: Int32Array;
   readonly operations: readonly OperationKey[];
-  /** Span id to index, after duplicate ids were renamed. */
+  /** Span id to index, after duplicate ids were renamed. Its table is built at the first lookup. */
   readonly indexOfSpanId: ReadonlyMap<string, number>;
   readonly warnings: readonly TraceWarning[];
 }
 
 const TWO_53 = 2 ** 53;
+/** How a span names its parent, before lookup. */
+const NO_PARENT = 0;
+const PARSED_PARENT = 1;
+const OTHER_PARENT = 2;
+const TWO_32 = 2 ** 32;
+const TWO_64 = 2 ** 64;
+
+/**
+ * `Number(nanos - base)` without a bigint per call: a million spans would otherwise allocate two
+ * million temporary bigints, and the garbage collections they cause cost more than the
+ * arithmetic. The value is stored in a `BigUint64Array` and read back as two exact 32-bit halves;
+ * `hi * 2^32 + lo` is then a single correctly rounded addition, the same rounding as `Number()`.
+ * Values outside [0, 2^64) take the bigint path.
+ */
+class NanosOffsets {
+  readonly #word = new BigUint64Array(1);
+  readonly #half = new Uint32Array(this.#word.buffer);
+  readonly #lo: number;
+  readonly #hi: number;
+  readonly #base: bigint;
+  readonly #baseLo: number;
+  readonly #baseHi: number;
+  readonly #fast: boolean;
+
+  constructor(base: bigint) {
+    this.#word[0] = 1n;
+    this.#lo = this.#half[0] === 1 ? 0 : 1;
+    this.#hi = 1 - this.#lo;
+    this.#base = base;
+    this.#fast = inUint64(base);
+    this.#word[0] = this.#fast ? base : 0n;
+    this.#baseLo = this.#half[this.#lo];
+    this.#baseHi = this.#half[this.#hi];
+  }
+
+  /** Exactly `Number(nanos - base)`. */
+  of(nanos: bigint): number {
+    if (!this.#fast || !inUint64(nanos)) return Number(nanos - this.#base);
+    this.#word[0] = nanos;
+    return (this.#half[this.#hi] - this.#baseHi) * TWO_32 + (this.#half[this.#lo] - this.#baseLo);
+  }
+}
+
+/** True when `0 <= value < 2^64`; `Number()` rounds monotonically and 2^64 is a double. */
+function inUint64(value: bigint): boolean {
+  const approx = Number(value);
+  return approx >= 0 && approx < TWO_64;
+}
 
 /**
  * Turns the spans of one trace into a clean tree, without mutating the input:
@@ -137,8 +186,34 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
   const adjustSkew = options.adjustClockSkew ?? true;
   const warnings: TraceWarning[] = [];
   const traceId = input.length > 0 ? input[0].traceId : '';
+  // A million span objects take tens of milliseconds just to read once: two passes read them,
+  // this one over the input, the one after duplicate repair over the repaired spans.
+  // Pass 1: other trace ids, the earliest start (dropping or renaming a duplicate keeps its
+  // times, so this is also the earliest start of the repaired spans), and duplicate ids, found
+  // first so that new ids never collide with any id in the input.
+  // Ids are parsed here and entered in a loop of their own: see `SpanIdIndex`.
   let otherTraceIds = 0;
-  for (let i = 0; i < input.length; i++) if (input[i].traceId !== traceId) otherTraceIds++;
+  let base = 0n;
+  let haveBase = false;
+  const idHi = new Int32Array(input.length);
+  const idLo = new Int32Array(input.length);
+  const idParsed = new Uint8Array(input.length);
+  for (let i = 0; i < input.length; i++) {
+    const span = input[i];
+    if (span.traceId !== traceId) otherTraceIds++;
+    const s = span.startTimeUnixNano;
+    if (s !== 0n && (!haveBase || s < base)) {
+      base = s;
+      haveBase = true;
+    }
+    if (parseSpanId(span.spanId, idHi, idLo, i)) idParsed[i] = 1;
+  }
+  const ids = new SpanIdIndex(input.length);
+  // Hex ids and other ids never equal each other, so the two kinds can be entered apart.
+  let dups: number[] | undefined = ids.addAllParsed(idHi, idLo, idParsed, input.length);
+  for (let i = 0; i < input.length; i++) if (idParsed[i] === 0 && ids.add(input[i].spanId, i) >= 0) dups.push(i);
+  if (dups.length === 0) dups = undefined;
+  else dups.sort((a, b) => a - b);
   if (otherTraceIds > 0) {
     warnings.push({
       code: 'multiple-trace-ids',
@@ -148,15 +223,7 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
     });
   }
 
-  // Duplicate ids. Pass 1 finds them, so that new ids never collide with any id in the input.
-  const ids = new Map<string, number>();
-  let dups: number[] | undefined;
-  for (let i = 0; i < input.length; i++) {
-    const id = input[i].spanId;
-    if (!ids.has(id)) ids.set(id, i);
-    else if (dups === undefined) dups = [i];
-    else dups.push(i);
-  }
+  // Duplicate ids.
   let work: Span[] = input as Span[];
   const shared = new Map<string, { client: number; server: number }>();
   const pendingWarnings: { code: TraceWarningCode; inputIndex: number; message: string }[] = [];
@@ -219,7 +286,7 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
       if (!dropped[i]) kept.push(work[i]);
     }
     if (kept.length !== input.length) {
-      for (const [id, i] of ids) ids.set(id, newIndex[i]);
+      ids.remap(newIndex);
       for (const s of shared.values()) {
         s.client = newIndex[s.client];
         s.server = newIndex[s.server];
@@ -235,178 +302,15 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
   const n = work.length;
   const changed = new Uint8Array(n);
 
-  // Times as offsets from the earliest known start.
-  let base = 0n;
-  let haveBase = false;
-  for (let i = 0; i < n; i++) {
-    const s = work[i].startTimeUnixNano;
-    if (s !== 0n && (!haveBase || s < base)) {
-      base = s;
-      haveBase = true;
-    }
-  }
+  // Pass 2, everything read from the span objects: times as offsets from the earliest known
+  // start, parents, asynchronous children, hosts (for clock skew), services and operations.
   const start = new Float64Array(n);
   const end = new Float64Array(n);
   const missing = new Uint8Array(n);
-  let anyMissing = false;
-  let maxOffset = 0;
-  for (let i = 0; i < n; i++) {
-    const span = work[i];
-    if (span.startTimeUnixNano === 0n) {
-      missing[i] = 1;
-      anyMissing = true;
-      continue;
-    }
-    const s = Number(span.startTimeUnixNano - base);
-    let e = Number(span.endTimeUnixNano - base);
-    if (e < s) {
-      e = s;
-      changed[i] = 1;
-      warnings.push({
-        code: 'negative-duration',
-        spanIndex: i,
-        spanId: span.spanId,
-        message: `end is ${formatDuration(span.startTimeUnixNano - span.endTimeUnixNano)} before start; duration set to 0`,
-      });
-    }
-    start[i] = s;
-    end[i] = e;
-    if (e > maxOffset) maxOffset = e;
-  }
-  if (maxOffset >= TWO_53) {
-    warnings.push({
-      code: 'inexact-times',
-      spanIndex: -1,
-      spanId: '',
-      message: 'the trace spans more than 2^53 ns (104 days); analysis times are rounded',
-    });
-  }
-
-  // Parents.
   const parent = new Int32Array(n);
   const orphan = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const span = work[i];
-    const pid = span.parentSpanId;
-    if (pid === '') {
-      parent[i] = -1;
-      continue;
-    }
-    let p = ids.get(pid);
-    const sh = shared.size > 0 ? shared.get(pid) : undefined;
-    if (sh !== undefined && i !== sh.server) {
-      p = span.serviceName === work[sh.client].serviceName ? sh.client : sh.server;
-    }
-    if (p === undefined || p === i) {
-      parent[i] = -1;
-      orphan[i] = 1;
-      warnings.push({
-        code: 'missing-parent',
-        spanIndex: i,
-        spanId: span.spanId,
-        message:
-          p === i ? 'span names itself as parent; kept as a root' : `parent ${pid} is not in the trace; kept as a root`,
-      });
-    } else {
-      parent[i] = p;
-    }
-  }
-
-  // An unsorted tree first: cycle breaking, timestamp repair and skew only need some order.
-  let tree = childrenOf(parent, undefined);
-  let pre = preorderOf(parent, tree);
-  if (pre.count < n) {
-    const visited = new Uint8Array(n);
-    for (let k = 0; k < pre.count; k++) visited[pre.order[k]] = 1;
-    const walk = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      if (visited[i]) continue;
-      let c = i;
-      while (!walk[c] && !visited[c]) {
-        walk[c] = 1;
-        c = parent[c];
-      }
-      if (!visited[c]) {
-        parent[c] = -1;
-        warnings.push({
-          code: 'parent-cycle',
-          spanIndex: c,
-          spanId: work[c].spanId,
-          message: `parent ${work[c].parentSpanId} leads back to this span; cycle broken here`,
-        });
-      }
-      // Mark everything reachable from the new root so later walks stop there.
-      tree = childrenOf(parent, undefined);
-      pre = preorderOf(parent, tree);
-      for (let k = 0; k < pre.count; k++) visited[pre.order[k]] = 1;
-    }
-  }
-
-  if (anyMissing) repairMissingTimes(work, parent, tree, pre.order, start, end, missing, changed, warnings);
-
-  const shift = new Float64Array(n);
   const asyncChild = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const p = parent[i];
-    if (p >= 0 && isAsync(work[p], work[i])) asyncChild[i] = 1;
-  }
-  if (adjustSkew) adjustClockSkew(work, parent, pre.order, start, end, missing, asyncChild, shift, changed, warnings);
-
-  // Rebase so that the earliest start is offset 0.
-  let minStart = Number.POSITIVE_INFINITY;
-  let maxEnd = 0;
-  for (let i = 0; i < n; i++) {
-    if (start[i] < minStart) minStart = start[i];
-    if (end[i] > maxEnd) maxEnd = end[i];
-  }
-  if (n === 0) minStart = 0;
-  if (minStart !== 0) {
-    for (let i = 0; i < n; i++) {
-      start[i] -= minStart;
-      end[i] -= minStart;
-    }
-    base += BigInt(minStart);
-    maxEnd -= minStart;
-  }
-
-  let anyChanged = false;
-  for (let i = 0; i < n && !anyChanged; i++) anyChanged = changed[i] === 1;
-  const spans: Span[] = work === input && anyChanged ? input.slice() : work;
-  for (let i = 0; anyChanged && i < n; i++) {
-    if (!changed[i]) continue;
-    const span = spans[i];
-    const delta = BigInt(shift[i]);
-    spans[i] = {
-      ...span,
-      startTimeUnixNano: unixNanos(base + BigInt(start[i])),
-      endTimeUnixNano: unixNanos(base + BigInt(end[i])),
-      events:
-        delta === 0n || missing[i]
-          ? span.events
-          : span.events.map((e) => ({ ...e, timeUnixNano: unixNanos(e.timeUnixNano + delta) })),
-    };
-  }
-
-  // The final tree: children and roots sorted by start.
-  const byStart = sortIndicesByKey(start);
-  tree = childrenOf(parent, byStart);
-  pre = preorderOf(parent, tree);
-  const depth = new Int32Array(n);
-  for (let k = 0; k < n; k++) {
-    const i = pre.order[k];
-    depth[i] = parent[i] < 0 ? 0 : depth[parent[i]] + 1;
-  }
-  let rootIndex = -1;
-  for (let r = 0; r < tree.roots.length; r++) {
-    const i = tree.roots[r];
-    if (!orphan[i]) {
-      rootIndex = i;
-      break;
-    }
-  }
-  if (rootIndex < 0 && tree.roots.length > 0) rootIndex = tree.roots[0];
-
-  // Intern services and operations; consecutive spans usually share them.
+  const hosts = adjustSkew ? new HostInterner(n) : undefined;
   const serviceOf = new Int32Array(n);
   const operationOf = new Int32Array(n);
   const services: string[] = [];
@@ -415,8 +319,42 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
   const opIds: Map<string, number>[] = [];
   let lastService = '';
   let lastServiceId = -1;
+  let anyMissing = false;
+  let maxOffset = 0;
+  const parentRef = new Uint8Array(n);
+  const offsets = new NanosOffsets(base);
   for (let i = 0; i < n; i++) {
-    const span = spans[i];
+    const span = work[i];
+    if (span.startTimeUnixNano === 0n) {
+      missing[i] = 1;
+      anyMissing = true;
+    } else {
+      const s = offsets.of(span.startTimeUnixNano);
+      let e = offsets.of(span.endTimeUnixNano);
+      if (e < s) {
+        e = s;
+        changed[i] = 1;
+        warnings.push({
+          code: 'negative-duration',
+          spanIndex: i,
+          spanId: span.spanId,
+          message: `end is ${formatDuration(span.startTimeUnixNano - span.endTimeUnixNano)} before start; duration set to 0`,
+        });
+      }
+      start[i] = s;
+      end[i] = e;
+      if (e > maxOffset) maxOffset = e;
+    }
+
+    // Parent ids are parsed (into the id arrays, free again) and looked up after this loop.
+    const pid = span.parentSpanId;
+    parentRef[i] = pid === '' ? NO_PARENT : parseSpanId(pid, idHi, idLo, i) ? PARSED_PARENT : OTHER_PARENT;
+    // Only a CONSUMER or a span with links can be asynchronous (see `isAsync`); checked below.
+    if (span.kind === SpanKind.CONSUMER || span.links.length > 0) asyncChild[i] = 1;
+
+    hosts?.add(i, span);
+
+    // Intern services and operations; consecutive spans usually share them.
     let sid: number;
     if (span.serviceName === lastService && lastServiceId >= 0) {
       sid = lastServiceId;
@@ -443,9 +381,155 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
     }
     operationOf[i] = oid;
   }
+  if (maxOffset >= TWO_53) {
+    warnings.push({
+      code: 'inexact-times',
+      spanIndex: -1,
+      spanId: '',
+      message: 'the trace spans more than 2^53 ns (104 days); analysis times are rounded',
+    });
+  }
 
-  // After renaming and dropping, `ids` maps every id (a shared id to its client half) to its index.
-  const indexOfSpanId: ReadonlyMap<string, number> = ids;
+  // Parents. Shared span ids (see above) are resolved by service, through the string path.
+  if (shared.size === 0) ids.indexOfAllParsed(idHi, idLo, parentRef, PARSED_PARENT, n, parent);
+  for (let i = 0; i < n; i++) {
+    const ref = parentRef[i];
+    if (ref === NO_PARENT) {
+      parent[i] = -1;
+      asyncChild[i] = 0;
+      continue;
+    }
+    let p: number | undefined;
+    if (ref === PARSED_PARENT && shared.size === 0) {
+      p = parent[i];
+      if (p < 0) p = undefined;
+    } else {
+      const pid = work[i].parentSpanId;
+      p = ids.get(pid);
+      const sh = shared.size > 0 ? shared.get(pid) : undefined;
+      if (sh !== undefined && i !== sh.server) {
+        p = work[i].serviceName === work[sh.client].serviceName ? sh.client : sh.server;
+      }
+    }
+    if (p === undefined || p === i) {
+      parent[i] = -1;
+      orphan[i] = 1;
+      asyncChild[i] = 0;
+      const span = work[i];
+      warnings.push({
+        code: 'missing-parent',
+        spanIndex: i,
+        spanId: span.spanId,
+        message:
+          p === i
+            ? 'span names itself as parent; kept as a root'
+            : `parent ${span.parentSpanId} is not in the trace; kept as a root`,
+      });
+    } else {
+      parent[i] = p;
+      if (asyncChild[i] === 1 && !isAsync(work[p], work[i])) asyncChild[i] = 0;
+    }
+  }
+
+  // One tree with children sorted by start. Cycle breaking, timestamp repair and skew only need
+  // parents before children; unless they move a span, it is also the final tree.
+  let byStart = sortIndicesByKey(start);
+  let tree = childrenOf(parent, byStart);
+  let pre = preorderOf(tree, n);
+  if (pre.count < n) {
+    const visited = new Uint8Array(n);
+    for (let k = 0; k < pre.count; k++) visited[pre.order[k]] = 1;
+    const walk = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (visited[i]) continue;
+      let c = i;
+      while (!walk[c] && !visited[c]) {
+        walk[c] = 1;
+        c = parent[c];
+      }
+      if (!visited[c]) {
+        parent[c] = -1;
+        asyncChild[c] = 0;
+        warnings.push({
+          code: 'parent-cycle',
+          spanIndex: c,
+          spanId: work[c].spanId,
+          message: `parent ${work[c].parentSpanId} leads back to this span; cycle broken here`,
+        });
+      }
+      // Mark everything reachable from the new root so later walks stop there.
+      tree = childrenOf(parent, byStart);
+      pre = preorderOf(tree, n);
+      for (let k = 0; k < pre.count; k++) visited[pre.order[k]] = 1;
+    }
+  }
+
+  if (anyMissing) repairMissingTimes(work, parent, tree, pre.order, start, end, missing, changed, warnings);
+
+  const shift =
+    hosts === undefined
+      ? undefined
+      : adjustClockSkew(work, hosts, parent, pre.order, start, end, missing, asyncChild, changed, warnings);
+
+  // Rebase so that the earliest start is offset 0.
+  let minStart = Number.POSITIVE_INFINITY;
+  let maxEnd = 0;
+  for (let i = 0; i < n; i++) {
+    if (start[i] < minStart) minStart = start[i];
+    if (end[i] > maxEnd) maxEnd = end[i];
+  }
+  if (n === 0) minStart = 0;
+  if (minStart !== 0) {
+    for (let i = 0; i < n; i++) {
+      start[i] -= minStart;
+      end[i] -= minStart;
+    }
+    base += BigInt(minStart);
+    maxEnd -= minStart;
+  }
+
+  let anyChanged = false;
+  for (let i = 0; i < n && !anyChanged; i++) anyChanged = changed[i] === 1;
+  const spans: Span[] = work === input && anyChanged ? input.slice() : work;
+  for (let i = 0; anyChanged && i < n; i++) {
+    if (!changed[i]) continue;
+    const span = spans[i];
+    const delta = shift === undefined ? 0n : BigInt(shift[i]);
+    spans[i] = {
+      ...span,
+      startTimeUnixNano: unixNanos(base + BigInt(start[i])),
+      endTimeUnixNano: unixNanos(base + BigInt(end[i])),
+      events:
+        delta === 0n || missing[i]
+          ? span.events
+          : span.events.map((e) => ({ ...e, timeUnixNano: unixNanos(e.timeUnixNano + delta) })),
+    };
+  }
+
+  // The final tree: children and roots sorted by start (rebasing kept the order).
+  if (anyMissing || shift !== undefined) {
+    byStart = sortIndicesByKey(start);
+    tree = childrenOf(parent, byStart);
+    pre = preorderOf(tree, n);
+  }
+  const depth = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = pre.order[k];
+    depth[i] = parent[i] < 0 ? 0 : depth[parent[i]] + 1;
+  }
+  let rootIndex = -1;
+  for (let r = 0; r < tree.roots.length; r++) {
+    const i = tree.roots[r];
+    if (!orphan[i]) {
+      rootIndex = i;
+      break;
+    }
+  }
+  if (rootIndex < 0 && tree.roots.length > 0) rootIndex = tree.roots[0];
+
+  // After renaming and dropping, ids are unique and `ids` maps each to its span (a shared id to
+  // its client half): exactly `spans[i].spanId → i`, which the lookup rebuilds when first used.
+  const indexOfSpanId: ReadonlyMap<string, number> = new SpanIdLookup(spans);
 
   return {
     traceId,
@@ -480,8 +564,11 @@ export function offsetToUnixNanos(trace: Trace, offset: number): UnixNanos {
 
 /** The span ids from span `index` up to its root, the span itself first. Iterative. */
 export function ancestorChain(trace: Trace, index: number): number[] {
-  const chain: number[] = [];
-  for (let i = index; i >= 0; i = trace.parent[i]) chain.push(i);
+  if (index < 0) return [];
+  // Sized from the depth up front: a chain can be a million spans long.
+  const chain = new Array<number>(trace.depth[index] + 1);
+  let k = 0;
+  for (let i = index; i >= 0; i = trace.parent[i]) chain[k++] = i;
   return chain;
 }
 
@@ -514,42 +601,52 @@ interface Tree {
   readonly roots: Int32Array;
 }
 
-function childrenOf(parent: Int32Array, order: Int32Array | undefined): Tree {
+/** Children grouped by parent (CSR), each group in `order`; roots in `order` too. */
+function childrenOf(parent: Int32Array, order: Int32Array): Tree {
   const n = parent.length;
+  // childStart[p] counts up to the end of p's group, then placing children from the back counts
+  // it down to the group's start: no separate fill array.
   const childStart = new Int32Array(n + 1);
   let rootCount = 0;
   for (let i = 0; i < n; i++) {
     const p = parent[i];
-    if (p >= 0) childStart[p + 1]++;
+    if (p >= 0) childStart[p]++;
     else rootCount++;
   }
-  for (let i = 0; i < n; i++) childStart[i + 1] += childStart[i];
-  const fill = childStart.slice(0, n);
-  const children = new Int32Array(childStart[n]);
+  for (let i = 1; i < n; i++) childStart[i] += childStart[i - 1];
+  const total = n > 0 ? childStart[n - 1] : 0;
+  childStart[n] = total;
+  const children = new Int32Array(total);
   const roots = new Int32Array(rootCount);
-  let r = 0;
-  for (let k = 0; k < n; k++) {
-    const i = order === undefined ? k : order[k];
+  let r = rootCount;
+  for (let k = n - 1; k >= 0; k--) {
+    const i = order[k];
     const p = parent[i];
-    if (p >= 0) children[fill[p]++] = i;
-    else roots[r++] = i;
+    if (p >= 0) children[--childStart[p]] = i;
+    else roots[--r] = i;
   }
   return { childStart, children, roots };
 }
 
-function preorderOf(parent: Int32Array, tree: Tree): { order: Int32Array; count: number } {
-  const n = parent.length;
+/**
+ * Depth-first preorder from the roots; `count < n` when some spans are not reachable (a cycle).
+ * The stack lives at the back of the output: visited and stacked spans are distinct, so the two
+ * never meet.
+ * ```
+ * order: [ visited … → count        free        top ← … stacked ]
+ * ```
+ */
+function preorderOf(tree: Tree, n: number): { order: Int32Array; count: number } {
   const order = new Int32Array(n);
-  const stack = new Int32Array(n);
   let count = 0;
   const { childStart, children, roots } = tree;
   for (let r = 0; r < roots.length; r++) {
-    let top = 0;
-    stack[top++] = roots[r];
-    while (top > 0) {
-      const i = stack[--top];
+    let top = n - 1;
+    order[top] = roots[r];
+    while (top < n) {
+      const i = order[top++];
       order[count++] = i;
-      for (let c = childStart[i + 1] - 1; c >= childStart[i]; c--) stack[top++] = children[c];
+      for (let c = childStart[i + 1] - 1; c >= childStart[i]; c--) order[--top] = children[c];
     }
   }
   return { order, count };
@@ -623,64 +720,98 @@ function hostKeyOf(resource: Resource, serviceName: string): string {
   return `service.name=${serviceName}`;
 }
 
+/** The host of every span (see `hostKeyOf`), interned; worked out once per resource and service. */
+class HostInterner {
+  readonly host: Int32Array;
+  readonly names: string[] = [];
+  #ids = new Map<string, number>();
+  #byResource = new Map<Resource, { service: string; host: number }>();
+  #lastResource: Resource | undefined;
+  #lastService = '';
+  #lastHost = -1;
+
+  constructor(n: number) {
+    this.host = new Int32Array(n);
+  }
+
+  add(i: number, span: Span): void {
+    if (span.resource === this.#lastResource && span.serviceName === this.#lastService) {
+      this.host[i] = this.#lastHost;
+      return;
+    }
+    const known = this.#byResource.get(span.resource);
+    let id: number;
+    if (known !== undefined && known.service === span.serviceName) {
+      id = known.host;
+    } else {
+      const key = hostKeyOf(span.resource, span.serviceName);
+      const found = this.#ids.get(key);
+      if (found === undefined) {
+        id = this.names.length;
+        this.names.push(key);
+        this.#ids.set(key, id);
+      } else {
+        id = found;
+      }
+      this.#byResource.set(span.resource, { service: span.serviceName, host: id });
+    }
+    this.host[i] = id;
+    this.#lastResource = span.resource;
+    this.#lastService = span.serviceName;
+    this.#lastHost = id;
+  }
+}
+
+/**
+ * Moves children on another host into their parent (see `buildTrace`). Returns the shift of every
+ * span, or undefined when nothing moved.
+ */
 function adjustClockSkew(
   spans: readonly Span[],
+  hosts: HostInterner,
   parent: Int32Array,
   order: Int32Array,
   start: Float64Array,
   end: Float64Array,
   missing: Uint8Array,
   asyncChild: Uint8Array,
-  shift: Float64Array,
   changed: Uint8Array,
   warnings: TraceWarning[],
-): void {
+): Float64Array | undefined {
   const n = spans.length;
-  const hostIds = new Map<string, number>();
-  const hostNames: string[] = [];
-  const host = new Int32Array(n);
-  let lastResource: Resource | undefined;
-  let lastService = '';
-  let lastHost = -1;
-  for (let i = 0; i < n; i++) {
-    const span = spans[i];
-    if (span.resource === lastResource && span.serviceName === lastService) {
-      host[i] = lastHost;
-      continue;
-    }
-    const key = hostKeyOf(span.resource, span.serviceName);
-    let id = hostIds.get(key);
-    if (id === undefined) {
-      id = hostNames.length;
-      hostNames.push(key);
-      hostIds.set(key, id);
-    }
-    host[i] = id;
-    lastResource = span.resource;
-    lastService = span.serviceName;
-    lastHost = id;
-  }
-  if (hostNames.length < 2) return;
-  // origin[i]: the span whose skew span i inherited (itself when computed here), -1 for none.
-  const origin = new Int32Array(n).fill(-1);
+  const { host, names: hostNames } = hosts;
+  if (hostNames.length < 2) return undefined;
+  // Allocated at the first move; until then every shift is 0 and every origin -1.
+  let shift: Float64Array | undefined;
+  let origin: Int32Array | undefined;
   for (let k = 0; k < n; k++) {
     const i = order[k];
     const p = parent[i];
     if (p < 0) continue;
     if (host[i] === host[p]) {
-      shift[i] = shift[p];
-      origin[i] = origin[p];
+      if (shift !== undefined && origin !== undefined) {
+        shift[i] = shift[p];
+        origin[i] = origin[p];
+      }
     } else if (!asyncChild[i] && !missing[i] && !missing[p]) {
-      const ps = start[p] + shift[p];
-      const pe = end[p] + shift[p];
+      const ps = shift === undefined ? start[p] : start[p] + shift[p];
+      const pe = shift === undefined ? end[p] : end[p] + shift[p];
       const cs = start[i];
       const ce = end[i];
       if (pe - ps >= ce - cs && !(cs >= ps && ce <= pe)) {
-        shift[i] = ps + Math.trunc((pe - ps - (ce - cs)) / 2) - cs;
-        origin[i] = shift[i] === 0 ? -1 : i;
+        const d = ps + Math.trunc((pe - ps - (ce - cs)) / 2) - cs;
+        if (shift === undefined || origin === undefined) {
+          if (d === 0) continue;
+          shift = new Float64Array(n);
+          // origin[i]: the span whose skew span i inherited (itself when computed here), -1 for none.
+          origin = new Int32Array(n).fill(-1);
+        }
+        shift[i] = d;
+        origin[i] = d === 0 ? -1 : i;
       }
     }
   }
+  if (shift === undefined || origin === undefined) return undefined;
   for (let i = 0; i < n; i++) {
     const d = shift[i];
     if (d === 0) continue;
@@ -700,4 +831,5 @@ function adjustClockSkew(
           : `clock skew: shifted ${by} with ancestor ${spans[o].spanId} on the same host (${hostNames[host[i]]})`,
     });
   }
+  return shift;
 }

@@ -38,6 +38,8 @@ import { sortIndicesByKey } from './sort-indices.ts';
 /**
  * Critical paths of all roots in flat arrays, sections in chronological order per root. Offsets
  * are nanoseconds from `Trace.startUnixNano`. Use `criticalPathSections` for exact unix nanos.
+ * Treat the typed arrays as read-only: with a single root, `end` is a view of the buffer of
+ * `start`, one element further (sections are contiguous).
  */
 export interface CriticalPath {
   /** The root of each path, as in `Trace.roots`. */
@@ -75,7 +77,7 @@ export interface RootCriticalPath {
  */
 export function criticalPath(trace: Trace): CriticalPath {
   const n = trace.size;
-  const { start, end, parent, childStart, asyncChild, roots } = trace;
+  const { start, end, parent, childStart, asyncChild, roots, depth } = trace;
   // Children of each span sorted by end, scanned from the last one backwards.
   const byEnd = sortIndicesByKey(end);
   const fill = childStart.slice(0, n);
@@ -86,34 +88,48 @@ export function criticalPath(trace: Trace): CriticalPath {
     if (p >= 0) kids[fill[p]++] = i;
   }
 
-  const cap = 2 * n + roots.length;
-  const secSpan = new Int32Array(cap);
-  const secStart = new Float64Array(cap);
-  const secEnd = new Float64Array(cap);
-  const pathStart = new Int32Array(roots.length + 1);
-  let count = 0;
+  // The stack holds one frame per span on the current chain: its node, the next child to look
+  // at, the current point `t` and its end `hi` clipped to its parent. Its start clipped to the
+  // parent is the parent's `t` (the parent waits at the child's start), so it is not stored.
+  let maxDepth = 0;
+  for (let i = 0; i < n; i++) if (depth[i] > maxDepth) maxDepth = depth[i];
 
-  const stNode = new Int32Array(n);
-  const stLo = new Float64Array(n);
-  const stHi = new Float64Array(n);
-  const stT = new Float64Array(n);
-  const stPtr = new Int32Array(n);
+  // Sections are found backwards in time and written from the back of the buffers, so they come
+  // out chronological. They are contiguous, so only starts are written: a section ends where the
+  // next one starts, and the last section of a path ends with its root.
+  // ```
+  // bound: [ … free … | s0  s1  s2  … s(m-1) | end of root ]     span: [ … | a  b  a  … ]
+  //                     └─ path, low .. size ─┘
+  // ```
+  // A path has at most two sections per span on it (one before and one after each chosen child),
+  // so `limit` is never passed; the buffers start at twice the depth and double when full.
+  const limit = 2 * n + roots.length;
+  let size = Math.min(limit, Math.max(1024, 2 * (maxDepth + 1) + roots.length));
+  let secSpan = new Int32Array(size);
+  let bound = new Float64Array(size + 1);
+  let low = size;
+  // Sections written after each root's path is done, counted from the back.
+  const writtenAfter = new Int32Array(roots.length + 1);
+  const frames = n === 0 ? 0 : maxDepth + 1;
+  const stNode = new Int32Array(frames);
+  const stPtr = new Int32Array(frames);
+  const stT = new Float64Array(frames);
+  const stHi = new Float64Array(frames);
 
-  for (let r = 0; r < roots.length; r++) {
+  for (let r = roots.length - 1; r >= 0; r--) {
     const root = roots[r];
-    const first = count;
-    pathStart[r] = first;
-    let top = 0;
+    const pathEnd = size - low;
+    if (pathEnd === 0) bound[size] = end[root];
+    const rootLo = start[root];
     stNode[0] = root;
-    stLo[0] = start[root];
     stHi[0] = end[root];
     stT[0] = end[root];
     stPtr[0] = childStart[root + 1] - 1;
-    top = 1;
+    let top = 1;
     while (top > 0) {
       const f = top - 1;
       const node = stNode[f];
-      const lo = stLo[f];
+      const lo = f === 0 ? rootLo : stT[f - 1];
       const hi = stHi[f];
       const t = stT[f];
       const segStart = childStart[node];
@@ -158,56 +174,74 @@ export function criticalPath(trace: Trace): CriticalPath {
       stPtr[f] = p;
       if (chosen >= 0) {
         if (cHi < t) {
-          secSpan[count] = node;
-          secStart[count] = cHi;
-          secEnd[count] = t;
-          count++;
+          // The parent's own time from the child's end to t.
+          if (low === 0) {
+            const grown = Math.min(limit, size * 2);
+            secSpan = moveToBack(secSpan, new Int32Array(grown), 0, size);
+            bound = moveToBack(bound, new Float64Array(grown + 1), 0, size + 1);
+            low = grown - size;
+            size = grown;
+          }
+          secSpan[--low] = node;
+          bound[low] = cHi;
         }
         stT[f] = cLo;
         stNode[top] = chosen;
-        stLo[top] = cLo;
         stHi[top] = cHi;
         stT[top] = cHi;
         stPtr[top] = childStart[chosen + 1] - 1;
         top++;
       } else {
         if (t > lo) {
-          secSpan[count] = node;
-          secStart[count] = lo;
-          secEnd[count] = t;
-          count++;
+          if (low === 0) {
+            const grown = Math.min(limit, size * 2);
+            secSpan = moveToBack(secSpan, new Int32Array(grown), 0, size);
+            bound = moveToBack(bound, new Float64Array(grown + 1), 0, size + 1);
+            low = grown - size;
+            size = grown;
+          }
+          secSpan[--low] = node;
+          bound[low] = lo;
         }
         top--;
       }
     }
-    if (count === first) {
-      secSpan[count] = root;
-      secStart[count] = start[root];
-      secEnd[count] = start[root];
-      count++;
+    if (size - low === pathEnd) {
+      // A root of zero duration: one zero-length section (a root of n = 1 fits in 1024).
+      secSpan[--low] = root;
+      bound[low] = rootLo;
     }
-    // Emitted backwards in time; reverse into chronological order.
-    for (let a = first, b = count - 1; a < b; a++, b--) {
-      const s = secSpan[a];
-      secSpan[a] = secSpan[b];
-      secSpan[b] = s;
-      const x = secStart[a];
-      secStart[a] = secStart[b];
-      secStart[b] = x;
-      const y = secEnd[a];
-      secEnd[a] = secEnd[b];
-      secEnd[b] = y;
+    writtenAfter[r] = size - low;
+  }
+  const count = size - low;
+  const pathStart = new Int32Array(roots.length + 1);
+  for (let r = 0; r <= roots.length; r++) pathStart[r] = count - writtenAfter[r];
+  let sectionEnd: Float64Array;
+  if (roots.length <= 1) {
+    sectionEnd = bound.subarray(low + 1, size + 1);
+  } else {
+    // With several roots, the path of one root does not end where the next one starts.
+    sectionEnd = new Float64Array(count);
+    for (let r = 0; r < roots.length; r++) {
+      const last = pathStart[r + 1] - 1;
+      for (let k = pathStart[r]; k < last; k++) sectionEnd[k] = bound[low + k + 1];
+      if (last >= pathStart[r]) sectionEnd[last] = end[roots[r]];
     }
   }
-  pathStart[roots.length] = count;
   return {
     roots,
     pathStart,
-    span: secSpan.subarray(0, count),
-    start: secStart.subarray(0, count),
-    end: secEnd.subarray(0, count),
+    span: secSpan.subarray(low, size),
+    start: bound.subarray(low, size),
+    end: sectionEnd,
     count,
   };
+}
+
+/** Copies `from[lo .. hi)` to the back of `to` and returns `to`. */
+function moveToBack<T extends Int32Array | Float64Array>(from: T, to: T, lo: number, hi: number): T {
+  to.set(from.subarray(lo, hi), to.length - (hi - lo));
+  return to;
 }
 
 /**

@@ -101,7 +101,7 @@ function httpStatus(span: Span): number | undefined {
  */
 export function analyzeErrors(trace: Trace): ErrorAnalysis {
   const n = trace.size;
-  const { spans, parent, preorder, childStart, children, start } = trace;
+  const { spans, parent, preorder, childStart, children, start, operations, operationOf } = trace;
   const isError = new Uint8Array(n);
   let errorCount = 0;
   for (let i = 0; i < n; i++) {
@@ -113,13 +113,27 @@ export function analyzeErrors(trace: Trace): ErrorAnalysis {
   if (errorCount === 0) return { errors: [], rootCauses: [], isError, hasSwallowed: false };
 
   // A retry: a later sibling of the same name that succeeded. Only parents of errors are scanned.
+  // Span names are compared as small ids (interned through `Trace.operations`), and
+  // `succeededUnder[name]` is the last parent under which a span of that name succeeded: one
+  // array serves every scan, with no set of strings per parent.
+  const nameIds = new Map<string, number>();
+  const nameOfOperation = new Int32Array(operations.length);
+  for (let o = 0; o < operations.length; o++) {
+    const name = operations[o].name;
+    let id = nameIds.get(name);
+    if (id === undefined) {
+      id = nameIds.size;
+      nameIds.set(name, id);
+    }
+    nameOfOperation[o] = id;
+  }
+  const succeededUnder = new Int32Array(nameIds.size).fill(-1);
   const retried = new Uint8Array(n);
   const scanned = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const p = parent[i];
     if (!isError[i] || p < 0 || scanned[p]) continue;
     scanned[p] = 1;
-    const succeeded = new Set<string>();
     let k = childStart[p + 1] - 1;
     while (k >= childStart[p]) {
       // Siblings that start together are concurrent, not retries of each other.
@@ -127,11 +141,11 @@ export function analyzeErrors(trace: Trace): ErrorAnalysis {
       while (g - 1 >= childStart[p] && start[children[g - 1]] === start[children[k]]) g--;
       for (let j = g; j <= k; j++) {
         const c = children[j];
-        if (isError[c] && succeeded.has(spans[c].name)) retried[c] = 1;
+        if (isError[c] && succeededUnder[nameOfOperation[operationOf[c]]] === p) retried[c] = 1;
       }
       for (let j = g; j <= k; j++) {
         const c = children[j];
-        if (!isError[c]) succeeded.add(spans[c].name);
+        if (!isError[c]) succeededUnder[nameOfOperation[operationOf[c]]] = p;
       }
       k = g - 1;
     }

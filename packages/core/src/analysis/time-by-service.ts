@@ -45,32 +45,34 @@ export interface TimeBreakdown {
  * children, which `buildTrace` sorted by start.
  */
 export function selfTimes(trace: Trace): Float64Array {
-  const n = trace.size;
-  const { start, end, childStart, children } = trace;
-  const self = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = start[i];
-    const e = end[i];
-    let covered = 0;
-    let curS = 0;
-    let curE = Number.NEGATIVE_INFINITY;
-    for (let k = childStart[i]; k < childStart[i + 1]; k++) {
-      const c = children[k];
-      const cs = Math.max(start[c], s);
-      const ce = Math.min(end[c], e);
-      if (ce <= cs) continue;
-      if (cs > curE) {
-        if (curE > curS) covered += curE - curS;
-        curS = cs;
-        curE = ce;
-      } else if (ce > curE) {
-        curE = ce;
-      }
-    }
-    if (curE > curS) covered += curE - curS;
-    self[i] = e - s - covered;
-  }
+  const self = new Float64Array(trace.size);
+  for (let i = 0; i < trace.size; i++) self[i] = selfTime(trace, i);
   return self;
+}
+
+/** The self time of span `i`: its children are sorted by start, so one sweep finds their union. */
+function selfTime(trace: Trace, i: number): number {
+  const { start, end, childStart, children } = trace;
+  const s = start[i];
+  const e = end[i];
+  let covered = 0;
+  let curS = 0;
+  let curE = Number.NEGATIVE_INFINITY;
+  for (let k = childStart[i]; k < childStart[i + 1]; k++) {
+    const c = children[k];
+    const cs = Math.max(start[c], s);
+    const ce = Math.min(end[c], e);
+    if (ce <= cs) continue;
+    if (cs > curE) {
+      if (curE > curS) covered += curE - curS;
+      curS = cs;
+      curE = ce;
+    } else if (ce > curE) {
+      curE = ce;
+    }
+  }
+  if (curE > curS) covered += curE - curS;
+  return e - s - covered;
 }
 
 /**
@@ -79,7 +81,6 @@ export function selfTimes(trace: Trace): Float64Array {
  * (104 days), since they are accumulated as float64 integers.
  */
 export function timeByService(trace: Trace, path: CriticalPath = criticalPath(trace)): TimeBreakdown {
-  const self = selfTimes(trace);
   const nS = trace.services.length;
   const nO = trace.operations.length;
   const sSelf = new Float64Array(nS);
@@ -92,9 +93,10 @@ export function timeByService(trace: Trace, path: CriticalPath = criticalPath(tr
   for (let i = 0; i < trace.size; i++) {
     const s = serviceOf[i];
     const o = operationOf[i];
-    sSelf[s] += self[i];
+    const self = selfTime(trace, i);
+    sSelf[s] += self;
     sCount[s]++;
-    oSelf[o] += self[i];
+    oSelf[o] += self;
     oCount[o]++;
   }
   for (let k = 0; k < path.count; k++) {
