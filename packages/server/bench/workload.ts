@@ -6,18 +6,10 @@
  * are nearly unique (user.id, order.id). Produces OTLP `ExportTraceServiceRequest` objects in the
  * protobufjs object form, ready to encode.
  */
+import { seededRandom } from '@ariadne/core';
 
-/** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Shared with core's tests and benchmarks. */
+export const prng = seededRandom;
 
 const SERVICE_NAMES = [
   'frontend',
