@@ -4,6 +4,7 @@ import { OtlpGrpcReceiver } from './ingest/otlp-grpc.ts';
 import { buildOtlpHttpApp } from './ingest/otlp-http.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
 import { DuckDbSpanStore } from './store/duckdb-store.ts';
+import { memoryBudget, parseMemorySize } from './store/memory-budget.ts';
 
 /**
  * The one place where Ariadne's parts are wired together. Read top to bottom, `startServer` is the
@@ -23,8 +24,10 @@ export interface ServerConfig {
   readonly maxPendingSpans?: number;
   /** Spans per store transaction (requests are never split). */
   readonly maxBatchSpans?: number;
-  /** DuckDB memory limit, e.g. `2GB`. */
+  /** Memory limit shared by the database and the pending spans (store/memory-budget.ts), e.g. `2GB`. */
   readonly memoryLimit?: string;
+  /** Delete spans older than this many nanoseconds, continuously; unset keeps everything. */
+  readonly retentionNanos?: bigint;
   /** Directory of the built web UI; defaults to packages/web/dist. */
   readonly webRoot?: string;
 }
@@ -53,14 +56,22 @@ function urlHost(host: string): string {
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
+  // Memory: one limit, shared by the database and the spans waiting to be committed.
+  const memoryBytes = config.memoryLimit === undefined ? undefined : parseMemorySize(config.memoryLimit);
+  const budget = memoryBytes === undefined ? undefined : memoryBudget(memoryBytes);
+
   // Store: the embedded DuckDB database in the data directory.
-  const store = await DuckDbSpanStore.open({ dataDir: config.dataDir, memoryLimit: config.memoryLimit });
+  const store = await DuckDbSpanStore.open({
+    dataDir: config.dataDir,
+    memoryLimit: budget?.databaseMemoryLimit ?? config.memoryLimit,
+    retentionNanos: config.retentionNanos,
+  });
 
   // Ingest: receivers decode, validate and enqueue; the queue batches and commits before acking.
   const queue = new WriteQueue({
     writer: store,
-    maxPendingSpans: config.maxPendingSpans ?? 200_000,
-    maxBatchSpans: config.maxBatchSpans ?? 50_000,
+    maxPendingSpans: config.maxPendingSpans ?? budget?.maxPendingSpans ?? 200_000,
+    maxBatchSpans: config.maxBatchSpans ?? budget?.maxBatchSpans ?? 50_000,
   });
   const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes });
   const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes });

@@ -22,13 +22,19 @@ const OPTIONS: readonly OptionSpec[] = [
     flag: 'max-pending-spans',
     env: 'ARIADNE_MAX_PENDING_SPANS',
     help: 'spans waiting to be committed before 503/UNAVAILABLE',
-    default: '200000',
+    default: 'a quarter of the memory limit, at most 200000',
   },
   {
     flag: 'memory-limit',
     env: 'ARIADNE_MEMORY_LIMIT',
-    help: 'database memory limit',
+    help: 'memory for the database (half) and pending spans (a quarter)',
     default: 'a quarter of RAM, at most 4GiB',
+  },
+  {
+    flag: 'retention',
+    env: 'ARIADNE_RETENTION',
+    help: 'delete spans older than this, continuously (e.g. 7d, 36h, 90m)',
+    default: 'keep everything',
   },
 ];
 
@@ -75,6 +81,22 @@ function parseCount(text: string, name: string): number {
   return n;
 }
 
+const DURATION_UNITS: Record<string, bigint> = {
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+  d: 86_400_000_000_000n,
+  w: 604_800_000_000_000n,
+};
+
+/** Parses a retention like `7d`, `36h`, `90m`, `2w` into nanoseconds. */
+export function parseRetention(text: string, name: string): bigint {
+  const m = /^(\d+)\s*([smhdw])$/i.exec(text.trim());
+  if (!m || BigInt(m[1]) === 0n)
+    throw new UsageError(`--${name}: expected a duration like 7d, 36h or 90m, got ${JSON.stringify(text)}`);
+  return BigInt(m[1]) * DURATION_UNITS[m[2].toLowerCase()];
+}
+
 /** The default database memory limit: a quarter of this machine's memory, at most 4 GiB. */
 export function defaultMemoryLimitBytes(): number {
   return Math.min(4 * 1024 ** 3, Math.floor(totalmem() / 4));
@@ -102,6 +124,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     return (values[flag] as string | undefined) ?? env[spec.env];
   };
   const memory = get('memory-limit');
+  const pending = get('max-pending-spans');
+  const retention = get('retention');
   return {
     dataDir: get('data') ?? './ariadne-data',
     host: get('host') ?? '127.0.0.1',
@@ -109,7 +133,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     otlpHttpPort: parsePort(get('otlp-http-port') ?? '4318', 'otlp-http-port'),
     otlpGrpcPort: parsePort(get('otlp-grpc-port') ?? '4317', 'otlp-grpc-port'),
     maxBodyBytes: parseSize(get('max-body') ?? '16MiB', 'max-body'),
-    maxPendingSpans: parseCount(get('max-pending-spans') ?? '200000', 'max-pending-spans'),
+    maxPendingSpans: pending === undefined ? undefined : parseCount(pending, 'max-pending-spans'),
     memoryLimit: `${Math.floor((memory ? parseSize(memory, 'memory-limit') : defaultMemoryLimitBytes()) / 1024 ** 2)}MiB`,
+    retentionNanos: retention === undefined ? undefined : parseRetention(retention, 'retention'),
   };
 }

@@ -1,15 +1,194 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { type Span, unixNanos } from '@ariadne/core';
 import { DuckDbSpanStore } from './duckdb-store.ts';
 import { runSpanStoreContract } from './span-store.contract.ts';
 
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ariadne-duckdb-'));
+}
+
 describe('DuckDbSpanStore', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ariadne-duckdb-'));
+  const dir = tempDir();
   after(() => rmSync(dir, { recursive: true, force: true }));
   runSpanStoreContract({
     open: () => DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' }),
     reopen: () => DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' }),
+  });
+});
+
+describe('DuckDbSpanStore without the attribute index, widening from a 1 ms window', () => {
+  // Every value counts as frequent at once, so every attribute search scans; and every search
+  // starts from a tiny window, so the widening loop runs many times.
+  const dir = tempDir();
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const open = () =>
+    DuckDbSpanStore.open({
+      dataDir: dir,
+      memoryLimit: '512MB',
+      attributeIndexThreshold: 1,
+      firstSearchWindowNanos: 1_000_000n,
+    });
+  runSpanStoreContract({ open, reopen: open });
+});
+
+const MINUTE = 60_000_000_000n;
+
+describe('DuckDbSpanStore huge traces', () => {
+  it('returns every field of a 3,000-span trace exactly, in start order, also with separators in strings', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    try {
+      const base = BigInt(Date.now()) * 1_000_000n;
+      const spans: Span[] = Array.from({ length: 3000 }, (_, i) => {
+        const s = span(0, base + BigInt((i * 7919) % 3000) * 1000n, true);
+        return {
+          ...s,
+          spanId: (i + 1).toString(16).padStart(16, '0'),
+          parentSpanId: i === 0 ? '' : '0000000000000001',
+          name: `op-${i % 17}`,
+          serviceName: `svc-${i % 5}`,
+          traceState: i % 100 === 0 ? 'k=v' : '',
+          status: i % 50 === 0 ? { code: 2, message: 'broken\x1cseparator' } : { code: 0, message: '' },
+          attributes: [
+            { key: 'i', value: { type: 'int', value: BigInt(i) } },
+            { key: 'same', value: { type: 'string', value: 'x' } },
+          ],
+          events:
+            i % 10 === 0
+              ? [{ timeUnixNano: unixNanos(base), name: 'e', attributes: [], droppedAttributesCount: 0 }]
+              : [],
+        };
+      });
+      await store.writeSpans(spans.slice(0, 1700));
+      await store.writeSpans(spans.slice(1700));
+      const expected = [...spans].sort((a, b) =>
+        a.startTimeUnixNano === b.startTimeUnixNano
+          ? a.spanId.localeCompare(b.spanId)
+          : a.startTimeUnixNano < b.startTimeUnixNano
+            ? -1
+            : 1,
+      );
+      assert.deepEqual(await store.getTrace(spans[0].traceId), expected);
+      // Without the separator in any string, the joined-columns path is taken.
+      const clean = spans.map((s) => ({ ...s, traceId: 'f'.repeat(32), status: { code: 0, message: 'fine' } }));
+      await store.writeSpans(clean);
+      const got = await store.getTrace('f'.repeat(32));
+      assert.equal(got.length, 3000);
+      assert.deepEqual(
+        got,
+        expected.map((s) => ({ ...s, traceId: 'f'.repeat(32), status: { code: 0, message: 'fine' } })),
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function span(traceNo: number, startNs: bigint, attrs = true): Span {
+  return {
+    traceId: (traceNo + 1).toString(16).padStart(32, '0'),
+    spanId: (traceNo + 1).toString(16).padStart(16, '0'),
+    parentSpanId: '',
+    traceState: '',
+    flags: 1,
+    name: 'op',
+    kind: 2,
+    startTimeUnixNano: unixNanos(startNs),
+    endTimeUnixNano: unixNanos(startNs + 1000n),
+    attributes: attrs ? [{ key: 'n', value: { type: 'int', value: BigInt(traceNo) } }] : [],
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { code: 0, message: '' },
+    serviceName: 'svc',
+    resource: {
+      attributes: [{ key: 'service.name', value: { type: 'string', value: 'svc' } }],
+      droppedAttributesCount: 0,
+      schemaUrl: '',
+    },
+    scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
+  };
+}
+
+describe('DuckDbSpanStore retention', () => {
+  it('deletes spans older than the cutoff, keeps newer ones, and frees their space', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    try {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const old = now - 180n * MINUTE;
+      // Enough old spans for whole row groups (DuckDB frees a row group once all its rows are gone).
+      const OLD = 300_000;
+      for (let first = 0; first < OLD; first += 50_000) {
+        await store.writeSpans(
+          Array.from({ length: 50_000 }, (_, i) => span(first + i, old + BigInt(first + i) * 10_000n)),
+        );
+      }
+      await store.writeSpans([span(OLD, now - MINUTE), span(OLD + 1, now)]);
+      await store.checkpoint();
+      const before = await store.databaseBytes();
+      await store.deleteBefore(now - 60n * MINUTE);
+      const afterBytes = await store.databaseBytes();
+      // The last row group also holds the two new spans, so it stays; and DuckDB packs small
+      // column segments of several row groups into one block, freed only once all are gone.
+      assert.ok(afterBytes < before * 0.7, `used bytes ${before} → ${afterBytes}`);
+      assert.deepEqual(await store.getTrace(span(5, 0n).traceId), []);
+      assert.equal((await store.getTrace(span(OLD, 0n).traceId)).length, 1);
+      const found = await store.searchTraces({ service: 'svc', limit: 10 });
+      assert.deepEqual(
+        found.map((t) => t.traceId),
+        [span(OLD + 1, 0n).traceId, span(OLD, 0n).traceId],
+      );
+      assert.equal((await store.searchTraces({ attributes: [{ key: 'n', value: String(OLD) }], limit: 5 })).length, 1);
+      // New data reuses the freed blocks instead of growing the file.
+      await store.writeSpans(Array.from({ length: 50_000 }, (_, i) => span(OLD + 2 + i, now + BigInt(i), false)));
+      await store.checkpoint();
+      assert.ok((await store.databaseBytes()) < before, 'freed blocks are reused');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs continuously with a short retention while writes go on', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({
+      dataDir: dir,
+      memoryLimit: '512MB',
+      retentionNanos: 10n * MINUTE,
+      retentionIntervalMs: 20,
+    });
+    try {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 40; i++) {
+        // Alternately spans from an hour ago (to be deleted) and fresh ones (to be kept).
+        writes.push(store.writeSpans([span(i, i % 2 === 0 ? now - 60n * MINUTE : now)]));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await Promise.all(writes);
+      const deadline = Date.now() + 5000;
+      let ids: string[] = [];
+      while (Date.now() < deadline) {
+        ids = (await store.searchTraces({ service: 'svc', limit: 100 })).map((t) => t.traceId);
+        if (ids.length === 20) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(ids.length, 20);
+      assert.ok(
+        ids.every((id) => Number.parseInt(id, 16) % 2 === 0),
+        'only the fresh (odd-numbered) traces remain',
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

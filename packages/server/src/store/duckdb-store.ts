@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type InstrumentationScope,
+  type KeyValue,
   type Resource,
   type Span,
   type SpanEvent,
@@ -14,12 +15,14 @@ import {
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBInstance,
+  type DuckDBResultReader,
   type DuckDBType,
   type DuckDBValue,
   LIST,
   listValue,
   UBIGINT,
   UHUGEINT,
+  UINTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
 import type {
@@ -36,8 +39,10 @@ import {
   attributesFromJsonText,
   attributesToJsonText,
   decodeAttribute,
+  encodeAttribute,
   encodeAttributeList,
 } from './attribute-codec.ts';
+import { FrequentValueTracker, hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
 
 /** Options for the embedded DuckDB store. */
 export interface DuckDbStoreOptions {
@@ -47,6 +52,17 @@ export interface DuckDbStoreOptions {
   readonly memoryLimit?: string;
   /** Worker threads for DuckDB; defaults to the number of cores. */
   readonly threads?: number;
+  /**
+   * Keep spans this long (by start time); older ones are deleted continuously, a slice at a time
+   * between write batches, and their space is reused. Unset: keep everything.
+   */
+  readonly retentionNanos?: bigint;
+  /** How often retention runs, in milliseconds (default 60 s). */
+  readonly retentionIntervalMs?: number;
+  /** An attribute value seen in this many write batches stops being indexed (default 64). */
+  readonly attributeIndexThreshold?: number;
+  /** Width of the newest window a search reads first, before widening (default 10 minutes). */
+  readonly firstSearchWindowNanos?: bigint;
 }
 
 const SCHEMA = `
@@ -58,6 +74,7 @@ CREATE TABLE IF NOT EXISTS spans (
   duration_ns UBIGINT NOT NULL,
   service VARCHAR NOT NULL,
   name VARCHAR NOT NULL,
+  parent_service VARCHAR,
   kind UTINYINT NOT NULL,
   status_code UTINYINT NOT NULL,
   status_message VARCHAR NOT NULL,
@@ -69,11 +86,30 @@ CREATE TABLE IF NOT EXISTS spans (
   dropped_events UINTEGER NOT NULL,
   links VARCHAR NOT NULL,
   dropped_links UINTEGER NOT NULL,
-  resource_id UBIGINT NOT NULL,
+  resource_no UINTEGER NOT NULL,
   scope_id UBIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trace_parts (
+  trace_id UHUGEINT NOT NULL,
+  start_ns UBIGINT NOT NULL,
+  last_start_ns UBIGINT NOT NULL,
+  span_count UINTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operations (
+  service VARCHAR NOT NULL,
+  name VARCHAR NOT NULL,
+  PRIMARY KEY (service, name)
+);
+CREATE TABLE IF NOT EXISTS attr_index (
+  h UINTEGER NOT NULL,
+  minute UINTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attr_frequent (
+  h UINTEGER PRIMARY KEY
 );
 CREATE TABLE IF NOT EXISTS resources (
   id UBIGINT PRIMARY KEY,
+  no UINTEGER NOT NULL,
   service VARCHAR NOT NULL,
   attrs VARCHAR[] NOT NULL,
   body VARCHAR NOT NULL
@@ -84,19 +120,58 @@ CREATE TABLE IF NOT EXISTS scopes (
 );
 `;
 
-// The staging table holds one batch as plain scalars (fast to append); one INSERT ... SELECT
-// then splits the attribute lists inside DuckDB. It is a temp table: never written to the WAL.
+// The staging table holds one batch as plain scalars (fast to append); INSERT ... SELECT then
+// splits the attribute lists, sorts the batch by trace and fills the summary tables inside DuckDB.
+// It is a temp table: never written to the WAL.
 const STAGE = `
 CREATE TEMP TABLE IF NOT EXISTS stage (
   trace_id UHUGEINT, span_id UBIGINT, parent_span_id UBIGINT, start_ns UBIGINT, duration_ns UBIGINT,
   service VARCHAR, name VARCHAR, kind UTINYINT, status_code UTINYINT, status_message VARCHAR,
   trace_state VARCHAR, flags UINTEGER, attrs VARCHAR, dropped_attributes UINTEGER, events VARCHAR,
-  dropped_events UINTEGER, links VARCHAR, dropped_links UINTEGER, resource_id UBIGINT, scope_id UBIGINT
+  dropped_events UINTEGER, links VARCHAR, dropped_links UINTEGER, resource_no UINTEGER, scope_id UBIGINT
 )`;
 
-const SPAN_COLUMNS = `trace_id, span_id, parent_span_id, start_ns, duration_ns, service, name, kind, status_code,
-  status_message, trace_state, flags, attrs, dropped_attributes, events, dropped_events, links, dropped_links,
-  resource_id, scope_id`;
+// One batch into `spans`, in staging order (sorted by trace: a trace's rows sit together and
+// trace_id compresses to runs), with the parent's service when the parent is in the same batch (NULL when it is not:
+// dependencies() joins those few rows at query time; '' for roots).
+const INSERT_SPANS = `
+INSERT INTO spans SELECT s.trace_id, s.span_id, s.parent_span_id, s.start_ns, s.duration_ns, s.service, s.name,
+  CASE WHEN s.parent_span_id = 0 THEN '' ELSE p.service END,
+  s.kind, s.status_code, s.status_message, s.trace_state, s.flags,
+  CASE WHEN s.attrs = '' THEN []::VARCHAR[] ELSE string_split(s.attrs, chr(31)) END,
+  s.dropped_attributes, s.events, s.dropped_events, s.links, s.dropped_links, s.resource_no, s.scope_id
+FROM temp.main.stage s
+LEFT JOIN (SELECT trace_id, span_id, any_value(service) AS service FROM temp.main.stage GROUP BY ALL) p
+  ON s.trace_id = p.trace_id AND s.parent_span_id = p.span_id`;
+
+// One row per trace per batch: the time range of its spans, so that a lookup by trace id (and the
+// summaries of search results) read only the row groups of \`spans\` whose start_ns zone maps
+// overlap it. Only fixed-width columns: a scan of the whole table is a millisecond.
+const INSERT_TRACE_PARTS = `
+INSERT INTO trace_parts SELECT trace_id, min(start_ns), max(start_ns), count(*)
+FROM temp.main.stage GROUP BY trace_id ORDER BY min(start_ns)`;
+
+const SPAN_READ_COLUMNS = `span_id, parent_span_id, start_ns, duration_ns, service, name, kind, status_code,
+  status_message, trace_state, flags, array_to_string(attrs, chr(31)) AS attrs, dropped_attributes, events,
+  dropped_events, links, dropped_links, resource_no, scope_id`;
+
+/** String columns of a span read joined (see readTraceColumns); attributes are escaped, so chr(28) never occurs in them. */
+const STRING_COLUMNS = [
+  'service',
+  'name',
+  'status_message',
+  'trace_state',
+  'array_to_string(attrs, chr(31))',
+  'events',
+  'links',
+];
+
+const NANOS_PER_MINUTE = 60_000_000_000n;
+const DEFAULT_FIRST_WINDOW = 10n * NANOS_PER_MINUTE;
+/** How much wider each further search window is than the one before. */
+const WINDOW_GROWTH = 6n;
+/** Longest slice of data one retention DELETE removes, so writes wait at most for one slice. */
+const RETENTION_SLICE = 60n * NANOS_PER_MINUTE;
 
 function hexToBigInt(hex: string): bigint {
   return hex.length === 0 ? 0n : BigInt(`0x${hex}`);
@@ -115,27 +190,63 @@ interface StoredResource {
   readonly serviceName: string;
 }
 
+/** A SQL fragment with its bound parameters. */
+class Params {
+  readonly values: DuckDBValue[] = [];
+  readonly types: DuckDBType[] = [];
+  add(value: DuckDBValue, type: DuckDBType): string {
+    this.values.push(value);
+    this.types.push(type);
+    return `$${this.values.length}`;
+  }
+}
+
 /**
  * The embedded default store: one DuckDB database file in the data directory.
  *
- * Spans are one row each, attributes as a list of `key RS type value` strings (see
- * attribute-codec.ts). Resources and scopes repeat across spans, so they are stored once in their
- * own tables and referenced by a content hash. Writes are serialised on one connection; reads use
- * another, so queries see only committed batches.
+ * Layout (figures in BENCHMARKS.md, "Store at scale"):
+ * - `spans`: one row per span, written in arrival order (so, roughly, time order: row groups
+ *   have narrow `start_ns` zone maps) and sorted by trace inside each batch. Attributes are a list
+ *   of `key RS type value` strings (attribute-codec.ts). `parent_service` is filled at ingest when
+ *   the parent is in the same batch, so dependencies need no self-join.
+ * - `trace_parts`: one row per trace per batch with its time range: trace by id (and the summaries
+ *   of search results) find the time range here and read only the row groups that hold the trace.
+ * - `attr_index`, `attr_frequent`: which minutes hold an attribute value (attribute-index.ts).
+ * - `operations`: distinct (service, span name) pairs, for the service and operation lists.
+ * - `resources`, `scopes`: stored once, found by a content hash; spans refer to a resource by a
+ *   small sequential number (packs into a byte) and to a scope by its hash (rarely varies).
+ * - Retention (`retentionNanos`) deletes old spans a slice at a time; see `deleteBefore`.
+ *
+ * Not handled: the `operations` list keeps pairs whose spans retention has deleted.
+ *
+ * Searches read the newest time window first and widen it only while fewer traces than the limit
+ * were found. Writes are serialised on one connection; reads use another, so queries see only
+ * committed batches.
  */
 export class DuckDbSpanStore implements SpanStore {
-  private readonly resourceCache = new Map<bigint, StoredResource>();
+  /** Resources by their small number (spans refer to resources by number: it packs into a few bits). */
+  private readonly resourceCache = new Map<number, StoredResource>();
   private readonly scopeCache = new Map<bigint, InstrumentationScope>();
-  private readonly knownResourceIds = new Set<bigint>();
+  /** Resource number by content hash, for every stored resource. */
+  private readonly resourceNumbers = new Map<bigint, number>();
+  private nextResourceNo = 1;
   private readonly knownScopeIds = new Set<bigint>();
+  private readonly knownOperations = new Set<string>();
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
   private readChain: Promise<unknown> = Promise.resolve();
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retentionRunning: Promise<void> | undefined;
+  /** Earliest and latest span start stored (undefined while empty). */
+  private minStartNs: bigint | undefined;
+  private maxStartNs: bigint | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
+    private readonly frequent: FrequentValueTracker,
+    private readonly options: DuckDbStoreOptions,
   ) {}
 
   /** Opens (or creates) the database in `options.dataDir`. */
@@ -144,17 +255,56 @@ export class DuckDbSpanStore implements SpanStore {
     const config: Record<string, string> = {};
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.threads) config.threads = String(options.threads);
+    // Each checkpoint rewrites the partly filled last row group of every table and frees the old
+    // blocks; checkpointing less often leaves far fewer free blocks in the file.
+    config.checkpoint_threshold = '64MB';
     const instance = await DuckDBInstance.create(join(options.dataDir, 'ariadne.duckdb'), config);
     const writer = await instance.connect();
-    await writer.run(SCHEMA);
-    await writer.run(STAGE);
-    const reader = await instance.connect();
-    return new DuckDbSpanStore(instance, writer, reader);
+    try {
+      const old = await writer.runAndReadAll(
+        `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'spans' AND database_name = current_database()
+           AND NOT EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = 'trace_parts' AND database_name = current_database())`,
+      );
+      if (Number(old.getRowObjects()[0].n) > 0) {
+        throw new Error(
+          `${options.dataDir} holds a database in an older Ariadne layout (no trace_parts table); move it away and start again`,
+        );
+      }
+      await writer.run(SCHEMA);
+      await writer.run(STAGE);
+      const frequentRows = columnsOf(await writer.runAndReadAll('SELECT h FROM attr_frequent'))[0] as number[];
+      const frequent = new FrequentValueTracker({ threshold: options.attributeIndexThreshold ?? 64 }, frequentRows);
+      const reader = await instance.connect();
+      const store = new DuckDbSpanStore(instance, writer, reader, frequent, options);
+      const bounds = (
+        await writer.runAndReadAll('SELECT min(start_ns) AS lo, max(last_start_ns) AS hi FROM trace_parts')
+      ).getRowObjects()[0];
+      store.minStartNs = (bounds.lo as bigint | null) ?? undefined;
+      store.maxStartNs = (bounds.hi as bigint | null) ?? undefined;
+      const ops = columnsOf(await writer.runAndReadAll('SELECT service, name FROM operations'));
+      for (let i = 0; i < ops[0].length; i++) store.knownOperations.add(`${ops[0][i]}\0${ops[1][i]}`);
+      const resources = columnsOf(await writer.runAndReadAll('SELECT id, no FROM resources'));
+      for (let i = 0; i < resources[0].length; i++) {
+        store.resourceNumbers.set(resources[0][i] as bigint, resources[1][i] as number);
+        store.nextResourceNo = Math.max(store.nextResourceNo, (resources[1][i] as number) + 1);
+      }
+      if (options.retentionNanos !== undefined) store.startRetention(options.retentionNanos);
+      return store;
+    } catch (error) {
+      writer.closeSync();
+      instance.closeSync();
+      throw error;
+    }
   }
 
   async writeSpans(spans: readonly Span[]): Promise<void> {
     if (spans.length === 0) return;
-    const run = this.writeChain.then(() => this.writeBatch(spans));
+    return this.onWriter(() => this.writeBatch(spans));
+  }
+
+  /** Runs `fn` after every write queued before it; writes and maintenance never overlap. */
+  private onWriter<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writeChain.then(fn);
     this.writeChain = run.catch(() => undefined);
     return run;
   }
@@ -163,19 +313,34 @@ export class DuckDbSpanStore implements SpanStore {
     this.assertOpen();
     const newResources = new Map<bigint, Resource>();
     const newScopes = new Map<bigint, InstrumentationScope>();
-    const resourceIds = new Map<Resource, bigint>();
+    const resourceNos = new Map<Resource, number>();
+    const newResourceNos = new Map<bigint, number>();
     const scopeIds = new Map<InstrumentationScope, bigint>();
+    const newOperations = new Map<string, [string, string]>();
+    // Distinct (hash, minute) pairs of this batch, keyed by hash; minutes kept per hash.
+    const hashMinutes = new Map<number, number[]>();
+    let batchMin: bigint | undefined;
+    let batchMax: bigint | undefined;
+    let nowFrequent: number[] = [];
     const db = this.writer;
     await db.run('BEGIN TRANSACTION');
     try {
       const appender: DuckDBAppender = await db.createAppender('stage', 'main', 'temp');
-      for (const span of spans) {
-        let resourceId = resourceIds.get(span.resource);
-        if (resourceId === undefined) {
-          const body = resourceBody(span.resource);
-          resourceId = hashId(body);
-          resourceIds.set(span.resource, resourceId);
-          if (!this.knownResourceIds.has(resourceId)) newResources.set(resourceId, span.resource);
+      let lastMinuteSpanStart = -1n;
+      let minute = 0;
+      // Sorting here is much cheaper than an ORDER BY over the wide rows inside DuckDB.
+      const sorted = [...spans].sort(byTraceThenStart);
+      for (const span of sorted) {
+        let resourceNo = resourceNos.get(span.resource);
+        if (resourceNo === undefined) {
+          const hash = hashId(resourceBody(span.resource));
+          resourceNo = this.resourceNumbers.get(hash) ?? newResourceNos.get(hash);
+          if (resourceNo === undefined) {
+            resourceNo = this.nextResourceNo++;
+            newResourceNos.set(hash, resourceNo);
+            newResources.set(hash, span.resource);
+          }
+          resourceNos.set(span.resource, resourceNo);
         }
         let scopeId = scopeIds.get(span.scope);
         if (scopeId === undefined) {
@@ -184,10 +349,34 @@ export class DuckDbSpanStore implements SpanStore {
           scopeIds.set(span.scope, scopeId);
           if (!this.knownScopeIds.has(scopeId)) newScopes.set(scopeId, span.scope);
         }
+        const opKey = `${span.serviceName}\0${span.name}`;
+        if (!this.knownOperations.has(opKey)) newOperations.set(opKey, [span.serviceName, span.name]);
+        const start = span.startTimeUnixNano as bigint;
+        if (batchMin === undefined || start < batchMin) batchMin = start;
+        if (batchMax === undefined || start > batchMax) batchMax = start;
+        if (start !== lastMinuteSpanStart) {
+          minute = minuteOf(start);
+          lastMinuteSpanStart = start;
+        }
+        let attrs = '';
+        const list = span.attributes;
+        for (let i = 0; i < list.length; i++) {
+          const kv = list[i];
+          const encoded = encodeAttribute(kv);
+          attrs = i === 0 ? encoded : attrs + ATTR_SEP + encoded;
+          const t = kv.value.type;
+          if (t === 'string' || t === 'int' || t === 'double' || t === 'bool') {
+            const h = hashAttribute(encoded);
+            if (this.frequent.isFrequent(h)) continue;
+            const minutes = hashMinutes.get(h);
+            if (minutes === undefined) hashMinutes.set(h, [minute]);
+            else if (minutes[minutes.length - 1] !== minute && !minutes.includes(minute)) minutes.push(minute);
+          }
+        }
         appender.appendUHugeInt(hexToBigInt(span.traceId));
         appender.appendUBigInt(hexToBigInt(span.spanId));
         appender.appendUBigInt(hexToBigInt(span.parentSpanId));
-        appender.appendUBigInt(span.startTimeUnixNano);
+        appender.appendUBigInt(start);
         appender.appendUBigInt(span.endTimeUnixNano - span.startTimeUnixNano);
         appender.appendVarchar(span.serviceName);
         appender.appendVarchar(span.name);
@@ -196,23 +385,55 @@ export class DuckDbSpanStore implements SpanStore {
         appender.appendVarchar(span.status.message);
         appender.appendVarchar(span.traceState);
         appender.appendUInteger(span.flags >>> 0);
-        appender.appendVarchar(encodeAttributeList(span.attributes));
+        appender.appendVarchar(attrs);
         appender.appendUInteger(span.droppedAttributesCount);
         appender.appendVarchar(span.events.length === 0 ? '' : eventsToText(span.events));
         appender.appendUInteger(span.droppedEventsCount);
         appender.appendVarchar(span.links.length === 0 ? '' : linksToText(span.links));
         appender.appendUInteger(span.droppedLinksCount);
-        appender.appendUBigInt(resourceId);
+        appender.appendUInteger(resourceNo);
         appender.appendUBigInt(scopeId);
         appender.endRow();
       }
       appender.flushSync();
       appender.closeSync();
+
+      // Values that have now been seen in enough batches stop being indexed (marked in this
+      // same transaction, so the index stays exact for every value not marked).
+      nowFrequent = this.frequent.observe(hashMinutes.keys());
+      for (const h of nowFrequent) hashMinutes.delete(h);
+      if (hashMinutes.size > 0 || nowFrequent.length > 0) {
+        const index = await db.createAppender('attr_index');
+        for (const [h, minutes] of hashMinutes) {
+          for (const m of minutes) {
+            index.appendUInteger(h);
+            index.appendUInteger(m);
+            index.endRow();
+          }
+        }
+        index.flushSync();
+        index.closeSync();
+        if (nowFrequent.length > 0) {
+          const marks = await db.createAppender('attr_frequent');
+          for (const h of nowFrequent) {
+            marks.appendUInteger(h);
+            marks.endRow();
+          }
+          marks.flushSync();
+          marks.closeSync();
+        }
+      }
       for (const [id, resource] of newResources) {
         await db.run(
-          `INSERT INTO resources VALUES ($1, $2, CASE WHEN $3 = '' THEN []::VARCHAR[] ELSE string_split($3, chr(31)) END, $4) ON CONFLICT DO NOTHING`,
-          [id, serviceNameOf(resource), encodeAttributeList(resource.attributes), resourceBody(resource)],
-          [UBIGINT, VARCHAR, VARCHAR, VARCHAR],
+          `INSERT INTO resources VALUES ($1, $2, $3, CASE WHEN $4 = '' THEN []::VARCHAR[] ELSE string_split($4, chr(31)) END, $5)`,
+          [
+            id,
+            newResourceNos.get(id)!,
+            serviceNameOf(resource),
+            encodeAttributeList(resource.attributes),
+            resourceBody(resource),
+          ],
+          [UBIGINT, UINTEGER, VARCHAR, VARCHAR, VARCHAR],
         );
       }
       for (const [id, scope] of newScopes) {
@@ -222,10 +443,16 @@ export class DuckDbSpanStore implements SpanStore {
           [UBIGINT, VARCHAR],
         );
       }
-      await db.run(`INSERT INTO spans SELECT trace_id, span_id, parent_span_id, start_ns, duration_ns, service, name,
-        kind, status_code, status_message, trace_state, flags,
-        CASE WHEN attrs = '' THEN []::VARCHAR[] ELSE string_split(attrs, chr(31)) END,
-        dropped_attributes, events, dropped_events, links, dropped_links, resource_id, scope_id FROM temp.main.stage`);
+      if (newOperations.size > 0) {
+        const pairs = [...newOperations.values()];
+        await db.run(
+          'INSERT INTO operations SELECT unnest($1), unnest($2) ON CONFLICT DO NOTHING',
+          [listValue(pairs.map((p) => p[0])), listValue(pairs.map((p) => p[1]))],
+          [LIST(VARCHAR), LIST(VARCHAR)],
+        );
+      }
+      await db.run(INSERT_SPANS);
+      await db.run(INSERT_TRACE_PARTS);
       await db.run('DELETE FROM temp.main.stage');
       await db.run('COMMIT');
     } catch (error) {
@@ -233,8 +460,16 @@ export class DuckDbSpanStore implements SpanStore {
       await db.run('DELETE FROM temp.main.stage').catch(() => undefined);
       throw error;
     }
-    for (const id of newResources.keys()) this.knownResourceIds.add(id);
+    for (const [hash, no] of newResourceNos) this.resourceNumbers.set(hash, no);
     for (const id of newScopes.keys()) this.knownScopeIds.add(id);
+    for (const key of newOperations.keys()) this.knownOperations.add(key);
+    this.frequent.markFrequent(nowFrequent);
+    if (batchMin !== undefined && (this.minStartNs === undefined || batchMin < this.minStartNs)) {
+      this.minStartNs = batchMin;
+    }
+    if (batchMax !== undefined && (this.maxStartNs === undefined || batchMax > this.maxStartNs)) {
+      this.maxStartNs = batchMax;
+    }
   }
 
   /** Runs one read at a time on the read connection. */
@@ -249,34 +484,160 @@ export class DuckDbSpanStore implements SpanStore {
     return this.read(async (db) => (await db.runAndReadAll(sql, values, types)).getRowObjects());
   }
 
-  async getTrace(traceId: string, range: TimeRange = {}): Promise<Span[]> {
-    const where = ['trace_id = $1'];
-    const values: DuckDBValue[] = [hexToBigInt(traceId)];
-    const types: DuckDBType[] = [UHUGEINT];
-    addRange(range, 'start_ns', where, values, types);
-    const rows = await this.rows(
-      `SELECT ${SPAN_COLUMNS} FROM spans WHERE ${where.join(' AND ')} ORDER BY start_ns, span_id`,
-      values,
-      types,
-    );
-    await this.loadResourcesAndScopes(
-      rows.map((r) => r.resource_id as bigint),
-      rows.map((r) => r.scope_id as bigint),
-    );
-    return rows.map((r) => this.rowToSpan(r));
+  private async columns(sql: string, values: DuckDBValue[] = [], types: DuckDBType[] = []) {
+    return this.read(async (db) => columnsOf(await db.runAndReadAll(sql, values, types)));
   }
 
-  private async loadResourcesAndScopes(resourceIds: bigint[], scopeIds: bigint[]): Promise<void> {
-    const missingResources = [...new Set(resourceIds)].filter((id) => !this.resourceCache.has(id));
+  async getTrace(traceId: string, range: TimeRange = {}): Promise<Span[]> {
+    const id = hexToBigInt(traceId);
+    // The trace's time range first (a small table), so the span scan reads only the row groups
+    // whose start_ns zone maps overlap it, wherever in the week the trace is.
+    const [lo, hi, count] = await this.columns(
+      'SELECT min(start_ns), max(last_start_ns), sum(span_count) FROM trace_parts WHERE trace_id = $1',
+      [id],
+      [UHUGEINT],
+    );
+    if (lo[0] === null) return [];
+    let start = lo[0] as bigint;
+    let endExclusive = (hi[0] as bigint) + 1n;
+    if (range.startUnixNano !== undefined && range.startUnixNano > start) start = range.startUnixNano;
+    if (range.endUnixNano !== undefined && range.endUnixNano < endExclusive) endExclusive = range.endUnixNano;
+    if (start >= endExclusive) return [];
+    const c = await this.readTraceColumns(id, clampU64(start), clampU64(endExclusive), Number(count[0]));
+    const n = c[0].length;
+    if (n === 0) return [];
+    await this.loadResourcesAndScopes(c[17] as number[], c[18] as bigint[]);
+    const hexTraceId = bigIntToHex(id, 32);
+    // Most attribute strings repeat across the spans of a trace: decode each distinct one once
+    // (the decoded values are immutable, so spans may share them).
+    const decoded = new Map<string, KeyValue>();
+    const attribute = (text: string): KeyValue => {
+      let kv = decoded.get(text);
+      if (kv === undefined) {
+        kv = decodeAttribute(text);
+        decoded.set(text, kv);
+      }
+      return kv;
+    };
+    const spans: Span[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const stored = this.resourceCache.get(c[17][i] as number);
+      const scope = this.scopeCache.get(c[18][i] as bigint);
+      if (!stored || !scope) throw new Error('corrupt store: span references a missing resource or scope');
+      const begin = c[2][i] as bigint;
+      const attrText = c[11][i] as string;
+      const events = c[13][i] as string;
+      const links = c[15][i] as string;
+      spans[i] = {
+        traceId: hexTraceId,
+        spanId: (c[0][i] as bigint).toString(16).padStart(16, '0'),
+        parentSpanId: bigIntToHex(c[1][i] as bigint, 16),
+        traceState: c[9][i] as string,
+        flags: Number(c[10][i]),
+        name: c[5][i] as string,
+        kind: Number(c[6][i]),
+        startTimeUnixNano: unixNanos(begin),
+        endTimeUnixNano: unixNanos(begin + (c[3][i] as bigint)),
+        attributes: attrText === '' ? [] : attrText.split(ATTR_SEP).map(attribute),
+        droppedAttributesCount: Number(c[12][i]),
+        events: events === '' ? [] : eventsFromText(events),
+        droppedEventsCount: Number(c[14][i]),
+        links: links === '' ? [] : linksFromText(links),
+        droppedLinksCount: Number(c[16][i]),
+        status: { code: Number(c[7][i]), message: c[8][i] as string },
+        serviceName: c[4][i] as string,
+        resource: stored.resource,
+        scope,
+      };
+    }
+    return spans;
+  }
+
+  /**
+   * The columns of `SPAN_READ_COLUMNS` for one trace's spans in `[start, end)`, ordered by start.
+   * Converting millions of small strings one by one dominates for huge traces, so the string
+   * columns come back joined into one string each (one conversion) and are split here; if a value
+   * contains the separator, the plain per-row query is used instead. Both queries read one snapshot.
+   */
+  private readTraceColumns(id: bigint, start: bigint, end: bigint, expectedSpans: number): Promise<unknown[][]> {
+    const values = [id, start, end];
+    const types = [UHUGEINT, UBIGINT, UBIGINT];
+    const where = 'WHERE trace_id = $1 AND start_ns >= $2 AND start_ns < $3';
+    const order = 'ORDER BY start_ns, span_id, rowid';
+    if (expectedSpans < 2000) {
+      // Small traces: one query is quicker than two in a transaction.
+      return this.columns(`SELECT ${SPAN_READ_COLUMNS} FROM spans ${where} ${order}`, values, types);
+    }
+    return this.read(async (db) => {
+      await db.run('BEGIN TRANSACTION');
+      try {
+        const numbers = columnsOf(
+          await db.runAndReadAll(
+            `SELECT span_id, parent_span_id, start_ns, duration_ns, kind, status_code, flags, dropped_attributes,
+               dropped_events, dropped_links, resource_no, scope_id FROM spans ${where} ${order}`,
+            values,
+            types,
+          ),
+        );
+        if (numbers[0].length === 0) return Array.from({ length: 19 }, () => []);
+        const joined = columnsOf(
+          await db.runAndReadAll(
+            `SELECT bool_or(contains(service || name || status_message || trace_state || events || links, chr(28))),
+               ${STRING_COLUMNS.map((col) => `string_agg(${col}, chr(28) ${order})`).join(', ')}
+             FROM spans ${where}`,
+            values,
+            types,
+          ),
+        );
+        if (joined[0][0] === true) {
+          return columnsOf(
+            await db.runAndReadAll(`SELECT ${SPAN_READ_COLUMNS} FROM spans ${where} ${order}`, values, types),
+          );
+        }
+        const [service, name, statusMessage, traceState, attrs, events, links] = joined
+          .slice(1)
+          .map((column) => (column[0] as string).split('\x1c'));
+        const [spanId, parentId, startNs, durationNs, kind, status, flags, droppedA, droppedE, droppedL, res, scope] =
+          numbers;
+        // Same order as SPAN_READ_COLUMNS.
+        return [
+          spanId,
+          parentId,
+          startNs,
+          durationNs,
+          service,
+          name,
+          kind,
+          status,
+          statusMessage,
+          traceState,
+          flags,
+          attrs,
+          droppedA,
+          events,
+          droppedE,
+          links,
+          droppedL,
+          res,
+          scope,
+        ];
+      } finally {
+        await db.run('COMMIT');
+      }
+    });
+  }
+
+  private async loadResourcesAndScopes(resourceNos: number[], scopeIds: bigint[]): Promise<void> {
+    const missingResources = [...new Set(resourceNos)].filter((no) => !this.resourceCache.has(no));
     if (missingResources.length > 0) {
       const rows = await this.rows(
-        'SELECT id, body FROM resources WHERE list_contains($1, id)',
+        'SELECT no, body FROM resources WHERE list_contains($1, no)',
         [listValue(missingResources)],
-        [LIST(UBIGINT)],
+        [LIST(UINTEGER)],
       );
       for (const row of rows) {
         const resource = resourceFromBody(row.body as string);
-        this.resourceCache.set(row.id as bigint, { resource, serviceName: serviceNameOf(resource) });
+        this.resourceCache.set(row.no as number, { resource, serviceName: serviceNameOf(resource) });
       }
     }
     const missingScopes = [...new Set(scopeIds)].filter((id) => !this.scopeCache.has(id));
@@ -290,81 +651,126 @@ export class DuckDbSpanStore implements SpanStore {
     }
   }
 
-  private rowToSpan(r: Record<string, unknown>): Span {
-    const stored = this.resourceCache.get(r.resource_id as bigint);
-    const scope = this.scopeCache.get(r.scope_id as bigint);
-    if (!stored || !scope) throw new Error('corrupt store: span references a missing resource or scope');
-    const start = r.start_ns as bigint;
-    const attrs = (r.attrs as { items: string[] }).items;
-    return {
-      traceId: bigIntToHex(r.trace_id as bigint, 32),
-      spanId: bigIntToHex(r.span_id as bigint, 16).padStart(16, '0'),
-      parentSpanId: bigIntToHex(r.parent_span_id as bigint, 16),
-      traceState: r.trace_state as string,
-      flags: Number(r.flags),
-      name: r.name as string,
-      kind: Number(r.kind),
-      startTimeUnixNano: unixNanos(start),
-      endTimeUnixNano: unixNanos(start + (r.duration_ns as bigint)),
-      attributes: attrs.map(decodeAttribute),
-      droppedAttributesCount: Number(r.dropped_attributes),
-      events: r.events === '' ? [] : eventsFromText(r.events as string),
-      droppedEventsCount: Number(r.dropped_events),
-      links: r.links === '' ? [] : linksFromText(r.links as string),
-      droppedLinksCount: Number(r.dropped_links),
-      status: { code: Number(r.status_code), message: r.status_message as string },
-      serviceName: r.service as string,
-      resource: stored.resource,
-      scope,
-    };
-  }
-
   async searchTraces(query: TraceQuery): Promise<TraceSummary[]> {
+    const limit = Math.max(1, Math.min(Math.floor(query.limit), 10_000));
+    if (this.minStartNs === undefined || this.maxStartNs === undefined) return [];
+    // The window that can hold matches: the query's, cut to the data's.
+    let lo = this.minStartNs;
+    let hi = this.maxStartNs + 1n;
+    if (query.startUnixNano !== undefined && query.startUnixNano > lo) lo = query.startUnixNano;
+    if (query.endUnixNano !== undefined && query.endUnixNano < hi) hi = query.endUnixNano;
+    if (lo >= hi) return [];
+
+    const p = new Params();
     const where: string[] = [];
-    const values: DuckDBValue[] = [];
-    const types: DuckDBType[] = [];
-    const param = (value: DuckDBValue, type: DuckDBType) => {
-      values.push(value);
-      types.push(type);
-      return `$${values.length}`;
-    };
-    if (query.service !== undefined) where.push(`service = ${param(query.service, VARCHAR)}`);
-    if (query.operation !== undefined) where.push(`name = ${param(query.operation, VARCHAR)}`);
+    if (query.service !== undefined) where.push(`service = ${p.add(query.service, VARCHAR)}`);
+    if (query.operation !== undefined) where.push(`name = ${p.add(query.operation, VARCHAR)}`);
     if (query.status !== undefined) {
       where.push(`status_code = ${query.status === 'error' ? 2 : query.status === 'ok' ? 1 : 0}`);
     }
     if (query.minDurationNanos !== undefined) {
-      where.push(`duration_ns >= ${param(clampU64(query.minDurationNanos), UBIGINT)}`);
+      where.push(`duration_ns >= ${p.add(clampU64(query.minDurationNanos), UBIGINT)}`);
     }
     if (query.maxDurationNanos !== undefined) {
-      where.push(`duration_ns <= ${param(clampU64(query.maxDurationNanos), UBIGINT)}`);
+      where.push(`duration_ns <= ${p.add(clampU64(query.maxDurationNanos), UBIGINT)}`);
     }
-    addRange(query, 'start_ns', where, values, types);
+    // Attribute filters: the index narrows the search to a few minutes when at least one filter
+    // is on a value that is indexed (not frequent) and not a resource attribute.
+    let indexedMinutes: Set<number> | undefined;
     for (const filter of query.attributes ?? []) {
-      const candidates = param(listValue(attributeFilterCandidates(filter.key, filter.value)), LIST(VARCHAR));
-      where.push(
-        `(list_has_any(attrs, ${candidates}) OR resource_id IN (SELECT id FROM resources WHERE list_has_any(attrs, ${candidates})))`,
-      );
+      const candidates = attributeFilterCandidates(filter.key, filter.value);
+      const list = p.add(listValue(candidates), LIST(VARCHAR));
+      const resourceNos = (
+        await this.columns(
+          'SELECT no FROM resources WHERE list_has_any(attrs, $1)',
+          [listValue(candidates)],
+          [LIST(VARCHAR)],
+        )
+      )[0] as number[];
+      if (resourceNos.length === 0) where.push(`list_has_any(attrs, ${list})`);
+      else {
+        where.push(
+          `(list_has_any(attrs, ${list}) OR list_contains(${p.add(listValue(resourceNos), LIST(UINTEGER))}, resource_no))`,
+        );
+        continue;
+      }
+      const hashes = candidates.map(hashAttribute);
+      if (hashes.some((h) => this.frequent.isFrequent(h))) continue;
+      const minutes = (
+        await this.columns(
+          `SELECT DISTINCT minute FROM attr_index WHERE h IN (${hashes.map((_, i) => `$${i + 1}`).join(', ')})`,
+          hashes,
+          hashes.map(() => UINTEGER),
+        )
+      )[0] as number[];
+      const found = new Set(minutes);
+      if (indexedMinutes === undefined) indexedMinutes = found;
+      else for (const m of indexedMinutes) if (!found.has(m)) indexedMinutes.delete(m);
     }
-    const limit = Math.max(1, Math.min(Math.floor(query.limit), 10_000));
-    const sql = `
-      WITH matched AS (
-        SELECT trace_id, max(start_ns) AS last_start FROM spans
-        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-        GROUP BY trace_id ORDER BY last_start DESC LIMIT ${limit}
-      )
-      SELECT s.trace_id,
-        min(s.start_ns) AS start_ns,
-        max(s.start_ns + s.duration_ns) AS end_ns,
-        count(*) AS span_count,
-        count(*) FILTER (WHERE s.status_code = 2) AS error_count,
-        list(DISTINCT s.service ORDER BY s.service) AS services,
-        coalesce(arg_min(s.service, s.start_ns) FILTER (WHERE s.parent_span_id = 0), arg_min(s.service, s.start_ns)) AS root_service,
-        coalesce(arg_min(s.name, s.start_ns) FILTER (WHERE s.parent_span_id = 0), arg_min(s.name, s.start_ns)) AS root_name
-      FROM spans s SEMI JOIN matched m ON s.trace_id = m.trace_id
-      GROUP BY s.trace_id
-      ORDER BY start_ns DESC, s.trace_id`;
-    const rows = await this.rows(sql, values, types);
+    const conditions = where.length > 0 ? `${where.join(' AND ')} AND ` : '';
+
+    /** The ids of the newest `limit` traces with a matching span in `ranges`. */
+    const match = async (ranges: readonly NanoRange[]): Promise<bigint[]> => {
+      const q = new Params();
+      q.values.push(...p.values);
+      q.types.push(...p.types);
+      const hits = ranges
+        .map(
+          (r) =>
+            `SELECT trace_id, start_ns FROM spans WHERE ${conditions}start_ns >= ${q.add(r.start, UBIGINT)} AND start_ns < ${q.add(r.end, UBIGINT)}`,
+        )
+        .join(' UNION ALL ');
+      const [ids] = await this.columns(
+        `SELECT trace_id FROM (${hits}) GROUP BY trace_id ORDER BY max(start_ns) DESC LIMIT ${limit}`,
+        q.values,
+        q.types,
+      );
+      return ids as bigint[];
+    };
+
+    let ids: bigint[];
+    if (indexedMinutes !== undefined) {
+      const ranges = minutesToRanges([...indexedMinutes], 32)
+        .map((r) => ({ start: maxBig(r.start, lo), end: minBig(r.end, hi) }))
+        .filter((r) => r.start < r.end);
+      if (ranges.length === 0) return [];
+      ids = await match(ranges);
+    } else {
+      // Newest first: read a small recent window, widen it only while too few traces were found.
+      let width = this.options.firstSearchWindowNanos ?? DEFAULT_FIRST_WINDOW;
+      while (true) {
+        const from = maxBig(hi - width, lo);
+        ids = await match([{ start: from, end: hi }]);
+        if (ids.length >= limit || from === lo) break;
+        width *= WINDOW_GROWTH;
+      }
+    }
+    if (ids.length === 0) return [];
+    // Summaries from all spans of the matched traces, reading only the time range they cover
+    // (from trace_parts, whose fixed-width columns scan in a millisecond).
+    const idList = ids.map((_, i) => `$${i + 1}`).join(', ');
+    const idTypes = ids.map(() => UHUGEINT);
+    const [from, to] = await this.columns(
+      `SELECT min(start_ns), max(last_start_ns) FROM trace_parts WHERE trace_id IN (${idList})`,
+      ids,
+      idTypes,
+    );
+    const rows = await this.rows(
+      `SELECT trace_id,
+         min(start_ns) AS start_ns,
+         max(start_ns + duration_ns) AS end_ns,
+         count(*) AS span_count,
+         count(*) FILTER (WHERE status_code = 2) AS error_count,
+         list(DISTINCT service ORDER BY service) AS services,
+         coalesce(arg_min(service, start_ns) FILTER (WHERE parent_span_id = 0), arg_min(service, start_ns)) AS root_service,
+         coalesce(arg_min(name, start_ns) FILTER (WHERE parent_span_id = 0), arg_min(name, start_ns)) AS root_name
+       FROM spans WHERE trace_id IN (${idList})
+         AND start_ns >= $${ids.length + 1} AND start_ns <= $${ids.length + 2}
+       GROUP BY trace_id
+       ORDER BY start_ns DESC, trace_id`,
+      [...ids, from[0] as bigint, to[0] as bigint],
+      [...idTypes, UBIGINT, UBIGINT],
+    );
     return rows.map((r) => ({
       traceId: bigIntToHex(r.trace_id as bigint, 32),
       rootService: r.root_service as string,
@@ -378,32 +784,51 @@ export class DuckDbSpanStore implements SpanStore {
   }
 
   async listServices(): Promise<string[]> {
-    const rows = await this.rows('SELECT DISTINCT service FROM spans ORDER BY service');
-    return rows.map((r) => r.service as string);
+    const [services] = await this.columns('SELECT DISTINCT service FROM operations ORDER BY service');
+    return services as string[];
   }
 
   async listOperations(service: string): Promise<string[]> {
-    const rows = await this.rows(
-      'SELECT DISTINCT name FROM spans WHERE service = $1 ORDER BY name',
+    const [names] = await this.columns(
+      'SELECT name FROM operations WHERE service = $1 ORDER BY name',
       [service],
       [VARCHAR],
     );
-    return rows.map((r) => r.name as string);
+    return names as string[];
   }
 
   async dependencies(range: TimeRange): Promise<DependencyEdge[]> {
+    const p = new Params();
     const where: string[] = [];
-    const values: DuckDBValue[] = [];
-    const types: DuckDBType[] = [];
-    addRange(range, 'c.start_ns', where, values, types);
-    const rows = await this.rows(
-      `SELECT p.service AS parent, c.service AS child, count(*) AS calls,
+    addRange(range, 'c.start_ns', where, p);
+    const window = where.length > 0 ? `AND ${where.join(' AND ')}` : '';
+    // Children whose parent was not in the same write batch: joined here, reading only the time
+    // range of their traces.
+    const [lo, hi] = await this.columns(
+      `SELECT min(t.start_ns), max(t.last_start_ns) FROM trace_parts t SEMI JOIN (
+         SELECT trace_id FROM spans c WHERE c.parent_service IS NULL ${window}
+       ) o ON t.trace_id = o.trace_id`,
+      p.values,
+      p.types,
+    );
+    const parts = [
+      `SELECT c.parent_service AS parent, c.service AS child, count(*) AS calls,
          count(*) FILTER (WHERE c.status_code = 2) AS errors
-       FROM spans c JOIN spans p ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
-       WHERE c.parent_span_id <> 0 AND p.service <> c.service ${where.length > 0 ? `AND ${where.join(' AND ')}` : ''}
+       FROM spans c WHERE c.parent_service <> '' AND c.parent_service <> c.service ${window} GROUP BY ALL`,
+    ];
+    if (lo[0] !== null) {
+      parts.push(`SELECT p.service AS parent, c.service AS child, count(*) AS calls,
+          count(*) FILTER (WHERE c.status_code = 2) AS errors
+        FROM spans c JOIN spans p ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+        WHERE c.parent_service IS NULL AND p.service <> c.service ${window}
+          AND p.start_ns >= ${p.add(lo[0] as bigint, UBIGINT)} AND p.start_ns <= ${p.add(hi[0] as bigint, UBIGINT)}
+        GROUP BY ALL`);
+    }
+    const rows = await this.rows(
+      `SELECT parent, child, sum(calls) AS calls, sum(errors) AS errors FROM (${parts.join(' UNION ALL ')})
        GROUP BY ALL ORDER BY parent, child`,
-      values,
-      types,
+      p.values,
+      p.types,
     );
     return rows.map((r) => ({
       parent: r.parent as string,
@@ -414,16 +839,15 @@ export class DuckDbSpanStore implements SpanStore {
   }
 
   async operationStats(service: string, range: TimeRange): Promise<OperationStats[]> {
-    const where = ['service = $1'];
-    const values: DuckDBValue[] = [service];
-    const types: DuckDBType[] = [VARCHAR];
-    addRange(range, 'start_ns', where, values, types);
+    const p = new Params();
+    const where = [`service = ${p.add(service, VARCHAR)}`];
+    addRange(range, 'start_ns', where, p);
     const rows = await this.rows(
       `SELECT name, count(*) AS n, count(*) FILTER (WHERE status_code = 2) AS errors,
          quantile_disc(duration_ns, [0.5, 0.95, 0.99]) AS q
        FROM spans WHERE ${where.join(' AND ')} GROUP BY name ORDER BY name`,
-      values,
-      types,
+      p.values,
+      p.types,
     );
     return rows.map((r) => {
       const q = (r.q as { items: bigint[] }).items;
@@ -438,6 +862,55 @@ export class DuckDbSpanStore implements SpanStore {
     });
   }
 
+  private startRetention(retentionNanos: bigint): void {
+    const tick = () => {
+      if (this.closed || this.retentionRunning) return;
+      const cutoff = BigInt(Date.now()) * 1_000_000n - retentionNanos;
+      this.retentionRunning = this.deleteBefore(cutoff)
+        .catch((error: unknown) => {
+          if (!this.closed) process.emitWarning(`ariadne retention failed: ${(error as Error).message}`);
+        })
+        .finally(() => {
+          this.retentionRunning = undefined;
+        });
+    };
+    this.retentionTimer = setInterval(tick, this.options.retentionIntervalMs ?? 60_000);
+    this.retentionTimer.unref();
+    tick();
+  }
+
+  /**
+   * Deletes every span that started before `cutoffNanos` (and the index rows and trace summaries
+   * that only describe such spans), one slice of at most an hour of data per transaction, queued
+   * between write batches so ingest never waits for more than one slice; then checkpoints, which
+   * frees the emptied row groups for reuse. Queries keep running throughout (MVCC).
+   */
+  async deleteBefore(cutoffNanos: bigint): Promise<void> {
+    const cutoff = clampU64(cutoffNanos);
+    while (!this.closed && this.minStartNs !== undefined && this.minStartNs < cutoff) {
+      const sliceEnd = this.minStartNs + RETENTION_SLICE < cutoff ? this.minStartNs + RETENTION_SLICE : cutoff;
+      await this.onWriter(async () => {
+        this.assertOpen();
+        const db = this.writer;
+        await db.run('BEGIN TRANSACTION');
+        try {
+          await db.run('DELETE FROM spans WHERE start_ns < $1', [sliceEnd], [UBIGINT]);
+          await db.run('DELETE FROM trace_parts WHERE last_start_ns < $1', [sliceEnd], [UBIGINT]);
+          await db.run('DELETE FROM attr_index WHERE minute < $1', [minuteOf(sliceEnd)], [UINTEGER]);
+          await db.run('COMMIT');
+        } catch (error) {
+          await db.run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+        const [next] = columnsOf(await db.runAndReadAll('SELECT min(start_ns) FROM trace_parts'));
+        this.minStartNs = (next[0] as bigint | null) ?? undefined;
+        if (this.minStartNs === undefined) this.maxStartNs = undefined;
+        else if (this.minStartNs < sliceEnd) this.minStartNs = sliceEnd;
+      });
+    }
+    if (!this.closed) await this.checkpoint();
+  }
+
   /** Bytes of the database file as DuckDB reports them (blocks in use times block size). */
   async databaseBytes(): Promise<number> {
     await this.writeChain;
@@ -445,17 +918,18 @@ export class DuckDbSpanStore implements SpanStore {
     return Number(rows[0].bytes);
   }
 
-  /** Writes the WAL into the database file. */
+  /** Writes the WAL into the database file and frees emptied row groups. */
   async checkpoint(): Promise<void> {
-    await this.writeChain;
-    await this.writer.run('CHECKPOINT');
+    await this.onWriter(() => this.writer.run('CHECKPOINT'));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.closed = true;
+    await this.retentionRunning;
     await this.writeChain;
     await this.readChain;
-    this.closed = true;
     this.writer.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();
@@ -468,21 +942,36 @@ export class DuckDbSpanStore implements SpanStore {
 
 const U64_MAX = 0xffffffffffffffffn;
 
+/** `Math.max` for bigints. */
+function maxBig(a: bigint, b: bigint): bigint {
+  if (a >= b) return a;
+  return b;
+}
+
+/** `Math.min` for bigints. */
+function minBig(a: bigint, b: bigint): bigint {
+  if (a <= b) return a;
+  return b;
+}
+
+function byTraceThenStart(a: Span, b: Span): number {
+  if (a.traceId !== b.traceId) return a.traceId < b.traceId ? -1 : 1;
+  return a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0;
+}
+
+/** A result as one array per column (also when there are no rows). */
+function columnsOf(result: DuckDBResultReader): unknown[][] {
+  const columns = result.getColumnsJS() as unknown[][];
+  return columns.length === result.columnCount ? columns : Array.from({ length: result.columnCount }, () => []);
+}
+
 function clampU64(value: bigint): bigint {
   return value < 0n ? 0n : value > U64_MAX ? U64_MAX : value;
 }
 
-function addRange(range: TimeRange, column: string, where: string[], values: DuckDBValue[], types: DuckDBType[]) {
-  if (range.startUnixNano !== undefined) {
-    values.push(clampU64(range.startUnixNano));
-    types.push(UBIGINT);
-    where.push(`${column} >= $${values.length}`);
-  }
-  if (range.endUnixNano !== undefined) {
-    values.push(clampU64(range.endUnixNano));
-    types.push(UBIGINT);
-    where.push(`${column} < $${values.length}`);
-  }
+function addRange(range: TimeRange, column: string, where: string[], p: Params) {
+  if (range.startUnixNano !== undefined) where.push(`${column} >= ${p.add(clampU64(range.startUnixNano), UBIGINT)}`);
+  if (range.endUnixNano !== undefined) where.push(`${column} < ${p.add(clampU64(range.endUnixNano), UBIGINT)}`);
 }
 
 function resourceBody(resource: Resource): string {

@@ -371,6 +371,147 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
     });
   });
 
+  describe('time windows, limits and traces written in parts', () => {
+    // Thirty one-span traces of service `far`, four hours apart, ten days after the others:
+    // searches must widen their window to find older ones, and window edges are exact.
+    const DAY = 86_400_000;
+    const farId = (i: number) => `fa${i.toString(16).padStart(30, '0')}`;
+    const farStart = (i: number) => 10 * DAY + i * 4 * 3_600_000;
+    const far = Array.from({ length: 30 }, (_, i) =>
+      makeSpan({
+        trace: farId(i),
+        id: `f${i.toString(16).padStart(15, '0')}`,
+        service: 'far',
+        name: i % 2 === 0 ? 'even' : 'odd',
+        startMs: farStart(i),
+        durationMs: i + 1,
+        error: i % 10 === 3,
+        attributes: [
+          attr('req.id', { type: 'string', value: `R${i}` }),
+          attr('tier', { type: 'string', value: i % 3 === 0 ? 'gold' : 'basic' }),
+        ],
+      }),
+    );
+    // One trace written in two parts, the child (another service) first.
+    const SPLIT = '5b11700000000000000000000000000a';
+    const splitChild = makeSpan({
+      trace: SPLIT,
+      id: '5000000000000002',
+      parent: '5000000000000001',
+      service: 'split-child',
+      name: 'work',
+      startMs: 20 * DAY + 10,
+      durationMs: 5,
+      error: true,
+    });
+    const splitRoot = makeSpan({
+      trace: SPLIT,
+      id: '5000000000000001',
+      service: 'split-root',
+      name: 'entry',
+      startMs: 20 * DAY,
+      durationMs: 50,
+    });
+    const ids = async (q: Parameters<SpanStore['searchTraces']>[0]) =>
+      (await store.searchTraces(q)).map((t) => t.traceId);
+    before(async () => {
+      await store.writeSpans(far.slice(0, 15));
+      await store.writeSpans(far.slice(15));
+      await store.writeSpans([splitChild]);
+      await store.writeSpans([splitRoot]);
+    });
+
+    it('keeps the newest traces when the limit is smaller than the matches, across days', async () => {
+      assert.deepEqual(await ids({ service: 'far', limit: 3 }), [farId(29), farId(28), farId(27)]);
+      assert.deepEqual(await ids({ service: 'far', limit: 1 }), [farId(29)]);
+      assert.equal((await ids({ service: 'far', limit: 1000 })).length, 30);
+      assert.deepEqual(await ids({ service: 'far', operation: 'even', status: 'error', limit: 10 }), []);
+      assert.deepEqual(await ids({ service: 'far', status: 'error', limit: 10 }), [farId(23), farId(13), farId(3)]);
+    });
+    it('treats the window start as inclusive and its end as exclusive, to the nanosecond', async () => {
+      const window = { startUnixNano: ms(farStart(5)), endUnixNano: ms(farStart(8)) };
+      assert.deepEqual(await ids({ service: 'far', ...window, limit: 10 }), [farId(7), farId(6), farId(5)]);
+      const oneNs = { startUnixNano: unixNanos(ms(farStart(5)) + 1n), endUnixNano: unixNanos(ms(farStart(8)) + 1n) };
+      assert.deepEqual(await ids({ service: 'far', ...oneNs, limit: 10 }), [farId(8), farId(7), farId(6)]);
+      assert.deepEqual(
+        await ids({ service: 'far', startUnixNano: ms(farStart(5)), endUnixNano: ms(farStart(5)), limit: 10 }),
+        [],
+      );
+      assert.deepEqual(await ids({ service: 'far', startUnixNano: ms(farStart(29) + 1), limit: 10 }), []);
+      assert.deepEqual(await ids({ service: 'far', endUnixNano: ms(farStart(1)), limit: 10 }), [farId(0)]);
+    });
+    it('finds a nearly unique attribute anywhere, and only inside the window', async () => {
+      assert.deepEqual(await ids({ attributes: [{ key: 'req.id', value: 'R4' }], limit: 10 }), [farId(4)]);
+      assert.deepEqual(
+        await ids({ attributes: [{ key: 'req.id', value: 'R4' }], startUnixNano: ms(farStart(5)), limit: 10 }),
+        [],
+      );
+      assert.deepEqual(
+        await ids({
+          attributes: [
+            { key: 'req.id', value: 'R6' },
+            { key: 'tier', value: 'gold' },
+          ],
+          limit: 10,
+        }),
+        [farId(6)],
+      );
+      assert.deepEqual(
+        await ids({
+          attributes: [
+            { key: 'req.id', value: 'R7' },
+            { key: 'tier', value: 'gold' },
+          ],
+          limit: 10,
+        }),
+        [],
+      );
+      assert.deepEqual(await ids({ attributes: [{ key: 'tier', value: 'gold' }], limit: 2 }), [farId(27), farId(24)]);
+      assert.deepEqual(await ids({ attributes: [{ key: 'req.id', value: 'R99' }], limit: 10 }), []);
+    });
+    it('returns a trace by id wherever it is, without a time hint, and honours hint edges', async () => {
+      assert.equal((await store.getTrace(farId(0))).length, 1);
+      assert.equal((await store.getTrace(farId(29))).length, 1);
+      assert.equal((await store.getTrace(farId(3), { startUnixNano: ms(farStart(3)) })).length, 1);
+      assert.equal((await store.getTrace(farId(3), { endUnixNano: ms(farStart(3)) })).length, 0);
+      assert.equal((await store.getTrace(farId(3), { startUnixNano: ms(farStart(3) + 1) })).length, 0);
+    });
+    it('puts together a trace written in parts: spans, summary and dependencies', async () => {
+      assert.deepEqual(
+        (await store.getTrace(SPLIT)).map((s) => s.spanId),
+        ['5000000000000001', '5000000000000002'],
+      );
+      const [summary] = await store.searchTraces({ service: 'split-child', limit: 10 });
+      assert.deepEqual(summary, {
+        traceId: SPLIT,
+        rootService: 'split-root',
+        rootName: 'entry',
+        startUnixNano: ms(20 * DAY),
+        durationNanos: 50n * MS,
+        spanCount: 2,
+        errorCount: 1,
+        services: ['split-child', 'split-root'],
+      });
+      assert.deepEqual(await store.dependencies({ startUnixNano: ms(20 * DAY), endUnixNano: ms(21 * DAY) }), [
+        { parent: 'split-root', child: 'split-child', callCount: 1, errorCount: 1 },
+      ]);
+      assert.deepEqual(await store.dependencies({ startUnixNano: ms(20 * DAY + 11) }), []);
+    });
+    it('computes percentiles in a window only from the spans inside it', async () => {
+      const stats = await store.operationStats('far', {
+        startUnixNano: ms(farStart(20)),
+        endUnixNano: ms(farStart(30)),
+      });
+      assert.deepEqual(
+        stats.map((s) => [s.operation, s.spanCount, s.errorCount, s.p50Nanos]),
+        [
+          ['even', 5, 0, 25n * MS],
+          ['odd', 5, 1, 26n * MS],
+        ],
+      );
+    });
+  });
+
   if (options.reopen) {
     const reopen = options.reopen;
     it('keeps everything across a restart', async () => {

@@ -1,0 +1,416 @@
+/**
+ * `npm run bench:query`: the store at scale. Loads N spans (default 10,000,000) of the realistic
+ * workload (workload.ts), spread over 7 days of timestamps in time order, through the real ingest
+ * path (OTLP/HTTP protobuf into a real `ariadne serve`, 4 senders, batches of 512 spans); then, in
+ * a fresh process on the same data directory, measures p50/p99 over `--queries` queries per shape,
+ * warm (buffer pool primed by a pass over other parameters) and cold (database reopened before
+ * every query, so DuckDB's buffer pool is empty; the OS page cache is not dropped). Also reports
+ * bytes on disk per span, the ingest rate while loading and the peak RSS of the server (loading)
+ * and of the query process. `--json` prints one JSON object (latencies in milliseconds).
+ *
+ *   npm run bench:query -- [--spans 10000000] [--queries 200] [--memory-limit 2GiB] [--json]
+ *                          [--data DIR --keep] [--reuse DIR]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
+import type { TraceQuery } from '../src/query/span-store.ts';
+import { DuckDbSpanStore } from '../src/store/duckdb-store.ts';
+import { databaseMemoryLimit, parseMemorySize } from '../src/store/memory-budget.ts';
+import { type GeneratedSpan, generateTrace, makeWorkload, prng, toExportRequest } from './workload.ts';
+
+const { values } = parseArgs({
+  options: {
+    spans: { type: 'string', default: '10000000' },
+    queries: { type: 'string', default: '200' },
+    'cold-queries': { type: 'string' },
+    senders: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '512' },
+    days: { type: 'string', default: '7' },
+    'memory-limit': { type: 'string', default: '2GiB' },
+    data: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
+    'query-phase': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const log = (msg: string) => {
+  if (!values.json) process.stderr.write(`${msg}\n`);
+};
+const DAY_MS = 86_400_000;
+const MS = 1_000_000n;
+
+/** What the load remembers to build queries from: a sample of traces and the time span. */
+interface LoadInfo {
+  readonly endMs: number;
+  readonly days: number;
+  readonly spans: number;
+  readonly services: { name: string; operations: string[] }[];
+  readonly samples: { traceId: string; orderId: string; startMs: number }[];
+}
+
+function peakRssBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+async function startServer(dataDir: string, memoryLimit: string): Promise<{ child: ChildProcess; otlpUrl: string }> {
+  const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      'serve',
+      '--data',
+      dataDir,
+      '--memory-limit',
+      memoryLimit,
+      '--api-port',
+      '0',
+      '--otlp-http-port',
+      '0',
+      '--otlp-grpc-port',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const otlpUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /OTLP\/HTTP\s+(\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { child, otlpUrl };
+}
+
+/** Loads `total` spans in time order over `days` days ending now; returns what queries need. */
+async function load(dataDir: string, total: number): Promise<{ info: LoadInfo; figures: Record<string, unknown> }> {
+  const days = Number(values.days);
+  const batch = Number(values.batch);
+  const w = makeWorkload(42);
+  // Average trace size, from a separate sample, to space traces evenly over the days.
+  const probe = makeWorkload(7);
+  let probeSpans = 0;
+  for (let i = 0; i < 3000; i++) probeSpans += generateTrace(probe, 0).length;
+  const avg = probeSpans / 3000;
+  const endMs = Date.now();
+  const startMs = endMs - days * DAY_MS;
+  const stepMs = (days * DAY_MS) / (total / avg);
+  const pick = prng(99);
+  const samples: LoadInfo['samples'] = [];
+  const sampleEvery = Math.max(1, Math.floor(total / avg / 5000));
+  let t = startMs;
+  let traces = 0;
+  let produced = 0;
+  let pending: GeneratedSpan[] = [];
+  /** The next request body (about `batch` spans, whole traces), or undefined when done. */
+  const next = (): { bytes: Uint8Array; spans: number } | undefined => {
+    while (pending.length < batch && produced < total) {
+      const trace = generateTrace(w, Math.min(t, endMs - 1));
+      t += stepMs * (0.5 + pick());
+      if (traces++ % sampleEvery === 0) {
+        const orderId = (trace[0].span.attributes as { key: string; value: { stringValue?: string } }[]).find(
+          (a) => a.key === 'order.id',
+        )?.value.stringValue;
+        samples.push({
+          traceId: Buffer.from(trace[0].span.traceId as Uint8Array).toString('hex'),
+          orderId: orderId ?? '',
+          startMs: Math.min(t, endMs - 1),
+        });
+      }
+      pending = pending.concat(trace);
+      produced += trace.length;
+    }
+    if (pending.length === 0) return undefined;
+    const spans = pending;
+    pending = [];
+    const bytes = ExportTraceServiceRequest.encode(
+      ExportTraceServiceRequest.fromObject(toExportRequest(spans)),
+    ).finish();
+    return { bytes, spans: spans.length };
+  };
+
+  const { child, otlpUrl } = await startServer(dataDir, values['memory-limit']!);
+  const kill = () => child.kill('SIGKILL');
+  process.on('exit', kill);
+  log(`server pid ${child.pid}; loading ${total} spans (avg ${avg.toFixed(1)} per trace) over ${days} days...`);
+  let acked = 0;
+  let retries = 0;
+  const started = performance.now();
+  let lastLog = started;
+  const sender = async () => {
+    for (let body = next(); body; body = next()) {
+      while (true) {
+        const response = await fetch(otlpUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf' },
+          body: Buffer.from(body.bytes),
+        });
+        await response.arrayBuffer();
+        if (response.status === 200) break;
+        if (response.status === 503 || response.status === 429) {
+          retries++;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        throw new Error(`HTTP ${response.status}`);
+      }
+      acked += body.spans;
+      const now = performance.now();
+      if (now - lastLog > 10_000) {
+        lastLog = now;
+        log(`  ${acked} spans acknowledged (${Math.round(acked / ((now - started) / 1000))}/s)`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Number(values.senders) }, () => sender()));
+  const seconds = (performance.now() - started) / 1000;
+  const serverPeakRss = peakRssBytes(child.pid!);
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  process.off('exit', kill);
+  const diskBytes = dirBytes(dataDir);
+  const info: LoadInfo = {
+    endMs,
+    days,
+    spans: acked,
+    services: w.services.map((s) => ({ name: s.name, operations: s.operations.map((o) => o.name) })),
+    samples,
+  };
+  return {
+    info,
+    figures: {
+      spans: acked,
+      traces,
+      loadSeconds: Number(seconds.toFixed(1)),
+      ingestSpansPerSecond: Math.round(acked / seconds),
+      retriesAfter503: retries,
+      diskBytes,
+      diskBytesPerSpan: Number((diskBytes / acked).toFixed(1)),
+      serverPeakRssBytes: serverPeakRss,
+    },
+  };
+}
+
+/** One query shape: builds its i-th query and runs it. */
+interface Shape {
+  readonly name: string;
+  readonly run: (store: DuckDbSpanStore, i: number) => Promise<number>;
+}
+
+function shapes(info: LoadInfo): Shape[] {
+  const end = BigInt(info.endMs) * MS;
+  const day = BigInt(DAY_MS) * MS;
+  const hour = day / 24n;
+  const rand = prng(1234);
+  const n = 4096;
+  const pickService = Array.from({ length: n }, () => info.services[Math.floor(rand() * info.services.length)]);
+  const pickOp = pickService.map((s) => s.operations[Math.floor(rand() * s.operations.length)]);
+  const pickSample = Array.from({ length: n }, () => info.samples[Math.floor(rand() * info.samples.length)]);
+  const pickHour = Array.from({ length: n }, () => end - BigInt(Math.floor(rand() * (info.days * 24 - 1)) + 1) * hour);
+  const search = (q: TraceQuery) => (store: DuckDbSpanStore) => store.searchTraces(q).then((r) => r.length);
+  return [
+    { name: 'traceById', run: (s, i) => s.getTrace(pickSample[i % n].traceId).then((r) => r.length) },
+    { name: 'searchByService', run: (s, i) => search({ service: pickService[i % n].name, limit: 20 })(s) },
+    {
+      name: 'serviceOperationMinDuration24h',
+      run: (s, i) =>
+        search({
+          service: pickService[i % n].name,
+          operation: pickOp[i % n],
+          minDurationNanos: 10n * MS,
+          startUnixNano: (end - day) as TraceQuery['startUnixNano'],
+          endUnixNano: end as TraceQuery['endUnixNano'],
+          limit: 20,
+        })(s),
+    },
+    {
+      name: 'statusError24h',
+      run: (s) =>
+        search({
+          status: 'error',
+          startUnixNano: (end - day) as TraceQuery['startUnixNano'],
+          endUnixNano: end as TraceQuery['endUnixNano'],
+          limit: 20,
+        })(s),
+    },
+    {
+      name: 'attributeNearlyUnique7d',
+      run: (s, i) =>
+        search({
+          attributes: [{ key: 'order.id', value: pickSample[i % n].orderId }],
+          startUnixNano: (end - 7n * day) as TraceQuery['startUnixNano'],
+          endUnixNano: end as TraceQuery['endUnixNano'],
+          limit: 20,
+        })(s),
+    },
+    {
+      name: 'attributeStatusCode1h',
+      run: (s, i) =>
+        search({
+          attributes: [{ key: 'http.status_code', value: '500' }],
+          startUnixNano: pickHour[i % n] as TraceQuery['startUnixNano'],
+          endUnixNano: (pickHour[i % n] + hour) as TraceQuery['endUnixNano'],
+          limit: 20,
+        })(s),
+    },
+    { name: 'listServices', run: (s) => s.listServices().then((r) => r.length) },
+    { name: 'listOperations', run: (s, i) => s.listOperations(pickService[i % n].name).then((r) => r.length) },
+    {
+      name: 'dependencies24h',
+      run: (s) =>
+        s
+          .dependencies({
+            startUnixNano: (end - day) as TraceQuery['startUnixNano'],
+            endUnixNano: end as TraceQuery['endUnixNano'],
+          })
+          .then((r) => r.length),
+    },
+    {
+      name: 'operationPercentiles24h',
+      run: (s, i) =>
+        s
+          .operationStats(pickService[i % n].name, {
+            startUnixNano: (end - day) as TraceQuery['startUnixNano'],
+            endUnixNano: end as TraceQuery['endUnixNano'],
+          })
+          .then((r) => r.length),
+    },
+  ];
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function summary(ms: number[]) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const r = (x: number) => Number(x.toFixed(2));
+  return { p50: r(percentile(sorted, 0.5)), p99: r(percentile(sorted, 0.99)), max: r(sorted[sorted.length - 1]) };
+}
+
+/** The query phase, in its own process: prints one JSON object on stdout. */
+async function queryPhase(dataDir: string, info: LoadInfo): Promise<void> {
+  const queries = Number(values.queries);
+  const coldQueries = Number(values['cold-queries'] ?? values.queries);
+  const memoryLimit = databaseMemoryLimit(parseSizeBytes(values['memory-limit']!));
+  const open = () => DuckDbSpanStore.open({ dataDir, memoryLimit });
+  const results: Record<string, unknown> = {};
+  const empties: Record<string, number> = {};
+  let store = await open();
+  for (const shape of shapes(info)) {
+    // Warm: a pass with other parameters primes the buffer pool, then the measured queries.
+    for (let i = 0; i < Math.min(queries, 50); i++) await shape.run(store, 2048 + i);
+    const warm: number[] = [];
+    let empty = 0;
+    for (let i = 0; i < queries; i++) {
+      const t0 = performance.now();
+      const count = await shape.run(store, i);
+      warm.push(performance.now() - t0);
+      if (count === 0) empty++;
+    }
+    // Cold: the database is reopened before every query (an empty buffer pool).
+    const cold: number[] = [];
+    for (let i = 0; i < coldQueries; i++) {
+      await store.close();
+      store = await open();
+      const t0 = performance.now();
+      await shape.run(store, 1024 + i);
+      cold.push(performance.now() - t0);
+    }
+    results[shape.name] = { warm: summary(warm), cold: summary(cold) };
+    empties[shape.name] = empty;
+    process.stderr.write(`  ${shape.name}: ${JSON.stringify(results[shape.name])}\n`);
+  }
+  await store.close();
+  process.stdout.write(
+    `${JSON.stringify({ queries, coldQueries, latencyMs: results, emptyResults: empties, queryPeakRssBytes: peakRssBytes(process.pid) })}\n`,
+  );
+}
+
+function parseSizeBytes(text: string): number {
+  const parsed = parseMemorySize(text);
+  if (parsed === undefined) throw new Error(`cannot parse size ${text}`);
+  return parsed;
+}
+
+async function main() {
+  if (values['query-phase']) {
+    const dataDir = values.data!;
+    await queryPhase(dataDir, JSON.parse(readFileSync(join(dataDir, 'bench-load.json'), 'utf8')) as LoadInfo);
+    return;
+  }
+  let dataDir: string;
+  let loadFigures: Record<string, unknown>;
+  if (values.reuse) {
+    dataDir = values.reuse;
+    loadFigures = JSON.parse(readFileSync(join(dataDir, 'bench-figures.json'), 'utf8'));
+    log(`reusing ${dataDir} (${loadFigures.spans} spans)`);
+  } else {
+    dataDir = values.data ?? mkdtempSync(join(tmpdir(), 'ariadne-bench-query-'));
+    const loaded = await load(dataDir, Number(values.spans));
+    loadFigures = loaded.figures;
+    writeFileSync(join(dataDir, 'bench-load.json'), JSON.stringify(loaded.info));
+    writeFileSync(join(dataDir, 'bench-figures.json'), JSON.stringify(loadFigures));
+    log(`loaded: ${JSON.stringify(loadFigures)}`);
+  }
+  // Queries run in a fresh process, so its peak RSS is the store's, not the load generator's.
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      new URL(import.meta.url).pathname,
+      '--query-phase',
+      '--data',
+      dataDir,
+      '--queries',
+      values.queries!,
+      '--cold-queries',
+      values['cold-queries'] ?? values.queries!,
+      '--memory-limit',
+      values['memory-limit']!,
+    ],
+    { stdio: ['ignore', 'pipe', values.json ? 'ignore' : 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`query phase exited with ${code}`);
+  const queryFigures = JSON.parse(out) as Record<string, unknown>;
+  const result = {
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
+    memoryLimit: values['memory-limit'],
+    ...loadFigures,
+    ...queryFigures,
+  };
+  if (!values.keep && !values.reuse && !values.data) rmSync(dataDir, { recursive: true, force: true });
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else log(JSON.stringify(result, null, 2));
+}
+
+await main();

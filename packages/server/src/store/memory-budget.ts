@@ -1,0 +1,44 @@
+/**
+ * How one memory limit (`ariadne serve --memory-limit`) is shared between the database and the
+ * server's own buffers: DuckDB gets half (its buffer pool, sorts and joins spill to disk beyond
+ * it), the spans accepted but not yet committed get a quarter (a decoded span with about twenty
+ * attributes takes roughly 4 KiB of JavaScript heap), and the rest is left for Node itself
+ * (request bodies, decoding, query results). It does not cap the V8 heap.
+ */
+
+/** Estimated JavaScript heap per decoded, pending span. */
+const BYTES_PER_PENDING_SPAN = 4096;
+
+/** The share of each consumer. */
+export interface MemoryBudget {
+  /** DuckDB `memory_limit`, e.g. `1024MiB`. */
+  readonly databaseMemoryLimit: string;
+  /** Spans accepted but not yet committed before receivers answer 503 / UNAVAILABLE. */
+  readonly maxPendingSpans: number;
+  /** Spans per store transaction. */
+  readonly maxBatchSpans: number;
+}
+
+/** DuckDB's share of a total memory limit in bytes, as a DuckDB setting. */
+export function databaseMemoryLimit(totalBytes: number): string {
+  return `${Math.max(64, Math.floor(totalBytes / 2 / 1024 ** 2))}MiB`;
+}
+
+/** Splits a total memory limit in bytes. */
+export function memoryBudget(totalBytes: number): MemoryBudget {
+  const maxPendingSpans = Math.max(10_000, Math.min(200_000, Math.floor(totalBytes / 4 / BYTES_PER_PENDING_SPAN)));
+  return {
+    databaseMemoryLimit: databaseMemoryLimit(totalBytes),
+    maxPendingSpans,
+    maxBatchSpans: Math.min(50_000, Math.ceil(maxPendingSpans / 4)),
+  };
+}
+
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** Parses a DuckDB-style size (`512MiB`, `2GB`, `1.5GiB`, plain bytes); undefined if it cannot. */
+export function parseMemorySize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  return m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : undefined;
+}
