@@ -136,6 +136,15 @@ describe('ariadne CLI', () => {
     assert.equal(config.maxBodyBytes, 1024 * 1024);
     assert.equal(config.memoryLimit, '512MiB');
     assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.retentionNanos, undefined, 'keeps everything by default');
+    const retained = parseServeArgs(['--retention', '36h'], { ARIADNE_RETENTION: '7d' });
+    assert.ok(retained !== 'help');
+    assert.equal(retained.retentionNanos, 36n * 3_600_000_000_000n);
+    const fromEnv = parseServeArgs([], { ARIADNE_RETENTION: '7d' });
+    assert.ok(fromEnv !== 'help');
+    assert.equal(fromEnv.retentionNanos, 7n * 86_400_000_000_000n);
+    assert.throws(() => parseServeArgs(['--retention', 'forever'], {}), /--retention: expected a duration like 7d/);
+    assert.throws(() => parseServeArgs(['--retention', '0d'], {}), /--retention/);
   });
 
   it('serves: spans sent over OTLP are found by `search` and shown by `trace`', async () => {
