@@ -1,20 +1,11 @@
-/**
- * `npm run bench:ingest`: OTLP/HTTP protobuf into a real `ariadne serve` (its own process), with
- * 4 concurrent senders and batches of 512 spans of about 20 attributes each (the shape of the
- * OpenTelemetry Collector's published benchmark). Reports acknowledged spans/s end to end and, in
- * the same run, decode-only spans/s for the same payloads (hand-written reader and protobufjs),
- * bytes on disk per span and the server's peak RSS. `--json` prints one JSON object.
- *
- *   npm run bench:ingest -- [--spans 1000000] [--senders 4] [--batch 512] [--json]
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateSpans } from '@ariadne/core';
 import { decodeOtlpProtobuf, spansFromOtlpProtobufLibrary } from '../src/ingest/decode-otlp.ts';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
+import { dirBytes, peakRssBytes, startServeProcess } from './serve-process.ts';
 import { generateTrace, makeWorkload, toExportRequest } from './workload.ts';
 
 const { values } = parseArgs({
@@ -65,61 +56,6 @@ function buildPool(): Payload[] {
   return pool;
 }
 
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; otlpUrl: string }> {
-  const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
-  // BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server.
-  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeFlags,
-      bin,
-      'serve',
-      '--data',
-      dataDir,
-      '--api-port',
-      '0',
-      '--otlp-http-port',
-      '0',
-      '--otlp-grpc-port',
-      '0',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const otlpUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /OTLP\/HTTP\s+(\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { child, otlpUrl };
-}
-
-function peakRssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmHWM:\s+(\d+) kB/.exec(status);
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
-}
-
 function decodeRate(pool: Payload[], decode: (b: Buffer) => unknown): number {
   // Decode the whole pool repeatedly for at least ~1.5 s; report spans per second.
   const started = performance.now();
@@ -147,7 +83,7 @@ async function main() {
   );
 
   const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-bench-ingest-'));
-  const { child, otlpUrl } = await startServer(dataDir);
+  const { child, otlpUrl } = await startServeProcess(dataDir);
   const url = otlpUrl;
   process.on('exit', () => child.kill('SIGKILL'));
   log(`server pid ${child.pid} at ${url}; sending ${TOTAL} spans with ${SENDERS} senders...`);

@@ -11,8 +11,8 @@
  *   npm run bench:query -- [--spans 10000000] [--queries 200] [--memory-limit 2GiB] [--json]
  *                          [--data DIR --keep] [--reuse DIR]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
 import type { TraceQuery } from '../src/query/span-store.ts';
 import { DuckDbSpanStore } from '../src/store/duckdb-store.ts';
 import { databaseMemoryLimit, parseMemorySize } from '../src/store/memory-budget.ts';
+import { dirBytes, peakRssBytes, startServeProcess } from './serve-process.ts';
 import { type GeneratedSpan, generateTrace, makeWorkload, prng, toExportRequest } from './workload.ts';
 
 const { values } = parseArgs({
@@ -51,57 +52,6 @@ interface LoadInfo {
   readonly spans: number;
   readonly services: { name: string; operations: string[] }[];
   readonly samples: { traceId: string; orderId: string; startMs: number }[];
-}
-
-function peakRssBytes(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
-}
-
-async function startServer(dataDir: string, memoryLimit: string): Promise<{ child: ChildProcess; otlpUrl: string }> {
-  const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      'serve',
-      '--data',
-      dataDir,
-      '--memory-limit',
-      memoryLimit,
-      '--api-port',
-      '0',
-      '--otlp-http-port',
-      '0',
-      '--otlp-grpc-port',
-      '0',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const otlpUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /OTLP\/HTTP\s+(\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { child, otlpUrl };
 }
 
 /** Loads `total` spans in time order over `days` days ending now; returns what queries need. */
@@ -151,7 +101,7 @@ async function load(dataDir: string, total: number): Promise<{ info: LoadInfo; f
     return { bytes, spans: spans.length };
   };
 
-  const { child, otlpUrl } = await startServer(dataDir, values['memory-limit']!);
+  const { child, otlpUrl } = await startServeProcess(dataDir, ['--memory-limit', values['memory-limit']!]);
   const kill = () => child.kill('SIGKILL');
   process.on('exit', kill);
   log(`server pid ${child.pid}; loading ${total} spans (avg ${avg.toFixed(1)} per trace) over ${days} days...`);

@@ -1,0 +1,59 @@
+/**
+ * Benchmark helpers shared by bench:ingest and bench:query: `ariadne serve` as its own process on
+ * free ports, its peak RSS, and the size of a data directory.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  /** `http://host:port/v1/traces` */
+  readonly otlpUrl: string;
+}
+
+/**
+ * Starts `ariadne serve --data dataDir` with `extraArgs` on free ports and waits for it to print
+ * its OTLP/HTTP address. BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
+ * passes Node flags to the server, to profile it.
+ */
+export async function startServeProcess(dataDir: string, extraArgs: readonly string[] = []): Promise<ServeProcess> {
+  const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
+  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const ports = ['--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'];
+  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--data', dataDir, ...ports, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const otlpUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /OTLP\/HTTP\s+(\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { child, otlpUrl };
+}
+
+/** Peak resident set size of a live process (VmHWM), in bytes. */
+export function peakRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Total size of the files below `dir`, in bytes. */
+export function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
