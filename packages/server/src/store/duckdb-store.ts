@@ -15,6 +15,7 @@ import {
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBInstance,
+  type DuckDBPreparedStatement,
   type DuckDBResultReader,
   type DuckDBType,
   type DuckDBValue,
@@ -226,6 +227,8 @@ class Params {
 export class DuckDbSpanStore implements SpanStore {
   /** Resources by their small number (spans refer to resources by number: it packs into a few bits). */
   private readonly resourceCache = new Map<number, StoredResource>();
+  /** Prepared statements of the read connection by SQL text; bounded, since searches vary their SQL. */
+  private readonly prepared = new Map<string, DuckDBPreparedStatement>();
   private readonly scopeCache = new Map<bigint, InstrumentationScope>();
   /** Resource number by content hash, for every stored resource. */
   private readonly resourceNumbers = new Map<bigint, number>();
@@ -481,11 +484,32 @@ export class DuckDbSpanStore implements SpanStore {
   }
 
   private async rows(sql: string, values: DuckDBValue[] = [], types: DuckDBType[] = []) {
-    return this.read(async (db) => (await db.runAndReadAll(sql, values, types)).getRowObjects());
+    return this.read(async () => (await this.runPrepared(sql, values, types)).getRowObjects());
   }
 
   private async columns(sql: string, values: DuckDBValue[] = [], types: DuckDBType[] = []) {
-    return this.read(async (db) => columnsOf(await db.runAndReadAll(sql, values, types)));
+    return this.read(async () => columnsOf(await this.runPrepared(sql, values, types)));
+  }
+
+  private dropPrepared(): void {
+    for (const statement of this.prepared.values()) statement.destroySync();
+    this.prepared.clear();
+  }
+
+  /**
+   * Runs a parameterised read on the read connection through a cached prepared statement:
+   * point lookups such as a trace by id are a few milliseconds, and parsing and planning the
+   * same SQL again each time was a measurable share of that. Call only inside `read`.
+   */
+  private async runPrepared(sql: string, values: DuckDBValue[], types: DuckDBType[]): Promise<DuckDBResultReader> {
+    let statement = this.prepared.get(sql);
+    if (statement === undefined) {
+      if (this.prepared.size >= 64) this.dropPrepared();
+      statement = await this.reader.prepare(sql);
+      this.prepared.set(sql, statement);
+    }
+    statement.bind(values, types);
+    return statement.runAndReadAll();
   }
 
   async getTrace(traceId: string, range: TimeRange = {}): Promise<Span[]> {
@@ -930,6 +954,7 @@ export class DuckDbSpanStore implements SpanStore {
     await this.retentionRunning;
     await this.writeChain;
     await this.readChain;
+    this.dropPrepared();
     this.writer.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();
