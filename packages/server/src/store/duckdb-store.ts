@@ -227,6 +227,12 @@ class Params {
 export class DuckDbSpanStore implements SpanStore {
   /** Resources by their small number (spans refer to resources by number: it packs into a few bits). */
   private readonly resourceCache = new Map<number, StoredResource>();
+  /**
+   * Stored form and index hash of each attribute object seen. Decoders share one immutable
+   * `KeyValue` object between spans when the bytes repeat (most attributes do), so this saves
+   * encoding and hashing the same attribute again for every span. Weak: it never keeps spans alive.
+   */
+  private readonly encodedAttributes = new WeakMap<KeyValue, { encoded: string; hash: number | undefined }>();
   /** Prepared statements of the read connection by SQL text; bounded, since searches vary their SQL. */
   private readonly prepared = new Map<string, DuckDBPreparedStatement>();
   private readonly scopeCache = new Map<bigint, InstrumentationScope>();
@@ -330,6 +336,9 @@ export class DuckDbSpanStore implements SpanStore {
     try {
       const appender: DuckDBAppender = await db.createAppender('stage', 'main', 'temp');
       let lastMinuteSpanStart = -1n;
+      // Spans are sorted by trace: convert each trace id once.
+      let lastTraceId = '';
+      let lastTraceIdValue = 0n;
       let minute = 0;
       // Sorting here is much cheaper than an ORDER BY over the wide rows inside DuckDB.
       const sorted = [...spans].sort(byTraceThenStart);
@@ -365,18 +374,28 @@ export class DuckDbSpanStore implements SpanStore {
         const list = span.attributes;
         for (let i = 0; i < list.length; i++) {
           const kv = list[i];
-          const encoded = encodeAttribute(kv);
-          attrs = i === 0 ? encoded : attrs + ATTR_SEP + encoded;
-          const t = kv.value.type;
-          if (t === 'string' || t === 'int' || t === 'double' || t === 'bool') {
-            const h = hashAttribute(encoded);
+          let stored = this.encodedAttributes.get(kv);
+          if (stored === undefined) {
+            const encoded = encodeAttribute(kv);
+            const t = kv.value.type;
+            const indexed = t === 'string' || t === 'int' || t === 'double' || t === 'bool';
+            stored = { encoded, hash: indexed ? hashAttribute(encoded) : undefined };
+            this.encodedAttributes.set(kv, stored);
+          }
+          attrs = i === 0 ? stored.encoded : attrs + ATTR_SEP + stored.encoded;
+          if (stored.hash !== undefined) {
+            const h = stored.hash;
             if (this.frequent.isFrequent(h)) continue;
             const minutes = hashMinutes.get(h);
             if (minutes === undefined) hashMinutes.set(h, [minute]);
             else if (minutes[minutes.length - 1] !== minute && !minutes.includes(minute)) minutes.push(minute);
           }
         }
-        appender.appendUHugeInt(hexToBigInt(span.traceId));
+        if (span.traceId !== lastTraceId) {
+          lastTraceId = span.traceId;
+          lastTraceIdValue = hexToBigInt(lastTraceId);
+        }
+        appender.appendUHugeInt(lastTraceIdValue);
         appender.appendUBigInt(hexToBigInt(span.spanId));
         appender.appendUBigInt(hexToBigInt(span.parentSpanId));
         appender.appendUBigInt(start);
