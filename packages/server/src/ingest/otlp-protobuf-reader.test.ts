@@ -159,4 +159,46 @@ describe('hand-written OTLP protobuf reader', () => {
     assert.throws(() => spansFromOtlpProtobuf(new Uint8Array([0x17])), /unsupported wire type 7/);
     assert.throws(() => spansFromOtlpProtobuf(new Uint8Array([0x0f])), /wrong wire type 7, expected 2/);
   });
+
+  it('shares one immutable object for byte-identical resources, scopes and attributes across requests', () => {
+    const request = (name: string) =>
+      encode({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shared' } }] },
+            scopeSpans: [
+              {
+                scope: { name: 'lib', version: '1' },
+                spans: [
+                  {
+                    traceId: new Uint8Array(16).fill(1),
+                    spanId: new Uint8Array(8).fill(2),
+                    name,
+                    attributes: [{ key: 'k', value: { stringValue: 'v' } }],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    const [a] = spansFromOtlpProtobuf(request('a'));
+    const [b] = spansFromOtlpProtobuf(request('b'));
+    assert.equal(a.resource, b.resource);
+    assert.equal(a.scope, b.scope);
+    assert.equal(a.attributes[0], b.attributes[0]);
+    assert.notEqual(a.name, b.name);
+    const [other] = spansFromOtlpProtobuf(
+      encode({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'other' } }] },
+            scopeSpans: [{ spans: [{ name: 'c' }] }],
+          },
+        ],
+      }),
+    );
+    assert.equal(other.serviceName, 'other');
+    assert.notEqual(other.resource, a.resource);
+  });
 });

@@ -39,6 +39,28 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 /** Node's Buffer decodes UTF-8 natively, faster than TextDecoder for the many short strings. */
 interface NodeBuffer extends Uint8Array {
   utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
+/**
+ * Resources and scopes repeat byte for byte in every request an SDK sends: decoded ones are kept
+ * by their exact bytes (and schema URL) and the same immutable object is returned, so spans of
+ * different requests share it and the store can remember what it derived from it. Bounded.
+ */
+const HEADS_MAX = 4096;
+const resourceHeads = new Map<string, Resource>();
+const scopeHeads = new Map<string, InstrumentationScope>();
+
+function cachedHead<T>(cache: Map<string, T>, r: Reader, range: [number, number], schemaUrl: string, read: () => T): T {
+  const key = `${schemaUrl}\0${r.node.latin1Slice(range[0], range[1])}`;
+  let value = cache.get(key);
+  if (value === undefined) {
+    r.pos = range[0];
+    value = read();
+    if (cache.size >= HEADS_MAX) cache.clear();
+    cache.set(key, value);
+  }
+  return value;
 }
 
 class Reader {
@@ -606,8 +628,10 @@ export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
     const rs = readEnvelope(r, rsEnd, path, 'resource', 'scopeSpans');
     let resource: Resource = { attributes: [], droppedAttributesCount: 0, schemaUrl: rs.schemaUrl };
     if (rs.head) {
-      r.pos = rs.head[0];
-      resource = readResource(r, rs.head[1], `${path}.resource`, rs.schemaUrl);
+      const head = rs.head;
+      resource = cachedHead(resourceHeads, r, head, rs.schemaUrl, () =>
+        readResource(r, head[1], `${path}.resource`, rs.schemaUrl),
+      );
     }
     const serviceName = serviceNameOf(resource);
     for (let si = 0; si < rs.children.length; si++) {
@@ -622,8 +646,10 @@ export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
         schemaUrl: ss.schemaUrl,
       };
       if (ss.head) {
-        r.pos = ss.head[0];
-        scope = readScope(r, ss.head[1], `${sPath}.scope`, ss.schemaUrl);
+        const head = ss.head;
+        scope = cachedHead(scopeHeads, r, head, ss.schemaUrl, () =>
+          readScope(r, head[1], `${sPath}.scope`, ss.schemaUrl),
+        );
       }
       for (let i = 0; i < ss.children.length; i++) {
         r.pos = ss.children[i][0];

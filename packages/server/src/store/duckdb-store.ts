@@ -233,6 +233,11 @@ export class DuckDbSpanStore implements SpanStore {
    * encoding and hashing the same attribute again for every span. Weak: it never keeps spans alive.
    */
   private readonly encodedAttributes = new WeakMap<KeyValue, { encoded: string; hash: number | undefined }>();
+  /**
+   * Content hashes of resource and scope objects: the reader shares these objects between
+   * requests, so the JSON and SHA-256 behind a hash are computed once per object, not per batch.
+   */
+  private readonly contentHashes = new WeakMap<Resource | InstrumentationScope, bigint>();
   /** Prepared statements of the read connection by SQL text; bounded, since searches vary their SQL. */
   private readonly prepared = new Map<string, DuckDBPreparedStatement>();
   private readonly scopeCache = new Map<bigint, InstrumentationScope>();
@@ -345,7 +350,11 @@ export class DuckDbSpanStore implements SpanStore {
       for (const span of sorted) {
         let resourceNo = resourceNos.get(span.resource);
         if (resourceNo === undefined) {
-          const hash = hashId(resourceBody(span.resource));
+          let hash = this.contentHashes.get(span.resource);
+          if (hash === undefined) {
+            hash = hashId(resourceBody(span.resource));
+            this.contentHashes.set(span.resource, hash);
+          }
           resourceNo = this.resourceNumbers.get(hash) ?? newResourceNos.get(hash);
           if (resourceNo === undefined) {
             resourceNo = this.nextResourceNo++;
@@ -356,8 +365,11 @@ export class DuckDbSpanStore implements SpanStore {
         }
         let scopeId = scopeIds.get(span.scope);
         if (scopeId === undefined) {
-          const body = scopeBody(span.scope);
-          scopeId = hashId(body);
+          scopeId = this.contentHashes.get(span.scope);
+          if (scopeId === undefined) {
+            scopeId = hashId(scopeBody(span.scope));
+            this.contentHashes.set(span.scope, scopeId);
+          }
           scopeIds.set(span.scope, scopeId);
           if (!this.knownScopeIds.has(scopeId)) newScopes.set(scopeId, span.scope);
         }
