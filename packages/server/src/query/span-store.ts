@@ -67,10 +67,24 @@ export interface OperationStats {
   readonly p99Nanos: bigint;
 }
 
+/**
+ * How far a writer has got in its own input (an ingest log, say): stored in the same transaction
+ * as the spans, so that after a crash the writer resumes exactly after what was committed.
+ */
+export interface WriteProgress {
+  /** Names the input; one position is kept per source. */
+  readonly source: string;
+  /** Position reached once these spans are committed; positions of one source only grow. */
+  readonly position: bigint;
+}
+
 /** Writes spans durably. */
 export interface SpanWriter {
-  /** Resolves only once every span is durably committed; rejects and stores nothing on failure. */
-  writeSpans(spans: readonly Span[]): Promise<void>;
+  /**
+   * Resolves only once every span is durably committed; rejects and stores nothing on failure.
+   * With `progress`, the source's position is committed atomically with the spans.
+   */
+  writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void>;
 }
 
 /** A span store: durable writes and the reads the query API needs. */
@@ -86,6 +100,8 @@ export interface SpanStore extends SpanWriter {
   dependencies(range: TimeRange): Promise<DependencyEdge[]>;
   /** Per-operation statistics of one service in a time window, sorted by operation. */
   operationStats(service: string, range: TimeRange): Promise<OperationStats[]>;
+  /** The last position committed for `source` by `writeSpans`, or undefined if none was. */
+  readProgress(source: string): Promise<bigint | undefined>;
   /** Flushes and releases everything. Idempotent. */
   close(): Promise<void>;
 }

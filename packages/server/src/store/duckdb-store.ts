@@ -33,6 +33,7 @@ import type {
   TimeRange,
   TraceQuery,
   TraceSummary,
+  WriteProgress,
 } from '../query/span-store.ts';
 import {
   ATTR_SEP,
@@ -114,6 +115,10 @@ CREATE TABLE IF NOT EXISTS resources (
   service VARCHAR NOT NULL,
   attrs VARCHAR[] NOT NULL,
   body VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS write_progress (
+  source VARCHAR PRIMARY KEY,
+  position UBIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS scopes (
   id UBIGINT PRIMARY KEY,
@@ -311,9 +316,18 @@ export class DuckDbSpanStore implements SpanStore {
     }
   }
 
-  async writeSpans(spans: readonly Span[]): Promise<void> {
-    if (spans.length === 0) return;
-    return this.onWriter(() => this.writeBatch(spans));
+  async writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void> {
+    if (spans.length === 0 && progress === undefined) return;
+    return this.onWriter(() => this.writeBatch(spans, progress));
+  }
+
+  async readProgress(source: string): Promise<bigint | undefined> {
+    const [positions] = await this.columns(
+      'SELECT position FROM write_progress WHERE source = $1',
+      [source],
+      [VARCHAR],
+    );
+    return positions.length === 0 ? undefined : (positions[0] as bigint);
   }
 
   /** Runs `fn` after every write queued before it; writes and maintenance never overlap. */
@@ -323,7 +337,7 @@ export class DuckDbSpanStore implements SpanStore {
     return run;
   }
 
-  private async writeBatch(spans: readonly Span[]): Promise<void> {
+  private async writeBatch(spans: readonly Span[], progress: WriteProgress | undefined): Promise<void> {
     this.assertOpen();
     const newResources = new Map<bigint, Resource>();
     const newScopes = new Map<bigint, InstrumentationScope>();
@@ -485,9 +499,18 @@ export class DuckDbSpanStore implements SpanStore {
           [LIST(VARCHAR), LIST(VARCHAR)],
         );
       }
-      await db.run(INSERT_SPANS);
-      await db.run(INSERT_TRACE_PARTS);
-      await db.run('DELETE FROM temp.main.stage');
+      if (spans.length > 0) {
+        await db.run(INSERT_SPANS);
+        await db.run(INSERT_TRACE_PARTS);
+        await db.run('DELETE FROM temp.main.stage');
+      }
+      if (progress !== undefined) {
+        await db.run(
+          'INSERT INTO write_progress VALUES ($1, $2) ON CONFLICT (source) DO UPDATE SET position = excluded.position',
+          [progress.source, progress.position],
+          [VARCHAR, UBIGINT],
+        );
+      }
       await db.run('COMMIT');
     } catch (error) {
       await db.run('ROLLBACK').catch(() => undefined);

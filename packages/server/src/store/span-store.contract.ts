@@ -512,6 +512,31 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
     });
   });
 
+  describe('write progress', () => {
+    const progressTrace = 'f0000000000000000000000000000001';
+    it('commits a source position with the spans, one position per source', async () => {
+      assert.equal(await store.readProgress('log-a'), undefined);
+      await store.writeSpans(
+        [
+          makeSpan({
+            trace: progressTrace,
+            id: 'f000000000000001',
+            service: 'progress',
+            name: 'p',
+            startMs: 5,
+            durationMs: 1,
+          }),
+        ],
+        { source: 'log-a', position: 40n },
+      );
+      await store.writeSpans([], { source: 'log-b', position: 7n });
+      await store.writeSpans([], { source: 'log-a', position: 2n ** 40n });
+      assert.equal(await store.readProgress('log-a'), 2n ** 40n);
+      assert.equal(await store.readProgress('log-b'), 7n);
+      assert.equal((await store.getTrace(progressTrace)).length, 1);
+    });
+  });
+
   if (options.reopen) {
     const reopen = options.reopen;
     it('keeps everything across a restart', async () => {
@@ -520,6 +545,7 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
       const [span] = await store.getTrace(rich.traceId);
       assert.deepEqual(span, rich);
       assert.equal((await store.getTrace(TRACE_A)).length, 4);
+      assert.equal(await store.readProgress('log-a'), 2n ** 40n);
     });
   }
 }
