@@ -1,5 +1,6 @@
 /**
- * `npm run bench:analysis [-- --json] [-- --max N]`: times buildTrace, the critical path, time per
+ * `npm run bench:analysis [-- --json] [-- --max N] [-- --sizes 100000,1000000] [-- --shapes deep,wide]`:
+ * times buildTrace, the critical path, time per
  * service and errors on synthetic traces of 1k to 1M spans, wide, deep and mixed, given in
  * shuffled order. In the same run, the textbook baseline: recursively follow "the child path with
  * the largest summed duration" over an object tree. It is not even the right answer when calls
@@ -30,8 +31,17 @@ const args = process.argv.slice(2);
 const asJson = args.includes('--json');
 const maxIndex = args.indexOf('--max');
 const maxSize = maxIndex >= 0 ? Number(args[maxIndex + 1]) : 1_000_000;
-const SIZES = [1_000, 10_000, 100_000, 1_000_000].filter((n) => n <= maxSize);
-const SHAPES: Shape[] = ['wide', 'deep', 'mixed'];
+/** The value after `--name`, split at commas; undefined when the flag is absent. */
+function listArg(name: string): string[] | undefined {
+  const at = args.indexOf(name);
+  return at >= 0 ? (args[at + 1] ?? '').split(',') : undefined;
+}
+const sizesArg = listArg('--sizes')?.map(Number);
+const SIZES = [1_000, 10_000, 100_000, 1_000_000].filter(
+  (n) => n <= maxSize && (sizesArg === undefined || sizesArg.includes(n)),
+);
+const shapesArg = listArg('--shapes');
+const SHAPES = (['wide', 'deep', 'mixed'] as Shape[]).filter((s) => shapesArg === undefined || shapesArg.includes(s));
 const BASE = 1_700_000_000_000_000_000n;
 
 const resources: Resource[] = Array.from({ length: 8 }, (_, i) => ({
