@@ -55,7 +55,7 @@ describe('DuckDbSpanStore huge traces', () => {
           status: i % 50 === 0 ? { code: 2, message: 'broken\x1cseparator' } : { code: 0, message: '' },
           attributes: [
             { key: 'i', value: { type: 'int', value: BigInt(i) } },
-            { key: 'same', value: { type: 'string', value: 'x' } },
+            { key: 'same', value: { type: 'string', value: i === 2999 ? 'x\x1cy' : 'x' } },
           ],
           events:
             i % 10 === 0
@@ -74,13 +74,80 @@ describe('DuckDbSpanStore huge traces', () => {
       );
       assert.deepEqual(await store.getTrace(spans[0].traceId), expected);
       // Without the separator in any string, the joined-columns path is taken.
-      const clean = spans.map((s) => ({ ...s, traceId: 'f'.repeat(32), status: { code: 0, message: 'fine' } }));
+      const clean = spans.map((s) => ({
+        ...s,
+        traceId: 'f'.repeat(32),
+        status: { code: 0, message: 'fine' },
+        attributes: s.attributes.slice(0, 1),
+      }));
       await store.writeSpans(clean);
       const got = await store.getTrace('f'.repeat(32));
       assert.equal(got.length, 3000);
       assert.deepEqual(
         got,
-        expected.map((s) => ({ ...s, traceId: 'f'.repeat(32), status: { code: 0, message: 'fine' } })),
+        expected.map((s) => ({
+          ...s,
+          traceId: 'f'.repeat(32),
+          status: { code: 0, message: 'fine' },
+          attributes: s.attributes.slice(0, 1),
+        })),
+      );
+      // The separator only inside one attribute value: still exact.
+      const attrOnly = spans.map((s) => ({ ...s, traceId: 'e'.repeat(32), status: { code: 0, message: 'fine' } }));
+      await store.writeSpans(attrOnly);
+      assert.deepEqual(
+        await store.getTrace('e'.repeat(32)),
+        expected.map((s) => ({ ...s, traceId: 'e'.repeat(32), status: { code: 0, message: 'fine' } })),
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DuckDbSpanStore attribute columns', () => {
+  it('keeps attributes beyond the slot columns and repeated keys exactly, searchable, across a restart', async () => {
+    const dir = tempDir();
+    let store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    try {
+      const base = BigInt(Date.now()) * 1_000_000n;
+      const str = (key: string, value: string) => ({ key, value: { type: 'string' as const, value } });
+      // 45 distinct keys in the first span (more than there are slot columns), a key twice in the second.
+      const wide: Span = {
+        ...span(1, base),
+        attributes: Array.from({ length: 45 }, (_, i) => str(`key.${i}`, `value-${i}`)),
+      };
+      const repeated: Span = {
+        ...span(2, base + 1n),
+        attributes: [str('key.3', 'first'), str('late.key', 'z'), str('key.3', 'second'), str('key.44', 'w')],
+      };
+      await store.writeSpans([wide]);
+      await store.writeSpans([repeated]);
+      const check = async () => {
+        assert.deepEqual(await store.getTrace(wide.traceId), [wide]);
+        assert.deepEqual(await store.getTrace(repeated.traceId), [repeated]);
+        const find = async (key: string, value: string) =>
+          (await store.searchTraces({ attributes: [{ key, value }], limit: 10 })).map((t) => t.traceId);
+        assert.deepEqual(await find('key.0', 'value-0'), [wide.traceId]); // a slot column
+        assert.deepEqual(await find('key.40', 'value-40'), [wide.traceId]); // the rest list
+        assert.deepEqual(await find('key.3', 'second'), [repeated.traceId]); // repeated: in the rest list
+        assert.deepEqual(await find('key.3', 'first'), [repeated.traceId]);
+        assert.deepEqual(await find('key.44', 'w'), [repeated.traceId]);
+        assert.deepEqual(await find('key.3', 'value-3'), [wide.traceId]);
+        assert.deepEqual(await find('key.3', 'nothing'), []);
+      };
+      await check();
+      await store.close();
+      store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+      await check();
+      // After the restart, new spans use the same slots.
+      const again: Span = { ...span(3, base + 2n), attributes: [str('key.1', 'again'), str('key.40', 'r')] };
+      await store.writeSpans([again]);
+      assert.deepEqual(await store.getTrace(again.traceId), [again]);
+      assert.deepEqual(
+        (await store.searchTraces({ attributes: [{ key: 'key.1', value: 'again' }], limit: 10 })).map((t) => t.traceId),
+        [again.traceId],
       );
     } finally {
       await store.close();

@@ -24,6 +24,7 @@ import {
   UBIGINT,
   UHUGEINT,
   UINTEGER,
+  UTINYINT,
   VARCHAR,
 } from '@duckdb/node-api';
 import type {
@@ -45,6 +46,7 @@ import {
   encodeAttributeList,
 } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
+import { AttributeSlots, attributesFromSlots, MAX_SLOTS } from './attribute-slots.ts';
 
 /** Options for the embedded DuckDB store. */
 export interface DuckDbStoreOptions {
@@ -67,6 +69,9 @@ export interface DuckDbStoreOptions {
   readonly firstSearchWindowNanos?: bigint;
 }
 
+/** The attribute slot columns of \`spans\` (attribute-slots.ts). */
+const SLOT_COLUMNS = Array.from({ length: MAX_SLOTS }, (_, i) => `a${i}`);
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS spans (
   trace_id UHUGEINT NOT NULL,
@@ -82,14 +87,20 @@ CREATE TABLE IF NOT EXISTS spans (
   status_message VARCHAR NOT NULL,
   trace_state VARCHAR NOT NULL,
   flags UINTEGER NOT NULL,
-  attrs VARCHAR[] NOT NULL,
+  attr_layout VARCHAR NOT NULL,
+  attrs_rest VARCHAR[] NOT NULL,
   dropped_attributes UINTEGER NOT NULL,
   events VARCHAR NOT NULL,
   dropped_events UINTEGER NOT NULL,
   links VARCHAR NOT NULL,
   dropped_links UINTEGER NOT NULL,
   resource_no UINTEGER NOT NULL,
-  scope_id UBIGINT NOT NULL
+  scope_id UBIGINT NOT NULL,
+  ${SLOT_COLUMNS.map((c) => `${c} VARCHAR`).join(',\n  ')}
+);
+CREATE TABLE IF NOT EXISTS attr_slots (
+  key VARCHAR PRIMARY KEY,
+  slot UTINYINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS trace_parts (
   trace_id UHUGEINT NOT NULL,
@@ -133,7 +144,8 @@ const STAGE = `
 CREATE TEMP TABLE IF NOT EXISTS stage (
   trace_id UHUGEINT, span_id UBIGINT, parent_span_id UBIGINT, start_ns UBIGINT, duration_ns UBIGINT,
   service VARCHAR, name VARCHAR, kind UTINYINT, status_code UTINYINT, status_message VARCHAR,
-  trace_state VARCHAR, flags UINTEGER, attrs VARCHAR, dropped_attributes UINTEGER, events VARCHAR,
+  trace_state VARCHAR, flags UINTEGER, attr_layout VARCHAR, attr_slots VARCHAR, attrs_rest VARCHAR,
+  dropped_attributes UINTEGER, events VARCHAR,
   dropped_events UINTEGER, links VARCHAR, dropped_links UINTEGER, resource_no UINTEGER, scope_id UBIGINT
 )`;
 
@@ -144,9 +156,10 @@ const INSERT_SPANS = `
 INSERT INTO spans SELECT s.trace_id, s.span_id, s.parent_span_id, s.start_ns, s.duration_ns, s.service, s.name,
   CASE WHEN s.parent_span_id = 0 THEN '' ELSE p.service END,
   s.kind, s.status_code, s.status_message, s.trace_state, s.flags,
-  CASE WHEN s.attrs = '' THEN []::VARCHAR[] ELSE string_split(s.attrs, chr(31)) END,
-  s.dropped_attributes, s.events, s.dropped_events, s.links, s.dropped_links, s.resource_no, s.scope_id
-FROM temp.main.stage s
+  s.attr_layout, CASE WHEN s.attrs_rest = '' THEN []::VARCHAR[] ELSE string_split(s.attrs_rest, chr(31)) END,
+  s.dropped_attributes, s.events, s.dropped_events, s.links, s.dropped_links, s.resource_no, s.scope_id,
+  ${SLOT_COLUMNS.map((_, i) => `nullif(s.slot_values[${i + 1}], '')`).join(', ')}
+FROM (SELECT *, string_split(attr_slots, chr(31)) AS slot_values FROM temp.main.stage) s
 LEFT JOIN (SELECT trace_id, span_id, any_value(service) AS service FROM temp.main.stage GROUP BY ALL) p
   ON s.trace_id = p.trace_id AND s.parent_span_id = p.span_id`;
 
@@ -157,20 +170,36 @@ const INSERT_TRACE_PARTS = `
 INSERT INTO trace_parts SELECT trace_id, min(start_ns), max(start_ns), count(*)
 FROM temp.main.stage GROUP BY trace_id ORDER BY min(start_ns)`;
 
-const SPAN_READ_COLUMNS = `span_id, parent_span_id, start_ns, duration_ns, service, name, kind, status_code,
-  status_message, trace_state, flags, array_to_string(attrs, chr(31)) AS attrs, dropped_attributes, events,
-  dropped_events, links, dropped_links, resource_no, scope_id`;
+/** The slot values of a row joined by chr(31) (never inside an encoded attribute), `''` for empty slots. */
+function slotTextSql(slotCount: number): string {
+  if (slotCount === 0) return "''";
+  return SLOT_COLUMNS.slice(0, slotCount)
+    .map((c) => `coalesce(${c}, '')`)
+    .join(' || chr(31) || ');
+}
 
-/** String columns of a span read joined (see readTraceColumns); attributes are escaped, so chr(28) never occurs in them. */
-const STRING_COLUMNS = [
-  'service',
-  'name',
-  'status_message',
-  'trace_state',
-  'array_to_string(attrs, chr(31))',
-  'events',
-  'links',
-];
+/** What getTrace reads of each span; the indices below follow this order. */
+function spanReadColumns(slotCount: number): string {
+  return `span_id, parent_span_id, start_ns, duration_ns, service, name, kind, status_code,
+  status_message, trace_state, flags, attr_layout, dropped_attributes, events,
+  dropped_events, links, dropped_links, resource_no, scope_id, array_to_string(attrs_rest, chr(31)) AS attrs_rest,
+  ${slotTextSql(slotCount)} AS attr_slots`;
+}
+
+/** String columns of a span read joined (see readTraceColumns), in the order they take in spanReadColumns. */
+function stringColumns(slotCount: number): string[] {
+  return [
+    'service',
+    'name',
+    'status_message',
+    'trace_state',
+    'attr_layout',
+    'events',
+    'links',
+    'array_to_string(attrs_rest, chr(31))',
+    slotTextSql(slotCount),
+  ];
+}
 
 const NANOS_PER_MINUTE = 60_000_000_000n;
 const DEFAULT_FIRST_WINDOW = 10n * NANOS_PER_MINUTE;
@@ -251,6 +280,8 @@ export class DuckDbSpanStore implements SpanStore {
   private nextResourceNo = 1;
   private readonly knownScopeIds = new Set<bigint>();
   private readonly knownOperations = new Set<string>();
+  /** Which attribute keys have their own column (attribute-slots.ts). */
+  private slots = new AttributeSlots();
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
   private readChain: Promise<unknown> = Promise.resolve();
@@ -282,11 +313,12 @@ export class DuckDbSpanStore implements SpanStore {
     try {
       const old = await writer.runAndReadAll(
         `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'spans' AND database_name = current_database()
-           AND NOT EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = 'trace_parts' AND database_name = current_database())`,
+           AND NOT EXISTS (SELECT 1 FROM duckdb_columns() WHERE table_name = 'spans' AND column_name = 'attr_layout'
+             AND database_name = current_database())`,
       );
       if (Number(old.getRowObjects()[0].n) > 0) {
         throw new Error(
-          `${options.dataDir} holds a database in an older Ariadne layout (no trace_parts table); move it away and start again`,
+          `${options.dataDir} holds a database in an older Ariadne layout (attributes not in slot columns); move it away and start again`,
         );
       }
       await writer.run(SCHEMA);
@@ -302,6 +334,8 @@ export class DuckDbSpanStore implements SpanStore {
       store.maxStartNs = (bounds.hi as bigint | null) ?? undefined;
       const ops = columnsOf(await writer.runAndReadAll('SELECT service, name FROM operations'));
       for (let i = 0; i < ops[0].length; i++) store.knownOperations.add(`${ops[0][i]}\0${ops[1][i]}`);
+      const slotRows = columnsOf(await writer.runAndReadAll('SELECT key, slot FROM attr_slots ORDER BY slot'));
+      store.slots = new AttributeSlots(slotRows[0].map((key, i) => [key as string, Number(slotRows[1][i])] as const));
       const resources = columnsOf(await writer.runAndReadAll('SELECT id, no FROM resources'));
       for (let i = 0; i < resources[0].length; i++) {
         store.resourceNumbers.set(resources[0][i] as bigint, resources[1][i] as number);
@@ -351,6 +385,7 @@ export class DuckDbSpanStore implements SpanStore {
     let batchMax: bigint | undefined;
     let nowFrequent: number[] = [];
     const db = this.writer;
+    const slotBatch = this.slots.batch();
     await db.run('BEGIN TRANSACTION');
     try {
       const appender: DuckDBAppender = await db.createAppender('stage', 'main', 'temp');
@@ -359,6 +394,8 @@ export class DuckDbSpanStore implements SpanStore {
       let lastTraceId = '';
       let lastTraceIdValue = 0n;
       let minute = 0;
+      const attrKeys: string[] = [];
+      const attrTexts: string[] = [];
       // Sorting here is much cheaper than an ORDER BY over the wide rows inside DuckDB.
       const sorted = [...spans].sort(byTraceThenStart);
       for (const span of sorted) {
@@ -396,8 +433,9 @@ export class DuckDbSpanStore implements SpanStore {
           minute = minuteOf(start);
           lastMinuteSpanStart = start;
         }
-        let attrs = '';
         const list = span.attributes;
+        attrKeys.length = list.length;
+        attrTexts.length = list.length;
         for (let i = 0; i < list.length; i++) {
           const kv = list[i];
           let stored = this.encodedAttributes.get(kv);
@@ -408,7 +446,8 @@ export class DuckDbSpanStore implements SpanStore {
             stored = { encoded, hash: indexed ? hashAttribute(encoded) : undefined };
             this.encodedAttributes.set(kv, stored);
           }
-          attrs = i === 0 ? stored.encoded : attrs + ATTR_SEP + stored.encoded;
+          attrKeys[i] = kv.key;
+          attrTexts[i] = stored.encoded;
           if (stored.hash !== undefined) {
             const h = stored.hash;
             if (this.frequent.isFrequent(h)) continue;
@@ -433,7 +472,10 @@ export class DuckDbSpanStore implements SpanStore {
         appender.appendVarchar(span.status.message);
         appender.appendVarchar(span.traceState);
         appender.appendUInteger(span.flags >>> 0);
-        appender.appendVarchar(attrs);
+        const [layout, slotText, rest] = slotBatch.encode(attrKeys, attrTexts);
+        appender.appendVarchar(layout);
+        appender.appendVarchar(slotText);
+        appender.appendVarchar(rest);
         appender.appendUInteger(span.droppedAttributesCount);
         appender.appendVarchar(span.events.length === 0 ? '' : eventsToText(span.events));
         appender.appendUInteger(span.droppedEventsCount);
@@ -491,6 +533,14 @@ export class DuckDbSpanStore implements SpanStore {
           [UBIGINT, VARCHAR],
         );
       }
+      if (slotBatch.newKeys.length > 0) {
+        const first = this.slots.count;
+        await db.run(
+          'INSERT INTO attr_slots SELECT unnest($1), unnest($2)',
+          [listValue(slotBatch.newKeys), listValue(slotBatch.newKeys.map((_, i) => first + i))],
+          [LIST(VARCHAR), LIST(UTINYINT)],
+        );
+      }
       if (newOperations.size > 0) {
         const pairs = [...newOperations.values()];
         await db.run(
@@ -517,6 +567,7 @@ export class DuckDbSpanStore implements SpanStore {
       await db.run('DELETE FROM temp.main.stage').catch(() => undefined);
       throw error;
     }
+    this.slots.commit(slotBatch);
     for (const [hash, no] of newResourceNos) this.resourceNumbers.set(hash, no);
     for (const id of newScopes.keys()) this.knownScopeIds.add(id);
     for (const key of newOperations.keys()) this.knownOperations.add(key);
@@ -582,6 +633,7 @@ export class DuckDbSpanStore implements SpanStore {
     if (range.endUnixNano !== undefined && range.endUnixNano < endExclusive) endExclusive = range.endUnixNano;
     if (start >= endExclusive) return [];
     const c = await this.readTraceColumns(id, clampU64(start), clampU64(endExclusive), Number(count[0]));
+    // c: the columns of spanReadColumns, in order.
     const n = c[0].length;
     if (n === 0) return [];
     await this.loadResourcesAndScopes(c[17] as number[], c[18] as bigint[]);
@@ -603,7 +655,6 @@ export class DuckDbSpanStore implements SpanStore {
       const scope = this.scopeCache.get(c[18][i] as bigint);
       if (!stored || !scope) throw new Error('corrupt store: span references a missing resource or scope');
       const begin = c[2][i] as bigint;
-      const attrText = c[11][i] as string;
       const events = c[13][i] as string;
       const links = c[15][i] as string;
       spans[i] = {
@@ -616,7 +667,7 @@ export class DuckDbSpanStore implements SpanStore {
         kind: Number(c[6][i]),
         startTimeUnixNano: unixNanos(begin),
         endTimeUnixNano: unixNanos(begin + (c[3][i] as bigint)),
-        attributes: attrText === '' ? [] : attrText.split(ATTR_SEP).map(attribute),
+        attributes: attributesFromSlots(c[11][i] as string, c[20][i] as string, c[19][i] as string, attribute),
         droppedAttributesCount: Number(c[12][i]),
         events: events === '' ? [] : eventsFromText(events),
         droppedEventsCount: Number(c[14][i]),
@@ -642,10 +693,13 @@ export class DuckDbSpanStore implements SpanStore {
     const types = [UHUGEINT, UBIGINT, UBIGINT];
     const where = 'WHERE trace_id = $1 AND start_ns >= $2 AND start_ns < $3';
     const order = 'ORDER BY start_ns, span_id, rowid';
+    const slotCount = this.slots.count;
+    const readColumns = spanReadColumns(slotCount);
     if (expectedSpans < 2000) {
       // Small traces: one query is quicker than two in a transaction.
-      return this.columns(`SELECT ${SPAN_READ_COLUMNS} FROM spans ${where} ${order}`, values, types);
+      return this.columns(`SELECT ${readColumns} FROM spans ${where} ${order}`, values, types);
     }
+    const strings = stringColumns(slotCount);
     return this.read(async (db) => {
       await db.run('BEGIN TRANSACTION');
       try {
@@ -657,27 +711,25 @@ export class DuckDbSpanStore implements SpanStore {
             types,
           ),
         );
-        if (numbers[0].length === 0) return Array.from({ length: 19 }, () => []);
+        if (numbers[0].length === 0) return Array.from({ length: 21 }, () => []);
         const joined = columnsOf(
           await db.runAndReadAll(
-            `SELECT bool_or(contains(service || name || status_message || trace_state || events || links, chr(28))),
-               ${STRING_COLUMNS.map((col) => `string_agg(${col}, chr(28) ${order})`).join(', ')}
+            `SELECT bool_or(contains(${strings.join(' || ')}, chr(28))),
+               ${strings.map((col) => `string_agg(${col}, chr(28) ${order})`).join(', ')}
              FROM spans ${where}`,
             values,
             types,
           ),
         );
         if (joined[0][0] === true) {
-          return columnsOf(
-            await db.runAndReadAll(`SELECT ${SPAN_READ_COLUMNS} FROM spans ${where} ${order}`, values, types),
-          );
+          return columnsOf(await db.runAndReadAll(`SELECT ${readColumns} FROM spans ${where} ${order}`, values, types));
         }
-        const [service, name, statusMessage, traceState, attrs, events, links] = joined
+        const [service, name, statusMessage, traceState, layout, events, links, rest, slotText] = joined
           .slice(1)
           .map((column) => (column[0] as string).split('\x1c'));
         const [spanId, parentId, startNs, durationNs, kind, status, flags, droppedA, droppedE, droppedL, res, scope] =
           numbers;
-        // Same order as SPAN_READ_COLUMNS.
+        // Same order as spanReadColumns.
         return [
           spanId,
           parentId,
@@ -690,7 +742,7 @@ export class DuckDbSpanStore implements SpanStore {
           statusMessage,
           traceState,
           flags,
-          attrs,
+          layout,
           droppedA,
           events,
           droppedE,
@@ -698,6 +750,8 @@ export class DuckDbSpanStore implements SpanStore {
           droppedL,
           res,
           scope,
+          rest,
+          slotText,
         ];
       } finally {
         await db.run('COMMIT');
@@ -765,11 +819,15 @@ export class DuckDbSpanStore implements SpanStore {
           [LIST(VARCHAR)],
         )
       )[0] as number[];
-      if (resourceNos.length === 0) where.push(`list_has_any(attrs, ${list})`);
+      // A key with a slot has its values there, except a second occurrence in one span (in rest).
+      const slot = this.slots.slotOf(filter.key);
+      const inSpan =
+        slot === undefined
+          ? `list_has_any(attrs_rest, ${list})`
+          : `(${SLOT_COLUMNS[slot]} IN (${candidates.map((c) => p.add(c, VARCHAR)).join(', ')}) OR list_has_any(attrs_rest, ${list}))`;
+      if (resourceNos.length === 0) where.push(inSpan);
       else {
-        where.push(
-          `(list_has_any(attrs, ${list}) OR list_contains(${p.add(listValue(resourceNos), LIST(UINTEGER))}, resource_no))`,
-        );
+        where.push(`(${inSpan} OR list_contains(${p.add(listValue(resourceNos), LIST(UINTEGER))}, resource_no))`);
         continue;
       }
       const hashes = candidates.map(hashAttribute);

@@ -1,0 +1,155 @@
+import { ATTR_SEP } from './attribute-codec.ts';
+
+/**
+ * Where a store row keeps a span's attributes: in per-key "slot" columns, so that each column
+ * holds one key's values and compresses to a few bits per span (most keys have a handful of
+ * values), with the order restored from a layout string.
+ *
+ * Grafana Tempo's Parquet schema has dedicated columns for well-known attributes and a generic
+ * key/value list for the rest; this is the same idea with the dedicated keys chosen from the data:
+ * the first `MAX_SLOTS` distinct keys a store sees get a slot each, for good. Every other
+ * attribute, and the second occurrence of a key within one span, goes to the `rest` list.
+ *
+ * A span's attributes become three strings (each attribute already encoded by attribute-codec.ts,
+ * whose escaping keeps `ATTR_SEP` out of every encoded attribute):
+ * - `layout`: one character per attribute, in order: `A` + slot for a slotted one, `~` for the
+ *   next one from `rest`. Spans of one operation share a layout, so the column is a dictionary of
+ *   a few entries.
+ * - `slots`: slot values joined by `ATTR_SEP`, `''` for an empty slot, up to the highest slot used.
+ * - `rest`: the other attributes, in order, joined by `ATTR_SEP`.
+ *
+ * Measured on the bench:query data (20 attributes a span): 33.6 bytes a span as one list column,
+ * 17.8 in slots (BENCHMARKS.md, "Store at scale").
+ */
+
+/** Slot columns per span row. Layout characters stay below `~` (A + 31 = `` ` ``). */
+export const MAX_SLOTS = 32;
+const SLOT_BASE = 65;
+const REST = '~';
+
+/** The key of each slot, and the slot of each key; append-only. */
+export class AttributeSlots {
+  private readonly slotByKey = new Map<string, number>();
+  private readonly keys: string[] = [];
+
+  /** Restores the assignment stored earlier, as `[key, slot]` pairs. */
+  constructor(stored: Iterable<readonly [string, number]> = []) {
+    for (const [key, slot] of stored) {
+      if (slot < 0 || slot >= MAX_SLOTS || this.keys[slot] !== undefined) {
+        throw new Error(`corrupt store: attribute slot ${slot} for ${JSON.stringify(key)} is invalid or taken`);
+      }
+      this.keys[slot] = key;
+      this.slotByKey.set(key, slot);
+    }
+    if (this.keys.length !== this.slotByKey.size) throw new Error('corrupt store: attribute slots have gaps');
+  }
+
+  /** Slots in use (slot numbers run from 0 to `count - 1`). */
+  get count(): number {
+    return this.keys.length;
+  }
+
+  slotOf(key: string): number | undefined {
+    return this.slotByKey.get(key);
+  }
+
+  /** A batch's view: its own new slots stay out of the committed assignment until `commit`. */
+  batch(): SlotBatch {
+    return new SlotBatch(this);
+  }
+
+  /** Makes the slots a batch assigned permanent (after the batch committed). */
+  commit(batch: SlotBatch): void {
+    for (const key of batch.newKeys) {
+      if (this.slotByKey.has(key)) continue;
+      this.slotByKey.set(key, this.keys.length);
+      this.keys.push(key);
+    }
+  }
+}
+
+/** Encodes the attributes of one batch's spans, assigning free slots to new keys on first sight. */
+export class SlotBatch {
+  /** Keys given a slot by this batch, in slot order after the committed ones. */
+  readonly newKeys: string[] = [];
+  private readonly newSlots = new Map<string, number>();
+  private readonly fields: string[] = [];
+  private readonly filled: boolean[] = [];
+
+  constructor(private readonly slots: AttributeSlots) {}
+
+  /** Slots in use once this batch commits. */
+  get count(): number {
+    return this.slots.count + this.newKeys.length;
+  }
+
+  private slotFor(key: string): number | undefined {
+    const slot = this.slots.slotOf(key) ?? this.newSlots.get(key);
+    if (slot !== undefined || this.count >= MAX_SLOTS) return slot;
+    const assigned = this.count;
+    this.newSlots.set(key, assigned);
+    this.newKeys.push(key);
+    return assigned;
+  }
+
+  /**
+   * One span's attributes as `[layout, slots, rest]`. `keys[i]` is the key of the attribute
+   * whose stored form is `encoded[i]`.
+   */
+  encode(keys: readonly string[], encoded: readonly string[]): [string, string, string] {
+    const fields = this.fields;
+    const filled = this.filled;
+    let layout = '';
+    let rest = '';
+    let restCount = 0;
+    let highest = -1;
+    for (let i = 0; i < keys.length; i++) {
+      const slot = this.slotFor(keys[i]);
+      if (slot === undefined || filled[slot] === true) {
+        layout += REST;
+        rest = restCount++ === 0 ? encoded[i] : rest + ATTR_SEP + encoded[i];
+        continue;
+      }
+      filled[slot] = true;
+      fields[slot] = encoded[i];
+      layout += String.fromCharCode(SLOT_BASE + slot);
+      if (slot > highest) highest = slot;
+    }
+    let slotText = '';
+    for (let s = 0; s <= highest; s++) {
+      if (s > 0) slotText += ATTR_SEP;
+      if (filled[s] === true) {
+        slotText += fields[s];
+        filled[s] = false;
+      }
+    }
+    return [layout, slotText, rest];
+  }
+}
+
+/**
+ * The attributes of one stored span, in their original order: the inverse of `SlotBatch.encode`.
+ * `decode` turns one stored attribute string into a value (callers cache it: values repeat).
+ */
+export function attributesFromSlots<T>(
+  layout: string,
+  slotText: string,
+  restText: string,
+  decode: (encoded: string) => T,
+): T[] {
+  if (layout === '') return [];
+  const slots = slotText === '' ? [] : slotText.split(ATTR_SEP);
+  const rest = restText === '' ? [] : restText.split(ATTR_SEP);
+  const out: T[] = new Array(layout.length);
+  let next = 0;
+  for (let i = 0; i < layout.length; i++) {
+    const code = layout.charCodeAt(i);
+    const encoded = code === 126 ? rest[next++] : slots[code - SLOT_BASE];
+    if (encoded === undefined || encoded === '') {
+      throw new Error(`corrupt store: attribute layout ${JSON.stringify(layout)} does not match its values`);
+    }
+    out[i] = decode(encoded);
+  }
+  if (next !== rest.length) throw new Error('corrupt store: attributes left over after the layout');
+  return out;
+}
