@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { IngestLog, IngestLogError, LogFormat } from './ingest-log.ts';
+
+/** Real files in a temporary directory; damage is done with plain file operations. */
+
+let dir: string;
+beforeEach(() => {
+  dir = join(mkdtempSync(join(tmpdir(), 'ariadne-log-')), 'ingest-log');
+});
+afterEach(() => {
+  rmSync(join(dir, '..'), { recursive: true, force: true });
+});
+
+const body = (text: string) => Buffer.from(text);
+const RECORD_HEADER = 9;
+const SEGMENT_HEADER = 16;
+
+function read(log: IngestLog, after = 0n) {
+  return [...log.records(after)].map((r) => ({
+    position: r.position,
+    end: r.end,
+    format: r.format,
+    body: r.body.toString(),
+  }));
+}
+
+function segmentFiles(): string[] {
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.log'))
+    .sort();
+}
+
+async function writeAll(log: IngestLog, texts: string[], format: LogFormat = LogFormat.OTLP_PROTOBUF) {
+  const appended = texts.map((t) => log.append(format, body(t)));
+  await Promise.all(appended.map((a) => a.durable));
+  return appended.map((a) => a.end);
+}
+
+describe('IngestLog', () => {
+  it('reads back every record, with its format, at monotonic positions, after a reopen', async () => {
+    const log = await IngestLog.open({ dir });
+    const ends = await writeAll(log, ['alpha', 'beta']);
+    await writeAll(log, ['{"json":true}'], LogFormat.OTLP_JSON);
+    assert.deepEqual(ends, [BigInt(RECORD_HEADER + 5), BigInt(2 * RECORD_HEADER + 9)]);
+    assert.equal(log.durable, log.end);
+    await log.close();
+
+    const again = await IngestLog.open({ dir });
+    assert.equal(again.truncatedBytes, 0);
+    assert.deepEqual(read(again), [
+      { position: 0n, end: 14n, format: LogFormat.OTLP_PROTOBUF, body: 'alpha' },
+      { position: 14n, end: 27n, format: LogFormat.OTLP_PROTOBUF, body: 'beta' },
+      { position: 27n, end: 49n, format: LogFormat.OTLP_JSON, body: '{"json":true}' },
+    ]);
+    assert.deepEqual(
+      read(again, 14n).map((r) => r.body),
+      ['beta', '{"json":true}'],
+    );
+    const next = again.append(LogFormat.OTLP_PROTOBUF, body('gamma'));
+    await next.durable;
+    assert.equal(next.end, 49n + BigInt(RECORD_HEADER + 5));
+    await again.close();
+  });
+
+  it('writes the records appended during a write + fdatasync together, in the next one', async () => {
+    const log = await IngestLog.open({ dir });
+    const first = log.append(LogFormat.OTLP_PROTOBUF, body('first'));
+    await new Promise((r) => setImmediate(r)); // the first write is now in flight
+    let firstDone = false;
+    void first.durable.then(() => {
+      firstDone = true;
+    });
+    const later = ['b', 'c', 'd'].map((t) => log.append(LogFormat.OTLP_PROTOBUF, body(t)));
+    assert.equal(log.durable < later[0].end, true, 'nothing appended is durable before its sync');
+    await Promise.all(later.map((a) => a.durable));
+    assert.equal(firstDone, true);
+    assert.equal(log.syncCount, 2, 'one sync for the first record, one for the three that waited');
+    assert.equal(log.durable, later[2].end);
+    await log.close();
+  });
+
+  it('rolls segments at the size limit, names them by start position, and deletes applied ones', async () => {
+    const log = await IngestLog.open({ dir, segmentBytes: 100 });
+    const ends: bigint[] = [];
+    for (let i = 0; i < 10; i++) ends.push(...(await writeAll(log, [`record-${i}-${'x'.repeat(30)}`])));
+    const files = segmentFiles();
+    assert.ok(files.length >= 4, `expected several segments, got ${files}`);
+    assert.equal(files[0], '00000000000000000000.log');
+    assert.equal(read(log).length, 10, 'records read back across segments');
+    for (const f of files) {
+      const start = BigInt(f.slice(0, 20));
+      const header = readFileSync(join(dir, f));
+      assert.equal(header.readBigUInt64LE(8), start);
+      assert.ok(ends.includes(start) || start === 0n, 'segments start at record boundaries');
+    }
+    await log.release(ends[4]);
+    const kept = segmentFiles();
+    assert.ok(kept.length < files.length);
+    assert.ok(BigInt(kept[0].slice(0, 20)) <= ends[4], 'the segment holding the next record is kept');
+    assert.deepEqual(
+      read(log, ends[4]).map((r) => r.body.slice(0, 8)),
+      ['record-5', 'record-6', 'record-7', 'record-8', 'record-9'],
+    );
+    await log.release(log.end);
+    assert.equal(segmentFiles().length, 1, 'the segment being written is never deleted');
+    await log.close();
+  });
+
+  it('truncates a partial record at the tail (never acknowledged) and appends after it', async () => {
+    const log = await IngestLog.open({ dir });
+    await writeAll(log, ['kept-1', 'kept-2', 'torn-record']);
+    await log.close();
+    const file = join(dir, segmentFiles()[0]);
+    const size = readFileSync(file).length;
+    truncateSync(file, size - 4);
+
+    const again = await IngestLog.open({ dir });
+    assert.equal(again.truncatedBytes, RECORD_HEADER + 'torn-record'.length - 4);
+    assert.deepEqual(
+      read(again).map((r) => r.body),
+      ['kept-1', 'kept-2'],
+    );
+    await writeAll(again, ['after']);
+    await again.close();
+    const third = await IngestLog.open({ dir });
+    assert.deepEqual(
+      read(third).map((r) => r.body),
+      ['kept-1', 'kept-2', 'after'],
+    );
+    await third.close();
+  });
+
+  it('truncates a tail record with a bad checksum, and zeros left by a torn write', async () => {
+    const log = await IngestLog.open({ dir });
+    await writeAll(log, ['good', 'flipped']);
+    await log.close();
+    const file = join(dir, segmentFiles()[0]);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(file, bytes);
+    appendFileSync(file, Buffer.alloc(300));
+
+    const again = await IngestLog.open({ dir });
+    assert.equal(again.truncatedBytes, RECORD_HEADER + 'flipped'.length + 300);
+    assert.deepEqual(
+      read(again).map((r) => r.body),
+      ['good'],
+    );
+    assert.equal(readFileSync(file).length, SEGMENT_HEADER + RECORD_HEADER + 4);
+    await again.close();
+  });
+
+  it('removes a new segment whose header was torn by a crash during a roll', async () => {
+    const log = await IngestLog.open({ dir, segmentBytes: 20 });
+    await writeAll(log, ['a'.repeat(15)]);
+    await writeAll(log, ['b'.repeat(15)]);
+    const end = log.end;
+    await log.close();
+    writeFileSync(join(dir, `${end.toString().padStart(20, '0')}.log`), Buffer.from('ARDN'));
+    const again = await IngestLog.open({ dir, segmentBytes: 20 });
+    assert.equal(again.end, end);
+    assert.equal(read(again).length, 2);
+    await again.close();
+  });
+
+  it('fails clearly on a corrupt record in an older segment, a missing segment or a foreign file', async () => {
+    const log = await IngestLog.open({ dir, segmentBytes: 20 });
+    for (const t of ['one-xxxxxxxxxxx', 'two-xxxxxxxxxxx', 'three-xxxxxxxxx']) await writeAll(log, [t]);
+    await log.close();
+    const files = segmentFiles();
+    assert.equal(files.length, 3);
+
+    const first = join(dir, files[0]);
+    const original = readFileSync(first);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 2] ^= 0x01;
+    writeFileSync(first, damaged);
+    const opened = await IngestLog.open({ dir, segmentBytes: 20 });
+    assert.throws(
+      () => read(opened),
+      (e: Error) => e instanceof IngestLogError && /corrupt at position 0/.test(e.message),
+    );
+    await opened.close();
+    writeFileSync(first, original);
+
+    const middle = join(dir, files[1]);
+    const middleBytes = readFileSync(middle);
+    rmSync(middle);
+    await assert.rejects(
+      IngestLog.open({ dir }),
+      (e: Error) => e instanceof IngestLogError && /do not join/.test(e.message),
+    );
+    writeFileSync(middle, middleBytes);
+
+    const last = join(dir, files[2]);
+    const lastBytes = readFileSync(last);
+    writeFileSync(last, Buffer.concat([Buffer.from('NOTALOG!'), lastBytes.subarray(8)]));
+    await assert.rejects(
+      IngestLog.open({ dir }),
+      (e: Error) => e instanceof IngestLogError && /not an ingest log segment/.test(e.message),
+    );
+  });
+
+  it('resumes at the store position: drops applied segments, refuses a log with records missing', async () => {
+    const log = await IngestLog.open({ dir, segmentBytes: 20 });
+    const ends = [];
+    for (const t of ['one-xxxxxxxxxxx', 'two-xxxxxxxxxxx']) ends.push(...(await writeAll(log, [t])));
+    await log.close();
+
+    const ahead = await IngestLog.open({ dir, startAt: 1000n });
+    assert.equal(ahead.end, 1000n, 'positions never go back');
+    assert.deepEqual(segmentFiles(), ['00000000000000001000.log']);
+    await writeAll(ahead, ['later']);
+    await ahead.close();
+
+    await assert.rejects(IngestLog.open({ dir, startAt: 500n }), /segments are missing/);
+    const resumed = await IngestLog.open({ dir, startAt: 1000n });
+    assert.deepEqual(
+      read(resumed, 1000n).map((r) => r.body),
+      ['later'],
+    );
+    assert.throws(() => read(resumed, 1003n), /not the start of a record/);
+    await resumed.close();
+  });
+
+  it('leaves only an empty segment at the end when everything is applied at shutdown', async () => {
+    const log = await IngestLog.open({ dir, segmentBytes: 1000 });
+    await writeAll(log, ['x', 'y', 'z']);
+    const end = log.end;
+    await log.release(end, true);
+    await log.close();
+    assert.deepEqual(segmentFiles(), [`${end.toString().padStart(20, '0')}.log`]);
+    assert.equal(readFileSync(join(dir, segmentFiles()[0])).length, SEGMENT_HEADER);
+    const again = await IngestLog.open({ dir, startAt: end });
+    assert.equal(again.end, end);
+    assert.deepEqual(read(again, end), []);
+    await again.close();
+  });
+
+  it('refuses appends after close', async () => {
+    const log = await IngestLog.open({ dir });
+    await log.close();
+    await assert.rejects(log.append(LogFormat.OTLP_JSON, body('{}')).durable, /closed/);
+  });
+});
