@@ -1,14 +1,19 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApiApp } from './api/app.ts';
+import { INGEST_LOG_SOURCE, IngestLog } from './ingest/ingest-log.ts';
 import { OtlpGrpcReceiver } from './ingest/otlp-grpc.ts';
 import { buildOtlpHttpApp } from './ingest/otlp-http.ts';
+import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
+import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
 import { DuckDbSpanStore } from './store/duckdb-store.ts';
 import { memoryBudget, parseMemorySize } from './store/memory-budget.ts';
 
 /**
  * The one place where Ariadne's parts are wired together. Read top to bottom, `startServer` is the
- * data flow: store ← write queue ← OTLP receivers (HTTP, gRPC); store ← query API ← web UI / CLI.
+ * data flow: store ← write queue ← ingest log ← OTLP receivers (HTTP, gRPC);
+ * store ← read-your-writes ← query API ← web UI / CLI.
  */
 
 /** Everything `ariadne serve` can be told. See cli/config.ts for flags and environment variables. */
@@ -20,8 +25,10 @@ export interface ServerConfig {
   readonly otlpGrpcPort: number;
   /** Largest OTLP request accepted, after decompression. */
   readonly maxBodyBytes?: number;
-  /** Spans accepted but not yet committed before receivers answer 503 / UNAVAILABLE. */
+  /** Spans acknowledged but not yet committed to the store before receivers answer 503 / UNAVAILABLE. */
   readonly maxPendingSpans?: number;
+  /** Bytes of the ingest log not yet committed to the store before receivers answer 503 / UNAVAILABLE. */
+  readonly maxPendingLogBytes?: number;
   /** Spans per store transaction (requests are never split). */
   readonly maxBatchSpans?: number;
   /** Memory limit shared by the database and the pending spans (store/memory-budget.ts), e.g. `2GB`. */
@@ -41,8 +48,18 @@ export interface RunningServer {
   /** `http://host:port` of the OTLP/gRPC receiver, as OTLP exporters take it. */
   readonly otlpGrpcUrl: string;
   readonly store: DuckDbSpanStore;
-  /** Stops receiving, commits everything already accepted, closes the store. Idempotent. */
+  /** What the start replayed from the ingest log (spans acknowledged before a crash). */
+  readonly replayed: StartupReplay;
+  /** Spans acknowledged and not yet committed to the store. */
+  pendingSpans(): number;
+  /** Stops receiving, commits everything already acknowledged, closes the store. Idempotent. */
   close(): Promise<void>;
+}
+
+/** What startup found in the ingest log. */
+export interface StartupReplay extends ReplayResult {
+  /** Bytes of a torn or corrupt tail cut off (requests being written at a crash, never acknowledged). */
+  readonly truncatedBytes: number;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -67,18 +84,43 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     retentionNanos: config.retentionNanos,
   });
 
-  // Ingest: receivers decode, validate and enqueue; the queue batches and commits before acking.
+  const maxBatchSpans = config.maxBatchSpans ?? budget?.maxBatchSpans ?? 50_000;
+
+  // Ingest log: requests are acknowledged once durable here. First bring the store up to date
+  // with what a crash left in it, before anything new arrives.
+  let log: IngestLog | undefined;
+  let replayed: StartupReplay;
+  try {
+    const applied = (await store.readProgress(INGEST_LOG_SOURCE)) ?? 0n;
+    log = await IngestLog.open({ dir: join(config.dataDir, 'ingest-log'), startAt: applied });
+    const result = await replayIngestLog({ log, writer: store, after: applied, maxBatchSpans });
+    replayed = { ...result, truncatedBytes: log.truncatedBytes };
+  } catch (error) {
+    await log?.close();
+    await store.close();
+    throw error;
+  }
+
+  // Ingest: receivers decode, validate and enqueue; the queue logs, acknowledges, and writes to
+  // the store in large batches in the background.
   const queue = new WriteQueue({
     writer: store,
+    log,
     maxPendingSpans: config.maxPendingSpans ?? budget?.maxPendingSpans ?? 200_000,
-    maxBatchSpans: config.maxBatchSpans ?? budget?.maxBatchSpans ?? 50_000,
+    maxPendingLogBytes: config.maxPendingLogBytes,
+    maxBatchSpans,
   });
   const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes });
   const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes });
 
-  // Query: the HTTP API and the web UI read from the store.
+  // Query: the HTTP API and the web UI read from the store, after what was acknowledged.
   let ready = false;
-  const api = buildApiApp({ store, webRoot: config.webRoot ?? DEFAULT_WEB_ROOT, isReady: () => ready });
+  const api = buildApiApp({
+    store: new ReadYourWritesStore(store, queue),
+    webRoot: config.webRoot ?? DEFAULT_WEB_ROOT,
+    isReady: () => ready,
+    ingestStatus: () => ({ pendingSpans: queue.pending }),
+  });
 
   const started: { close: () => Promise<unknown> }[] = [];
   try {
@@ -101,12 +143,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       otlpGrpcAddress: `${host}:${grpcPort}`,
       otlpGrpcUrl: `http://${host}:${grpcPort}`,
       store,
+      replayed,
+      pendingSpans: () => queue.pending,
       close() {
         closing ??= (async () => {
           ready = false;
-          // Stop receiving first, then commit what was accepted, then stop answering queries.
+          // Stop receiving first, then commit what was acknowledged, then stop answering queries.
           await Promise.all([otlpHttp.close(), grpc.close()]);
           await queue.close();
+          await log.release(queue.committedPosition, true);
+          await log.close();
           await api.close();
           await store.close();
         })();
@@ -115,6 +161,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     };
   } catch (error) {
     for (const s of started.reverse()) await s.close().catch(() => undefined);
+    await queue.close();
+    await log.close();
     await store.close();
     throw error;
   }

@@ -14,6 +14,8 @@ export interface ApiDependencies {
   readonly webRoot?: string;
   /** Reports whether ingest is ready (for `/readyz`). */
   readonly isReady?: () => boolean;
+  /** Spans acknowledged but not yet in the store (reported by `/healthz`). */
+  readonly ingestStatus?: () => { readonly pendingSpans: number };
 }
 
 /** One table maps API error codes to HTTP statuses. */
@@ -122,7 +124,9 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () =>
+    deps.ingestStatus ? { status: 'ok', ingest: deps.ingestStatus() } : { status: 'ok' },
+  );
   app.get('/readyz', async (_request, reply) => {
     const ready = deps.isReady ? deps.isReady() : true;
     if (!ready) throw new ApiError('unavailable', 'not ready');

@@ -13,6 +13,13 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const server = await startServer(config);
+  const { replayed } = server;
+  if (replayed.truncatedBytes > 0)
+    io.stderr.write(`ingest log: cut ${replayed.truncatedBytes} bytes of a torn tail (requests never acknowledged)\n`);
+  if (replayed.records > 0)
+    io.stderr.write(
+      `ingest log: replayed ${replayed.spans} acknowledged spans (${replayed.records} requests) into the store\n`,
+    );
   io.stdout.write(
     [
       `ariadne listening (data in ${config.dataDir})`,
@@ -24,7 +31,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      io.stderr.write(`\n${signal}: stopping, committing accepted spans...\n`);
+      io.stderr.write(`\n${signal}: stopping, committing acknowledged spans...\n`);
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       resolve();

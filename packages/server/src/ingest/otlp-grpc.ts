@@ -5,6 +5,7 @@ import {
   encodeRpcStatusProtobuf,
   OtlpDecodeError,
 } from './decode-otlp.ts';
+import { LogFormat } from './ingest-log.ts';
 import { QueueFullError, type WriteQueue } from './write-queue.ts';
 
 /** Options for the OTLP/gRPC receiver. */
@@ -40,7 +41,8 @@ function errorWithDetails(code: grpc.status, message: string, retryAfterSeconds?
 /**
  * The OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
  * INVALID_ARGUMENT for undecodable requests, UNAVAILABLE with `RetryInfo` when the write queue is
- * full or a write fails, OK (with partial success for rejected spans) once the spans are committed.
+ * full or a write fails, OK (with partial success for rejected spans) once the spans are durable
+ * (in the ingest log, or committed to the store when there is no log).
  * gzip request compression is handled by grpc-js.
  */
 export class OtlpGrpcReceiver {
@@ -63,7 +65,7 @@ export class OtlpGrpcReceiver {
         callback(errorWithDetails(grpc.status.INTERNAL, (error as Error).message));
         return;
       }
-      options.queue.enqueue(decoded.spans).then(
+      options.queue.enqueue(decoded.spans, { format: LogFormat.OTLP_PROTOBUF, body: call.request }).then(
         () =>
           callback(
             null,

@@ -11,6 +11,7 @@ import {
   GrpcCode,
   OtlpDecodeError,
 } from './decode-otlp.ts';
+import { LogFormat } from './ingest-log.ts';
 import { QueueClosedError, QueueFullError, type WriteQueue } from './write-queue.ts';
 
 /** Options for the OTLP/HTTP receiver. */
@@ -58,7 +59,8 @@ async function readBody(stream: Readable, encoding: string, limit: number): Prom
  * rules: protobuf or JSON bodies, gzip/deflate content encoding, responses in the request's
  * content type, partial success for invalid spans, 400 for undecodable bodies, 413 above the size
  * limit, 415 for other content types or encodings, 503 with `Retry-After` when the write queue is
- * full. A 200 is sent only after the spans are committed.
+ * full. A 200 is sent only once the spans are durable (in the ingest log, or committed to the store
+ * when there is no log).
  */
 export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes });
@@ -139,7 +141,10 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
       throw error;
     }
     try {
-      await options.queue.enqueue(decoded.spans);
+      await options.queue.enqueue(decoded.spans, {
+        format: json ? LogFormat.OTLP_JSON : LogFormat.OTLP_PROTOBUF,
+        body,
+      });
     } catch (error) {
       if (error instanceof QueueFullError) {
         reply.header('retry-after', String(error.retryAfterSeconds));

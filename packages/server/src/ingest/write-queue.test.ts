@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Span } from '@ariadne/core';
+import type { WriteProgress } from '../query/span-store.ts';
+import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
 import { QueueClosedError, QueueFullError, WriteQueue } from './write-queue.ts';
 
 const span = (name: string) => ({ name }) as unknown as Span;
@@ -8,17 +13,20 @@ const span = (name: string) => ({ name }) as unknown as Span;
 /** A writer that records batches and commits when told to (a test double: only ordering is tested here). */
 function gatedWriter() {
   const batches: string[][] = [];
+  const progress: (WriteProgress | undefined)[] = [];
   let release: () => void = () => undefined;
   let fail = false;
   return {
     batches,
+    progress,
     failNext() {
       fail = true;
     },
     release: () => release(),
     writer: {
-      writeSpans(spans: readonly Span[]) {
+      writeSpans(spans: readonly Span[], p?: WriteProgress) {
         batches.push(spans.map((s) => s.name));
+        progress.push(p);
         return new Promise<void>((resolve, reject) => {
           release = () => {
             if (fail) {
@@ -94,5 +102,131 @@ describe('WriteQueue', () => {
     await first;
     await closing;
     assert.equal(closed, true);
+  });
+});
+
+/** A real ingest log in a temporary directory. */
+async function withLog(run: (log: IngestLog) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'ariadne-queue-log-'));
+  const log = await IngestLog.open({ dir });
+  try {
+    await run(log);
+  } finally {
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const raw = (text: string) => ({ format: LogFormat.OTLP_PROTOBUF, body: Buffer.from(text) });
+const tick = () => new Promise((r) => setTimeout(r, 10));
+
+describe('WriteQueue with an ingest log', () => {
+  it('acknowledges once the request is in the log, before the store commits, then commits it with its position', async () => {
+    await withLog(async (log) => {
+      const g = gatedWriter();
+      const q = new WriteQueue({ writer: g.writer, log, maxPendingSpans: 100, maxBatchSpans: 100 });
+      await q.enqueue([span('a')], raw('request-a'));
+      assert.equal(log.durable, log.end, 'acknowledged only after the fdatasync');
+      assert.equal(q.pending, 1, 'acknowledged, not yet committed');
+      await q.enqueue([span('b'), span('c')], raw('request-bc'));
+      const caughtUp = q.waitForCommitted(5_000);
+      g.release(); // commits [a]
+      await tick();
+      g.release(); // commits [b, c], which waited behind it
+      assert.equal(await caughtUp, true);
+      assert.deepEqual(g.batches, [['a'], ['b', 'c']]);
+      assert.deepEqual(
+        g.progress.map((p) => p?.source),
+        [INGEST_LOG_SOURCE, INGEST_LOG_SOURCE],
+      );
+      assert.equal(g.progress[1]?.position, log.end, 'the position after the last record of the batch');
+      assert.equal(q.committedPosition, log.end);
+      assert.equal(q.pending, 0);
+    });
+  });
+
+  it('reports a bounded wait for commits that do not come', async () => {
+    await withLog(async (log) => {
+      const g = gatedWriter();
+      const q = new WriteQueue({ writer: g.writer, log, maxPendingSpans: 100, maxBatchSpans: 100 });
+      assert.equal(await q.waitForCommitted(1), true, 'nothing acknowledged, nothing to wait for');
+      await q.enqueue([span('a')], raw('a'));
+      assert.equal(await q.waitForCommitted(20), false);
+      g.release();
+      assert.equal(await q.waitForCommitted(5_000), true);
+    });
+  });
+
+  it('refuses over the span bound and over the log-byte bound, with a retry delay', async () => {
+    await withLog(async (log) => {
+      const g = gatedWriter();
+      const q = new WriteQueue({
+        writer: g.writer,
+        log,
+        maxPendingSpans: 2,
+        maxBatchSpans: 10,
+        maxPendingLogBytes: 100,
+      });
+      await q.enqueue([span('a'), span('b')], raw('ab'));
+      await assert.rejects(q.enqueue([span('c')], raw('c')), (e: Error) => e instanceof QueueFullError);
+      g.release();
+      await q.waitForCommitted(5_000);
+      await q.enqueue([span('d')], raw('x'.repeat(80)));
+      await assert.rejects(
+        q.enqueue([span('e')], raw('y'.repeat(80))),
+        (e: Error) => e instanceof QueueFullError && /ingest log is full/.test(e.message),
+      );
+      g.release();
+      await q.waitForCommitted(5_000);
+      const end = log.end;
+      await q.enqueue([span('f')], raw('z'));
+      assert.ok(log.end > end);
+      g.release();
+    });
+  });
+
+  it('retries a failed store write without losing or repeating spans', async () => {
+    await withLog(async (log) => {
+      const g = gatedWriter();
+      const errors: unknown[] = [];
+      const q = new WriteQueue({
+        writer: g.writer,
+        log,
+        maxPendingSpans: 10,
+        maxBatchSpans: 10,
+        onWriteError: (e) => errors.push(e),
+      });
+      g.failNext();
+      await q.enqueue([span('a')], raw('a'));
+      g.release(); // fails
+      await new Promise((r) => setTimeout(r, 200));
+      g.release(); // the retry commits
+      assert.equal(await q.waitForCommitted(5_000), true);
+      assert.equal(errors.length, 1);
+      assert.deepEqual(g.batches, [['a'], ['a']]);
+      assert.equal(q.pending, 0);
+    });
+  });
+
+  it('drains everything acknowledged on close, and refuses new requests', async () => {
+    await withLog(async (log) => {
+      const g = gatedWriter();
+      const q = new WriteQueue({ writer: g.writer, log, maxPendingSpans: 10, maxBatchSpans: 10 });
+      await q.enqueue([span('a')], raw('a'));
+      const inFlight = q.enqueue([span('b')], raw('b'));
+      let closed = false;
+      const closing = q.close().then(() => {
+        closed = true;
+      });
+      await assert.rejects(q.enqueue([span('c')], raw('c')), QueueClosedError);
+      await inFlight;
+      while (!closed) {
+        g.release();
+        await tick();
+      }
+      await closing;
+      assert.deepEqual(g.batches.flat(), ['a', 'b']);
+      assert.equal(q.committedPosition, log.end);
+    });
   });
 });

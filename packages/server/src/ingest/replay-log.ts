@@ -1,0 +1,71 @@
+import type { Span } from '@ariadne/core';
+import type { SpanWriter } from '../query/span-store.ts';
+import { decodeOtlpJson, decodeOtlpProtobuf } from './decode-otlp.ts';
+import { INGEST_LOG_SOURCE, type IngestLog, IngestLogError, LogFormat, type LogRecord } from './ingest-log.ts';
+
+/** What a replay did. */
+export interface ReplayResult {
+  /** Log records written to the store. */
+  readonly records: number;
+  readonly spans: number;
+  /** The log position the store has now applied up to. */
+  readonly position: bigint;
+}
+
+export interface ReplayOptions {
+  readonly log: IngestLog;
+  readonly writer: SpanWriter;
+  /** The position the store has applied up to (`readProgress(INGEST_LOG_SOURCE)`), 0 if none. */
+  readonly after: bigint;
+  /** Spans per transaction; a record's spans are never split. */
+  readonly maxBatchSpans: number;
+}
+
+/**
+ * The spans a logged request contributed when it was acknowledged: decoded again by the same
+ * decoder, keeping the same spans (validation is deterministic, so the spans rejected through
+ * partial success then are rejected again). Throws `IngestLogError` if the record no longer
+ * decodes, which would mean the decoders changed incompatibly.
+ */
+export function spansOfRecord(record: LogRecord): readonly Span[] {
+  try {
+    return (record.format === LogFormat.OTLP_JSON ? decodeOtlpJson(record.body) : decodeOtlpProtobuf(record.body))
+      .spans;
+  } catch (error) {
+    throw new IngestLogError(
+      `ingest log record at position ${record.position} was acknowledged but no longer decodes: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Writes every log record after `after` to the store, oldest first, in batches of about
+ * `maxBatchSpans`, each committing the position after its last record in the same transaction:
+ * exactly once, even if this replay is itself interrupted. Run it before the receivers listen.
+ * Then deletes the segments it has applied.
+ */
+export async function replayIngestLog(options: ReplayOptions): Promise<ReplayResult> {
+  const { log, writer } = options;
+  let records = 0;
+  let spans = 0;
+  let position = options.after;
+  let batch: Span[] = [];
+  let batchEnd = position;
+  const flush = async () => {
+    if (batchEnd === position) return;
+    await writer.writeSpans(batch, { source: INGEST_LOG_SOURCE, position: batchEnd });
+    spans += batch.length;
+    position = batchEnd;
+    batch = [];
+  };
+  for (const record of log.records(options.after)) {
+    const decoded = spansOfRecord(record);
+    if (batch.length > 0 && batch.length + decoded.length > options.maxBatchSpans) await flush();
+    for (const s of decoded) batch.push(s);
+    batchEnd = record.end;
+    records++;
+  }
+  await flush();
+  await log.release(position);
+  return { records, spans, position };
+}
