@@ -10,6 +10,8 @@ export interface ServeProcess {
   readonly child: ChildProcess;
   /** `http://host:port/v1/traces` */
   readonly otlpUrl: string;
+  /** `http://host:port` of the query API. */
+  readonly apiUrl: string;
 }
 
 /**
@@ -24,20 +26,21 @@ export async function startServeProcess(dataDir: string, extraArgs: readonly str
   const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--data', dataDir, ...ports, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const otlpUrl = await new Promise<string>((resolve, reject) => {
+  const [apiUrl, otlpUrl] = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /OTLP\/HTTP\s+(\S+)/.exec(out);
-      if (m) {
+      const api = /query API\s+(\S+)/.exec(out);
+      const otlp = /OTLP\/HTTP\s+(\S+)/.exec(out);
+      if (api && otlp) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve([api[1], otlp[1]]);
       }
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
-  return { child, otlpUrl };
+  return { child, otlpUrl, apiUrl };
 }
 
 /** Peak resident set size of a live process (VmHWM), in bytes. */
