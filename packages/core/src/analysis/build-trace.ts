@@ -1,6 +1,7 @@
 import { type Resource, type Span, SpanKind, stringAttribute } from '../model/span.ts';
 import { formatDuration, type UnixNanos, unixNanos } from '../model/units.ts';
-import { sortIndicesByKey } from './sort-indices.ts';
+import { releaseScratch, type Scratch, takeScratch } from './scratch.ts';
+import { sortIndices } from './sort-indices.ts';
 import { parseSpanId, SpanIdIndex, SpanIdLookup } from './span-id-index.ts';
 
 /**
@@ -116,7 +117,7 @@ const NO_PARENT = 0;
 const PARSED_PARENT = 1;
 const OTHER_PARENT = 2;
 const TWO_32 = 2 ** 32;
-const TWO_64 = 2 ** 64;
+const TWO_64N = 1n << 64n;
 
 /**
  * `Number(nanos - base)` without a bigint per call: a million spans would otherwise allocate two
@@ -154,10 +155,9 @@ class NanosOffsets {
   }
 }
 
-/** True when `0 <= value < 2^64`; `Number()` rounds monotonically and 2^64 is a double. */
+/** True when `0 <= value < 2^64`. Two bigint comparisons: three times faster than a `Number()`. */
 function inUint64(value: bigint): boolean {
-  const approx = Number(value);
-  return approx >= 0 && approx < TWO_64;
+  return value >= 0n && value < TWO_64N;
 }
 
 /**
@@ -183,6 +183,16 @@ function inUint64(value: bigint): boolean {
  * Does not validate ids: run `validateSpans` first on untrusted input.
  */
 export function buildTrace(input: readonly Span[], options: BuildTraceOptions = {}): Trace {
+  // Temporaries come from reused scratch memory (see `scratch.ts`); about 60 bytes per span.
+  const scratch = takeScratch(input.length * 64);
+  try {
+    return buildTraceWith(input, options, scratch);
+  } finally {
+    releaseScratch(scratch);
+  }
+}
+
+function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scratch: Scratch): Trace {
   const adjustSkew = options.adjustClockSkew ?? true;
   const warnings: TraceWarning[] = [];
   const traceId = input.length > 0 ? input[0].traceId : '';
@@ -195,9 +205,9 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
   let otherTraceIds = 0;
   let base = 0n;
   let haveBase = false;
-  const idHi = new Int32Array(input.length);
-  const idLo = new Int32Array(input.length);
-  const idParsed = new Uint8Array(input.length);
+  const idHi = scratch.int32Dirty(input.length);
+  const idLo = scratch.int32Dirty(input.length);
+  const idParsed = scratch.uint8(input.length);
   for (let i = 0; i < input.length; i++) {
     const span = input[i];
     if (span.traceId !== traceId) otherTraceIds++;
@@ -208,7 +218,7 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
     }
     if (parseSpanId(span.spanId, idHi, idLo, i)) idParsed[i] = 1;
   }
-  const ids = new SpanIdIndex(input.length);
+  const ids = new SpanIdIndex(input.length, scratch);
   // Hex ids and other ids never equal each other, so the two kinds can be entered apart.
   let dups: number[] | undefined = ids.addAllParsed(idHi, idLo, idParsed, input.length);
   for (let i = 0; i < input.length; i++) if (idParsed[i] === 0 && ids.add(input[i].spanId, i) >= 0) dups.push(i);
@@ -300,17 +310,17 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
   }
 
   const n = work.length;
-  const changed = new Uint8Array(n);
+  const changed = scratch.uint8(n);
 
   // Pass 2, everything read from the span objects: times as offsets from the earliest known
   // start, parents, asynchronous children, hosts (for clock skew), services and operations.
   const start = new Float64Array(n);
   const end = new Float64Array(n);
-  const missing = new Uint8Array(n);
+  const missing = scratch.uint8(n);
   const parent = new Int32Array(n);
   const orphan = new Uint8Array(n);
   const asyncChild = new Uint8Array(n);
-  const hosts = adjustSkew ? new HostInterner(n) : undefined;
+  const hosts = adjustSkew ? new HostInterner(scratch.int32Dirty(n)) : undefined;
   const serviceOf = new Int32Array(n);
   const operationOf = new Int32Array(n);
   const services: string[] = [];
@@ -321,7 +331,7 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
   let lastServiceId = -1;
   let anyMissing = false;
   let maxOffset = 0;
-  const parentRef = new Uint8Array(n);
+  const parentRef = scratch.uint8(n);
   const offsets = new NanosOffsets(base);
   for (let i = 0; i < n; i++) {
     const span = work[i];
@@ -433,7 +443,7 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
 
   // One tree with children sorted by start. Cycle breaking, timestamp repair and skew only need
   // parents before children; unless they move a span, it is also the final tree.
-  let byStart = sortIndicesByKey(start);
+  const byStart = sortIndices(start, scratch.int32Dirty(n), scratch);
   let tree = childrenOf(parent, byStart);
   let pre = preorderOf(tree, n);
   if (pre.count < n) {
@@ -508,7 +518,7 @@ export function buildTrace(input: readonly Span[], options: BuildTraceOptions = 
 
   // The final tree: children and roots sorted by start (rebasing kept the order).
   if (anyMissing || shift !== undefined) {
-    byStart = sortIndicesByKey(start);
+    sortIndices(start, byStart, scratch);
     tree = childrenOf(parent, byStart);
     pre = preorderOf(tree, n);
   }
@@ -722,6 +732,7 @@ function hostKeyOf(resource: Resource, serviceName: string): string {
 
 /** The host of every span (see `hostKeyOf`), interned; worked out once per resource and service. */
 class HostInterner {
+  /** Filled by `add` for every span. */
   readonly host: Int32Array;
   readonly names: string[] = [];
   #ids = new Map<string, number>();
@@ -730,8 +741,8 @@ class HostInterner {
   #lastService = '';
   #lastHost = -1;
 
-  constructor(n: number) {
-    this.host = new Int32Array(n);
+  constructor(host: Int32Array) {
+    this.host = host;
   }
 
   add(i: number, span: Span): void {

@@ -1,6 +1,7 @@
 import type { UnixNanos } from '../model/units.ts';
 import { offsetToUnixNanos, type Trace } from './build-trace.ts';
-import { sortIndicesByKey } from './sort-indices.ts';
+import { releaseScratch, type Scratch, takeScratch } from './scratch.ts';
+import { sortIndices } from './sort-indices.ts';
 
 /**
  * The critical path: the chain of work that decided when each root span finished.
@@ -76,17 +77,30 @@ export interface RootCriticalPath {
  * 100,000-deep or 1,000,000-wide trace is fine.
  */
 export function criticalPath(trace: Trace): CriticalPath {
+  // Temporaries come from reused scratch memory (see `scratch.ts`).
+  const scratch = takeScratch(trace.size * 40);
+  try {
+    return criticalPathWith(trace, scratch);
+  } finally {
+    releaseScratch(scratch);
+  }
+}
+
+function criticalPathWith(trace: Trace, scratch: Scratch): CriticalPath {
   const n = trace.size;
   const { start, end, parent, childStart, asyncChild, roots, depth } = trace;
   // Children of each span sorted by end, scanned from the last one backwards.
-  const byEnd = sortIndicesByKey(end);
-  const fill = childStart.slice(0, n);
-  const kids = new Int32Array(trace.children.length);
+  const kids = scratch.int32Dirty(trace.children.length);
+  const fill = scratch.int32Dirty(n);
+  fill.set(childStart.subarray(0, n));
+  const mark = scratch.mark();
+  const byEnd = sortIndices(end, scratch.int32Dirty(n), scratch);
   for (let k = 0; k < n; k++) {
     const i = byEnd[k];
     const p = parent[i];
     if (p >= 0) kids[fill[p]++] = i;
   }
+  scratch.reset(mark);
 
   // The stack holds one frame per span on the current chain: its node, the next child to look
   // at, the current point `t` and its end `hi` clipped to its parent. Its start clipped to the
@@ -103,18 +117,19 @@ export function criticalPath(trace: Trace): CriticalPath {
   // ```
   // A path has at most two sections per span on it (one before and one after each chosen child),
   // so `limit` is never passed; the buffers start at twice the depth and double when full.
+  // They are scratch memory: the result is copied out at the end, at its exact size.
   const limit = 2 * n + roots.length;
   let size = Math.min(limit, Math.max(1024, 2 * (maxDepth + 1) + roots.length));
-  let secSpan = new Int32Array(size);
-  let bound = new Float64Array(size + 1);
-  let low = size;
-  // Sections written after each root's path is done, counted from the back.
-  const writtenAfter = new Int32Array(roots.length + 1);
   const frames = n === 0 ? 0 : maxDepth + 1;
-  const stNode = new Int32Array(frames);
-  const stPtr = new Int32Array(frames);
-  const stT = new Float64Array(frames);
-  const stHi = new Float64Array(frames);
+  const stT = scratch.float64Dirty(frames);
+  const stHi = scratch.float64Dirty(frames);
+  const stNode = scratch.int32Dirty(frames);
+  const stPtr = scratch.int32Dirty(frames);
+  // Sections written after each root's path is done, counted from the back.
+  const writtenAfter = scratch.int32(roots.length + 1);
+  let bound = scratch.float64Dirty(size + 1);
+  let secSpan = scratch.int32Dirty(size);
+  let low = size;
 
   for (let r = roots.length - 1; r >= 0; r--) {
     const root = roots[r];
@@ -177,8 +192,8 @@ export function criticalPath(trace: Trace): CriticalPath {
           // The parent's own time from the child's end to t.
           if (low === 0) {
             const grown = Math.min(limit, size * 2);
-            secSpan = moveToBack(secSpan, new Int32Array(grown), 0, size);
-            bound = moveToBack(bound, new Float64Array(grown + 1), 0, size + 1);
+            bound = moveToBack(bound, scratch.float64Dirty(grown + 1), 0, size + 1);
+            secSpan = moveToBack(secSpan, scratch.int32Dirty(grown), 0, size);
             low = grown - size;
             size = grown;
           }
@@ -195,8 +210,8 @@ export function criticalPath(trace: Trace): CriticalPath {
         if (t > lo) {
           if (low === 0) {
             const grown = Math.min(limit, size * 2);
-            secSpan = moveToBack(secSpan, new Int32Array(grown), 0, size);
-            bound = moveToBack(bound, new Float64Array(grown + 1), 0, size + 1);
+            bound = moveToBack(bound, scratch.float64Dirty(grown + 1), 0, size + 1);
+            secSpan = moveToBack(secSpan, scratch.int32Dirty(grown), 0, size);
             low = grown - size;
             size = grown;
           }
@@ -216,11 +231,16 @@ export function criticalPath(trace: Trace): CriticalPath {
   const count = size - low;
   const pathStart = new Int32Array(roots.length + 1);
   for (let r = 0; r <= roots.length; r++) pathStart[r] = count - writtenAfter[r];
+  const span = secSpan.slice(low, size);
+  let sectionStart: Float64Array;
   let sectionEnd: Float64Array;
   if (roots.length <= 1) {
-    sectionEnd = bound.subarray(low + 1, size + 1);
+    const bounds = bound.slice(low, size + 1);
+    sectionStart = bounds.subarray(0, count);
+    sectionEnd = bounds.subarray(1, count + 1);
   } else {
     // With several roots, the path of one root does not end where the next one starts.
+    sectionStart = bound.slice(low, size);
     sectionEnd = new Float64Array(count);
     for (let r = 0; r < roots.length; r++) {
       const last = pathStart[r + 1] - 1;
@@ -228,14 +248,7 @@ export function criticalPath(trace: Trace): CriticalPath {
       if (last >= pathStart[r]) sectionEnd[last] = end[roots[r]];
     }
   }
-  return {
-    roots,
-    pathStart,
-    span: secSpan.subarray(low, size),
-    start: bound.subarray(low, size),
-    end: sectionEnd,
-    count,
-  };
+  return { roots, pathStart, span, start: sectionStart, end: sectionEnd, count };
 }
 
 /** Copies `from[lo .. hi)` to the back of `to` and returns `to`. */

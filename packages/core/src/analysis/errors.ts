@@ -1,5 +1,6 @@
 import { findAttribute, type Span, SpanKind, StatusCode, stringAttribute } from '../model/span.ts';
 import { ancestorChain, type Trace } from './build-trace.ts';
+import { releaseScratch, type Scratch, takeScratch } from './scratch.ts';
 
 /**
  * Errors and how each one ended. A failure either reached the top of the trace (propagated), was
@@ -101,7 +102,7 @@ function httpStatus(span: Span): number | undefined {
  */
 export function analyzeErrors(trace: Trace): ErrorAnalysis {
   const n = trace.size;
-  const { spans, parent, preorder, childStart, children, start, operations, operationOf } = trace;
+  const { spans } = trace;
   const isError = new Uint8Array(n);
   let errorCount = 0;
   for (let i = 0; i < n; i++) {
@@ -111,6 +112,18 @@ export function analyzeErrors(trace: Trace): ErrorAnalysis {
     }
   }
   if (errorCount === 0) return { errors: [], rootCauses: [], isError, hasSwallowed: false };
+  // Temporaries come from reused scratch memory (see `scratch.ts`).
+  const scratch = takeScratch(n * 5);
+  try {
+    return classifyErrors(trace, isError, scratch);
+  } finally {
+    releaseScratch(scratch);
+  }
+}
+
+function classifyErrors(trace: Trace, isError: Uint8Array, scratch: Scratch): ErrorAnalysis {
+  const n = trace.size;
+  const { spans, parent, preorder, childStart, children, start, operations, operationOf } = trace;
 
   // A retry: a later sibling of the same name that succeeded. Only parents of errors are scanned.
   // Span names are compared as small ids (interned through `Trace.operations`), and
@@ -128,8 +141,8 @@ export function analyzeErrors(trace: Trace): ErrorAnalysis {
     nameOfOperation[o] = id;
   }
   const succeededUnder = new Int32Array(nameIds.size).fill(-1);
-  const retried = new Uint8Array(n);
-  const scanned = new Uint8Array(n);
+  const retried = scratch.uint8(n);
+  const scanned = scratch.uint8(n);
   for (let i = 0; i < n; i++) {
     const p = parent[i];
     if (!isError[i] || p < 0 || scanned[p]) continue;
@@ -151,8 +164,8 @@ export function analyzeErrors(trace: Trace): ErrorAnalysis {
     }
   }
 
-  const toRoot = new Uint8Array(n);
-  const recovered = new Uint8Array(n);
+  const toRoot = scratch.uint8(n);
+  const recovered = scratch.uint8(n);
   for (let k = 0; k < n; k++) {
     const i = preorder[k];
     if (!isError[i]) continue;
@@ -160,7 +173,7 @@ export function analyzeErrors(trace: Trace): ErrorAnalysis {
     toRoot[i] = p < 0 || toRoot[p] ? 1 : 0;
     recovered[i] = retried[i] || (p >= 0 && isError[p] && recovered[p]) ? 1 : 0;
   }
-  const errorBelow = new Uint8Array(n);
+  const errorBelow = scratch.uint8(n);
   for (let k = n - 1; k >= 0; k--) {
     const i = preorder[k];
     const p = parent[i];

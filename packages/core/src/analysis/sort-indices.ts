@@ -6,6 +6,8 @@
  * the trace start rarely pass 2^32 ns, about 4.3 s, and passes whose digit never varies are skipped).
  */
 
+import type { Scratch } from './scratch.ts';
+
 const TWO_32 = 4294967296;
 
 /**
@@ -14,8 +16,23 @@ const TWO_32 = 4294967296;
  * are not handled and produce an unspecified order.
  */
 export function sortIndicesByKey(keys: Float64Array): Int32Array {
+  return sortIndices(keys, new Int32Array(keys.length), undefined);
+}
+
+/**
+ * `sortIndicesByKey` into `out` (length `keys.length`), with its temporaries carved from
+ * `scratch` and freed again (fresh arrays without one).
+ */
+export function sortIndices(keys: Float64Array, out: Int32Array, scratch: Scratch | undefined): Int32Array {
+  const mark = scratch?.mark() ?? 0;
+  const result = sortIndicesTo(keys, out, scratch);
+  scratch?.reset(mark);
+  return result;
+}
+
+function sortIndicesTo(keys: Float64Array, out: Int32Array, scratch: Scratch | undefined): Int32Array {
   const n = keys.length;
-  let idx = new Int32Array(n);
+  let idx = out;
   for (let i = 0; i < n; i++) idx[i] = i;
   let sorted = true;
   for (let i = 1; i < n; i++) {
@@ -30,16 +47,16 @@ export function sortIndicesByKey(keys: Float64Array): Int32Array {
     for (let i = 0; i < n; i++) idx[i] = arr[i];
     return idx;
   }
-  const lo = new Uint32Array(n);
-  const hi = new Uint32Array(n);
+  const lo = scratch === undefined ? new Uint32Array(n) : scratch.uint32Dirty(n);
+  const hi = scratch === undefined ? new Uint32Array(n) : scratch.uint32Dirty(n);
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     const h = Math.floor(k / TWO_32);
     hi[i] = h;
     lo[i] = k - h * TWO_32;
   }
-  let tmp = new Int32Array(n);
-  const count = new Int32Array(65537);
+  let tmp = scratch === undefined ? new Int32Array(n) : scratch.int32Dirty(n);
+  const count = scratch === undefined ? new Int32Array(65537) : scratch.int32Dirty(65537);
   for (let pass = 0; pass < 4; pass++) {
     const words = pass < 2 ? lo : hi;
     const shift = pass % 2 === 0 ? 0 : 16;
@@ -63,5 +80,7 @@ export function sortIndicesByKey(keys: Float64Array): Int32Array {
     idx = tmp;
     tmp = swap;
   }
-  return idx;
+  // An odd number of passes leaves the order in the temporary.
+  if (idx !== out) out.set(idx);
+  return out;
 }

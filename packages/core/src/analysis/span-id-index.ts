@@ -17,6 +17,8 @@
  * (`addParsed`, `indexOfParsed`), where the processor overlaps the misses of consecutive probes.
  */
 
+import type { Scratch } from './scratch.ts';
+
 /**
  * Parses a span id of 16 lowercase hex digits into `hi[at]` and `lo[at]` (as int32); returns
  * false, leaving them unchanged, for any other string.
@@ -68,12 +70,18 @@ export class SpanIdIndex implements ReadonlyMap<string, number> {
   /** Scratch for parsing one id. */
   readonly #hi = new Int32Array(1);
   readonly #lo = new Int32Array(1);
+  readonly #scratch: Scratch | undefined;
 
-  /** `expected`: about how many ids will be added; the table doubles when it is half full. */
-  constructor(expected: number) {
+  /**
+   * `expected`: about how many ids will be added; the table doubles when it is half full.
+   * With `scratch`, the table and the batch orders are carved from it (see `scratch.ts`): the
+   * index must then not outlive the arena.
+   */
+  constructor(expected: number, scratch?: Scratch) {
     let capacity = 16;
     while (capacity < expected * 2) capacity *= 2;
-    this.#slots = new Int32Array(capacity * 3);
+    this.#scratch = scratch;
+    this.#slots = scratch === undefined ? new Int32Array(capacity * 3) : scratch.int32(capacity * 3);
     this.#mask = capacity - 1;
   }
 
@@ -122,11 +130,13 @@ export class SpanIdIndex implements ReadonlyMap<string, number> {
       return repeats;
     }
     // Equal ids share a home slot, so the stable order keeps the first of them first.
+    const mark = this.#scratch?.mark() ?? 0;
     const order = this.#byRegion(hi, lo, parsed, 1, count);
     for (let k = 0; k < order.length; k++) {
       const i = order[k];
       if (this.addParsed(hi[i], lo[i], i) >= 0) repeats.push(i);
     }
+    this.#scratch?.reset(mark);
     return repeats.sort((a, b) => a - b);
   }
 
@@ -147,11 +157,13 @@ export class SpanIdIndex implements ReadonlyMap<string, number> {
       for (let i = 0; i < count; i++) if (select[i] === want) out[i] = this.indexOfParsed(hi[i], lo[i]);
       return;
     }
+    const mark = this.#scratch?.mark() ?? 0;
     const order = this.#byRegion(hi, lo, select, want, count);
     for (let k = 0; k < order.length; k++) {
       const i = order[k];
       out[i] = this.indexOfParsed(hi[i], lo[i]);
     }
+    this.#scratch?.reset(mark);
   }
 
   /** Spans `i < count` with `select[i] === want`, stably grouped by the table region of their home slot. */
@@ -159,7 +171,8 @@ export class SpanIdIndex implements ReadonlyMap<string, number> {
     const mask = this.#mask;
     const shift = Math.max(0, Math.log2(mask + 1) - REGION_BITS);
     const regions = ((mask + 1) >>> shift) + 1;
-    const fill = new Int32Array(regions);
+    const scratch = this.#scratch;
+    const fill = scratch === undefined ? new Int32Array(regions) : scratch.int32(regions);
     let selected = 0;
     for (let i = 0; i < count; i++) {
       if (select[i] !== want) continue;
@@ -167,7 +180,7 @@ export class SpanIdIndex implements ReadonlyMap<string, number> {
       selected++;
     }
     for (let r = 1; r < regions; r++) fill[r] += fill[r - 1];
-    const order = new Int32Array(selected);
+    const order = scratch === undefined ? new Int32Array(selected) : scratch.int32Dirty(selected);
     for (let i = 0; i < count; i++) {
       if (select[i] !== want) continue;
       order[fill[(slotHash(hi[i], lo[i]) & mask) >>> shift]++] = i;
