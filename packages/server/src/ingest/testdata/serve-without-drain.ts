@@ -1,0 +1,18 @@
+/**
+ * Test fixture for crash-recovery.test.ts: the real server (ingest log, receivers, store) whose
+ * store never commits a write, so that acknowledged spans exist only in the ingest log until the
+ * test kills this process with SIGKILL. Prints its addresses as one JSON line.
+ */
+import { startServer } from '../../main.ts';
+
+const server = await startServer({
+  dataDir: process.argv[2],
+  host: '127.0.0.1',
+  apiPort: 0,
+  otlpHttpPort: 0,
+  otlpGrpcPort: 0,
+});
+server.store.writeSpans = () => new Promise<void>(() => undefined);
+process.stdout.write(
+  `${JSON.stringify({ otlpHttp: server.otlpHttpUrl, otlpGrpc: server.otlpGrpcAddress, api: server.apiUrl })}\n`,
+);
