@@ -21,7 +21,7 @@ const OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'max-pending-spans',
     env: 'ARIADNE_MAX_PENDING_SPANS',
-    help: 'spans waiting to be committed before 503/UNAVAILABLE',
+    help: 'spans acknowledged but not yet in the database before 503/UNAVAILABLE',
     default: 'a quarter of the memory limit, at most 200000',
   },
   {
