@@ -66,9 +66,19 @@ function decodeValue(text: string): AnyValue {
   }
 }
 
-/** One attribute as stored. */
+/** One attribute as stored: `attributeKeyPrefix(key)` followed by the encoded value. */
 export function encodeAttribute(kv: KeyValue): string {
-  return escapeSeparators(kv.key) + KV_SEP + escapeSeparators(encodeValue(kv.value));
+  return attributeKeyPrefix(kv.key) + escapeSeparators(encodeValue(kv.value));
+}
+
+/** The part of every stored attribute with this key that comes before the value. */
+export function attributeKeyPrefix(key: string): string {
+  return escapeSeparators(key) + KV_SEP;
+}
+
+/** The value part of a stored attribute (after its key prefix). */
+export function attributeValueText(encoded: string): string {
+  return encoded.slice(encoded.indexOf(KV_SEP) + 1);
 }
 
 /** Inverse of `encodeAttribute`. */

@@ -4,8 +4,8 @@ import { seededRandom } from '@ariadne/core';
 import { ATTR_SEP } from './attribute-codec.ts';
 import { AttributeSlots, attributesFromSlots, MAX_SLOTS } from './attribute-slots.ts';
 
-/** Stands in for an encoded attribute: `key=value` (attribute-codec.ts is tested on its own). */
-const enc = (key: string, value: string) => `${key}\x1e${value}`;
+/** An encoded attribute (attribute-codec.ts is tested on its own): key prefix, then value part. */
+const enc = (key: string, value: string) => `${key}\x1es${value}`;
 
 function roundTrip(slots: AttributeSlots, spans: [string, string][][]): void {
   const batch = slots.batch();
@@ -18,7 +18,7 @@ function roundTrip(slots: AttributeSlots, spans: [string, string][][]): void {
   slots.commit(batch);
   stored.forEach(([layout, slotText, rest], i) => {
     assert.deepEqual(
-      attributesFromSlots(layout, slotText, rest, (text) => text),
+      attributesFromSlots(layout, slotText, rest, slots.prefixes(), (text) => text),
       spans[i].map(([k, v]) => enc(k, v)),
     );
   });
@@ -30,12 +30,13 @@ describe('attribute slots', () => {
     const batch = slots.batch();
     const [layout, slotText, rest] = batch.encode(['b', 'a', 'c'], [enc('b', '1'), enc('a', '2'), enc('c', '3')]);
     assert.equal(layout, 'ABC');
-    assert.equal(slotText, [enc('b', '1'), enc('a', '2'), enc('c', '3')].join(ATTR_SEP));
+    // Slots hold the value part only: the slot names the key.
+    assert.equal(slotText, ['s1', 's2', 's3'].join(ATTR_SEP));
     assert.equal(rest, '');
     // Same keys in another order: same slots, different layout; a missing slot is empty.
     const [layout2, slotText2] = batch.encode(['c', 'b'], [enc('c', '9'), enc('b', '8')]);
     assert.equal(layout2, 'CA');
-    assert.equal(slotText2, [enc('b', '8'), '', enc('c', '9')].join(ATTR_SEP));
+    assert.equal(slotText2, ['s8', '', 's9'].join(ATTR_SEP));
     assert.deepEqual(batch.newKeys, ['b', 'a', 'c']);
     // Not committed yet: the store's assignment is unchanged (a rolled-back batch leaves no trace).
     assert.equal(slots.count, 0);
@@ -87,9 +88,18 @@ describe('attribute slots', () => {
       /slot 0/,
     );
     assert.throws(() => new AttributeSlots([['a', 1]]), /gaps/);
-    assert.throws(() => attributesFromSlots('AB', enc('a', '1'), '', (t) => t), /does not match/);
+    const prefixes = ['a\x1e', 'b\x1e'];
+    assert.deepEqual(
+      attributesFromSlots('BA', `s1${ATTR_SEP}s2`, '', prefixes, (t) => t),
+      [enc('b', '2'), enc('a', '1')],
+    );
+    assert.throws(() => attributesFromSlots('AB', 's1', '', prefixes, (t) => t), /does not match/);
     assert.throws(
-      () => attributesFromSlots('~', '', [enc('a', '1'), enc('b', '2')].join(ATTR_SEP), (t) => t),
+      () => attributesFromSlots('C', `s1${ATTR_SEP}s2${ATTR_SEP}s3`, '', prefixes, (t) => t),
+      /does not match/,
+    );
+    assert.throws(
+      () => attributesFromSlots('~', '', [enc('a', '1'), enc('b', '2')].join(ATTR_SEP), prefixes, (t) => t),
       /left over/,
     );
   });

@@ -1,4 +1,4 @@
-import { ATTR_SEP } from './attribute-codec.ts';
+import { ATTR_SEP, attributeKeyPrefix, attributeValueText } from './attribute-codec.ts';
 
 /**
  * Where a store row keeps a span's attributes: in per-key "slot" columns, so that each column
@@ -10,13 +10,16 @@ import { ATTR_SEP } from './attribute-codec.ts';
  * the first `MAX_SLOTS` distinct keys a store sees get a slot each, for good. Every other
  * attribute, and the second occurrence of a key within one span, goes to the `rest` list.
  *
- * A span's attributes become three strings (each attribute already encoded by attribute-codec.ts,
- * whose escaping keeps `ATTR_SEP` out of every encoded attribute):
+ * A span's attributes become (each attribute already encoded by attribute-codec.ts, whose escaping
+ * keeps `ATTR_SEP` out of every encoded attribute):
  * - `layout`: one character per attribute, in order: `A` + slot for a slotted one, `~` for the
  *   next one from `rest`. Spans of one operation share a layout, so the column is a dictionary of
  *   a few entries.
- * - `slots`: slot values joined by `ATTR_SEP`, `''` for an empty slot, up to the highest slot used.
- * - `rest`: the other attributes, in order, joined by `ATTR_SEP`.
+ * - one value per slot: the attribute's value part only (`attributeValueText`; the slot names
+ *   the key), so most fit in DuckDB's 12-byte inline strings; NULL for an empty slot.
+ * - `rest`: the other attributes, whole, in order.
+ * As text (`encode`, and how reads receive them): slot values joined by `ATTR_SEP` with `''` for
+ * an empty slot, and rest joined by `ATTR_SEP`.
  *
  * Measured on the bench:query data (20 attributes a span): 33.6 bytes a span as one list column,
  * 17.8 in slots (BENCHMARKS.md, "Store at scale").
@@ -53,6 +56,11 @@ export class AttributeSlots {
     return this.slotByKey.get(key);
   }
 
+  /** The stored-attribute prefix (`attributeKeyPrefix`) of each slot's key, by slot. */
+  prefixes(): string[] {
+    return this.keys.map(attributeKeyPrefix);
+  }
+
   /** A batch's view: its own new slots stay out of the committed assignment until `commit`. */
   batch(): SlotBatch {
     return new SlotBatch(this);
@@ -73,8 +81,7 @@ export class SlotBatch {
   /** Keys given a slot by this batch, in slot order after the committed ones. */
   readonly newKeys: string[] = [];
   private readonly newSlots = new Map<string, number>();
-  private readonly fields: string[] = [];
-  private readonly filled: boolean[] = [];
+  private readonly fields: (string | undefined)[] = [];
 
   constructor(private readonly slots: AttributeSlots) {}
 
@@ -93,48 +100,59 @@ export class SlotBatch {
   }
 
   /**
-   * One span's attributes as `[layout, slots, rest]`. `keys[i]` is the key of the attribute
-   * whose stored form is `encoded[i]`.
+   * Places one span's attributes (`keys[i]` is the key of the attribute stored as `encoded[i]`):
+   * returns the layout and the attributes for the rest list; the slot values are then read with
+   * `takeSlot`, which must be called for every slot before the next span is placed.
    */
-  encode(keys: readonly string[], encoded: readonly string[]): [string, string, string] {
+  place(keys: readonly string[], encoded: readonly string[]): [layout: string, rest: string[]] {
     const fields = this.fields;
-    const filled = this.filled;
     let layout = '';
-    let rest = '';
-    let restCount = 0;
-    let highest = -1;
+    const rest: string[] = [];
     for (let i = 0; i < keys.length; i++) {
       const slot = this.slotFor(keys[i]);
-      if (slot === undefined || filled[slot] === true) {
+      if (slot === undefined || fields[slot] !== undefined) {
         layout += REST;
-        rest = restCount++ === 0 ? encoded[i] : rest + ATTR_SEP + encoded[i];
+        rest.push(encoded[i]);
         continue;
       }
-      filled[slot] = true;
-      fields[slot] = encoded[i];
+      fields[slot] = attributeValueText(encoded[i]);
       layout += String.fromCharCode(SLOT_BASE + slot);
-      if (slot > highest) highest = slot;
     }
-    let slotText = '';
-    for (let s = 0; s <= highest; s++) {
-      if (s > 0) slotText += ATTR_SEP;
-      if (filled[s] === true) {
-        slotText += fields[s];
-        filled[s] = false;
-      }
+    return [layout, rest];
+  }
+
+  /** The value part `place` put in a slot (null if none), clearing it for the next span. */
+  takeSlot(slot: number): string | null {
+    const value = this.fields[slot];
+    if (value === undefined) return null;
+    this.fields[slot] = undefined;
+    return value;
+  }
+
+  /** One span's attributes as `[layout, slots, rest]` strings (see the top of this file). */
+  encode(keys: readonly string[], encoded: readonly string[]): [string, string, string] {
+    const [layout, rest] = this.place(keys, encoded);
+    const values: string[] = [];
+    let highest = -1;
+    for (let s = 0; s < this.count; s++) {
+      const value = this.takeSlot(s);
+      values.push(value ?? '');
+      if (value !== null) highest = s;
     }
-    return [layout, slotText, rest];
+    return [layout, values.slice(0, highest + 1).join(ATTR_SEP), rest.join(ATTR_SEP)];
   }
 }
 
 /**
  * The attributes of one stored span, in their original order: the inverse of `SlotBatch.encode`.
- * `decode` turns one stored attribute string into a value (callers cache it: values repeat).
+ * `prefixes` are the slots' key prefixes (`AttributeSlots.prefixes`); `decode` turns one whole
+ * stored attribute string into a value (callers cache it: values repeat).
  */
 export function attributesFromSlots<T>(
   layout: string,
   slotText: string,
   restText: string,
+  prefixes: readonly string[],
   decode: (encoded: string) => T,
 ): T[] {
   if (layout === '') return [];
@@ -144,8 +162,9 @@ export function attributesFromSlots<T>(
   let next = 0;
   for (let i = 0; i < layout.length; i++) {
     const code = layout.charCodeAt(i);
-    const encoded = code === 126 ? rest[next++] : slots[code - SLOT_BASE];
-    if (encoded === undefined || encoded === '') {
+    const slot = code - SLOT_BASE;
+    const encoded = code === 126 ? rest[next++] : slots[slot] && prefixes[slot] + slots[slot];
+    if (encoded === undefined || encoded === '' || (code !== 126 && prefixes[slot] === undefined)) {
       throw new Error(`corrupt store: attribute layout ${JSON.stringify(layout)} does not match its values`);
     }
     out[i] = decode(encoded);

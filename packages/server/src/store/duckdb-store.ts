@@ -12,7 +12,6 @@ import {
   unixNanos,
 } from '@ariadne/core';
 import {
-  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBInstance,
   type DuckDBPreparedStatement,
@@ -41,12 +40,14 @@ import {
   attributeFilterCandidates,
   attributesFromJsonText,
   attributesToJsonText,
+  attributeValueText,
   decodeAttribute,
   encodeAttribute,
   encodeAttributeList,
 } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
 import { AttributeSlots, attributesFromSlots, MAX_SLOTS } from './attribute-slots.ts';
+import { ChunkWriter, type ColumnKind } from './chunk-writer.ts';
 
 /** Options for the embedded DuckDB store. */
 export interface DuckDbStoreOptions {
@@ -84,15 +85,15 @@ CREATE TABLE IF NOT EXISTS spans (
   parent_service VARCHAR,
   kind UTINYINT NOT NULL,
   status_code UTINYINT NOT NULL,
-  status_message VARCHAR NOT NULL,
-  trace_state VARCHAR NOT NULL,
+  status_message VARCHAR,
+  trace_state VARCHAR,
   flags UINTEGER NOT NULL,
-  attr_layout VARCHAR NOT NULL,
+  attr_layout VARCHAR,
   attrs_rest VARCHAR[] NOT NULL,
   dropped_attributes UINTEGER NOT NULL,
-  events VARCHAR NOT NULL,
+  events VARCHAR,
   dropped_events UINTEGER NOT NULL,
-  links VARCHAR NOT NULL,
+  links VARCHAR,
   dropped_links UINTEGER NOT NULL,
   resource_no UINTEGER NOT NULL,
   scope_id UBIGINT NOT NULL,
@@ -137,39 +138,6 @@ CREATE TABLE IF NOT EXISTS scopes (
 );
 `;
 
-// The staging table holds one batch as plain scalars (fast to append); INSERT ... SELECT then
-// splits the attribute lists, sorts the batch by trace and fills the summary tables inside DuckDB.
-// It is a temp table: never written to the WAL.
-const STAGE = `
-CREATE TEMP TABLE IF NOT EXISTS stage (
-  trace_id UHUGEINT, span_id UBIGINT, parent_span_id UBIGINT, start_ns UBIGINT, duration_ns UBIGINT,
-  service VARCHAR, name VARCHAR, kind UTINYINT, status_code UTINYINT, status_message VARCHAR,
-  trace_state VARCHAR, flags UINTEGER, attr_layout VARCHAR, attr_slots VARCHAR, attrs_rest VARCHAR,
-  dropped_attributes UINTEGER, events VARCHAR,
-  dropped_events UINTEGER, links VARCHAR, dropped_links UINTEGER, resource_no UINTEGER, scope_id UBIGINT
-)`;
-
-// One batch into `spans`, in staging order (sorted by trace: a trace's rows sit together and
-// trace_id compresses to runs), with the parent's service when the parent is in the same batch (NULL when it is not:
-// dependencies() joins those few rows at query time; '' for roots).
-const INSERT_SPANS = `
-INSERT INTO spans SELECT s.trace_id, s.span_id, s.parent_span_id, s.start_ns, s.duration_ns, s.service, s.name,
-  CASE WHEN s.parent_span_id = 0 THEN '' ELSE p.service END,
-  s.kind, s.status_code, s.status_message, s.trace_state, s.flags,
-  s.attr_layout, CASE WHEN s.attrs_rest = '' THEN []::VARCHAR[] ELSE string_split(s.attrs_rest, chr(31)) END,
-  s.dropped_attributes, s.events, s.dropped_events, s.links, s.dropped_links, s.resource_no, s.scope_id,
-  ${SLOT_COLUMNS.map((_, i) => `nullif(s.slot_values[${i + 1}], '')`).join(', ')}
-FROM (SELECT *, string_split(attr_slots, chr(31)) AS slot_values FROM temp.main.stage) s
-LEFT JOIN (SELECT trace_id, span_id, any_value(service) AS service FROM temp.main.stage GROUP BY ALL) p
-  ON s.trace_id = p.trace_id AND s.parent_span_id = p.span_id`;
-
-// One row per trace per batch: the time range of its spans, so that a lookup by trace id (and the
-// summaries of search results) read only the row groups of \`spans\` whose start_ns zone maps
-// overlap it. Only fixed-width columns: a scan of the whole table is a millisecond.
-const INSERT_TRACE_PARTS = `
-INSERT INTO trace_parts SELECT trace_id, min(start_ns), max(start_ns), count(*)
-FROM temp.main.stage GROUP BY trace_id ORDER BY min(start_ns)`;
-
 /** The slot values of a row joined by chr(31) (never inside an encoded attribute), `''` for empty slots. */
 function slotTextSql(slotCount: number): string {
   if (slotCount === 0) return "''";
@@ -181,21 +149,83 @@ function slotTextSql(slotCount: number): string {
 /** What getTrace reads of each span; the indices below follow this order. */
 function spanReadColumns(slotCount: number): string {
   return `span_id, parent_span_id, start_ns, duration_ns, service, name, kind, status_code,
-  status_message, trace_state, flags, attr_layout, dropped_attributes, events,
-  dropped_events, links, dropped_links, resource_no, scope_id, array_to_string(attrs_rest, chr(31)) AS attrs_rest,
-  ${slotTextSql(slotCount)} AS attr_slots`;
+  coalesce(status_message, ''), coalesce(trace_state, ''), flags, coalesce(attr_layout, ''), dropped_attributes,
+  coalesce(events, ''), dropped_events, coalesce(links, ''), dropped_links, resource_no, scope_id,
+  array_to_string(attrs_rest, chr(31)) AS attrs_rest, ${slotTextSql(slotCount)} AS attr_slots`;
 }
 
+/**
+ * Column types of \`spans\`, in table order, as written by writeBatch. The string columns that are
+ * usually empty hold NULL for '' (no string to hand over per row); reads coalesce.
+ */
+const SPAN_COLUMN_TYPES: DuckDBType[] = [
+  UHUGEINT, // trace_id
+  UBIGINT, // span_id
+  UBIGINT, // parent_span_id
+  UBIGINT, // start_ns
+  UBIGINT, // duration_ns
+  VARCHAR, // service
+  VARCHAR, // name
+  VARCHAR, // parent_service
+  UTINYINT, // kind
+  UTINYINT, // status_code
+  VARCHAR, // status_message
+  VARCHAR, // trace_state
+  UINTEGER, // flags
+  VARCHAR, // attr_layout
+  LIST(VARCHAR), // attrs_rest
+  UINTEGER, // dropped_attributes
+  VARCHAR, // events
+  UINTEGER, // dropped_events
+  VARCHAR, // links
+  UINTEGER, // dropped_links
+  UINTEGER, // resource_no
+  UBIGINT, // scope_id
+  ...SLOT_COLUMNS.map(() => VARCHAR),
+];
+const SPAN_COLUMN_KINDS: ColumnKind[] = [
+  'u128',
+  'u64',
+  'u64',
+  'u64',
+  'u64',
+  'varchar',
+  'varchar',
+  'varchar',
+  'u8',
+  'u8',
+  'varchar',
+  'varchar',
+  'u32',
+  'varchar',
+  'varchar[]',
+  'u32',
+  'varchar',
+  'u32',
+  'varchar',
+  'u32',
+  'u32',
+  'u64',
+  ...SLOT_COLUMNS.map((): ColumnKind => 'varchar'),
+];
+const FIRST_SLOT_COLUMN = 22;
+const TRACE_PART_TYPES: DuckDBType[] = [UHUGEINT, UBIGINT, UBIGINT, UINTEGER];
+const TRACE_PART_KINDS: ColumnKind[] = ['u128', 'u64', 'u64', 'u32'];
+
+/** Distinct trace ids in a batch. */
+function countTraces(spans: readonly Span[]): number {
+  return new Set(spans.map((s) => s.traceId)).size;
+}
 /** String columns of a span read joined (see readTraceColumns), in the order they take in spanReadColumns. */
 function stringColumns(slotCount: number): string[] {
   return [
     'service',
     'name',
-    'status_message',
-    'trace_state',
-    'attr_layout',
-    'events',
-    'links',
+    "coalesce(status_message, '')",
+    "coalesce(trace_state, '')",
+    "coalesce(attr_layout, '')",
+    "coalesce(events, '')",
+    "coalesce(links, '')",
     'array_to_string(attrs_rest, chr(31))',
     slotTextSql(slotCount),
   ];
@@ -322,7 +352,6 @@ export class DuckDbSpanStore implements SpanStore {
         );
       }
       await writer.run(SCHEMA);
-      await writer.run(STAGE);
       const frequentRows = columnsOf(await writer.runAndReadAll('SELECT h FROM attr_frequent'))[0] as number[];
       const frequent = new FrequentValueTracker({ threshold: options.attributeIndexThreshold ?? 64 }, frequentRows);
       const reader = await instance.connect();
@@ -388,105 +417,127 @@ export class DuckDbSpanStore implements SpanStore {
     const slotBatch = this.slots.batch();
     await db.run('BEGIN TRANSACTION');
     try {
-      const appender: DuckDBAppender = await db.createAppender('stage', 'main', 'temp');
+      const out = new ChunkWriter(await db.createAppender('spans'), SPAN_COLUMN_TYPES, SPAN_COLUMN_KINDS, spans.length);
+      const parts = new ChunkWriter(
+        await db.createAppender('trace_parts'),
+        TRACE_PART_TYPES,
+        TRACE_PART_KINDS,
+        countTraces(spans),
+      );
       let lastMinuteSpanStart = -1n;
-      // Spans are sorted by trace: convert each trace id once.
-      let lastTraceId = '';
-      let lastTraceIdValue = 0n;
       let minute = 0;
       const attrKeys: string[] = [];
       const attrTexts: string[] = [];
-      // Sorting here is much cheaper than an ORDER BY over the wide rows inside DuckDB.
+      const serviceBySpanId = new Map<string, string>();
+      // Sorted by trace, then start: a trace's rows sit together (trace_id compresses to runs and
+      // a lookup reads few row groups). Sorting here is much cheaper than an ORDER BY in DuckDB.
       const sorted = [...spans].sort(byTraceThenStart);
-      for (const span of sorted) {
-        let resourceNo = resourceNos.get(span.resource);
-        if (resourceNo === undefined) {
-          let hash = this.contentHashes.get(span.resource);
-          if (hash === undefined) {
-            hash = hashId(resourceBody(span.resource));
-            this.contentHashes.set(span.resource, hash);
-          }
-          resourceNo = this.resourceNumbers.get(hash) ?? newResourceNos.get(hash);
+      for (let first = 0; first < sorted.length; ) {
+        // One trace: [first, end).
+        const traceId = sorted[first].traceId;
+        let end = first + 1;
+        while (end < sorted.length && sorted[end].traceId === traceId) end++;
+        // The parent's service where the parent is in this batch (dependencies need no self-join
+        // then); NULL where it is not (joined at query time), '' for roots.
+        serviceBySpanId.clear();
+        if (end - first > 1)
+          for (let i = first; i < end; i++) serviceBySpanId.set(sorted[i].spanId, sorted[i].serviceName);
+        const partRow = parts.next();
+        parts.hex(0, partRow, traceId);
+        parts.u64(1, partRow, sorted[first].startTimeUnixNano as bigint);
+        parts.u64(2, partRow, sorted[end - 1].startTimeUnixNano as bigint);
+        parts.u32(3, partRow, end - first);
+        for (let at = first; at < end; at++) {
+          const span = sorted[at];
+          let resourceNo = resourceNos.get(span.resource);
           if (resourceNo === undefined) {
-            resourceNo = this.nextResourceNo++;
-            newResourceNos.set(hash, resourceNo);
-            newResources.set(hash, span.resource);
+            let hash = this.contentHashes.get(span.resource);
+            if (hash === undefined) {
+              hash = hashId(resourceBody(span.resource));
+              this.contentHashes.set(span.resource, hash);
+            }
+            resourceNo = this.resourceNumbers.get(hash) ?? newResourceNos.get(hash);
+            if (resourceNo === undefined) {
+              resourceNo = this.nextResourceNo++;
+              newResourceNos.set(hash, resourceNo);
+              newResources.set(hash, span.resource);
+            }
+            resourceNos.set(span.resource, resourceNo);
           }
-          resourceNos.set(span.resource, resourceNo);
-        }
-        let scopeId = scopeIds.get(span.scope);
-        if (scopeId === undefined) {
-          scopeId = this.contentHashes.get(span.scope);
+          let scopeId = scopeIds.get(span.scope);
           if (scopeId === undefined) {
-            scopeId = hashId(scopeBody(span.scope));
-            this.contentHashes.set(span.scope, scopeId);
+            scopeId = this.contentHashes.get(span.scope);
+            if (scopeId === undefined) {
+              scopeId = hashId(scopeBody(span.scope));
+              this.contentHashes.set(span.scope, scopeId);
+            }
+            scopeIds.set(span.scope, scopeId);
+            if (!this.knownScopeIds.has(scopeId)) newScopes.set(scopeId, span.scope);
           }
-          scopeIds.set(span.scope, scopeId);
-          if (!this.knownScopeIds.has(scopeId)) newScopes.set(scopeId, span.scope);
-        }
-        const opKey = `${span.serviceName}\0${span.name}`;
-        if (!this.knownOperations.has(opKey)) newOperations.set(opKey, [span.serviceName, span.name]);
-        const start = span.startTimeUnixNano as bigint;
-        if (batchMin === undefined || start < batchMin) batchMin = start;
-        if (batchMax === undefined || start > batchMax) batchMax = start;
-        if (start !== lastMinuteSpanStart) {
-          minute = minuteOf(start);
-          lastMinuteSpanStart = start;
-        }
-        const list = span.attributes;
-        attrKeys.length = list.length;
-        attrTexts.length = list.length;
-        for (let i = 0; i < list.length; i++) {
-          const kv = list[i];
-          let stored = this.encodedAttributes.get(kv);
-          if (stored === undefined) {
-            const encoded = encodeAttribute(kv);
-            const t = kv.value.type;
-            const indexed = t === 'string' || t === 'int' || t === 'double' || t === 'bool';
-            stored = { encoded, hash: indexed ? hashAttribute(encoded) : undefined };
-            this.encodedAttributes.set(kv, stored);
+          const opKey = `${span.serviceName}\0${span.name}`;
+          if (!this.knownOperations.has(opKey)) newOperations.set(opKey, [span.serviceName, span.name]);
+          const start = span.startTimeUnixNano as bigint;
+          if (batchMin === undefined || start < batchMin) batchMin = start;
+          if (batchMax === undefined || start > batchMax) batchMax = start;
+          if (start !== lastMinuteSpanStart) {
+            minute = minuteOf(start);
+            lastMinuteSpanStart = start;
           }
-          attrKeys[i] = kv.key;
-          attrTexts[i] = stored.encoded;
-          if (stored.hash !== undefined) {
-            const h = stored.hash;
-            if (this.frequent.isFrequent(h)) continue;
-            const minutes = hashMinutes.get(h);
-            if (minutes === undefined) hashMinutes.set(h, [minute]);
-            else if (minutes[minutes.length - 1] !== minute && !minutes.includes(minute)) minutes.push(minute);
+          const list = span.attributes;
+          attrKeys.length = list.length;
+          attrTexts.length = list.length;
+          for (let i = 0; i < list.length; i++) {
+            const kv = list[i];
+            let stored = this.encodedAttributes.get(kv);
+            if (stored === undefined) {
+              const encoded = encodeAttribute(kv);
+              const t = kv.value.type;
+              const indexed = t === 'string' || t === 'int' || t === 'double' || t === 'bool';
+              stored = { encoded, hash: indexed ? hashAttribute(encoded) : undefined };
+              this.encodedAttributes.set(kv, stored);
+            }
+            attrKeys[i] = kv.key;
+            attrTexts[i] = stored.encoded;
+            if (stored.hash !== undefined) {
+              const h = stored.hash;
+              if (this.frequent.isFrequent(h)) continue;
+              const minutes = hashMinutes.get(h);
+              if (minutes === undefined) hashMinutes.set(h, [minute]);
+              else if (minutes[minutes.length - 1] !== minute && !minutes.includes(minute)) minutes.push(minute);
+            }
           }
+
+          const row = out.next();
+          out.hex(0, row, traceId);
+          out.hex(1, row, span.spanId);
+          out.hex(2, row, span.parentSpanId);
+          out.u64(3, row, start);
+          out.u64(4, row, span.endTimeUnixNano - span.startTimeUnixNano);
+          out.varchar(5, row, span.serviceName);
+          out.varchar(6, row, span.name);
+          out.varchar(7, row, span.parentSpanId === '' ? '' : (serviceBySpanId.get(span.parentSpanId) ?? null));
+          out.u8(8, row, span.kind & 0xff);
+          out.u8(9, row, span.status.code & 0xff);
+          out.varchar(10, row, span.status.message === '' ? null : span.status.message);
+          out.varchar(11, row, span.traceState === '' ? null : span.traceState);
+          out.u32(12, row, span.flags >>> 0);
+          const [layout, rest] = slotBatch.place(attrKeys, attrTexts);
+          out.varchar(13, row, layout === '' ? null : layout);
+          out.varcharList(14, row, rest);
+          out.u32(15, row, span.droppedAttributesCount);
+          out.varchar(16, row, span.events.length === 0 ? null : eventsToText(span.events));
+          out.u32(17, row, span.droppedEventsCount);
+          out.varchar(18, row, span.links.length === 0 ? null : linksToText(span.links));
+          out.u32(19, row, span.droppedLinksCount);
+          out.u32(20, row, resourceNo);
+          out.u64(21, row, scopeId);
+          for (let slot = 0; slot < MAX_SLOTS; slot++)
+            out.varchar(FIRST_SLOT_COLUMN + slot, row, slotBatch.takeSlot(slot));
         }
-        if (span.traceId !== lastTraceId) {
-          lastTraceId = span.traceId;
-          lastTraceIdValue = hexToBigInt(lastTraceId);
-        }
-        appender.appendUHugeInt(lastTraceIdValue);
-        appender.appendUBigInt(hexToBigInt(span.spanId));
-        appender.appendUBigInt(hexToBigInt(span.parentSpanId));
-        appender.appendUBigInt(start);
-        appender.appendUBigInt(span.endTimeUnixNano - span.startTimeUnixNano);
-        appender.appendVarchar(span.serviceName);
-        appender.appendVarchar(span.name);
-        appender.appendUTinyInt(span.kind & 0xff);
-        appender.appendUTinyInt(span.status.code & 0xff);
-        appender.appendVarchar(span.status.message);
-        appender.appendVarchar(span.traceState);
-        appender.appendUInteger(span.flags >>> 0);
-        const [layout, slotText, rest] = slotBatch.encode(attrKeys, attrTexts);
-        appender.appendVarchar(layout);
-        appender.appendVarchar(slotText);
-        appender.appendVarchar(rest);
-        appender.appendUInteger(span.droppedAttributesCount);
-        appender.appendVarchar(span.events.length === 0 ? '' : eventsToText(span.events));
-        appender.appendUInteger(span.droppedEventsCount);
-        appender.appendVarchar(span.links.length === 0 ? '' : linksToText(span.links));
-        appender.appendUInteger(span.droppedLinksCount);
-        appender.appendUInteger(resourceNo);
-        appender.appendUBigInt(scopeId);
-        appender.endRow();
+        first = end;
       }
-      appender.flushSync();
-      appender.closeSync();
+      out.finish();
+      parts.finish();
 
       // Values that have now been seen in enough batches stop being indexed (marked in this
       // same transaction, so the index stays exact for every value not marked).
@@ -549,11 +600,6 @@ export class DuckDbSpanStore implements SpanStore {
           [LIST(VARCHAR), LIST(VARCHAR)],
         );
       }
-      if (spans.length > 0) {
-        await db.run(INSERT_SPANS);
-        await db.run(INSERT_TRACE_PARTS);
-        await db.run('DELETE FROM temp.main.stage');
-      }
       if (progress !== undefined) {
         await db.run(
           'INSERT INTO write_progress VALUES ($1, $2) ON CONFLICT (source) DO UPDATE SET position = excluded.position',
@@ -564,7 +610,6 @@ export class DuckDbSpanStore implements SpanStore {
       await db.run('COMMIT');
     } catch (error) {
       await db.run('ROLLBACK').catch(() => undefined);
-      await db.run('DELETE FROM temp.main.stage').catch(() => undefined);
       throw error;
     }
     this.slots.commit(slotBatch);
@@ -649,6 +694,7 @@ export class DuckDbSpanStore implements SpanStore {
       }
       return kv;
     };
+    const prefixes = this.slots.prefixes();
     const spans: Span[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const stored = this.resourceCache.get(c[17][i] as number);
@@ -667,7 +713,13 @@ export class DuckDbSpanStore implements SpanStore {
         kind: Number(c[6][i]),
         startTimeUnixNano: unixNanos(begin),
         endTimeUnixNano: unixNanos(begin + (c[3][i] as bigint)),
-        attributes: attributesFromSlots(c[11][i] as string, c[20][i] as string, c[19][i] as string, attribute),
+        attributes: attributesFromSlots(
+          c[11][i] as string,
+          c[20][i] as string,
+          c[19][i] as string,
+          prefixes,
+          attribute,
+        ),
         droppedAttributesCount: Number(c[12][i]),
         events: events === '' ? [] : eventsFromText(events),
         droppedEventsCount: Number(c[14][i]),
@@ -824,7 +876,7 @@ export class DuckDbSpanStore implements SpanStore {
       const inSpan =
         slot === undefined
           ? `list_has_any(attrs_rest, ${list})`
-          : `(${SLOT_COLUMNS[slot]} IN (${candidates.map((c) => p.add(c, VARCHAR)).join(', ')}) OR list_has_any(attrs_rest, ${list}))`;
+          : `(${SLOT_COLUMNS[slot]} IN (${candidates.map((c) => p.add(attributeValueText(c), VARCHAR)).join(', ')}) OR list_has_any(attrs_rest, ${list}))`;
       if (resourceNos.length === 0) where.push(inSpan);
       else {
         where.push(`(${inSpan} OR list_contains(${p.add(listValue(resourceNos), LIST(UINTEGER))}, resource_no))`);
