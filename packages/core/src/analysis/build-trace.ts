@@ -18,10 +18,23 @@ import { parseSpanId, SpanIdIndex, SpanIdLookup } from './span-id-index.ts';
  *            │   └── c
  *            └── b
  * ```
- * Times are also kept as float64 offsets in nanoseconds from `startUnixNano`: they are exact
- * integers while a trace lasts less than 2^53 ns (about 104 days), and they make the hot loops
- * an order of magnitude faster than bigint arithmetic. Public outputs convert back to exact bigints.
+ * Times are also kept as offsets in nanoseconds from `startUnixNano`, as plain numbers: they make
+ * the hot loops an order of magnitude faster than bigint arithmetic, and public outputs convert
+ * back to exact bigints. They are stored as 32-bit integers while the trace lasts less than 2^32 ns
+ * (about 4.3 s), else as float64, exact integers below 2^53 ns (about 104 days).
+ *
+ * The arrays of one trace share two array buffers, one for the times and one for everything else,
+ * and take 38 bytes per span (46 when times need float64): a million-span trace allocates 38 MB,
+ * well below the 64 MB of new array buffers after which V8 starts a full garbage collection (see
+ * `scratch.ts`), which costs more than the analysis while a million span objects are alive.
+ * Temporaries come from the reused scratch buffer.
  */
+
+/**
+ * Offsets in nanoseconds from the start of a trace, exact integers: a `Uint32Array` when every
+ * offset of the trace is below 2^32 (4.3 s), else a `Float64Array` (exact below 2^53 ns).
+ */
+export type NanoOffsets = Uint32Array | Float64Array;
 
 /** What `buildTrace` repaired or flagged. */
 export type TraceWarningCode =
@@ -75,10 +88,13 @@ export interface Trace {
   readonly startUnixNano: UnixNanos;
   /** The latest end of any span after repair. */
   readonly endUnixNano: UnixNanos;
-  /** Start of each span in ns from `startUnixNano` (an exact integer below 2^53). */
-  readonly start: Float64Array;
-  /** End of each span in ns from `startUnixNano`; never before `start`. */
-  readonly end: Float64Array;
+  /**
+   * Start of each span in ns from `startUnixNano` (an exact integer below 2^53). A `Uint32Array`
+   * when the trace lasts less than 2^32 ns, else a `Float64Array` (see `NanoOffsets`).
+   */
+  readonly start: NanoOffsets;
+  /** End of each span in ns from `startUnixNano`; never before `start`. Same type as `start`. */
+  readonly end: NanoOffsets;
   /** Index of the parent span, or -1 for a root (true or orphan). */
   readonly parent: Int32Array;
   /** CSR offsets into `children`, length `size + 1`. */
@@ -183,8 +199,8 @@ function inUint64(value: bigint): boolean {
  * Does not validate ids: run `validateSpans` first on untrusted input.
  */
 export function buildTrace(input: readonly Span[], options: BuildTraceOptions = {}): Trace {
-  // Temporaries come from reused scratch memory (see `scratch.ts`); about 60 bytes per span.
-  const scratch = takeScratch(input.length * 64);
+  // Temporaries come from reused scratch memory (see `scratch.ts`); about 80 bytes per span.
+  const scratch = takeScratch(input.length * 88);
   try {
     return buildTraceWith(input, options, scratch);
   } finally {
@@ -312,17 +328,32 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
   const n = work.length;
   const changed = scratch.uint8(n);
 
+  // The result arrays other than the times, in one buffer (times: see the end).
+  const out = new ArrayBuffer((7 * n + 1) * 4 + 2 * n);
+  let at = 0;
+  const int32s = (length: number): Int32Array => {
+    const array = new Int32Array(out, at, length);
+    at += length * 4;
+    return array;
+  };
+  const parent = int32s(n);
+  const serviceOf = int32s(n);
+  const operationOf = int32s(n);
+  const depth = int32s(n);
+  const preorder = int32s(n);
+  const childStart = int32s(n + 1);
+  // Children, then roots: there are exactly n of them together.
+  const childrenAndRoots = int32s(n);
+  const orphan = new Uint8Array(out, at, n);
+  const asyncChild = new Uint8Array(out, at + n, n);
+
   // Pass 2, everything read from the span objects: times as offsets from the earliest known
   // start, parents, asynchronous children, hosts (for clock skew), services and operations.
-  const start = new Float64Array(n);
-  const end = new Float64Array(n);
+  // Times are float64 until they are final, then stored in the narrowest exact type.
+  const start = scratch.float64Dirty(n);
+  const end = scratch.float64Dirty(n);
   const missing = scratch.uint8(n);
-  const parent = new Int32Array(n);
-  const orphan = new Uint8Array(n);
-  const asyncChild = new Uint8Array(n);
   const hosts = adjustSkew ? new HostInterner(scratch.int32Dirty(n)) : undefined;
-  const serviceOf = new Int32Array(n);
-  const operationOf = new Int32Array(n);
   const services: string[] = [];
   const operations: OperationKey[] = [];
   const serviceIds = new Map<string, number>();
@@ -338,6 +369,8 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
     if (span.startTimeUnixNano === 0n) {
       missing[i] = 1;
       anyMissing = true;
+      start[i] = 0;
+      end[i] = 0;
     } else {
       const s = offsets.of(span.startTimeUnixNano);
       let e = offsets.of(span.endTimeUnixNano);
@@ -444,8 +477,9 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
   // One tree with children sorted by start. Cycle breaking, timestamp repair and skew only need
   // parents before children; unless they move a span, it is also the final tree.
   const byStart = sortIndices(start, scratch.int32Dirty(n), scratch);
-  let tree = childrenOf(parent, byStart);
-  let pre = preorderOf(tree, n);
+  // Every tree below is built into the result arrays: only the last one is kept.
+  let tree = childrenOf(parent, byStart, childStart, childrenAndRoots);
+  let pre = preorderOf(tree, preorder);
   if (pre.count < n) {
     const visited = new Uint8Array(n);
     for (let k = 0; k < pre.count; k++) visited[pre.order[k]] = 1;
@@ -468,8 +502,8 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
         });
       }
       // Mark everything reachable from the new root so later walks stop there.
-      tree = childrenOf(parent, byStart);
-      pre = preorderOf(tree, n);
+      tree = childrenOf(parent, byStart, childStart, childrenAndRoots);
+      pre = preorderOf(tree, preorder);
       for (let k = 0; k < pre.count; k++) visited[pre.order[k]] = 1;
     }
   }
@@ -519,10 +553,9 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
   // The final tree: children and roots sorted by start (rebasing kept the order).
   if (anyMissing || shift !== undefined) {
     sortIndices(start, byStart, scratch);
-    tree = childrenOf(parent, byStart);
-    pre = preorderOf(tree, n);
+    tree = childrenOf(parent, byStart, childStart, childrenAndRoots);
+    pre = preorderOf(tree, preorder);
   }
-  const depth = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     const i = pre.order[k];
     depth[i] = parent[i] < 0 ? 0 : depth[parent[i]] + 1;
@@ -541,14 +574,29 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
   // its client half): exactly `spans[i].spanId → i`, which the lookup rebuilds when first used.
   const indexOfSpanId: ReadonlyMap<string, number> = new SpanIdLookup(spans);
 
+  // The times in their final type, in a buffer of their own.
+  let startOut: NanoOffsets;
+  let endOut: NanoOffsets;
+  if (maxEnd < TWO_32) {
+    const times = new Uint32Array(2 * n);
+    startOut = times.subarray(0, n);
+    endOut = times.subarray(n);
+  } else {
+    const times = new Float64Array(2 * n);
+    startOut = times.subarray(0, n);
+    endOut = times.subarray(n);
+  }
+  startOut.set(start);
+  endOut.set(end);
+
   return {
     traceId,
     spans,
     size: n,
     startUnixNano: unixNanos(base),
     endUnixNano: unixNanos(base + BigInt(maxEnd)),
-    start,
-    end,
+    start: startOut,
+    end: endOut,
     parent,
     childStart: tree.childStart,
     children: tree.children,
@@ -611,12 +659,15 @@ interface Tree {
   readonly roots: Int32Array;
 }
 
-/** Children grouped by parent (CSR), each group in `order`; roots in `order` too. */
-function childrenOf(parent: Int32Array, order: Int32Array): Tree {
+/**
+ * Children grouped by parent (CSR), each group in `order`; roots in `order` too. Written into
+ * `childStart` (length n + 1) and `childrenAndRoots` (length n: the children, then the roots).
+ */
+function childrenOf(parent: Int32Array, order: Int32Array, childStart: Int32Array, childrenAndRoots: Int32Array): Tree {
   const n = parent.length;
   // childStart[p] counts up to the end of p's group, then placing children from the back counts
   // it down to the group's start: no separate fill array.
-  const childStart = new Int32Array(n + 1);
+  childStart.fill(0);
   let rootCount = 0;
   for (let i = 0; i < n; i++) {
     const p = parent[i];
@@ -626,8 +677,8 @@ function childrenOf(parent: Int32Array, order: Int32Array): Tree {
   for (let i = 1; i < n; i++) childStart[i] += childStart[i - 1];
   const total = n > 0 ? childStart[n - 1] : 0;
   childStart[n] = total;
-  const children = new Int32Array(total);
-  const roots = new Int32Array(rootCount);
+  const children = childrenAndRoots.subarray(0, total);
+  const roots = childrenAndRoots.subarray(total, n);
   let r = rootCount;
   for (let k = n - 1; k >= 0; k--) {
     const i = order[k];
@@ -646,8 +697,8 @@ function childrenOf(parent: Int32Array, order: Int32Array): Tree {
  * order: [ visited … → count        free        top ← … stacked ]
  * ```
  */
-function preorderOf(tree: Tree, n: number): { order: Int32Array; count: number } {
-  const order = new Int32Array(n);
+function preorderOf(tree: Tree, order: Int32Array): { order: Int32Array; count: number } {
+  const n = order.length;
   let count = 0;
   const { childStart, children, roots } = tree;
   for (let r = 0; r < roots.length; r++) {

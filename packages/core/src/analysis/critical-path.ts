@@ -1,5 +1,5 @@
 import type { UnixNanos } from '../model/units.ts';
-import { offsetToUnixNanos, type Trace } from './build-trace.ts';
+import { type NanoOffsets, offsetToUnixNanos, type Trace } from './build-trace.ts';
 import { releaseScratch, type Scratch, takeScratch } from './scratch.ts';
 import { sortIndices } from './sort-indices.ts';
 
@@ -38,9 +38,11 @@ import { sortIndices } from './sort-indices.ts';
 
 /**
  * Critical paths of all roots in flat arrays, sections in chronological order per root. Offsets
- * are nanoseconds from `Trace.startUnixNano`. Use `criticalPathSections` for exact unix nanos.
- * Treat the typed arrays as read-only: with a single root, `end` is a view of the buffer of
- * `start`, one element further (sections are contiguous).
+ * are nanoseconds from `Trace.startUnixNano`, in the same type as `Trace.start` (see
+ * `NanoOffsets`). Use `criticalPathSections` for exact unix nanos. Treat the typed arrays as
+ * read-only: they share one buffer, and with a single root `end` is a view of `start`, one
+ * element further (sections are contiguous). A deep million-span trace has two million sections:
+ * 8 bytes each with 32-bit offsets.
  */
 export interface CriticalPath {
   /** The root of each path, as in `Trace.roots`. */
@@ -49,8 +51,8 @@ export interface CriticalPath {
   readonly pathStart: Int32Array;
   /** Span index of each section. */
   readonly span: Int32Array;
-  readonly start: Float64Array;
-  readonly end: Float64Array;
+  readonly start: NanoOffsets;
+  readonly end: NanoOffsets;
   /** Number of sections. */
   readonly count: number;
 }
@@ -229,19 +231,28 @@ function criticalPathWith(trace: Trace, scratch: Scratch): CriticalPath {
     writtenAfter[r] = size - low;
   }
   const count = size - low;
-  const pathStart = new Int32Array(roots.length + 1);
+  // The result in one buffer: bounds first (8-byte aligned), then span indices and path starts.
+  // With a single root, ends are the starts one further; with several, the path of one root does
+  // not end where the next one starts, so ends get an array of their own.
+  const wide = start instanceof Float64Array;
+  const boundCount = roots.length <= 1 ? count + 1 : 2 * count;
+  const boundBytes = Math.ceil((boundCount * (wide ? 8 : 4)) / 8) * 8;
+  const out = new ArrayBuffer(boundBytes + (count + roots.length + 1) * 4);
+  const bounds: NanoOffsets = wide ? new Float64Array(out, 0, boundCount) : new Uint32Array(out, 0, boundCount);
+  const span = new Int32Array(out, boundBytes, count);
+  const pathStart = new Int32Array(out, boundBytes + count * 4, roots.length + 1);
   for (let r = 0; r <= roots.length; r++) pathStart[r] = count - writtenAfter[r];
-  const span = secSpan.slice(low, size);
-  let sectionStart: Float64Array;
-  let sectionEnd: Float64Array;
+  span.set(secSpan.subarray(low, size));
+  let sectionStart: NanoOffsets;
+  let sectionEnd: NanoOffsets;
   if (roots.length <= 1) {
-    const bounds = bound.slice(low, size + 1);
+    bounds.set(bound.subarray(low, size + 1));
     sectionStart = bounds.subarray(0, count);
     sectionEnd = bounds.subarray(1, count + 1);
   } else {
-    // With several roots, the path of one root does not end where the next one starts.
-    sectionStart = bound.slice(low, size);
-    sectionEnd = new Float64Array(count);
+    sectionStart = bounds.subarray(0, count);
+    sectionEnd = bounds.subarray(count, 2 * count);
+    sectionStart.set(bound.subarray(low, size));
     for (let r = 0; r < roots.length; r++) {
       const last = pathStart[r + 1] - 1;
       for (let k = pathStart[r]; k < last; k++) sectionEnd[k] = bound[low + k + 1];

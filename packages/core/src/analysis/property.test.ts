@@ -6,8 +6,11 @@ import { criticalPath } from './critical-path.ts';
 import { seededRandom, testSpan } from './test-support.ts';
 import { selfTimes, timeByService } from './time-by-service.ts';
 
-/** A random tree: parents before children, times that may overlap, outlive or precede the parent. */
-function randomSpans(seed: number): Span[] {
+/**
+ * A random tree: parents before children, times that may overlap, outlive or precede the parent.
+ * Times are multiplied by `scale` (the same tree, longer).
+ */
+function randomSpans(seed: number, scale = 1): Span[] {
   const random = seededRandom(seed);
   const n = 1 + Math.floor(random() * 60);
   const spans: Span[] = [];
@@ -25,8 +28,8 @@ function randomSpans(seed: number): Span[] {
       testSpan({
         id: `s${i}`,
         parent: p < 0 ? (random() < 0.1 ? 'gone' : undefined) : `s${p}`,
-        start: s,
-        end: e,
+        start: s * scale,
+        end: e * scale,
         kind: Math.floor(random() * 6),
         service: `svc${Math.floor(random() * 4)}`,
         host: random() < 0.8 ? 'h' : `h${Math.floor(random() * 3)}`,
@@ -113,4 +116,71 @@ describe('analysis properties on random trees', () => {
       }
     });
   }
+
+  it('are the same, scaled, when the trace lasts past 2^32 ns and offsets are stored as float64', () => {
+    // 2^24 times longer: most of these traces last more than 2^32 ns (4.3 s). Clock-skew shifts
+    // halve differences of lengths; with both traces' times even these halves are exact, and every
+    // time of the long analysis is exactly 2^24 times the short one's.
+    const scale = 2 ** 24;
+    let long = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const short = buildTrace(randomSpans(seed, 2));
+      const scaled = buildTrace(randomSpans(seed, 2 * scale));
+      assert.ok(short.start instanceof Uint32Array && short.end instanceof Uint32Array, `seed ${seed}`);
+      const lasts = scaled.endUnixNano - scaled.startUnixNano;
+      assert.equal(scaled.start instanceof Float64Array, lasts >= 2n ** 32n, `seed ${seed}: offset type`);
+      assert.equal(scaled.end.constructor, scaled.start.constructor);
+      if (lasts >= 2n ** 32n) long++;
+      assert.deepEqual(
+        Array.from(scaled.start),
+        Array.from(short.start, (x) => x * scale),
+        `seed ${seed}: starts`,
+      );
+      assert.deepEqual(
+        Array.from(scaled.end),
+        Array.from(short.end, (x) => x * scale),
+        `seed ${seed}: ends`,
+      );
+      assert.equal(
+        scaled.endUnixNano - scaled.startUnixNano,
+        (short.endUnixNano - short.startUnixNano) * BigInt(scale),
+      );
+      assert.deepEqual(Array.from(scaled.preorder), Array.from(short.preorder), `seed ${seed}: preorder`);
+
+      const path = criticalPath(short);
+      const scaledPath = criticalPath(scaled);
+      assert.equal(scaledPath.start.constructor, scaled.start.constructor, `seed ${seed}: section offset type`);
+      assert.deepEqual(Array.from(scaledPath.span), Array.from(path.span), `seed ${seed}: path spans`);
+      assert.deepEqual(Array.from(scaledPath.pathStart), Array.from(path.pathStart), `seed ${seed}: path starts`);
+      assert.deepEqual(
+        Array.from(scaledPath.start),
+        Array.from(path.start, (x) => x * scale),
+        `seed ${seed}: section starts`,
+      );
+      assert.deepEqual(
+        Array.from(scaledPath.end),
+        Array.from(path.end, (x) => x * scale),
+        `seed ${seed}: section ends`,
+      );
+      assert.deepEqual(
+        Array.from(selfTimes(scaled)),
+        Array.from(selfTimes(short), (x) => x * scale),
+        `seed ${seed}: self times`,
+      );
+      const time = timeByService(short, path).byOperation.map((t) => [
+        t.service,
+        t.name,
+        t.selfNanos * BigInt(scale),
+        t.criticalPathNanos * BigInt(scale),
+      ]);
+      const scaledTime = timeByService(scaled, scaledPath).byOperation.map((t) => [
+        t.service,
+        t.name,
+        t.selfNanos,
+        t.criticalPathNanos,
+      ]);
+      assert.deepEqual(scaledTime, time, `seed ${seed}: time by operation`);
+    }
+    assert.ok(long > 200, `only ${long} of 300 traces last past 2^32 ns`);
+  });
 });

@@ -3,7 +3,7 @@
  *
  * Why: V8 starts a full garbage collection whenever about 64 MB of array buffers have been
  * allocated since the last one (its external-memory heuristic). A million-span trace needs about
- * 100 MB of temporaries (id table, sort buffers, walk stacks) on top of its 46 MB of results, and
+ * 100 MB of temporaries (id table, sort buffers, walk stacks) on top of its 38 MB of results, and
  * with the half gigabyte of span objects it analyses still alive, each full collection costs
  * 300–500 ms, more than the analysis itself. Carving the temporaries from one buffer that
  * outlives the call makes them free after the first call; only results are allocated anew.

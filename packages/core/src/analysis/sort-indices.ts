@@ -15,7 +15,7 @@ const TWO_32 = 4294967296;
  * Keys must be integers in `[0, 2^53)` (exact offsets in nanoseconds); fractions or negative keys
  * are not handled and produce an unspecified order.
  */
-export function sortIndicesByKey(keys: Float64Array): Int32Array {
+export function sortIndicesByKey(keys: Float64Array | Uint32Array): Int32Array {
   return sortIndices(keys, new Int32Array(keys.length), undefined);
 }
 
@@ -23,14 +23,18 @@ export function sortIndicesByKey(keys: Float64Array): Int32Array {
  * `sortIndicesByKey` into `out` (length `keys.length`), with its temporaries carved from
  * `scratch` and freed again (fresh arrays without one).
  */
-export function sortIndices(keys: Float64Array, out: Int32Array, scratch: Scratch | undefined): Int32Array {
+export function sortIndices(
+  keys: Float64Array | Uint32Array,
+  out: Int32Array,
+  scratch: Scratch | undefined,
+): Int32Array {
   const mark = scratch?.mark() ?? 0;
   const result = sortIndicesTo(keys, out, scratch);
   scratch?.reset(mark);
   return result;
 }
 
-function sortIndicesTo(keys: Float64Array, out: Int32Array, scratch: Scratch | undefined): Int32Array {
+function sortIndicesTo(keys: Float64Array | Uint32Array, out: Int32Array, scratch: Scratch | undefined): Int32Array {
   const n = keys.length;
   let idx = out;
   for (let i = 0; i < n; i++) idx[i] = i;
@@ -47,17 +51,26 @@ function sortIndicesTo(keys: Float64Array, out: Int32Array, scratch: Scratch | u
     for (let i = 0; i < n; i++) idx[i] = arr[i];
     return idx;
   }
-  const lo = scratch === undefined ? new Uint32Array(n) : scratch.uint32Dirty(n);
-  const hi = scratch === undefined ? new Uint32Array(n) : scratch.uint32Dirty(n);
-  for (let i = 0; i < n; i++) {
-    const k = keys[i];
-    const h = Math.floor(k / TWO_32);
-    hi[i] = h;
-    lo[i] = k - h * TWO_32;
+  // 32-bit keys are their own low word and need no high passes.
+  const narrow = keys instanceof Uint32Array;
+  let lo: Uint32Array;
+  let hi: Uint32Array;
+  if (narrow) {
+    lo = keys;
+    hi = keys;
+  } else {
+    lo = scratch === undefined ? new Uint32Array(n) : scratch.uint32Dirty(n);
+    hi = scratch === undefined ? new Uint32Array(n) : scratch.uint32Dirty(n);
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      const h = Math.floor(k / TWO_32);
+      hi[i] = h;
+      lo[i] = k - h * TWO_32;
+    }
   }
   let tmp = scratch === undefined ? new Int32Array(n) : scratch.int32Dirty(n);
   const count = scratch === undefined ? new Int32Array(65537) : scratch.int32Dirty(65537);
-  for (let pass = 0; pass < 4; pass++) {
+  for (let pass = 0; pass < (narrow ? 2 : 4); pass++) {
     const words = pass < 2 ? lo : hi;
     const shift = pass % 2 === 0 ? 0 : 16;
     count.fill(0);
