@@ -9,12 +9,18 @@
  *
  * The GC column is the part of the total spent in V8 garbage-collection pauses (from `gc`
  * performance entries). At a million spans the input itself is about half a gigabyte of span
- * objects, so one full collection costs hundreds of milliseconds whoever triggers it. Between
- * rows (never inside the timed runs) the bench runs a full collection, so that one row does not
- * pay for the garbage of the previous one, such as the half gigabyte of a million-span input.
+ * objects, so one full collection costs hundreds of milliseconds whoever triggers it.
+ *
+ * Each run is measured as one analysis of one trace: before every run, outside the timed region,
+ * the bench forces a full collection, so that a run (or a row) does not pay for the garbage of
+ * the run before it, such as the previous run's results or the half gigabyte of a million-span
+ * input of the previous row. A collection that the run's own allocations cause still counts:
+ * pauses inside the run are in its time, and when the run started a collection that was still
+ * marking when it ended (a `gc` entry of kind incremental with no major one after it), the forced
+ * collection that finishes it is timed and added to that run's total and GC time.
  */
-import { cpus } from 'node:os';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { cpus, loadavg } from 'node:os';
+import { constants, PerformanceObserver, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { buildTrace } from '../src/analysis/build-trace.ts';
@@ -124,9 +130,12 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 /** GC pauses as V8 reports them, to tell the analysis time from collector time. */
-const gcPauses: { start: number; duration: number }[] = [];
+const gcPauses: { start: number; duration: number; kind: number }[] = [];
 const gcObserver = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gcPauses.push({ start: entry.startTime, duration: entry.duration });
+  for (const entry of list.getEntries()) {
+    const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
+    gcPauses.push({ start: entry.startTime, duration: entry.duration, kind });
+  }
 });
 gcObserver.observe({ entryTypes: ['gc'] });
 
@@ -134,6 +143,20 @@ function gcWithin(from: number, to: number): number {
   let ms = 0;
   for (const pause of gcPauses) if (pause.start >= from && pause.start < to) ms += pause.duration;
   return ms;
+}
+
+/**
+ * True when a full collection began (incremental marking started) within `[from, to)` and had not
+ * finished (no major pause after it) by `to`: the run caused it, so finishing it is the run's cost.
+ */
+function markingPendingAt(from: number, to: number): boolean {
+  let pending = false;
+  for (const pause of gcPauses) {
+    if (pause.start < from || pause.start >= to) continue;
+    if (pause.kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) pending = true;
+    else if (pause.kind === constants.NODE_PERFORMANCE_GC_MAJOR) pending = false;
+  }
+  return pending;
 }
 
 interface TextbookNode {
@@ -175,14 +198,29 @@ interface Row {
   timeByServiceMs: number;
   errorsMs: number;
   totalMs: number;
-  /** Median GC pause time inside the timed runs, included in the other columns. */
+  /** The total of every measured run, in run order: the spread shows how reliable the median is. */
+  runTotalsMs: number[];
+  /**
+   * Median GC pause time of the timed runs, included in the other columns: pauses inside the run,
+   * plus the collection that finished one the run had started (then included in the total only).
+   */
   gcMs: number;
+  /** Runs whose own collection was still marking at their end, finished (and timed) after it. */
+  runsWithFinishedGc: number;
   nsPerSpan: number;
   textbookMs: number | null;
   textbookResult: string;
 }
 
 const rows: Row[] = [];
+const loadAtStart = loadavg();
+/** Forces a full collection and returns how long it took in ms. */
+function timedCollection(): number {
+  const t0 = performance.now();
+  collectGarbage();
+  return performance.now() - t0;
+}
+
 for (const shape of SHAPES) {
   for (const n of SIZES) {
     collectGarbage();
@@ -194,8 +232,12 @@ for (const shape of SHAPES) {
     const e: number[] = [];
     const total: number[] = [];
     const runs: [number, number][] = [];
-    // One warm-up run, then the measured ones.
+    // The forced collection after each measured run: charged to the run if the run started it.
+    const after: number[] = [];
+    // One warm-up run, then the measured ones, each after a full collection (see the top).
     for (let r = 0; r <= reps; r++) {
+      const forced = timedCollection();
+      if (r >= 2) after.push(forced);
       const t0 = performance.now();
       const trace = buildTrace(spans);
       const t1 = performance.now();
@@ -213,9 +255,17 @@ for (const shape of SHAPES) {
       total.push(t4 - t0);
       runs.push([t0, t4]);
     }
+    after.push(timedCollection());
     // GC entries arrive asynchronously.
     await new Promise((resolve) => setTimeout(resolve, 10));
     const gc = runs.map(([from, to]) => gcWithin(from, to));
+    let runsWithFinishedGc = 0;
+    for (let k = 0; k < runs.length; k++) {
+      if (!markingPendingAt(runs[k][0], runs[k][1])) continue;
+      runsWithFinishedGc++;
+      gc[k] += after[k];
+      total[k] += after[k];
+    }
     let textbookMs: number | null = null;
     let textbookResult = 'ok';
     try {
@@ -234,7 +284,9 @@ for (const shape of SHAPES) {
       timeByServiceMs: median(t),
       errorsMs: median(e),
       totalMs: median(total),
+      runTotalsMs: total,
       gcMs: median(gc),
+      runsWithFinishedGc,
       nsPerSpan: (median(total) * 1e6) / n,
       textbookMs,
       textbookResult,
@@ -250,20 +302,24 @@ const machine = {
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
+  /** 1-, 5- and 15-minute load averages at the start and at the end: the machine is shared. */
+  loadAverage: { start: loadAtStart, end: loadavg() },
 };
 if (asJson) {
   process.stdout.write(`${JSON.stringify({ machine, rows })}\n`);
 } else {
   const f = (x: number): string => x.toFixed(2);
   const lines = [
-    `Node ${machine.node}, ${machine.cores} cores, ${machine.cpu}. Median of 3-15 runs after a warm-up; input shuffled.`,
-    'GC ms: garbage-collection pauses inside the timed runs (median), already included in the other columns.',
+    `Node ${machine.node}, ${machine.cores} cores, ${machine.cpu}, load average ${machine.loadAverage.start.map((x) => x.toFixed(1)).join(' ')} at the start, ${machine.loadAverage.end.map((x) => x.toFixed(1)).join(' ')} at the end.`,
+    'Median of 3-15 runs after a warm-up, a full collection forced before each (untimed); input shuffled.',
+    'GC ms: garbage-collection pauses of the timed runs (median), already included in the other columns;',
+    'a collection a run started and left marking is finished after it, timed, and added to its total and GC ms.',
     '',
-    '| shape | spans | buildTrace ms | critical path ms | time per service ms | errors ms | total ms | GC ms | ns/span | textbook baseline ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| shape | spans | buildTrace ms | critical path ms | time per service ms | errors ms | total ms | total ms, runs | GC ms | ns/span | textbook baseline ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.shape} | ${r.spans.toLocaleString('en-US')} | ${f(r.buildMs)} | ${f(r.criticalPathMs)} | ${f(r.timeByServiceMs)} | ${f(r.errorsMs)} | ${f(r.totalMs)} | ${f(r.gcMs)} | ${r.nsPerSpan.toFixed(0)} | ${r.textbookMs === null ? r.textbookResult : `${f(r.textbookMs)} (${r.textbookResult})`} |`,
+        `| ${r.shape} | ${r.spans.toLocaleString('en-US')} | ${f(r.buildMs)} | ${f(r.criticalPathMs)} | ${f(r.timeByServiceMs)} | ${f(r.errorsMs)} | ${f(r.totalMs)} | ${r.runTotalsMs.length > 0 ? `${Math.min(...r.runTotalsMs).toFixed(0)}–${Math.max(...r.runTotalsMs).toFixed(0)}` : ''} | ${f(r.gcMs)} | ${r.nsPerSpan.toFixed(0)} | ${r.textbookMs === null ? r.textbookResult : `${f(r.textbookMs)} (${r.textbookResult})`} |`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
