@@ -145,14 +145,14 @@ export class SlotBatch {
 
 /**
  * The attributes of one stored span, in their original order: the inverse of `SlotBatch.encode`.
- * `prefixes` are the slots' key prefixes (`AttributeSlots.prefixes`); `decode` turns one whole
- * stored attribute string into a value (callers cache it: values repeat).
+ * `decodeSlot(slot, value)` turns a slot's value part into an attribute, `decode` a whole stored
+ * attribute string (callers cache both: values repeat).
  */
 export function attributesFromSlots<T>(
   layout: string,
   slotText: string,
   restText: string,
-  prefixes: readonly string[],
+  decodeSlot: (slot: number, value: string) => T | undefined,
   decode: (encoded: string) => T,
 ): T[] {
   if (layout === '') return [];
@@ -162,12 +162,18 @@ export function attributesFromSlots<T>(
   let next = 0;
   for (let i = 0; i < layout.length; i++) {
     const code = layout.charCodeAt(i);
-    const slot = code - SLOT_BASE;
-    const encoded = code === 126 ? rest[next++] : slots[slot] && prefixes[slot] + slots[slot];
-    if (encoded === undefined || encoded === '' || (code !== 126 && prefixes[slot] === undefined)) {
+    let value: T | undefined;
+    if (code === 126) {
+      const encoded = rest[next++];
+      if (encoded !== undefined && encoded !== '') value = decode(encoded);
+    } else {
+      const text = slots[code - SLOT_BASE];
+      if (text !== undefined && text !== '') value = decodeSlot(code - SLOT_BASE, text);
+    }
+    if (value === undefined) {
       throw new Error(`corrupt store: attribute layout ${JSON.stringify(layout)} does not match its values`);
     }
-    out[i] = decode(encoded);
+    out[i] = value;
   }
   if (next !== rest.length) throw new Error('corrupt store: attributes left over after the layout');
   return out;

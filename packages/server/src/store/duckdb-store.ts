@@ -695,6 +695,17 @@ export class DuckDbSpanStore implements SpanStore {
       return kv;
     };
     const prefixes = this.slots.prefixes();
+    const bySlot = prefixes.map(() => new Map<string, KeyValue>());
+    const slotAttribute = (slot: number, value: string): KeyValue | undefined => {
+      const cache = bySlot[slot];
+      if (cache === undefined) return undefined;
+      let kv = cache.get(value);
+      if (kv === undefined) {
+        kv = decodeAttribute(prefixes[slot] + value);
+        cache.set(value, kv);
+      }
+      return kv;
+    };
     const spans: Span[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const stored = this.resourceCache.get(c[17][i] as number);
@@ -717,7 +728,7 @@ export class DuckDbSpanStore implements SpanStore {
           c[11][i] as string,
           c[20][i] as string,
           c[19][i] as string,
-          prefixes,
+          slotAttribute,
           attribute,
         ),
         droppedAttributesCount: Number(c[12][i]),
