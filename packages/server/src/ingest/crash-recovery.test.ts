@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -251,6 +251,41 @@ describe('crash recovery through the ingest log', () => {
         }
       } finally {
         await server.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('drains everything acknowledged into the store on close, leaving nothing to replay', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-close-'));
+    const REQUESTS = 20;
+    const SPANS = 500;
+    try {
+      const server = await restart(dataDir);
+      await Promise.all(
+        Array.from({ length: REQUESTS }, async (_, n) => {
+          const { status } = await postProtobuf(
+            server.otlpHttpUrl,
+            protobuf(traceId(500 + n), spansNamed(`c${n}`, SPANS, 1 + n * SPANS)),
+          );
+          assert.equal(status, 200);
+        }),
+      );
+      t.diagnostic(`${server.pendingSpans()} acknowledged spans not yet in the store at close`);
+      await server.close();
+      const logDir = join(dataDir, 'ingest-log');
+      const files = readdirSync(logDir);
+      assert.equal(files.length, 1);
+      assert.equal(statSync(join(logDir, files[0])).size, 16, 'an empty segment: every record applied');
+
+      const again = await restart(dataDir);
+      try {
+        assert.equal(again.replayed.records, 0);
+        for (let n = 0; n < REQUESTS; n++)
+          assert.equal((await again.store.getTrace(traceId(500 + n))).length, SPANS, `request ${n}`);
+      } finally {
+        await again.close();
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
