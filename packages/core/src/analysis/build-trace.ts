@@ -1,6 +1,6 @@
 import { type Resource, type Span, SpanKind, stringAttribute } from '../model/span.ts';
 import { formatDuration, type UnixNanos, unixNanos } from '../model/units.ts';
-import { releaseScratch, type Scratch, takeScratch } from './scratch.ts';
+import { keepShapeAlive, releaseScratch, type Scratch, takeScratch } from './scratch.ts';
 import { sortIndices } from './sort-indices.ts';
 import { parseSpanId, SpanIdIndex, SpanIdLookup } from './span-id-index.ts';
 
@@ -895,3 +895,7 @@ function adjustClockSkew(
   }
   return shift;
 }
+
+// Built per call: keep one of each alive so that optimized code survives full collections.
+keepShapeAlive(new NanosOffsets(1n));
+keepShapeAlive(new HostInterner(new Int32Array(0)));

@@ -17,7 +17,7 @@
  * (`addParsed`, `indexOfParsed`), where the processor overlaps the misses of consecutive probes.
  */
 
-import type { Scratch } from './scratch.ts';
+import { keepShapeAlive, Scratch } from './scratch.ts';
 
 /**
  * Parses a span id of 16 lowercase hex digits into `hi[at]` and `lo[at]` (as int32); returns
@@ -364,3 +364,7 @@ export class SpanIdLookup implements ReadonlyMap<string, number> {
     return index;
   }
 }
+
+// Built per call: keep one of each alive so that optimized code survives full collections.
+keepShapeAlive(new SpanIdIndex(0, new Scratch(new ArrayBuffer(1024))));
+keepShapeAlive(new SpanIdLookup([]));
