@@ -234,10 +234,12 @@ for (const shape of SHAPES) {
     const runs: [number, number][] = [];
     // The forced collection after each measured run: charged to the run if the run started it.
     const after: number[] = [];
-    // One warm-up run, then the measured ones, each after a full collection (see the top).
-    for (let r = 0; r <= reps; r++) {
+    // Two warm-up runs (the first row also warms up the compiler), then the measured ones, each
+    // after a full collection (see the top).
+    const warmups = 2;
+    for (let r = 0; r < warmups + reps; r++) {
       const forced = timedCollection();
-      if (r >= 2) after.push(forced);
+      if (r > warmups) after.push(forced);
       const t0 = performance.now();
       const trace = buildTrace(spans);
       const t1 = performance.now();
@@ -247,7 +249,7 @@ for (const shape of SHAPES) {
       const t3 = performance.now();
       analyzeErrors(trace);
       const t4 = performance.now();
-      if (r === 0) continue;
+      if (r < warmups) continue;
       b.push(t1 - t0);
       c.push(t2 - t1);
       t.push(t3 - t2);
@@ -311,7 +313,7 @@ if (asJson) {
   const f = (x: number): string => x.toFixed(2);
   const lines = [
     `Node ${machine.node}, ${machine.cores} cores, ${machine.cpu}, load average ${machine.loadAverage.start.map((x) => x.toFixed(1)).join(' ')} at the start, ${machine.loadAverage.end.map((x) => x.toFixed(1)).join(' ')} at the end.`,
-    'Median of 3-15 runs after a warm-up, a full collection forced before each (untimed); input shuffled.',
+    'Median of 3-15 runs after two warm-ups, a full collection forced before each (untimed); input shuffled.',
     'GC ms: garbage-collection pauses of the timed runs (median), already included in the other columns;',
     'a collection a run started and left marking is finished after it, timed, and added to its total and GC ms.',
     '',
