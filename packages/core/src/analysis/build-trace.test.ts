@@ -197,6 +197,43 @@ describe('buildTrace', () => {
     assert.deepEqual(offsets(trace, 'x'), [105n, 115n]);
   });
 
+  it('measures times from the earliest start whichever span comes first, exactly to the nanosecond', () => {
+    // The earliest span is not the first one read: offsets are taken from the first span, then
+    // moved. 2^52 + 1 ns is exact in float64 only as an offset from the earliest start.
+    const far = 2 ** 52 + 1;
+    const spans = [
+      testSpan({ id: 'b', parent: 'a', start: 7, end: far }),
+      testSpan({ id: 'c', parent: 'a', start: 3, end: 5 }),
+      testSpan({ id: 'a', start: 1, end: far + 2 }),
+    ];
+    const trace = buildTrace(spans);
+    assert.equal(trace.startUnixNano, BASE_NANOS + 1n);
+    assert.equal(trace.endUnixNano, BASE_NANOS + BigInt(far) + 2n);
+    assert.deepEqual(Array.from(trace.start), [6, 2, 0]);
+    assert.deepEqual(Array.from(trace.end), [far - 1, 4, far + 1]);
+    assert.ok(trace.start instanceof Float64Array);
+    assert.deepEqual(
+      trace.warnings.map((w) => w.code),
+      [],
+    );
+  });
+
+  it('flags traces longer than 2^53 ns, and still starts at the exact earliest start', () => {
+    const spans = [
+      testSpan({ id: 'b', parent: 'a', start: 2 ** 54 + 3, end: 2 ** 54 + 5 }),
+      testSpan({ id: 'a', start: 11, end: 2 ** 54 + 9 }),
+      testSpan({ id: 'c', parent: 'a', start: 13, end: 14 }),
+    ];
+    const trace = buildTrace(spans);
+    assert.equal(trace.startUnixNano, BASE_NANOS + 11n);
+    assert.deepEqual(Array.from(trace.start).slice(1), [0, 2]);
+    assert.deepEqual(Array.from(trace.end).slice(2), [3]);
+    assert.deepEqual(
+      trace.warnings.map((w) => w.code),
+      ['inexact-times'],
+    );
+  });
+
   it('returns an empty trace for no spans', () => {
     const trace = buildTrace([]);
     assert.equal(trace.size, 0);

@@ -212,28 +212,16 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
   const adjustSkew = options.adjustClockSkew ?? true;
   const warnings: TraceWarning[] = [];
   const traceId = input.length > 0 ? input[0].traceId : '';
-  // A million span objects take tens of milliseconds just to read once: two passes read them,
-  // this one over the input, the one after duplicate repair over the repaired spans.
-  // Pass 1: other trace ids, the earliest start (dropping or renaming a duplicate keeps its
-  // times, so this is also the earliest start of the repaired spans), and duplicate ids, found
-  // first so that new ids never collide with any id in the input.
-  // Ids are parsed here and entered in a loop of their own: see `SpanIdIndex`.
-  let otherTraceIds = 0;
-  let base = 0n;
-  let haveBase = false;
+  // A million span objects take tens of milliseconds just to read once: one pass reads all that
+  // is needed from them (`readSpans`), including their ids, parsed for the id table. Duplicate
+  // ids are found after it, so that new ids never collide with any id in the input; only when
+  // some were repaired (rare) are the repaired spans read again.
+  // Ids are parsed in the pass and entered in a loop of their own: see `SpanIdIndex`.
   const idHi = scratch.int32Dirty(input.length);
   const idLo = scratch.int32Dirty(input.length);
   const idParsed = scratch.uint8(input.length);
-  for (let i = 0; i < input.length; i++) {
-    const span = input[i];
-    if (span.traceId !== traceId) otherTraceIds++;
-    const s = span.startTimeUnixNano;
-    if (s !== 0n && (!haveBase || s < base)) {
-      base = s;
-      haveBase = true;
-    }
-    if (parseSpanId(span.spanId, idHi, idLo, i)) idParsed[i] = 1;
-  }
+  let read = readSpans(input, traceId, adjustSkew, scratch, { hi: idHi, lo: idLo, parsed: idParsed });
+  const otherTraceIds = read.otherTraceIds;
   const ids = new SpanIdIndex(input.length, scratch);
   // Hex ids and other ids never equal each other, so the two kinds can be entered apart.
   let dups: number[] | undefined = ids.addAllParsed(idHi, idLo, idParsed, input.length);
@@ -324,107 +312,15 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
   for (const w of pendingWarnings) {
     warnings.push({ code: w.code, spanIndex: w.inputIndex, spanId: work[w.inputIndex].spanId, message: w.message });
   }
+  if (work !== input) read = readSpans(work, traceId, adjustSkew, scratch, undefined);
+  for (const w of read.warnings) warnings.push(w);
 
   const n = work.length;
-  const changed = scratch.uint8(n);
-
-  // The result arrays other than the times, in one buffer (times: see the end).
-  const out = new ArrayBuffer((7 * n + 1) * 4 + 2 * n);
-  let at = 0;
-  const int32s = (length: number): Int32Array => {
-    const array = new Int32Array(out, at, length);
-    at += length * 4;
-    return array;
-  };
-  const parent = int32s(n);
-  const serviceOf = int32s(n);
-  const operationOf = int32s(n);
-  const depth = int32s(n);
-  const preorder = int32s(n);
-  const childStart = int32s(n + 1);
-  // Children, then roots: there are exactly n of them together.
-  const childrenAndRoots = int32s(n);
-  const orphan = new Uint8Array(out, at, n);
-  const asyncChild = new Uint8Array(out, at + n, n);
-
-  // Pass 2, everything read from the span objects: times as offsets from the earliest known
-  // start, parents, asynchronous children, hosts (for clock skew), services and operations.
-  // Times are float64 until they are final, then stored in the narrowest exact type.
-  const start = scratch.float64Dirty(n);
-  const end = scratch.float64Dirty(n);
-  const missing = scratch.uint8(n);
-  const hosts = adjustSkew ? new HostInterner(scratch.int32Dirty(n)) : undefined;
-  const services: string[] = [];
-  const operations: OperationKey[] = [];
-  const serviceIds = new Map<string, number>();
-  const opIds: Map<string, number>[] = [];
-  let lastService = '';
-  let lastServiceId = -1;
-  let anyMissing = false;
-  let maxOffset = 0;
-  const parentRef = scratch.uint8(n);
-  const offsets = new NanosOffsets(base);
-  for (let i = 0; i < n; i++) {
-    const span = work[i];
-    if (span.startTimeUnixNano === 0n) {
-      missing[i] = 1;
-      anyMissing = true;
-      start[i] = 0;
-      end[i] = 0;
-    } else {
-      const s = offsets.of(span.startTimeUnixNano);
-      let e = offsets.of(span.endTimeUnixNano);
-      if (e < s) {
-        e = s;
-        changed[i] = 1;
-        warnings.push({
-          code: 'negative-duration',
-          spanIndex: i,
-          spanId: span.spanId,
-          message: `end is ${formatDuration(span.startTimeUnixNano - span.endTimeUnixNano)} before start; duration set to 0`,
-        });
-      }
-      start[i] = s;
-      end[i] = e;
-      if (e > maxOffset) maxOffset = e;
-    }
-
-    // Parent ids are parsed (into the id arrays, free again) and looked up after this loop.
-    const pid = span.parentSpanId;
-    parentRef[i] = pid === '' ? NO_PARENT : parseSpanId(pid, idHi, idLo, i) ? PARSED_PARENT : OTHER_PARENT;
-    // Only a CONSUMER or a span with links can be asynchronous (see `isAsync`); checked below.
-    if (span.kind === SpanKind.CONSUMER || span.links.length > 0) asyncChild[i] = 1;
-
-    hosts?.add(i, span);
-
-    // Intern services and operations; consecutive spans usually share them.
-    let sid: number;
-    if (span.serviceName === lastService && lastServiceId >= 0) {
-      sid = lastServiceId;
-    } else {
-      const found = serviceIds.get(span.serviceName);
-      if (found === undefined) {
-        sid = services.length;
-        services.push(span.serviceName);
-        serviceIds.set(span.serviceName, sid);
-        opIds.push(new Map());
-      } else {
-        sid = found;
-      }
-      lastService = span.serviceName;
-      lastServiceId = sid;
-    }
-    serviceOf[i] = sid;
-    const ops = opIds[sid];
-    let oid = ops.get(span.name);
-    if (oid === undefined) {
-      oid = operations.length;
-      operations.push({ service: span.serviceName, name: span.name });
-      ops.set(span.name, oid);
-    }
-    operationOf[i] = oid;
-  }
-  if (maxOffset >= TWO_53) {
+  const { start, end, missing, changed, parentRef, parentHi, parentLo, hosts, services, operations } = read;
+  const { parent, serviceOf, operationOf, depth, preorder, childStart, childrenAndRoots, orphan, asyncChild } = read;
+  const anyMissing = read.anyMissing;
+  let base = read.base;
+  if (read.maxEnd >= TWO_53) {
     warnings.push({
       code: 'inexact-times',
       spanIndex: -1,
@@ -434,7 +330,7 @@ function buildTraceWith(input: readonly Span[], options: BuildTraceOptions, scra
   }
 
   // Parents. Shared span ids (see above) are resolved by service, through the string path.
-  if (shared.size === 0) ids.indexOfAllParsed(idHi, idLo, parentRef, PARSED_PARENT, n, parent);
+  if (shared.size === 0) ids.indexOfAllParsed(parentHi, parentLo, parentRef, PARSED_PARENT, n, parent);
   for (let i = 0; i < n; i++) {
     const ref = parentRef[i];
     if (ref === NO_PARENT) {
@@ -642,6 +538,217 @@ export function isAsync(parent: Span, child: Span): boolean {
     }
   }
   return false;
+}
+
+/** What one pass over the span objects reads (see `readSpans`). */
+interface SpanColumns {
+  /** Offsets from `base`, the earliest start: float64 until they are final (scratch). */
+  readonly start: Float64Array;
+  readonly end: Float64Array;
+  /** The earliest start of a span with a timestamp; 0 when none has one. */
+  readonly base: bigint;
+  /** The latest end, as an offset from `base`. */
+  readonly maxEnd: number;
+  /** 1 for a span without a timestamp (placed later). */
+  readonly missing: Uint8Array;
+  readonly anyMissing: boolean;
+  /** 1 for a span whose times were repaired. */
+  readonly changed: Uint8Array;
+  /** How each span names its parent; parsed parent ids in `parentHi` and `parentLo`. */
+  readonly parentRef: Uint8Array;
+  readonly parentHi: Int32Array;
+  readonly parentLo: Int32Array;
+  readonly hosts: HostInterner | undefined;
+  readonly services: string[];
+  readonly operations: OperationKey[];
+  readonly otherTraceIds: number;
+  /** `negative-duration` warnings. */
+  readonly warnings: TraceWarning[];
+  // The result arrays (one buffer); the pass fills `serviceOf`, `operationOf` and the candidates
+  // in `asyncChild`.
+  readonly parent: Int32Array;
+  readonly serviceOf: Int32Array;
+  readonly operationOf: Int32Array;
+  readonly depth: Int32Array;
+  readonly preorder: Int32Array;
+  readonly childStart: Int32Array;
+  /** Children, then roots: there are exactly n of them together. */
+  readonly childrenAndRoots: Int32Array;
+  readonly orphan: Uint8Array;
+  readonly asyncChild: Uint8Array;
+}
+
+/**
+ * The one pass over the span objects: times as offsets, parent ids, asynchronous children,
+ * hosts (for clock skew), services and operations; with `ids`, span ids parsed into it too.
+ * Times are read as offsets from the first span's start, since the earliest start is not known
+ * yet, and moved to the earliest start at the end (exact: both are below 2^53 ns apart, or the
+ * trace is flagged `inexact-times` and read again from the earliest start).
+ */
+function readSpans(
+  spans: readonly Span[],
+  traceId: string,
+  adjustSkew: boolean,
+  scratch: Scratch,
+  ids: { hi: Int32Array; lo: Int32Array; parsed: Uint8Array } | undefined,
+  from?: bigint,
+): SpanColumns {
+  const n = spans.length;
+  // The result arrays other than the times, in one buffer (times: see the end of `buildTrace`).
+  const out = new ArrayBuffer((7 * n + 1) * 4 + 2 * n);
+  let at = 0;
+  const int32s = (length: number): Int32Array => {
+    const array = new Int32Array(out, at, length);
+    at += length * 4;
+    return array;
+  };
+  const parent = int32s(n);
+  const serviceOf = int32s(n);
+  const operationOf = int32s(n);
+  const depth = int32s(n);
+  const preorder = int32s(n);
+  const childStart = int32s(n + 1);
+  const childrenAndRoots = int32s(n);
+  const orphan = new Uint8Array(out, at, n);
+  const asyncChild = new Uint8Array(out, at + n, n);
+
+  const start = scratch.float64Dirty(n);
+  const end = scratch.float64Dirty(n);
+  const missing = scratch.uint8(n);
+  const changed = scratch.uint8(n);
+  const parentRef = scratch.uint8(n);
+  const parentHi = scratch.int32Dirty(n);
+  const parentLo = scratch.int32Dirty(n);
+  const hosts = adjustSkew ? new HostInterner(scratch.int32Dirty(n)) : undefined;
+  const services: string[] = [];
+  const operations: OperationKey[] = [];
+  const serviceIds = new Map<string, number>();
+  const opIds: Map<string, number>[] = [];
+  const warnings: TraceWarning[] = [];
+  let lastService = '';
+  let lastServiceId = -1;
+  let anyMissing = false;
+  let otherTraceIds = 0;
+  let origin = from;
+  for (let i = 0; origin === undefined && i < n; i++) {
+    if (spans[i].startTimeUnixNano !== 0n) origin = spans[i].startTimeUnixNano;
+  }
+  origin ??= 0n;
+  let earliest = origin;
+  let minStart = Number.POSITIVE_INFINITY;
+  let maxEnd = Number.NEGATIVE_INFINITY;
+  const offsets = new NanosOffsets(origin);
+  for (let i = 0; i < n; i++) {
+    const span = spans[i];
+    if (span.traceId !== traceId) otherTraceIds++;
+    if (ids !== undefined && parseSpanId(span.spanId, ids.hi, ids.lo, i)) ids.parsed[i] = 1;
+    const startNanos = span.startTimeUnixNano;
+    if (startNanos === 0n) {
+      missing[i] = 1;
+      anyMissing = true;
+      start[i] = 0;
+      end[i] = 0;
+    } else {
+      const s = offsets.of(startNanos);
+      let e = offsets.of(span.endTimeUnixNano);
+      if (e < s) {
+        e = s;
+        changed[i] = 1;
+        warnings.push({
+          code: 'negative-duration',
+          spanIndex: i,
+          spanId: span.spanId,
+          message: `end is ${formatDuration(startNanos - span.endTimeUnixNano)} before start; duration set to 0`,
+        });
+      }
+      start[i] = s;
+      end[i] = e;
+      if (s < minStart) {
+        minStart = s;
+        earliest = startNanos;
+      }
+      if (e > maxEnd) maxEnd = e;
+    }
+
+    // Parent ids are parsed here and looked up once the id table is complete.
+    const pid = span.parentSpanId;
+    parentRef[i] = pid === '' ? NO_PARENT : parseSpanId(pid, parentHi, parentLo, i) ? PARSED_PARENT : OTHER_PARENT;
+    // Only a CONSUMER or a span with links can be asynchronous (see `isAsync`); checked later.
+    if (span.kind === SpanKind.CONSUMER || span.links.length > 0) asyncChild[i] = 1;
+
+    hosts?.add(i, span);
+
+    // Intern services and operations; consecutive spans usually share them.
+    let sid: number;
+    if (span.serviceName === lastService && lastServiceId >= 0) {
+      sid = lastServiceId;
+    } else {
+      const found = serviceIds.get(span.serviceName);
+      if (found === undefined) {
+        sid = services.length;
+        services.push(span.serviceName);
+        serviceIds.set(span.serviceName, sid);
+        opIds.push(new Map());
+      } else {
+        sid = found;
+      }
+      lastService = span.serviceName;
+      lastServiceId = sid;
+    }
+    serviceOf[i] = sid;
+    const ops = opIds[sid];
+    let oid = ops.get(span.name);
+    if (oid === undefined) {
+      oid = operations.length;
+      operations.push({ service: span.serviceName, name: span.name });
+      ops.set(span.name, oid);
+    }
+    operationOf[i] = oid;
+  }
+  if (minStart === Number.POSITIVE_INFINITY) {
+    minStart = 0;
+    maxEnd = 0;
+  }
+  // Offsets far from the first span may be rounded: read again from the earliest start, where
+  // the only rounded ones are those the `inexact-times` warning is about.
+  if (from === undefined && maxEnd - minStart >= TWO_53 && earliest !== origin) {
+    return readSpans(spans, traceId, adjustSkew, scratch, undefined, earliest);
+  }
+  // Rebase so that the earliest start is offset 0: the radix sorts need non-negative keys.
+  if (minStart !== 0) {
+    for (let i = 0; i < n; i++) {
+      if (missing[i]) continue;
+      start[i] -= minStart;
+      end[i] -= minStart;
+    }
+    maxEnd -= minStart;
+  }
+  return {
+    start,
+    end,
+    base: earliest,
+    maxEnd,
+    missing,
+    anyMissing,
+    changed,
+    parentRef,
+    parentHi,
+    parentLo,
+    hosts,
+    services,
+    operations,
+    otherTraceIds,
+    warnings,
+    parent,
+    serviceOf,
+    operationOf,
+    depth,
+    preorder,
+    childStart,
+    childrenAndRoots,
+    orphan,
+    asyncChild,
+  };
 }
 
 function nextFreeId(id: string, ids: ReadonlyMap<string, number>): string {
