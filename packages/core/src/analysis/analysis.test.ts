@@ -86,6 +86,28 @@ describe('errors', () => {
     );
   });
 
+  it('is not a root cause when an error lies deeper, below spans that succeeded', () => {
+    // GET / (ERROR)        |------------------------|   propagated, not a root cause
+    //   proxy (ok)           |------------------|
+    //     auth (ok)            |-------------|
+    //       ldap (ERROR)         |---|              swallowed, the root cause
+    const trace = buildTrace([
+      testSpan({ id: 'ldap', parent: 'auth', start: 3, end: 5, name: 'ldap', status: 2 }),
+      testSpan({ id: 'root', start: 0, end: 50, name: 'GET /', status: 2 }),
+      testSpan({ id: 'auth', parent: 'proxy', start: 2, end: 20, name: 'auth' }),
+      testSpan({ id: 'proxy', parent: 'root', start: 1, end: 30, name: 'proxy' }),
+    ]);
+    const result = analyzeErrors(trace);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.name}:${e.outcome}${e.rootCause ? '*' : ''}`),
+      ['GET /:propagated', 'ldap:swallowed*'],
+    );
+    assert.deepEqual(
+      result.rootCauses.map((c) => c.chain.map((i) => trace.spans[i].name)),
+      [['ldap', 'auth', 'proxy', 'GET /']],
+    );
+  });
+
   it('flags a swallowed error: the lost order', () => {
     // GET /order (ok)    |---------------------|
     //   save (ok)          |-----------|

@@ -950,6 +950,20 @@ function adjustClockSkew(
   const n = spans.length;
   const { host, names: hostNames } = hosts;
   if (hostNames.length < 2) return undefined;
+  // Nearly every trace needs no move: find out in span order, which reads the arrays in order,
+  // before walking the tree, which reads them scattered. The check is the walk's own test before
+  // its first move, so it finds a move exactly when the walk would.
+  let anyMove = false;
+  for (let i = 0; i < n && !anyMove; i++) {
+    const p = parent[i];
+    if (p < 0 || host[i] === host[p] || asyncChild[i] || missing[i] || missing[p]) continue;
+    const ps = start[p];
+    const pe = end[p];
+    const cs = start[i];
+    const ce = end[i];
+    anyMove = pe - ps >= ce - cs && !(cs >= ps && ce <= pe) && ps + Math.trunc((pe - ps - (ce - cs)) / 2) - cs !== 0;
+  }
+  if (!anyMove) return undefined;
   // Allocated at the first move; until then every shift is 0 and every origin -1.
   let shift: Float64Array | undefined;
   let origin: Int32Array | undefined;

@@ -164,28 +164,27 @@ function classifyErrors(trace: Trace, isError: Uint8Array, scratch: Scratch): Er
     }
   }
 
-  const toRoot = scratch.uint8(n);
-  const recovered = scratch.uint8(n);
-  for (let k = 0; k < n; k++) {
-    const i = preorder[k];
-    if (!isError[i]) continue;
-    const p = parent[i];
-    toRoot[i] = p < 0 || toRoot[p] ? 1 : 0;
-    recovered[i] = retried[i] || (p >= 0 && isError[p] && recovered[p]) ? 1 : 0;
-  }
+  // Ancestors of errors, by walking up from each error until an ancestor already marked (whose
+  // ancestors are then marked too): each span is marked once, and only error chains are read.
   const errorBelow = scratch.uint8(n);
-  for (let k = n - 1; k >= 0; k--) {
-    const i = preorder[k];
-    const p = parent[i];
-    if (p >= 0 && (isError[i] || errorBelow[i])) errorBelow[p] = 1;
+  for (let i = 0; i < n; i++) {
+    if (!isError[i]) continue;
+    for (let p = parent[i]; p >= 0 && !errorBelow[p]; p = parent[p]) errorBelow[p] = 1;
   }
 
+  // In preorder, parents come first: whether the chain of errors reaches the root, and whether
+  // it was retried, are known for the parent.
+  const toRoot = scratch.uint8(n);
+  const recovered = scratch.uint8(n);
   const errors: SpanError[] = [];
   const rootCauses: RootCause[] = [];
   let hasSwallowed = false;
   for (let k = 0; k < n; k++) {
     const i = preorder[k];
     if (!isError[i]) continue;
+    const p = parent[i];
+    toRoot[i] = p < 0 || toRoot[p] ? 1 : 0;
+    recovered[i] = retried[i] || (p >= 0 && isError[p] && recovered[p]) ? 1 : 0;
     const outcome: ErrorOutcome = recovered[i] ? 'recovered' : toRoot[i] ? 'propagated' : 'swallowed';
     if (outcome === 'swallowed') hasSwallowed = true;
     const rootCause = !errorBelow[i];
