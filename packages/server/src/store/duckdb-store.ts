@@ -336,8 +336,10 @@ export class DuckDbSpanStore implements SpanStore {
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.threads) config.threads = String(options.threads);
     // Each checkpoint rewrites the partly filled last row group of every table and frees the old
-    // blocks; checkpointing less often leaves far fewer free blocks in the file.
-    config.checkpoint_threshold = '64MB';
+    // blocks; checkpointing less often leaves far fewer free blocks in the file. Measured on 1M
+    // bench:ingest spans written in 12k-span transactions: 64 MB left 64 of 286 blocks free
+    // (74.8 bytes/span on disk), 128 MB 1 of 213 (55.9); 256 MB no better than 128.
+    config.checkpoint_threshold = '128MB';
     const instance = await DuckDBInstance.create(join(options.dataDir, 'ariadne.duckdb'), config);
     const writer = await instance.connect();
     try {
