@@ -209,6 +209,8 @@ const SPAN_COLUMN_KINDS: ColumnKind[] = [
   ...SLOT_COLUMNS.map((): ColumnKind => 'varchar'),
 ];
 const FIRST_SLOT_COLUMN = 22;
+/** Spans prepared between two turns of the event loop in a write (about 20 ms of work). */
+const YIELD_EVERY_SPANS = 2048;
 const TRACE_PART_TYPES: DuckDBType[] = [UHUGEINT, UBIGINT, UBIGINT, UINTEGER];
 const TRACE_PART_KINDS: ColumnKind[] = ['u128', 'u64', 'u64', 'u32'];
 
@@ -434,7 +436,14 @@ export class DuckDbSpanStore implements SpanStore {
       // Sorted by trace, then start: a trace's rows sit together (trace_id compresses to runs and
       // a lookup reads few row groups). Sorting here is much cheaper than an ORDER BY in DuckDB.
       const sorted = [...spans].sort(byTraceThenStart);
+      let sinceYield = 0;
       for (let first = 0; first < sorted.length; ) {
+        // A large batch is prepared in slices, letting the event loop in between: receivers keep
+        // acknowledging (and queries keep answering) while a 50,000-span batch is written.
+        if (sinceYield >= YIELD_EVERY_SPANS) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         // One trace: [first, end).
         const traceId = sorted[first].traceId;
         let end = first + 1;
@@ -536,6 +545,7 @@ export class DuckDbSpanStore implements SpanStore {
           for (let slot = 0; slot < MAX_SLOTS; slot++)
             out.varchar(FIRST_SLOT_COLUMN + slot, row, slotBatch.takeSlot(slot));
         }
+        sinceYield += end - first;
         first = end;
       }
       out.finish();
