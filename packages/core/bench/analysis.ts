@@ -234,9 +234,10 @@ for (const shape of SHAPES) {
     const runs: [number, number][] = [];
     // The forced collection after each measured run: charged to the run if the run started it.
     const after: number[] = [];
-    // Two warm-up runs (the first row also warms up the compiler), then the measured ones, each
-    // after a full collection (see the top).
-    const warmups = 2;
+    // Four warm-up runs, then the measured ones, each after a full collection (see the top). At
+    // a new trace size V8 recompiles the analyses a few times before its code is stable: the
+    // first two or three 100k-span analyses take 60-80 ms instead of 30-45 ms.
+    const warmups = 4;
     for (let r = 0; r < warmups + reps; r++) {
       const forced = timedCollection();
       if (r > warmups) after.push(forced);
@@ -313,7 +314,7 @@ if (asJson) {
   const f = (x: number): string => x.toFixed(2);
   const lines = [
     `Node ${machine.node}, ${machine.cores} cores, ${machine.cpu}, load average ${machine.loadAverage.start.map((x) => x.toFixed(1)).join(' ')} at the start, ${machine.loadAverage.end.map((x) => x.toFixed(1)).join(' ')} at the end.`,
-    'Median of 3-15 runs after two warm-ups, a full collection forced before each (untimed); input shuffled.',
+    'Median of 3-15 runs after four warm-ups, a full collection forced before each (untimed); input shuffled.',
     'GC ms: garbage-collection pauses of the timed runs (median), already included in the other columns;',
     'a collection a run started and left marking is finished after it, timed, and added to its total and GC ms.',
     '',
