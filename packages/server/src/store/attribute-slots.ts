@@ -18,8 +18,9 @@ import { ATTR_SEP, attributeKeyPrefix, attributeValueText } from './attribute-co
  * - one value per slot: the attribute's value part only (`attributeValueText`; the slot names
  *   the key), so most fit in DuckDB's 12-byte inline strings; NULL for an empty slot.
  * - `rest`: the other attributes, whole, in order.
- * As text (`encode`, and how reads receive them): slot values joined by `ATTR_SEP` with `''` for
- * an empty slot, and rest joined by `ATTR_SEP`.
+ * As text (`encode`, and how reads receive them: SQL `concat_ws` skips NULLs): the values of the
+ * filled slots in slot order joined by `ATTR_SEP` (the layout says which slots those are), and
+ * rest joined by `ATTR_SEP`.
  *
  * Measured on the bench:query data (20 attributes a span): 33.6 bytes a span as one list column,
  * 17.8 in slots (BENCHMARKS.md, "Store at scale").
@@ -29,6 +30,7 @@ import { ATTR_SEP, attributeKeyPrefix, attributeValueText } from './attribute-co
 export const MAX_SLOTS = 32;
 const SLOT_BASE = 65;
 const REST = '~';
+const REST_CODE = 126;
 
 /** The key of each slot, and the slot of each key; append-only. */
 export class AttributeSlots {
@@ -133,20 +135,49 @@ export class SlotBatch {
   encode(keys: readonly string[], encoded: readonly string[]): [string, string, string] {
     const [layout, rest] = this.place(keys, encoded);
     const values: string[] = [];
-    let highest = -1;
     for (let s = 0; s < this.count; s++) {
       const value = this.takeSlot(s);
-      values.push(value ?? '');
-      if (value !== null) highest = s;
+      if (value !== null) values.push(value);
     }
-    return [layout, values.slice(0, highest + 1).join(ATTR_SEP), rest.join(ATTR_SEP)];
+    return [layout, values.join(ATTR_SEP), rest.join(ATTR_SEP)];
   }
+}
+
+/**
+ * For each position of a layout, the index of its value among the span's filled slots (in slot
+ * order), or -1 for an attribute from the rest list. Layouts repeat: keep plans in `plans`.
+ */
+function layoutPlan(layout: string, plans: Map<string, Int8Array>): Int8Array {
+  let plan = plans.get(layout);
+  if (plan !== undefined) return plan;
+  plan = new Int8Array(layout.length);
+  for (let i = 0; i < layout.length; i++) {
+    const code = layout.charCodeAt(i);
+    if (code === REST_CODE) {
+      plan[i] = -1;
+      continue;
+    }
+    if (code < SLOT_BASE || code >= SLOT_BASE + MAX_SLOTS) throw corruptLayout(layout);
+    let below = 0;
+    for (let j = 0; j < layout.length; j++) {
+      const other = layout.charCodeAt(j);
+      if (other === code && j !== i) throw corruptLayout(layout);
+      if (other !== REST_CODE && other < code) below++;
+    }
+    plan[i] = below;
+  }
+  plans.set(layout, plan);
+  return plan;
+}
+
+function corruptLayout(layout: string): Error {
+  return new Error(`corrupt store: attribute layout ${JSON.stringify(layout)} does not match its values`);
 }
 
 /**
  * The attributes of one stored span, in their original order: the inverse of `SlotBatch.encode`.
  * `decodeSlot(slot, value)` turns a slot's value part into an attribute, `decode` a whole stored
- * attribute string (callers cache both: values repeat).
+ * attribute string (callers cache both: values repeat); `plans` caches parsed layouts.
  */
 export function attributesFromSlots<T>(
   layout: string,
@@ -154,27 +185,34 @@ export function attributesFromSlots<T>(
   restText: string,
   decodeSlot: (slot: number, value: string) => T | undefined,
   decode: (encoded: string) => T,
+  plans: Map<string, Int8Array> = new Map(),
 ): T[] {
-  if (layout === '') return [];
+  if (layout === '') {
+    if (slotText !== '' || restText !== '') throw new Error('corrupt store: attributes without a layout');
+    return [];
+  }
+  const plan = layoutPlan(layout, plans);
   const slots = slotText === '' ? [] : slotText.split(ATTR_SEP);
   const rest = restText === '' ? [] : restText.split(ATTR_SEP);
   const out: T[] = new Array(layout.length);
   let next = 0;
+  let filled = 0;
   for (let i = 0; i < layout.length; i++) {
-    const code = layout.charCodeAt(i);
     let value: T | undefined;
-    if (code === 126) {
+    const at = plan[i];
+    if (at < 0) {
       const encoded = rest[next++];
       if (encoded !== undefined && encoded !== '') value = decode(encoded);
     } else {
-      const text = slots[code - SLOT_BASE];
-      if (text !== undefined && text !== '') value = decodeSlot(code - SLOT_BASE, text);
+      filled++;
+      const text = slots[at];
+      if (text !== undefined && text !== '') value = decodeSlot(layout.charCodeAt(i) - SLOT_BASE, text);
     }
-    if (value === undefined) {
-      throw new Error(`corrupt store: attribute layout ${JSON.stringify(layout)} does not match its values`);
-    }
+    if (value === undefined) throw corruptLayout(layout);
     out[i] = value;
   }
-  if (next !== rest.length) throw new Error('corrupt store: attributes left over after the layout');
+  if (next !== rest.length || filled !== slots.length) {
+    throw new Error('corrupt store: attributes left over after the layout');
+  }
   return out;
 }

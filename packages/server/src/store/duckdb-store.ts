@@ -138,12 +138,14 @@ CREATE TABLE IF NOT EXISTS scopes (
 );
 `;
 
-/** The slot values of a row joined by chr(31) (never inside an encoded attribute), `''` for empty slots. */
+/**
+ * The filled slot values of a row, in slot order, joined by chr(31) (never inside an encoded
+ * attribute); the layout says which slots they are (attribute-slots.ts). One concat_ws is about
+ * twice as fast as a chain of `||` over the slot columns.
+ */
 function slotTextSql(slotCount: number): string {
   if (slotCount === 0) return "''";
-  return SLOT_COLUMNS.slice(0, slotCount)
-    .map((c) => `coalesce(${c}, '')`)
-    .join(' || chr(31) || ');
+  return `coalesce(concat_ws(chr(31), ${SLOT_COLUMNS.slice(0, slotCount).join(', ')}), '')`;
 }
 
 /** What getTrace reads of each span; the indices below follow this order. */
@@ -708,6 +710,7 @@ export class DuckDbSpanStore implements SpanStore {
     };
     const prefixes = this.slots.prefixes();
     const bySlot = prefixes.map(() => new Map<string, KeyValue>());
+    const layoutPlans = new Map<string, Int8Array>();
     const slotAttribute = (slot: number, value: string): KeyValue | undefined => {
       const cache = bySlot[slot];
       if (cache === undefined) return undefined;
@@ -742,6 +745,7 @@ export class DuckDbSpanStore implements SpanStore {
           c[19][i] as string,
           slotAttribute,
           attribute,
+          layoutPlans,
         ),
         droppedAttributesCount: Number(c[12][i]),
         events: events === '' ? [] : eventsFromText(events),
