@@ -38,13 +38,13 @@ describe('DuckDbSpanStore without the attribute index, widening from a 1 ms wind
 const MINUTE = 60_000_000_000n;
 
 describe('DuckDbSpanStore huge traces', () => {
-  it('returns every field of a 3,000-span trace exactly, in start order, also with separators in strings', async () => {
+  it('returns every field of a 4,500-span trace exactly, in start order, also with separators in strings', async () => {
     const dir = tempDir();
     const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
     try {
       const base = BigInt(Date.now()) * 1_000_000n;
-      const spans: Span[] = Array.from({ length: 3000 }, (_, i) => {
-        const s = span(0, base + BigInt((i * 7919) % 3000) * 1000n, true);
+      const spans: Span[] = Array.from({ length: 4500 }, (_, i) => {
+        const s = span(0, base + BigInt((i * 7919) % 4500) * 1000n, true);
         return {
           ...s,
           spanId: (i + 1).toString(16).padStart(16, '0'),
@@ -55,7 +55,7 @@ describe('DuckDbSpanStore huge traces', () => {
           status: i % 50 === 0 ? { code: 2, message: 'broken\x1cseparator' } : { code: 0, message: '' },
           attributes: [
             { key: 'i', value: { type: 'int', value: BigInt(i) } },
-            { key: 'same', value: { type: 'string', value: i === 2999 ? 'x\x1cy' : 'x' } },
+            { key: 'same', value: { type: 'string', value: i === 4499 ? 'x\x1cy' : 'x' } },
           ],
           events:
             i % 10 === 0
@@ -63,8 +63,8 @@ describe('DuckDbSpanStore huge traces', () => {
               : [],
         };
       });
-      await store.writeSpans(spans.slice(0, 1700));
-      await store.writeSpans(spans.slice(1700));
+      await store.writeSpans(spans.slice(0, 2500));
+      await store.writeSpans(spans.slice(2500));
       const expected = [...spans].sort((a, b) =>
         a.startTimeUnixNano === b.startTimeUnixNano
           ? a.spanId.localeCompare(b.spanId)
@@ -82,7 +82,7 @@ describe('DuckDbSpanStore huge traces', () => {
       }));
       await store.writeSpans(clean);
       const got = await store.getTrace('f'.repeat(32));
-      assert.equal(got.length, 3000);
+      assert.equal(got.length, 4500);
       assert.deepEqual(
         got,
         expected.map((s) => ({

@@ -774,8 +774,9 @@ export class DuckDbSpanStore implements SpanStore {
     const order = 'ORDER BY start_ns, span_id, rowid';
     const slotCount = this.slots.count;
     const readColumns = spanReadColumns(slotCount);
-    if (expectedSpans < 2000) {
-      // Small traces: one query is quicker than two in a transaction.
+    if (expectedSpans < 4000) {
+      // Up to a few thousand spans one query is quicker than two in a transaction (measured:
+      // 1,000-2,000 spans 8 ms vs 12 ms; 4,000 about even; 100,000 spans 630 ms vs 310 ms).
       return this.columns(`SELECT ${readColumns} FROM spans ${where} ${order}`, values, types);
     }
     const strings = stringColumns(slotCount);
