@@ -236,7 +236,7 @@ for (const shape of SHAPES) {
     const after: number[] = [];
     // Four warm-up runs, then the measured ones, each after a full collection (see the top). At
     // a new trace size V8 recompiles the analyses a few times before its code is stable: the
-    // first two or three 100k-span analyses take 60-80 ms instead of 30-45 ms.
+    // first three or four 100k-span analyses take 70-105 ms instead of 30-50 ms.
     const warmups = 4;
     for (let r = 0; r < warmups + reps; r++) {
       const forced = timedCollection();
