@@ -54,6 +54,7 @@ export {
   spanFromApiJson,
   spansFromOtlpJson,
   spansToApiJson,
+  spansToApiJsonText,
   spansToTracesData,
   spanToApiJson,
   spanToOtlpJson,

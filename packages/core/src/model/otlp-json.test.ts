@@ -6,6 +6,7 @@ import {
   spanFromApiJson,
   spansFromOtlpJson,
   spansToApiJson,
+  spansToApiJsonText,
   spansToTracesData,
   spanToApiJson,
 } from './otlp-json.ts';
@@ -75,6 +76,11 @@ describe('OTLP JSON', () => {
       spansToApiJson(shared),
       shared.map(spanToApiJson),
       'the batch form encodes each span the same way',
+    );
+    assert.equal(
+      spansToApiJsonText(shared),
+      JSON.stringify(spansToApiJson(shared)),
+      'the text form is the same JSON, character for character',
     );
     assert.deepEqual(
       api.map((s: unknown) => spanFromApiJson(s)),

@@ -124,6 +124,26 @@ export function attributesToJson(attributes: readonly KeyValue[]): KeyValueJson[
   return attributes.map((kv) => ({ key: kv.key, value: anyValueToJson(kv.value) }));
 }
 
+function eventToJson(e: SpanEvent): SpanJson['events'][number] {
+  return {
+    timeUnixNano: e.timeUnixNano.toString(),
+    name: e.name,
+    attributes: attributesToJson(e.attributes),
+    droppedAttributesCount: e.droppedAttributesCount,
+  };
+}
+
+function linkToJson(l: SpanLink): SpanJson['links'][number] {
+  return {
+    traceId: l.traceId,
+    spanId: l.spanId,
+    traceState: l.traceState,
+    attributes: attributesToJson(l.attributes),
+    droppedAttributesCount: l.droppedAttributesCount,
+    flags: l.flags,
+  };
+}
+
 /** Encodes a span's own OTLP fields (without resource and scope). */
 export function spanToOtlpJson(span: Span): SpanJson {
   return {
@@ -138,21 +158,9 @@ export function spanToOtlpJson(span: Span): SpanJson {
     endTimeUnixNano: span.endTimeUnixNano.toString(),
     attributes: attributesToJson(span.attributes),
     droppedAttributesCount: span.droppedAttributesCount,
-    events: span.events.map((e) => ({
-      timeUnixNano: e.timeUnixNano.toString(),
-      name: e.name,
-      attributes: attributesToJson(e.attributes),
-      droppedAttributesCount: e.droppedAttributesCount,
-    })),
+    events: span.events.map(eventToJson),
     droppedEventsCount: span.droppedEventsCount,
-    links: span.links.map((l) => ({
-      traceId: l.traceId,
-      spanId: l.spanId,
-      traceState: l.traceState,
-      attributes: attributesToJson(l.attributes),
-      droppedAttributesCount: l.droppedAttributesCount,
-      flags: l.flags,
-    })),
+    links: span.links.map(linkToJson),
     droppedLinksCount: span.droppedLinksCount,
     status: { code: span.status.code, message: span.status.message },
   };
@@ -214,6 +222,50 @@ export function spansToApiJson(spans: readonly Span[]): ApiSpanJson[] {
     json.scope = scopeJson(span.scope);
     return json as ApiSpanJson;
   });
+}
+
+/**
+ * The JSON text of `spansToApiJson(spans)`, character for character, written directly: an
+ * attribute object, resource or scope shared between spans is encoded once and its text reused,
+ * where `JSON.stringify` would encode every occurrence again (a stored trace's spans share their
+ * decoded attributes, so a 1,500-span trace was mostly re-encoding the same few hundred).
+ */
+export function spansToApiJsonText(spans: readonly Span[]): string {
+  const attributeText = new Map<KeyValue, string>();
+  const attributes = (list: readonly KeyValue[]): string => {
+    if (list.length === 0) return '[]';
+    let out = '[';
+    for (let i = 0; i < list.length; i++) {
+      const kv = list[i];
+      let text = attributeText.get(kv);
+      if (text === undefined) {
+        text = JSON.stringify({ key: kv.key, value: anyValueToJson(kv.value) });
+        attributeText.set(kv, text);
+      }
+      out += i === 0 ? text : `,${text}`;
+    }
+    return `${out}]`;
+  };
+  const resourceText = memo((resource: Resource) => JSON.stringify(resourceToJson(resource)));
+  const scopeText = memo((scope: InstrumentationScope) => JSON.stringify(scopeToJson(scope)));
+  const parts: string[] = new Array(spans.length);
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i];
+    // Same keys in the same order as spansToApiJson.
+    parts[i] =
+      `{"traceId":${JSON.stringify(span.traceId)},"spanId":${JSON.stringify(span.spanId)},` +
+      `"parentSpanId":${JSON.stringify(span.parentSpanId)},"traceState":${JSON.stringify(span.traceState)},` +
+      `"flags":${JSON.stringify(span.flags)},"name":${JSON.stringify(span.name)},"kind":${JSON.stringify(span.kind)},` +
+      `"startTimeUnixNano":"${span.startTimeUnixNano}","endTimeUnixNano":"${span.endTimeUnixNano}",` +
+      `"attributes":${attributes(span.attributes)},"droppedAttributesCount":${JSON.stringify(span.droppedAttributesCount)},` +
+      `"events":${span.events.length === 0 ? '[]' : JSON.stringify(span.events.map(eventToJson))},` +
+      `"droppedEventsCount":${JSON.stringify(span.droppedEventsCount)},` +
+      `"links":${span.links.length === 0 ? '[]' : JSON.stringify(span.links.map(linkToJson))},` +
+      `"droppedLinksCount":${JSON.stringify(span.droppedLinksCount)},` +
+      `"status":{"code":${JSON.stringify(span.status.code)},"message":${JSON.stringify(span.status.message)}},"serviceName":${JSON.stringify(span.serviceName)},` +
+      `"resource":${resourceText(span.resource)},"scope":${scopeText(span.scope)}}`;
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /**

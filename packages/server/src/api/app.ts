@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spansToApiJson, spansToTracesData, type UnixNanos, unixNanos } from '@ariadne/core';
+import { spansToApiJsonText, spansToTracesData, type UnixNanos, unixNanos } from '@ariadne/core';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
@@ -136,7 +136,7 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
   app.get<{ Params: { traceId: string }; Querystring: { format?: 'ariadne' | 'otlp'; start?: string; end?: string } }>(
     '/api/v1/traces/:traceId',
     { schema: traceSchema },
-    async (request) => {
+    async (request, reply) => {
       const { traceId } = request.params;
       if (!isTraceId(traceId)) {
         throw new ApiError(
@@ -148,11 +148,11 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
       if (spans.length === 0) throw new ApiError('not_found', `trace ${traceId.toLowerCase()} not found`);
       if (request.query.format === 'otlp') return spansToTracesData(spans);
       const summary = summarizeTrace(spans);
-      return {
-        traceId: traceId.toLowerCase(),
-        spans: spansToApiJson(spans),
-        summary: summary && summaryToJson(summary),
-      };
+      // Written as text: the spans share attribute, resource and scope objects, and encoding each
+      // once is several times faster than JSON.stringify over the whole response.
+      reply.type('application/json; charset=utf-8');
+      const summaryText = summary === undefined ? '' : `,"summary":${JSON.stringify(summaryToJson(summary))}`;
+      return `{"traceId":${JSON.stringify(traceId.toLowerCase())},"spans":${spansToApiJsonText(spans)}${summaryText}}`;
     },
   );
 
