@@ -13,6 +13,7 @@ export type {
 export { analysisToJson, analyzeTrace, splitByTrace } from './analysis/analyze-trace.ts';
 export type {
   BuildTraceOptions,
+  NanoOffsets,
   OperationKey,
   Trace,
   TraceWarning,
