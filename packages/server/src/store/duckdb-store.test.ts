@@ -122,11 +122,18 @@ describe('DuckDbSpanStore attribute columns', () => {
         ...span(2, base + 1n),
         attributes: [str('key.3', 'first'), str('late.key', 'z'), str('key.3', 'second'), str('key.44', 'w')],
       };
+      // The separator of packed reads inside a name and an attribute value of a small trace.
+      const separators: Span = {
+        ...span(4, base + 3n),
+        name: 'op\x1cname',
+        attributes: [str('key.0', 'v\x1cw'), str('sep\x1ckey', 'x')],
+      };
       await store.writeSpans([wide]);
-      await store.writeSpans([repeated]);
+      await store.writeSpans([repeated, separators]);
       const check = async () => {
         assert.deepEqual(await store.getTrace(wide.traceId), [wide]);
         assert.deepEqual(await store.getTrace(repeated.traceId), [repeated]);
+        assert.deepEqual(await store.getTrace(separators.traceId), [separators]);
         const find = async (key: string, value: string) =>
           (await store.searchTraces({ attributes: [{ key, value }], limit: 10 })).map((t) => t.traceId);
         assert.deepEqual(await find('key.0', 'value-0'), [wide.traceId]); // a slot column
