@@ -106,6 +106,39 @@ describe('DuckDbSpanStore huge traces', () => {
   });
 });
 
+describe('DuckDbSpanStore trace order', () => {
+  it('returns a trace written in several batches ordered by start, then span id', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    try {
+      const base = BigInt(Date.now()) * 1_000_000n;
+      // Starts repeat (ties broken by span id) and later batches hold earlier spans.
+      const starts = [5n, 3n, 3n, 9n, 0n, 3n, 7n, 0n, 5n, 1n, 8n, 2n];
+      const spans = starts.map((offset, i) => ({
+        ...span(0, base + offset * 1000n),
+        spanId: (((i * 7) % 12) + 1).toString(16).padStart(16, '0'),
+      }));
+      await store.writeSpans(spans.slice(8));
+      await store.writeSpans(spans.slice(0, 4));
+      await store.writeSpans(spans.slice(4, 8));
+      const expected = [...spans].sort((a, b) =>
+        a.startTimeUnixNano !== b.startTimeUnixNano
+          ? a.startTimeUnixNano < b.startTimeUnixNano
+            ? -1
+            : 1
+          : a.spanId.localeCompare(b.spanId),
+      );
+      assert.deepEqual(
+        (await store.getTrace(spans[0].traceId)).map((s) => s.spanId),
+        expected.map((s) => s.spanId),
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('DuckDbSpanStore attribute columns', () => {
   it('keeps attributes beyond the slot columns and repeated keys exactly, searchable, across a restart', async () => {
     const dir = tempDir();
