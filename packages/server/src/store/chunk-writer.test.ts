@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { seededRandom } from '@ariadne/core';
 import {
+  DOUBLE,
   type DuckDBConnection,
   DuckDBInstance,
   LIST,
@@ -14,7 +15,7 @@ import {
   UTINYINT,
   VARCHAR,
 } from '@duckdb/node-api';
-import { ChunkWriter, type ColumnKind } from './chunk-writer.ts';
+import { ChunkWriter } from './chunk-writer.ts';
 
 interface Row {
   tiny: number | null;
@@ -27,7 +28,6 @@ interface Row {
 }
 
 const TYPES = [UTINYINT, UINTEGER, UBIGINT, UBIGINT, UHUGEINT, VARCHAR, LIST(VARCHAR)];
-const KINDS: ColumnKind[] = ['u8', 'u32', 'u64', 'u64', 'u128', 'varchar', 'varchar[]'];
 
 function write(writer: ChunkWriter, rows: readonly Row[]): void {
   for (const r of rows) {
@@ -78,7 +78,7 @@ describe('ChunkWriter', () => {
       list: Array.from({ length: i % 4 }, (_, k) => `item-${i}-${k}${k === 1 ? ' with a longer tail' : ''}`),
     }));
     const appender = await db.createAppender('t');
-    write(new ChunkWriter(appender, TYPES, KINDS, rows.length), rows);
+    write(new ChunkWriter(appender, TYPES, rows.length), rows);
     const read = (await db.runAndReadAll('SELECT * FROM t ORDER BY rowid')).getRows();
     assert.equal(read.length, rows.length);
     read.forEach((r, i) => {
@@ -95,13 +95,15 @@ describe('ChunkWriter', () => {
 
   it('refuses ids that are not hex and row counts that do not match', async () => {
     await db.run('CREATE TABLE u (id UBIGINT)');
-    const writer = new ChunkWriter(await db.createAppender('u'), [UBIGINT], ['u64'], 2);
+    const appender2 = await db.createAppender('u');
+    const writer = new ChunkWriter(appender2, [UBIGINT], 2);
     const at = writer.next();
     assert.throws(() => writer.hex(0, at, 'xyz'), /not a u64 id/);
     assert.throws(() => writer.hex(0, at, '1'.repeat(17)), /not a u64 id/);
     writer.hex(0, at, 'ab');
     assert.throws(() => writer.finish(), /fewer rows than announced/);
-    const short = new ChunkWriter(await db.createAppender('u'), [UBIGINT], ['u64'], 1);
+    assert.throws(() => new ChunkWriter(appender2, [DOUBLE], 1), /unsupported column type DOUBLE/);
+    const short = new ChunkWriter(await db.createAppender('u'), [UBIGINT], 1);
     short.hex(0, short.next(), '1');
     assert.throws(() => short.next(), /more rows than announced/);
   });

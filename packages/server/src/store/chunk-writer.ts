@@ -1,4 +1,4 @@
-import { type DuckDBAppender, DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
+import { type DuckDBAppender, DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 
 /**
@@ -16,7 +16,26 @@ import duckdb from '@duckdb/node-bindings';
  */
 
 /** How a column's values are laid out in a DuckDB vector. */
-export type ColumnKind = 'u8' | 'u32' | 'u64' | 'u128' | 'varchar' | 'varchar[]';
+type ColumnKind = 'u8' | 'u32' | 'u64' | 'u128' | 'varchar' | 'varchar[]';
+
+/** The layout of a column type; the writer supports only the types the store's tables use. */
+function kindOf(type: DuckDBType): ColumnKind {
+  switch (type.typeId) {
+    case DuckDBTypeId.UTINYINT:
+      return 'u8';
+    case DuckDBTypeId.UINTEGER:
+      return 'u32';
+    case DuckDBTypeId.UBIGINT:
+      return 'u64';
+    case DuckDBTypeId.UHUGEINT:
+      return 'u128';
+    case DuckDBTypeId.VARCHAR:
+      return 'varchar';
+    case DuckDBTypeId.LIST:
+      if (type.valueType.typeId === DuckDBTypeId.VARCHAR) return 'varchar[]';
+  }
+  throw new Error(`ChunkWriter: unsupported column type ${type}`);
+}
 
 /** Rows per DuckDB data chunk (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
@@ -41,16 +60,17 @@ export class ChunkWriter {
   private readonly listChild: (duckdb.Vector | undefined)[];
   private readonly listSize: number[];
   private readonly listCapacity: number[];
+  private readonly kinds: readonly ColumnKind[];
   private row = 0;
   private rows = 0;
 
   constructor(
     private readonly appender: DuckDBAppender,
     private readonly types: readonly DuckDBType[],
-    private readonly kinds: readonly ColumnKind[],
     private remaining: number,
   ) {
-    if (types.length !== kinds.length) throw new Error('ChunkWriter: one kind per column type');
+    const kinds = types.map(kindOf);
+    this.kinds = kinds;
     const width = (k: ColumnKind) => Math.max(4, WIDTH[k]) * CHUNK_ROWS;
     this.buffers = kinds.map((k) => new ArrayBuffer(width(k)));
     this.bytes = this.buffers.map((b) => new Uint8Array(b));

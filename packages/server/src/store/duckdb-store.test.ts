@@ -73,7 +73,7 @@ describe('DuckDbSpanStore huge traces', () => {
             : 1,
       );
       assert.deepEqual(await store.getTrace(spans[0].traceId), expected);
-      // Without the separator in any string, the joined-columns path is taken.
+      // Without the separator in any string, the packed read is taken.
       const clean = spans.map((s) => ({
         ...s,
         traceId: 'f'.repeat(32),

@@ -47,7 +47,7 @@ import {
 } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
 import { AttributeSlots, attributesFromSlots, MAX_SLOTS } from './attribute-slots.ts';
-import { ChunkWriter, type ColumnKind } from './chunk-writer.ts';
+import { ChunkWriter } from './chunk-writer.ts';
 
 /** Options for the embedded DuckDB store. */
 export interface DuckDbStoreOptions {
@@ -252,42 +252,18 @@ const SPAN_COLUMN_TYPES: DuckDBType[] = [
   UBIGINT, // scope_id
   ...SLOT_COLUMNS.map(() => VARCHAR),
 ];
-const SPAN_COLUMN_KINDS: ColumnKind[] = [
-  'u128',
-  'u64',
-  'u64',
-  'u64',
-  'u64',
-  'varchar',
-  'varchar',
-  'varchar',
-  'u8',
-  'u8',
-  'varchar',
-  'varchar',
-  'u32',
-  'varchar',
-  'varchar[]',
-  'u32',
-  'varchar',
-  'u32',
-  'varchar',
-  'u32',
-  'u32',
-  'u64',
-  ...SLOT_COLUMNS.map((): ColumnKind => 'varchar'),
-];
 const FIRST_SLOT_COLUMN = 22;
 /** Spans prepared between two turns of the event loop in a write (about 20 ms of work). */
 const YIELD_EVERY_SPANS = 2048;
 const TRACE_PART_TYPES: DuckDBType[] = [UHUGEINT, UBIGINT, UBIGINT, UINTEGER];
-const TRACE_PART_KINDS: ColumnKind[] = ['u128', 'u64', 'u64', 'u32'];
 
-/** Distinct trace ids in a batch. */
-function countTraces(spans: readonly Span[]): number {
-  return new Set(spans.map((s) => s.traceId)).size;
+/** Distinct trace ids in spans sorted by trace. */
+function countTraces(sorted: readonly Span[]): number {
+  let count = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i].traceId !== sorted[i - 1].traceId) count++;
+  return count;
 }
-/** String columns of a span read joined (see readTraceColumns), in the order they take in spanReadColumns. */
+/** The string columns of a span, packed into one per row by readTraceColumns, in assembleTraceColumns' order. */
 function stringColumns(slotCount: number): string[] {
   return [
     'service',
@@ -490,21 +466,16 @@ export class DuckDbSpanStore implements SpanStore {
     const slotBatch = this.slots.batch();
     await db.run('BEGIN TRANSACTION');
     try {
-      const out = new ChunkWriter(await db.createAppender('spans'), SPAN_COLUMN_TYPES, SPAN_COLUMN_KINDS, spans.length);
-      const parts = new ChunkWriter(
-        await db.createAppender('trace_parts'),
-        TRACE_PART_TYPES,
-        TRACE_PART_KINDS,
-        countTraces(spans),
-      );
+      // Sorted by trace, then start: a trace's rows sit together (trace_id compresses to runs and
+      // a lookup reads few row groups). Sorting here is much cheaper than an ORDER BY in DuckDB.
+      const sorted = [...spans].sort(byTraceThenStart);
+      const out = new ChunkWriter(await db.createAppender('spans'), SPAN_COLUMN_TYPES, sorted.length);
+      const parts = new ChunkWriter(await db.createAppender('trace_parts'), TRACE_PART_TYPES, countTraces(sorted));
       let lastMinuteSpanStart = -1n;
       let minute = 0;
       const attrKeys: string[] = [];
       const attrTexts: string[] = [];
       const serviceBySpanId = new Map<string, string>();
-      // Sorted by trace, then start: a trace's rows sit together (trace_id compresses to runs and
-      // a lookup reads few row groups). Sorting here is much cheaper than an ORDER BY in DuckDB.
-      const sorted = [...spans].sort(byTraceThenStart);
       let sinceYield = 0;
       for (let first = 0; first < sorted.length; ) {
         // A large batch is prepared in slices, letting the event loop in between: receivers keep
@@ -747,8 +718,8 @@ export class DuckDbSpanStore implements SpanStore {
     const id = hexToBigInt(traceId);
     // The trace's time range first (a small table), so the span scan reads only the row groups
     // whose start_ns zone maps overlap it, wherever in the week the trace is.
-    const [lo, hi, count] = await this.columns(
-      'SELECT min(start_ns), max(last_start_ns), sum(span_count) FROM trace_parts WHERE trace_id = $1',
+    const [lo, hi] = await this.columns(
+      'SELECT min(start_ns), max(last_start_ns) FROM trace_parts WHERE trace_id = $1',
       [id],
       [UHUGEINT],
     );
@@ -758,7 +729,7 @@ export class DuckDbSpanStore implements SpanStore {
     if (range.startUnixNano !== undefined && range.startUnixNano > start) start = range.startUnixNano;
     if (range.endUnixNano !== undefined && range.endUnixNano < endExclusive) endExclusive = range.endUnixNano;
     if (start >= endExclusive) return [];
-    const c = await this.readTraceColumns(id, clampU64(start), clampU64(endExclusive), Number(count[0]));
+    const c = await this.readTraceColumns(id, clampU64(start), clampU64(endExclusive));
     // c: the columns of spanReadColumns, in order.
     const n = c[0].length;
     if (n === 0) return [];
@@ -829,70 +800,40 @@ export class DuckDbSpanStore implements SpanStore {
   }
 
   /**
-   * The columns of `SPAN_READ_COLUMNS` for one trace's spans in `[start, end)`, ordered by start.
-   * Converting millions of small strings one by one dominates for huge traces, so the string
-   * columns come back joined into one string each (one conversion) and are split here; if a value
-   * contains the separator, the plain per-row query is used instead. Both queries read one snapshot.
+   * The columns of spanReadColumns for one trace's spans in `[start, end)`, ordered by start.
+   * Converting strings one by one is most of a read, so a row's strings come packed into one
+   * (one conversion) and are split here; a value holding the separator shows as a row with too
+   * many fields, and then the plain query is used. The rows come unordered (sorting in DuckDB
+   * moved every row's whole payload) and are put in order here, usually without a sort: each
+   * batch is stored sorted by trace and start. Measured against string_agg of each column (one
+   * string per column): as fast or faster from 20 to 100,000 spans (BENCHMARKS.md).
    */
-  private readTraceColumns(id: bigint, start: bigint, end: bigint, expectedSpans: number): Promise<unknown[][]> {
+  private readTraceColumns(id: bigint, start: bigint, end: bigint): Promise<unknown[][]> {
     const values = [id, start, end];
     const types = [UHUGEINT, UBIGINT, UBIGINT];
     const where = 'WHERE trace_id = $1 AND start_ns >= $2 AND start_ns < $3';
-    const order = 'ORDER BY start_ns, span_id, rowid';
     const slotCount = this.slots.count;
-    const readColumns = spanReadColumns(slotCount);
     const strings = stringColumns(slotCount);
-    const numberColumns = `span_id, parent_span_id, start_ns, duration_ns, kind, status_code, flags, dropped_attributes,
-      dropped_events, dropped_links, resource_no, scope_id`;
-    if (expectedSpans < 4000) {
-      // Up to a few thousand spans one query is quicker than two in a transaction (measured:
-      // 1,000-2,000 spans 8 ms vs 12 ms; 4,000 about even; 100,000 spans 630 ms vs 310 ms).
-      // A row's strings come packed into one (converting strings one by one is most of the
-      // read); a value holding the separator shows as a row with too many fields, and then the
-      // plain query is used.
-      return this.read(async () => {
-        // Unordered: sorting in DuckDB moved every row's whole payload; the rows mostly arrive in
-        // order already (each batch is stored sorted by trace and start), so they are put in
-        // order here, usually without a sort.
-        const packed = columnsOf(
-          await this.runPrepared(
-            `SELECT ${numberColumns}, concat_ws(chr(28), ${strings.join(', ')}), rowid FROM spans ${where}`,
-            values,
-            types,
-          ),
-        );
-        inTraceOrder(packed, 2, 0, 13);
-        const split = splitPacked(packed[12] as string[], strings.length);
-        if (split !== undefined) return assembleTraceColumns(packed.slice(0, 12), split);
-        return columnsOf(await this.runPrepared(`SELECT ${readColumns} FROM spans ${where} ${order}`, values, types));
-      });
-    }
-    return this.read(async (db) => {
-      await db.run('BEGIN TRANSACTION');
-      try {
-        const numbers = columnsOf(
-          await db.runAndReadAll(`SELECT ${numberColumns} FROM spans ${where} ${order}`, values, types),
-        );
-        if (numbers[0].length === 0) return Array.from({ length: 21 }, () => []);
-        const joined = columnsOf(
-          await db.runAndReadAll(
-            `SELECT bool_or(contains(${strings.join(' || ')}, chr(28))),
-               ${strings.map((col) => `string_agg(${col}, chr(28) ${order})`).join(', ')}
-             FROM spans ${where}`,
-            values,
-            types,
-          ),
-        );
-        if (joined[0][0] === true) {
-          return columnsOf(await db.runAndReadAll(`SELECT ${readColumns} FROM spans ${where} ${order}`, values, types));
-        }
-        return assembleTraceColumns(
-          numbers,
-          joined.slice(1).map((column) => (column[0] as string).split('\x1c')),
-        );
-      } finally {
-        await db.run('COMMIT');
-      }
+    return this.read(async () => {
+      const packed = columnsOf(
+        await this.runPrepared(
+          `SELECT span_id, parent_span_id, start_ns, duration_ns, kind, status_code, flags, dropped_attributes,
+             dropped_events, dropped_links, resource_no, scope_id, concat_ws(chr(28), ${strings.join(', ')}), rowid
+           FROM spans ${where}`,
+          values,
+          types,
+        ),
+      );
+      inTraceOrder(packed, 2, 0, 13);
+      const split = splitPacked(packed[12] as string[], strings.length);
+      if (split !== undefined) return assembleTraceColumns(packed.slice(0, 12), split);
+      return columnsOf(
+        await this.runPrepared(
+          `SELECT ${spanReadColumns(slotCount)} FROM spans ${where} ORDER BY start_ns, span_id, rowid`,
+          values,
+          types,
+        ),
+      );
     });
   }
 
