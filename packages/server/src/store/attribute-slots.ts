@@ -68,6 +68,17 @@ export class AttributeSlots {
     return new SlotBatch(this);
   }
 
+  /** Adds the keys a batch elsewhere assigned, from slot `first` on (which must be the next free one). */
+  extend(keys: readonly string[], first: number): void {
+    if (keys.length === 0) return;
+    if (first !== this.keys.length)
+      throw new Error(`attribute slots: batch assigned from slot ${first}, next is ${this.keys.length}`);
+    for (const key of keys) {
+      this.slotByKey.set(key, this.keys.length);
+      this.keys.push(key);
+    }
+  }
+
   /** Makes the slots a batch assigned permanent (after the batch committed). */
   commit(batch: SlotBatch): void {
     for (const key of batch.newKeys) {

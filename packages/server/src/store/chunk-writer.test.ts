@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { seededRandom } from '@ariadne/core';
 import {
-  DOUBLE,
   type DuckDBConnection,
   DuckDBInstance,
   LIST,
@@ -15,7 +14,8 @@ import {
   UTINYINT,
   VARCHAR,
 } from '@duckdb/node-api';
-import { ChunkWriter } from './chunk-writer.ts';
+import { ChunkBuilder, type ColumnKind, chunkBuffers } from './chunk-builder.ts';
+import { appendPreparedChunks, checkColumnKinds } from './chunk-writer.ts';
 
 interface Row {
   tiny: number | null;
@@ -28,8 +28,9 @@ interface Row {
 }
 
 const TYPES = [UTINYINT, UINTEGER, UBIGINT, UBIGINT, UHUGEINT, VARCHAR, LIST(VARCHAR)];
+const KINDS: ColumnKind[] = ['u8', 'u32', 'u64', 'u64', 'u128', 'varchar', 'varchar[]'];
 
-function write(writer: ChunkWriter, rows: readonly Row[]): void {
+function write(writer: ChunkBuilder, rows: readonly Row[]): void {
   for (const r of rows) {
     const at = writer.next();
     if (r.tiny === null) writer.setNull(0, at);
@@ -41,10 +42,25 @@ function write(writer: ChunkWriter, rows: readonly Row[]): void {
     writer.varchar(5, at, r.text);
     writer.varcharList(6, at, r.list);
   }
-  writer.finish();
 }
 
-describe('ChunkWriter', () => {
+/** Strings of every shape the string layout distinguishes. */
+const SHAPES = [
+  '',
+  'a',
+  'twelve bytes',
+  'thirteen byte',
+  'ééééé', // 10 bytes in 5 units
+  'éééééé', // 12 bytes
+  'ééééééé', // 14 bytes in 7 units: inline by length in units, not in bytes
+  '✓ check',
+  '😀 emoji beyond the BMP',
+  'lone \ud800 surrogate',
+  `long ${'x'.repeat(300)}`,
+  'tab\tnew\nline\u0000nul',
+];
+
+describe('ChunkBuilder and appendPreparedChunks', () => {
   let dir: string;
   let instance: DuckDBInstance;
   let db: DuckDBConnection;
@@ -78,7 +94,16 @@ describe('ChunkWriter', () => {
       list: Array.from({ length: i % 4 }, (_, k) => `item-${i}-${k}${k === 1 ? ' with a longer tail' : ''}`),
     }));
     const appender = await db.createAppender('t');
-    write(new ChunkWriter(appender, TYPES, rows.length), rows);
+    checkColumnKinds(appender, KINDS, 't');
+    const builder = new ChunkBuilder(KINDS, rows.length);
+    write(builder, rows);
+    const built = builder.finish();
+    assert.equal(built.length, 3, 'three chunks of at most 2,048 rows');
+    // As the ingest worker hands them over: transferred, not shared.
+    const chunks = structuredClone(built, { transfer: chunkBuffers(built) });
+    appendPreparedChunks(appender, TYPES, chunks);
+    appender.flushSync();
+    appender.closeSync();
     const read = (await db.runAndReadAll('SELECT * FROM t ORDER BY rowid')).getRows();
     assert.equal(read.length, rows.length);
     read.forEach((r, i) => {
@@ -93,18 +118,50 @@ describe('ChunkWriter', () => {
     });
   });
 
-  it('refuses ids that are not hex and row counts that do not match', async () => {
+  it('stores strings of every shape exactly as Node encodes them to UTF-8, also when row 0 is NULL', async () => {
+    await db.run('CREATE TABLE s (text VARCHAR, list VARCHAR[])');
+    const rows = Array.from({ length: 2100 }, (_, i) => ({
+      text: i % 2048 === 0 ? null : SHAPES[i % SHAPES.length],
+      list: Array.from({ length: i % 3 }, (_, k) => SHAPES[(i + k * 5) % SHAPES.length]),
+    }));
+    const builder = new ChunkBuilder(['varchar', 'varchar[]'], rows.length);
+    for (const r of rows) {
+      const at = builder.next();
+      builder.varchar(0, at, r.text);
+      builder.varcharList(1, at, r.list);
+    }
+    const appender = await db.createAppender('s');
+    appendPreparedChunks(appender, [VARCHAR, LIST(VARCHAR)], builder.finish());
+    appender.flushSync();
+    appender.closeSync();
+    const read = (await db.runAndReadAll('SELECT text, list FROM s ORDER BY rowid')).getRows();
+    const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('utf8');
+    assert.equal(read.length, rows.length);
+    read.forEach((r, i) => {
+      assert.equal(r[0], rows[i].text === null ? null : utf8(rows[i].text as string), `text ${i}`);
+      assert.deepEqual((r[1] as { items: string[] }).items, rows[i].list.map(utf8), `list ${i}`);
+    });
+    const lengths = (await db.runAndReadAll('SELECT strlen(text) FROM s WHERE rowid = 9')).getRows();
+    assert.equal(lengths[0][0], BigInt(Buffer.byteLength(SHAPES[9])));
+  });
+
+  it('refuses ids that are not hex, row counts that do not match, and tables of other kinds', async () => {
     await db.run('CREATE TABLE u (id UBIGINT)');
-    const appender2 = await db.createAppender('u');
-    const writer = new ChunkWriter(appender2, [UBIGINT], 2);
+    const writer = new ChunkBuilder(['u64'], 2);
     const at = writer.next();
     assert.throws(() => writer.hex(0, at, 'xyz'), /not a u64 id/);
     assert.throws(() => writer.hex(0, at, '1'.repeat(17)), /not a u64 id/);
     writer.hex(0, at, 'ab');
     assert.throws(() => writer.finish(), /fewer rows than announced/);
-    assert.throws(() => new ChunkWriter(appender2, [DOUBLE], 1), /unsupported column type DOUBLE/);
-    const short = new ChunkWriter(await db.createAppender('u'), [UBIGINT], 1);
+    const short = new ChunkBuilder(['u64'], 1);
     short.hex(0, short.next(), '1');
     assert.throws(() => short.next(), /more rows than announced/);
+    await db.run('CREATE TABLE d (x DOUBLE)');
+    const appender = await db.createAppender('d');
+    assert.throws(() => checkColumnKinds(appender, ['u64'], 'd'), /unsupported column type DOUBLE/);
+    appender.closeSync();
+    const u = await db.createAppender('u');
+    assert.throws(() => checkColumnKinds(u, ['u32'], 'u'), /table u has columns \(u64\), the writer expects \(u32\)/);
+    u.closeSync();
   });
 });

@@ -1,25 +1,51 @@
-import { type DuckDBAppender, DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import {
+  type DuckDBAppender,
+  DuckDBDataChunk,
+  type DuckDBType,
+  DuckDBTypeId,
+  LIST,
+  UBIGINT,
+  UHUGEINT,
+  UINTEGER,
+  UTINYINT,
+  VARCHAR,
+} from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
+import { type ColumnKind, KIND_WIDTH, type PreparedChunk, type PreparedStrings } from './chunk-builder.ts';
 
 /**
- * Appends rows to a DuckDB table a data chunk (2,048 rows) at a time, with the column values
- * written into plain typed arrays and copied into DuckDB once per column per chunk.
+ * Appends chunks built by chunk-builder.ts (possibly on another thread) to a DuckDB table: per
+ * column one copy of its data into the DuckDB vector, plus, for a string column with strings
+ * longer than 12 bytes, one string holding all of them (DuckDB copies it into the vector's own
+ * string heap) and a pass that turns their heap offsets into pointers into that copy.
  *
- * Why not the appender's per-value calls or @duckdb/node-api's vector classes: the write path of
- * the store appends ~50 values per span; one native call per value, and the vector classes'
- * validity bookkeeping (two BigInts per value set), were most of its JavaScript time and garbage.
- * Here only strings cross into DuckDB one by one (`vector_assign_string_element`), and NULLs are
- * bits in a validity mask. Ids given as hex text are parsed into 32-bit halves, without a BigInt.
- *
- * Usage: `next()` starts a row and returns its index, then one setter per column (every column
- * of every row must be set), then `finish()` once all announced rows are written.
+ * Why not one call per value (the appender's, or `vector_assign_string_element`): the store's
+ * write path appends ~50 values per span, and one native call per string was about as much time
+ * as everything else in the write together (BENCHMARKS.md, ingest). Writing the 16-byte
+ * `duckdb_string_t`s ourselves relies on that struct's layout, which is part of DuckDB's C API
+ * (`duckdb.h`); chunk-writer.test.ts checks the round trip for every string shape.
  */
 
-/** How a column's values are laid out in a DuckDB vector. */
-type ColumnKind = 'u8' | 'u32' | 'u64' | 'u128' | 'varchar' | 'varchar[]';
+/** The DuckDB type of each column kind. */
+export function duckdbTypeOf(kind: ColumnKind): DuckDBType {
+  switch (kind) {
+    case 'u8':
+      return UTINYINT;
+    case 'u32':
+      return UINTEGER;
+    case 'u64':
+      return UBIGINT;
+    case 'u128':
+      return UHUGEINT;
+    case 'varchar':
+      return VARCHAR;
+    case 'varchar[]':
+      return LIST(VARCHAR);
+  }
+}
 
-/** The layout of a column type; the writer supports only the types the store's tables use. */
-function kindOf(type: DuckDBType): ColumnKind {
+/** The kind of a DuckDB column type; throws for types the builder does not support. */
+export function kindOf(type: DuckDBType): ColumnKind {
   switch (type.typeId) {
     case DuckDBTypeId.UTINYINT:
       return 'u8';
@@ -34,167 +60,77 @@ function kindOf(type: DuckDBType): ColumnKind {
     case DuckDBTypeId.LIST:
       if (type.valueType.typeId === DuckDBTypeId.VARCHAR) return 'varchar[]';
   }
-  throw new Error(`ChunkWriter: unsupported column type ${type}`);
+  throw new Error(`chunk writer: unsupported column type ${type}`);
 }
 
-/** Rows per DuckDB data chunk (DuckDB's vector size). */
-const CHUNK_ROWS = 2048;
-
-/** Bytes per row in the vector's data, by kind (strings are 16-byte `string_t`s set by DuckDB). */
-const WIDTH: Record<ColumnKind, number> = { u8: 1, u32: 4, u64: 8, u128: 16, varchar: 0, 'varchar[]': 16 };
-
-const HEX_ID = /^[0-9a-f]*$/;
-
-export class ChunkWriter {
-  private chunk: DuckDBDataChunk | undefined;
-  private vectors: duckdb.Vector[] = [];
-  private readonly buffers: ArrayBuffer[];
-  private readonly validityBuffers: ArrayBuffer[];
-  /** Per column: 32-bit words of its fixed-width data (lists: offset/length pairs). */
-  private readonly words: Uint32Array[];
-  private readonly bytes: Uint8Array[];
-  /** Per column: its validity mask (bit set = valid), and whether any bit is clear. */
-  private readonly validity: Uint32Array[];
-  private readonly hasNull: boolean[];
-  /** List columns: child vector, rows used and capacity reserved. */
-  private readonly listChild: (duckdb.Vector | undefined)[];
-  private readonly listSize: number[];
-  private readonly listCapacity: number[];
-  private readonly kinds: readonly ColumnKind[];
-  private row = 0;
-  private rows = 0;
-
-  constructor(
-    private readonly appender: DuckDBAppender,
-    private readonly types: readonly DuckDBType[],
-    private remaining: number,
-  ) {
-    const kinds = types.map(kindOf);
-    this.kinds = kinds;
-    const width = (k: ColumnKind) => Math.max(4, WIDTH[k]) * CHUNK_ROWS;
-    this.buffers = kinds.map((k) => new ArrayBuffer(width(k)));
-    this.bytes = this.buffers.map((b) => new Uint8Array(b));
-    this.words = this.buffers.map((b) => new Uint32Array(b));
-    this.validityBuffers = kinds.map(() => new ArrayBuffer(CHUNK_ROWS / 8));
-    this.validity = this.validityBuffers.map((b) => new Uint32Array(b));
-    this.hasNull = kinds.map(() => false);
-    this.listChild = kinds.map(() => undefined);
-    this.listSize = kinds.map(() => 0);
-    this.listCapacity = kinds.map(() => 0);
+/** Throws unless the appender's table has exactly these column kinds. */
+export function checkColumnKinds(appender: DuckDBAppender, kinds: readonly ColumnKind[], table: string): void {
+  const actual = Array.from({ length: appender.columnCount }, (_, i) => kindOf(appender.columnType(i)));
+  if (actual.join() !== kinds.join()) {
+    throw new Error(`table ${table} has columns (${actual.join(', ')}), the writer expects (${kinds.join(', ')})`);
   }
+}
 
-  /** Starts the next row; returns its index in the current chunk. */
-  next(): number {
-    if (this.chunk === undefined || this.row === this.rows) {
-      this.flushChunk();
-      this.rows = Math.min(CHUNK_ROWS, this.remaining);
-      if (this.rows === 0) throw new Error('ChunkWriter: more rows than announced');
-      const chunk = DuckDBDataChunk.create([...this.types], this.rows);
-      this.chunk = chunk;
-      this.vectors = this.types.map((_, i) => duckdb.data_chunk_get_vector(chunk.chunk, i));
-      for (let c = 0; c < this.kinds.length; c++) {
-        this.validity[c].fill(0xffffffff);
-        this.hasNull[c] = false;
-        if (this.kinds[c] === 'varchar[]') {
-          this.listChild[c] = duckdb.list_vector_get_child(this.vectors[c]);
-          this.listSize[c] = 0;
-          this.listCapacity[c] = 0;
+/** Copies strings into a VARCHAR vector (rows from 0). */
+function copyStrings(vector: duckdb.Vector, strings: PreparedStrings | undefined, structs: Uint8Array): void {
+  const longRows = strings?.longRows;
+  if (strings && longRows && longRows.length > 0) {
+    // All long strings as one string (longer than 12 bytes, so not inlined): DuckDB copies it into
+    // the vector's string heap; its struct in row 0 then holds the copy's address.
+    duckdb.vector_assign_string_element_len(vector, 0, strings.heap);
+    const head = duckdb.vector_get_data(vector, 16);
+    const address = new Uint32Array(head.buffer, head.byteOffset + 8, 2);
+    const low = address[0];
+    const high = address[1];
+    const words = new Uint32Array(structs.buffer, structs.byteOffset, structs.length >> 2);
+    for (let i = 0; i < longRows.length; i++) {
+      const at = longRows[i] * 4 + 2;
+      const sum = words[at] + low;
+      words[at] = sum >>> 0;
+      words[at + 1] = high + (sum > 0xffffffff ? 1 : 0);
+    }
+  }
+  duckdb.copy_data_to_vector(vector, 0, structs.buffer as ArrayBuffer, structs.byteOffset, structs.length);
+}
+
+/** Appends prepared chunks whose column kinds match the appender's table (see `checkColumnKinds`). */
+export function appendPreparedChunks(
+  appender: DuckDBAppender,
+  types: readonly DuckDBType[],
+  chunks: readonly PreparedChunk[],
+): void {
+  for (const prepared of chunks) {
+    const chunk = DuckDBDataChunk.create([...types], prepared.rows);
+    for (let c = 0; c < prepared.columns.length; c++) {
+      const column = prepared.columns[c];
+      const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+      if (column.kind === 'varchar') {
+        copyStrings(
+          vector,
+          { count: prepared.rows, structs: column.data, heap: column.heap!, longRows: column.longRows! },
+          column.data,
+        );
+      } else {
+        const items = column.items;
+        if (items && items.count > 0) {
+          duckdb.list_vector_reserve(vector, items.count);
+          copyStrings(duckdb.list_vector_get_child(vector), items, items.structs);
         }
+        if (column.kind === 'varchar[]') duckdb.list_vector_set_size(vector, items?.count ?? 0);
+        const bytes = KIND_WIDTH[column.kind] * prepared.rows;
+        duckdb.copy_data_to_vector(vector, 0, column.data.buffer as ArrayBuffer, column.data.byteOffset, bytes);
       }
-      this.row = 0;
-    }
-    this.remaining--;
-    return this.row++;
-  }
-
-  setNull(column: number, row: number): void {
-    this.validity[column][row >>> 5] &= ~(1 << (row & 31));
-    this.hasNull[column] = true;
-  }
-
-  u8(column: number, row: number, value: number): void {
-    this.bytes[column][row] = value;
-  }
-
-  u32(column: number, row: number, value: number): void {
-    this.words[column][row] = value;
-  }
-
-  /** A 64-bit unsigned value from a bigint in range (checked by the caller's types). */
-  u64(column: number, row: number, value: bigint): void {
-    const w = this.words[column];
-    w[row * 2] = Number(value & 0xffffffffn);
-    w[row * 2 + 1] = Number(value >> 32n);
-  }
-
-  /**
-   * A 64-bit value given as up to 16 lowercase hex digits ('' is 0), or a 128-bit value as up
-   * to 32 (u128 columns); no BigInt on the way.
-   */
-  hex(column: number, row: number, hex: string): void {
-    const kind = this.kinds[column];
-    const words = kind === 'u128' ? 4 : 2;
-    if (hex.length > words * 8 || !HEX_ID.test(hex)) throw new Error(`ChunkWriter: not a ${kind} id: ${hex}`);
-    const w = this.words[column];
-    const base = row * words;
-    // Little-endian words: the last 8 digits are word 0.
-    for (let i = 0; i < words; i++) {
-      const end = hex.length - i * 8;
-      w[base + i] = end <= 0 ? 0 : Number.parseInt(hex.slice(Math.max(0, end - 8), end), 16);
-    }
-  }
-
-  varchar(column: number, row: number, value: string | null): void {
-    if (value === null) this.setNull(column, row);
-    else duckdb.vector_assign_string_element(this.vectors[column], row, value);
-  }
-
-  /** A list of strings (an empty list is not NULL). */
-  varcharList(column: number, row: number, values: readonly string[]): void {
-    const offset = this.listSize[column];
-    const w = this.words[column];
-    w[row * 4] = offset;
-    w[row * 4 + 1] = 0;
-    w[row * 4 + 2] = values.length;
-    w[row * 4 + 3] = 0;
-    if (values.length === 0) return;
-    const size = offset + values.length;
-    const vector = this.vectors[column];
-    if (size > this.listCapacity[column]) {
-      const capacity = Math.max(size, this.listCapacity[column] * 2, 64);
-      duckdb.list_vector_reserve(vector, capacity);
-      this.listCapacity[column] = capacity;
-      this.listChild[column] = duckdb.list_vector_get_child(vector);
-    }
-    const child = this.listChild[column]!;
-    for (let i = 0; i < values.length; i++) duckdb.vector_assign_string_element(child, offset + i, values[i]);
-    this.listSize[column] = size;
-  }
-
-  /** Hands the last chunk to the appender, flushes and closes it. */
-  finish(): void {
-    this.flushChunk();
-    if (this.remaining !== 0) throw new Error(`ChunkWriter: ${this.remaining} announced rows not written`);
-    this.appender.flushSync();
-    this.appender.closeSync();
-  }
-
-  private flushChunk(): void {
-    if (this.chunk === undefined) return;
-    if (this.row !== this.rows) throw new Error('ChunkWriter: fewer rows than announced');
-    for (let c = 0; c < this.kinds.length; c++) {
-      const vector = this.vectors[c];
-      const kind = this.kinds[c];
-      if (kind === 'varchar[]') duckdb.list_vector_set_size(vector, this.listSize[c]);
-      if (kind !== 'varchar') {
-        duckdb.copy_data_to_vector(vector, 0, this.buffers[c], 0, WIDTH[kind] * this.rows);
-      }
-      if (this.hasNull[c]) {
+      if (column.validity) {
         duckdb.vector_ensure_validity_writable(vector);
-        duckdb.copy_data_to_vector_validity(vector, 0, this.validityBuffers[c], 0, Math.ceil(this.rows / 64) * 8);
+        duckdb.copy_data_to_vector_validity(
+          vector,
+          0,
+          column.validity.buffer as ArrayBuffer,
+          column.validity.byteOffset,
+          Math.ceil(prepared.rows / 64) * 8,
+        );
       }
     }
-    this.appender.appendDataChunk(this.chunk);
-    this.chunk = undefined;
+    appender.appendDataChunk(chunk);
   }
 }

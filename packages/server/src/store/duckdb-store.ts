@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -39,15 +38,21 @@ import {
   ATTR_SEP,
   attributeFilterCandidates,
   attributesFromJsonText,
-  attributesToJsonText,
   attributeValueText,
   decodeAttribute,
-  encodeAttribute,
-  encodeAttributeList,
 } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
 import { AttributeSlots, attributesFromSlots, MAX_SLOTS } from './attribute-slots.ts';
-import { ChunkWriter } from './chunk-writer.ts';
+import {
+  ATTR_INDEX_KINDS,
+  BatchPreparer,
+  type PreparedBatch,
+  type PreparerState,
+  SPAN_COLUMN_KINDS,
+  TRACE_PART_KINDS,
+} from './batch-preparer.ts';
+import type { PreparedChunk } from './chunk-builder.ts';
+import { appendPreparedChunks, checkColumnKinds, duckdbTypeOf } from './chunk-writer.ts';
 
 /** Options for the embedded DuckDB store. */
 export interface DuckDbStoreOptions {
@@ -223,46 +228,14 @@ function assembleTraceColumns(numbers: unknown[][], strings: string[][]): unknow
   ];
 }
 
-/**
- * Column types of \`spans\`, in table order, as written by writeBatch. The string columns that are
- * usually empty hold NULL for '' (no string to hand over per row); reads coalesce.
- */
-const SPAN_COLUMN_TYPES: DuckDBType[] = [
-  UHUGEINT, // trace_id
-  UBIGINT, // span_id
-  UBIGINT, // parent_span_id
-  UBIGINT, // start_ns
-  UBIGINT, // duration_ns
-  VARCHAR, // service
-  VARCHAR, // name
-  VARCHAR, // parent_service
-  UTINYINT, // kind
-  UTINYINT, // status_code
-  VARCHAR, // status_message
-  VARCHAR, // trace_state
-  UINTEGER, // flags
-  VARCHAR, // attr_layout
-  LIST(VARCHAR), // attrs_rest
-  UINTEGER, // dropped_attributes
-  VARCHAR, // events
-  UINTEGER, // dropped_events
-  VARCHAR, // links
-  UINTEGER, // dropped_links
-  UINTEGER, // resource_no
-  UBIGINT, // scope_id
-  ...SLOT_COLUMNS.map(() => VARCHAR),
-];
-const FIRST_SLOT_COLUMN = 22;
-/** Spans prepared between two turns of the event loop in a write (about 20 ms of work). */
-const YIELD_EVERY_SPANS = 2048;
-const TRACE_PART_TYPES: DuckDBType[] = [UHUGEINT, UBIGINT, UBIGINT, UINTEGER];
+/** Column types of the tables writes append to, from the kinds the preparer builds (checked at open). */
+const SPAN_COLUMN_TYPES = SPAN_COLUMN_KINDS.map(duckdbTypeOf);
+const TRACE_PART_TYPES = TRACE_PART_KINDS.map(duckdbTypeOf);
+const ATTR_INDEX_TYPES = ATTR_INDEX_KINDS.map(duckdbTypeOf);
+/** Chunks (of 2,048 rows) appended between two turns of the event loop in a write. */
+const YIELD_EVERY_CHUNKS = 4;
+const DEFAULT_ATTRIBUTE_INDEX_THRESHOLD = 64;
 
-/** Distinct trace ids in spans sorted by trace. */
-function countTraces(sorted: readonly Span[]): number {
-  let count = 0;
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i].traceId !== sorted[i - 1].traceId) count++;
-  return count;
-}
 /** The string columns of a span, packed into one per row by readTraceColumns, in assembleTraceColumns' order. */
 function stringColumns(slotCount: number): string[] {
   return [
@@ -291,10 +264,6 @@ function hexToBigInt(hex: string): bigint {
 
 function bigIntToHex(value: bigint, length: number): string {
   return value === 0n && length === 16 ? '' : value.toString(16).padStart(length, '0');
-}
-
-function hashId(text: string): bigint {
-  return createHash('sha256').update(text).digest().readBigUInt64BE(0);
 }
 
 interface StoredResource {
@@ -338,27 +307,13 @@ class Params {
 export class DuckDbSpanStore implements SpanStore {
   /** Resources by their small number (spans refer to resources by number: it packs into a few bits). */
   private readonly resourceCache = new Map<number, StoredResource>();
-  /**
-   * Stored form and index hash of each attribute object seen. Decoders share one immutable
-   * `KeyValue` object between spans when the bytes repeat (most attributes do), so this saves
-   * encoding and hashing the same attribute again for every span. Weak: it never keeps spans alive.
-   */
-  private readonly encodedAttributes = new WeakMap<KeyValue, { encoded: string; hash: number | undefined }>();
-  /**
-   * Content hashes of resource and scope objects: the reader shares these objects between
-   * requests, so the JSON and SHA-256 behind a hash are computed once per object, not per batch.
-   */
-  private readonly contentHashes = new WeakMap<Resource | InstrumentationScope, bigint>();
   /** Prepared statements of the read connection by SQL text; bounded, since searches vary their SQL. */
   private readonly prepared = new Map<string, DuckDBPreparedStatement>();
   private readonly scopeCache = new Map<bigint, InstrumentationScope>();
-  /** Resource number by content hash, for every stored resource. */
-  private readonly resourceNumbers = new Map<bigint, number>();
-  private nextResourceNo = 1;
-  private readonly knownScopeIds = new Set<bigint>();
-  private readonly knownOperations = new Set<string>();
-  /** Which attribute keys have their own column (attribute-slots.ts). */
+  /** Which attribute keys have their own column (attribute-slots.ts), as committed: for reads. */
   private slots = new AttributeSlots();
+  /** Prepares the batches of `writeSpans`; rebuilt from the database when it may be stale. */
+  private localPreparer: BatchPreparer | undefined;
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
   private readChain: Promise<unknown> = Promise.resolve();
@@ -402,7 +357,10 @@ export class DuckDbSpanStore implements SpanStore {
       }
       await writer.run(SCHEMA);
       const frequentRows = columnsOf(await writer.runAndReadAll('SELECT h FROM attr_frequent'))[0] as number[];
-      const frequent = new FrequentValueTracker({ threshold: options.attributeIndexThreshold ?? 64 }, frequentRows);
+      const frequent = new FrequentValueTracker(
+        { threshold: options.attributeIndexThreshold ?? DEFAULT_ATTRIBUTE_INDEX_THRESHOLD },
+        frequentRows,
+      );
       const reader = await instance.connect();
       const store = new DuckDbSpanStore(instance, writer, reader, frequent, options);
       const bounds = (
@@ -410,14 +368,19 @@ export class DuckDbSpanStore implements SpanStore {
       ).getRowObjects()[0];
       store.minStartNs = (bounds.lo as bigint | null) ?? undefined;
       store.maxStartNs = (bounds.hi as bigint | null) ?? undefined;
-      const ops = columnsOf(await writer.runAndReadAll('SELECT service, name FROM operations'));
-      for (let i = 0; i < ops[0].length; i++) store.knownOperations.add(`${ops[0][i]}\0${ops[1][i]}`);
       const slotRows = columnsOf(await writer.runAndReadAll('SELECT key, slot FROM attr_slots ORDER BY slot'));
       store.slots = new AttributeSlots(slotRows[0].map((key, i) => [key as string, Number(slotRows[1][i])] as const));
-      const resources = columnsOf(await writer.runAndReadAll('SELECT id, no FROM resources'));
-      for (let i = 0; i < resources[0].length; i++) {
-        store.resourceNumbers.set(resources[0][i] as bigint, resources[1][i] as number);
-        store.nextResourceNo = Math.max(store.nextResourceNo, (resources[1][i] as number) + 1);
+      for (const [table, kinds] of [
+        ['spans', SPAN_COLUMN_KINDS],
+        ['trace_parts', TRACE_PART_KINDS],
+        ['attr_index', ATTR_INDEX_KINDS],
+      ] as const) {
+        const appender = await writer.createAppender(table);
+        try {
+          checkColumnKinds(appender, kinds, table);
+        } finally {
+          appender.closeSync();
+        }
       }
       if (options.retentionNanos !== undefined) store.startRetention(options.retentionNanos);
       return store;
@@ -449,206 +412,115 @@ export class DuckDbSpanStore implements SpanStore {
     return run;
   }
 
-  private async writeBatch(spans: readonly Span[], progress: WriteProgress | undefined): Promise<void> {
+  /**
+   * Writes a batch prepared elsewhere (`BatchPreparer`, e.g. on a worker thread). The preparer
+   * must have started from this store's `preparerState()` and prepared every batch written since,
+   * in order; batches must then be written in the order they were prepared.
+   */
+  async writePrepared(batch: PreparedBatch, progress?: WriteProgress): Promise<void> {
+    return this.onWriter(async () => {
+      // The store's own preparer has not seen this batch: it starts afresh at its next write.
+      this.localPreparer = undefined;
+      await this.applyBatch(batch, progress);
+    });
+  }
+
+  /**
+   * What a `BatchPreparer` starts from: the assignments committed so far. Taken after every write
+   * queued before the call.
+   */
+  preparerState(): Promise<PreparerState> {
+    return this.onWriter(() => this.readPreparerState());
+  }
+
+  private async readPreparerState(): Promise<PreparerState> {
     this.assertOpen();
-    const newResources = new Map<bigint, Resource>();
-    const newScopes = new Map<bigint, InstrumentationScope>();
-    const resourceNos = new Map<Resource, number>();
-    const newResourceNos = new Map<bigint, number>();
-    const scopeIds = new Map<InstrumentationScope, bigint>();
-    const newOperations = new Map<string, [string, string]>();
-    // Distinct (hash, minute) pairs of this batch, keyed by hash; minutes kept per hash.
-    const hashMinutes = new Map<number, number[]>();
-    let batchMin: bigint | undefined;
-    let batchMax: bigint | undefined;
-    let nowFrequent: number[] = [];
     const db = this.writer;
-    const slotBatch = this.slots.batch();
+    const slots = columnsOf(await db.runAndReadAll('SELECT key, slot FROM attr_slots ORDER BY slot'));
+    const resources = columnsOf(await db.runAndReadAll('SELECT id, no FROM resources'));
+    const scopes = columnsOf(await db.runAndReadAll('SELECT id FROM scopes'));
+    const ops = columnsOf(await db.runAndReadAll('SELECT service, name FROM operations'));
+    const frequent = columnsOf(await db.runAndReadAll('SELECT h FROM attr_frequent'));
+    return {
+      slots: slots[0].map((key, i) => [key as string, Number(slots[1][i])] as const),
+      resources: resources[0].map((id, i) => [id as bigint, resources[1][i] as number] as const),
+      scopeIds: scopes[0] as bigint[],
+      operations: ops[0].map((service, i) => [service as string, ops[1][i] as string] as const),
+      frequent: frequent[0] as number[],
+      attributeIndexThreshold: this.options.attributeIndexThreshold ?? DEFAULT_ATTRIBUTE_INDEX_THRESHOLD,
+    };
+  }
+
+  private async writeBatch(spans: readonly Span[], progress: WriteProgress | undefined): Promise<void> {
+    this.localPreparer ??= new BatchPreparer(await this.readPreparerState());
+    const batch = this.localPreparer.prepare(spans);
+    try {
+      await this.applyBatch(batch, progress);
+    } catch (error) {
+      // The preparer assumed the batch would commit; it starts afresh from what did.
+      this.localPreparer = undefined;
+      throw error;
+    }
+  }
+
+  /** Appends prepared chunks to a table, letting the event loop run every few chunks. */
+  private async appendChunks(table: string, types: readonly DuckDBType[], chunks: readonly PreparedChunk[]) {
+    if (chunks.length === 0) return;
+    const appender = await this.writer.createAppender(table);
+    try {
+      for (let i = 0; i < chunks.length; i++) {
+        // Queries keep answering while a 50,000-span batch is appended.
+        if (i > 0 && i % YIELD_EVERY_CHUNKS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        appendPreparedChunks(appender, types, [chunks[i]]);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  private async applyBatch(batch: PreparedBatch, progress: WriteProgress | undefined): Promise<void> {
+    this.assertOpen();
+    const db = this.writer;
     await db.run('BEGIN TRANSACTION');
     try {
-      // Sorted by trace, then start: a trace's rows sit together (trace_id compresses to runs and
-      // a lookup reads few row groups). Sorting here is much cheaper than an ORDER BY in DuckDB.
-      const sorted = [...spans].sort(byTraceThenStart);
-      const out = new ChunkWriter(await db.createAppender('spans'), SPAN_COLUMN_TYPES, sorted.length);
-      const parts = new ChunkWriter(await db.createAppender('trace_parts'), TRACE_PART_TYPES, countTraces(sorted));
-      let lastMinuteSpanStart = -1n;
-      let minute = 0;
-      const attrKeys: string[] = [];
-      const attrTexts: string[] = [];
-      const serviceBySpanId = new Map<string, string>();
-      let sinceYield = 0;
-      for (let first = 0; first < sorted.length; ) {
-        // A large batch is prepared in slices, letting the event loop in between: receivers keep
-        // acknowledging (and queries keep answering) while a 50,000-span batch is written.
-        if (sinceYield >= YIELD_EVERY_SPANS) {
-          sinceYield = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.appendChunks('spans', SPAN_COLUMN_TYPES, batch.spans);
+      await this.appendChunks('trace_parts', TRACE_PART_TYPES, batch.traceParts);
+      await this.appendChunks('attr_index', ATTR_INDEX_TYPES, batch.attrIndex);
+      if (batch.frequentMarks.length > 0) {
+        const marks = await db.createAppender('attr_frequent');
+        for (const h of batch.frequentMarks) {
+          marks.appendUInteger(h);
+          marks.endRow();
         }
-        // One trace: [first, end).
-        const traceId = sorted[first].traceId;
-        let end = first + 1;
-        while (end < sorted.length && sorted[end].traceId === traceId) end++;
-        // The parent's service where the parent is in this batch (dependencies need no self-join
-        // then); NULL where it is not (joined at query time), '' for roots.
-        serviceBySpanId.clear();
-        if (end - first > 1)
-          for (let i = first; i < end; i++) serviceBySpanId.set(sorted[i].spanId, sorted[i].serviceName);
-        const partRow = parts.next();
-        parts.hex(0, partRow, traceId);
-        parts.u64(1, partRow, sorted[first].startTimeUnixNano as bigint);
-        parts.u64(2, partRow, sorted[end - 1].startTimeUnixNano as bigint);
-        parts.u32(3, partRow, end - first);
-        for (let at = first; at < end; at++) {
-          const span = sorted[at];
-          let resourceNo = resourceNos.get(span.resource);
-          if (resourceNo === undefined) {
-            let hash = this.contentHashes.get(span.resource);
-            if (hash === undefined) {
-              hash = hashId(resourceBody(span.resource));
-              this.contentHashes.set(span.resource, hash);
-            }
-            resourceNo = this.resourceNumbers.get(hash) ?? newResourceNos.get(hash);
-            if (resourceNo === undefined) {
-              resourceNo = this.nextResourceNo++;
-              newResourceNos.set(hash, resourceNo);
-              newResources.set(hash, span.resource);
-            }
-            resourceNos.set(span.resource, resourceNo);
-          }
-          let scopeId = scopeIds.get(span.scope);
-          if (scopeId === undefined) {
-            scopeId = this.contentHashes.get(span.scope);
-            if (scopeId === undefined) {
-              scopeId = hashId(scopeBody(span.scope));
-              this.contentHashes.set(span.scope, scopeId);
-            }
-            scopeIds.set(span.scope, scopeId);
-            if (!this.knownScopeIds.has(scopeId)) newScopes.set(scopeId, span.scope);
-          }
-          const opKey = `${span.serviceName}\0${span.name}`;
-          if (!this.knownOperations.has(opKey)) newOperations.set(opKey, [span.serviceName, span.name]);
-          const start = span.startTimeUnixNano as bigint;
-          if (batchMin === undefined || start < batchMin) batchMin = start;
-          if (batchMax === undefined || start > batchMax) batchMax = start;
-          if (start !== lastMinuteSpanStart) {
-            minute = minuteOf(start);
-            lastMinuteSpanStart = start;
-          }
-          const list = span.attributes;
-          attrKeys.length = list.length;
-          attrTexts.length = list.length;
-          for (let i = 0; i < list.length; i++) {
-            const kv = list[i];
-            let stored = this.encodedAttributes.get(kv);
-            if (stored === undefined) {
-              const encoded = encodeAttribute(kv);
-              const t = kv.value.type;
-              const indexed = t === 'string' || t === 'int' || t === 'double' || t === 'bool';
-              stored = { encoded, hash: indexed ? hashAttribute(encoded) : undefined };
-              this.encodedAttributes.set(kv, stored);
-            }
-            attrKeys[i] = kv.key;
-            attrTexts[i] = stored.encoded;
-            if (stored.hash !== undefined) {
-              const h = stored.hash;
-              if (this.frequent.isFrequent(h)) continue;
-              const minutes = hashMinutes.get(h);
-              if (minutes === undefined) hashMinutes.set(h, [minute]);
-              else if (minutes[minutes.length - 1] !== minute && !minutes.includes(minute)) minutes.push(minute);
-            }
-          }
-
-          const row = out.next();
-          out.hex(0, row, traceId);
-          out.hex(1, row, span.spanId);
-          out.hex(2, row, span.parentSpanId);
-          out.u64(3, row, start);
-          out.u64(4, row, span.endTimeUnixNano - span.startTimeUnixNano);
-          out.varchar(5, row, span.serviceName);
-          out.varchar(6, row, span.name);
-          out.varchar(7, row, span.parentSpanId === '' ? '' : (serviceBySpanId.get(span.parentSpanId) ?? null));
-          out.u8(8, row, span.kind & 0xff);
-          out.u8(9, row, span.status.code & 0xff);
-          out.varchar(10, row, span.status.message === '' ? null : span.status.message);
-          out.varchar(11, row, span.traceState === '' ? null : span.traceState);
-          out.u32(12, row, span.flags >>> 0);
-          const [layout, rest] = slotBatch.place(attrKeys, attrTexts);
-          out.varchar(13, row, layout === '' ? null : layout);
-          out.varcharList(14, row, rest);
-          out.u32(15, row, span.droppedAttributesCount);
-          out.varchar(16, row, span.events.length === 0 ? null : eventsToText(span.events));
-          out.u32(17, row, span.droppedEventsCount);
-          out.varchar(18, row, span.links.length === 0 ? null : linksToText(span.links));
-          out.u32(19, row, span.droppedLinksCount);
-          out.u32(20, row, resourceNo);
-          out.u64(21, row, scopeId);
-          for (let slot = 0; slot < MAX_SLOTS; slot++)
-            out.varchar(FIRST_SLOT_COLUMN + slot, row, slotBatch.takeSlot(slot));
-        }
-        sinceYield += end - first;
-        first = end;
+        marks.flushSync();
+        marks.closeSync();
       }
-      out.finish();
-      parts.finish();
-
-      // Values that have now been seen in enough batches stop being indexed (marked in this
-      // same transaction, so the index stays exact for every value not marked).
-      nowFrequent = this.frequent.observe(hashMinutes.keys());
-      for (const h of nowFrequent) hashMinutes.delete(h);
-      if (hashMinutes.size > 0 || nowFrequent.length > 0) {
-        const index = await db.createAppender('attr_index');
-        for (const [h, minutes] of hashMinutes) {
-          for (const m of minutes) {
-            index.appendUInteger(h);
-            index.appendUInteger(m);
-            index.endRow();
-          }
-        }
-        index.flushSync();
-        index.closeSync();
-        if (nowFrequent.length > 0) {
-          const marks = await db.createAppender('attr_frequent');
-          for (const h of nowFrequent) {
-            marks.appendUInteger(h);
-            marks.endRow();
-          }
-          marks.flushSync();
-          marks.closeSync();
-        }
-      }
-      for (const [id, resource] of newResources) {
+      for (const r of batch.resources) {
         await db.run(
           `INSERT INTO resources VALUES ($1, $2, $3, CASE WHEN $4 = '' THEN []::VARCHAR[] ELSE string_split($4, chr(31)) END, $5)`,
-          [
-            id,
-            newResourceNos.get(id)!,
-            serviceNameOf(resource),
-            encodeAttributeList(resource.attributes),
-            resourceBody(resource),
-          ],
+          [r.id, r.no, r.service, r.attributes, r.body],
           [UBIGINT, UINTEGER, VARCHAR, VARCHAR, VARCHAR],
         );
       }
-      for (const [id, scope] of newScopes) {
+      for (const scope of batch.scopes) {
         await db.run(
           'INSERT INTO scopes VALUES ($1, $2) ON CONFLICT DO NOTHING',
-          [id, scopeBody(scope)],
+          [scope.id, scope.body],
           [UBIGINT, VARCHAR],
         );
       }
-      if (slotBatch.newKeys.length > 0) {
-        const first = this.slots.count;
+      if (batch.slotKeys.length > 0) {
         await db.run(
           'INSERT INTO attr_slots SELECT unnest($1), unnest($2)',
-          [listValue(slotBatch.newKeys), listValue(slotBatch.newKeys.map((_, i) => first + i))],
+          [listValue([...batch.slotKeys]), listValue(batch.slotKeys.map((_, i) => batch.firstSlot + i))],
           [LIST(VARCHAR), LIST(UTINYINT)],
         );
       }
-      if (newOperations.size > 0) {
-        const pairs = [...newOperations.values()];
+      if (batch.operations.length > 0) {
         await db.run(
           'INSERT INTO operations SELECT unnest($1), unnest($2) ON CONFLICT DO NOTHING',
-          [listValue(pairs.map((p) => p[0])), listValue(pairs.map((p) => p[1]))],
+          [listValue(batch.operations.map((p) => p[0])), listValue(batch.operations.map((p) => p[1]))],
           [LIST(VARCHAR), LIST(VARCHAR)],
         );
       }
@@ -664,11 +536,9 @@ export class DuckDbSpanStore implements SpanStore {
       await db.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    this.slots.commit(slotBatch);
-    for (const [hash, no] of newResourceNos) this.resourceNumbers.set(hash, no);
-    for (const id of newScopes.keys()) this.knownScopeIds.add(id);
-    for (const key of newOperations.keys()) this.knownOperations.add(key);
-    this.frequent.markFrequent(nowFrequent);
+    this.slots.extend(batch.slotKeys, batch.firstSlot);
+    this.frequent.markFrequent(batch.frequentMarks);
+    const { minStartNs: batchMin, maxStartNs: batchMax } = batch;
     if (batchMin !== undefined && (this.minStartNs === undefined || batchMin < this.minStartNs)) {
       this.minStartNs = batchMin;
     }
@@ -1169,11 +1039,6 @@ function minBig(a: bigint, b: bigint): bigint {
   return b;
 }
 
-function byTraceThenStart(a: Span, b: Span): number {
-  if (a.traceId !== b.traceId) return a.traceId < b.traceId ? -1 : 1;
-  return a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0;
-}
-
 /** A result as one array per column (also when there are no rows). */
 function columnsOf(result: DuckDBResultReader): unknown[][] {
   const columns = result.getColumnsJS() as unknown[][];
@@ -1189,14 +1054,6 @@ function addRange(range: TimeRange, column: string, where: string[], p: Params) 
   if (range.endUnixNano !== undefined) where.push(`${column} < ${p.add(clampU64(range.endUnixNano), UBIGINT)}`);
 }
 
-function resourceBody(resource: Resource): string {
-  return JSON.stringify({
-    attributes: JSON.parse(attributesToJsonText(resource.attributes)),
-    droppedAttributesCount: resource.droppedAttributesCount,
-    schemaUrl: resource.schemaUrl,
-  });
-}
-
 function resourceFromBody(body: string): Resource {
   const o = JSON.parse(body) as { attributes: unknown; droppedAttributesCount: number; schemaUrl: string };
   return {
@@ -1204,16 +1061,6 @@ function resourceFromBody(body: string): Resource {
     droppedAttributesCount: o.droppedAttributesCount,
     schemaUrl: o.schemaUrl,
   };
-}
-
-function scopeBody(scope: InstrumentationScope): string {
-  return JSON.stringify({
-    name: scope.name,
-    version: scope.version,
-    attributes: JSON.parse(attributesToJsonText(scope.attributes)),
-    droppedAttributesCount: scope.droppedAttributesCount,
-    schemaUrl: scope.schemaUrl,
-  });
 }
 
 function scopeFromBody(body: string): InstrumentationScope {
@@ -1233,12 +1080,6 @@ function scopeFromBody(body: string): InstrumentationScope {
   };
 }
 
-function eventsToText(events: readonly SpanEvent[]): string {
-  return JSON.stringify(
-    events.map((e) => [e.timeUnixNano.toString(), e.name, encodeAttributeList(e.attributes), e.droppedAttributesCount]),
-  );
-}
-
 function eventsFromText(text: string): SpanEvent[] {
   return (JSON.parse(text) as [string, string, string, number][]).map(([time, name, attrs, dropped]) => ({
     timeUnixNano: unixNanos(BigInt(time)),
@@ -1246,19 +1087,6 @@ function eventsFromText(text: string): SpanEvent[] {
     attributes: attrs === '' ? [] : attrs.split(ATTR_SEP).map(decodeAttribute),
     droppedAttributesCount: dropped,
   }));
-}
-
-function linksToText(links: readonly SpanLink[]): string {
-  return JSON.stringify(
-    links.map((l) => [
-      l.traceId,
-      l.spanId,
-      l.traceState,
-      encodeAttributeList(l.attributes),
-      l.droppedAttributesCount,
-      l.flags,
-    ]),
-  );
 }
 
 function linksFromText(text: string): SpanLink[] {

@@ -1,0 +1,383 @@
+import { createHash } from 'node:crypto';
+import {
+  type InstrumentationScope,
+  type KeyValue,
+  type Resource,
+  type Span,
+  type SpanEvent,
+  type SpanLink,
+  serviceNameOf,
+} from '@ariadne/core';
+import { attributesToJsonText, encodeAttribute, encodeAttributeList } from './attribute-codec.ts';
+import { FrequentValueTracker, hashAttribute, minuteOf } from './attribute-index.ts';
+import { AttributeSlots, MAX_SLOTS } from './attribute-slots.ts';
+import { ChunkBuilder, type ColumnKind, chunkBuffers, type PreparedChunk } from './chunk-builder.ts';
+
+/**
+ * Turns a write batch of spans into the rows of the DuckDB store's tables (duckdb-store.ts),
+ * without touching the database: everything a write computes in JavaScript (sorting, resource and
+ * scope numbering, attribute encoding and slots, the attribute index) happens here, and the result
+ * is plain data (`PreparedBatch`), transferable to another thread. The store then only copies it
+ * into DuckDB (`DuckDbSpanStore.writePrepared`). This split lets the ingest path prepare batches
+ * on a worker thread while the thread that owns the database appends the previous one.
+ *
+ * The preparer keeps what earlier batches assigned (attribute slots, resource numbers, known
+ * scopes and operations, frequent attribute values) and assumes every batch it prepared is
+ * committed, in order. If one is not, its state is wrong: build a new preparer from the store's
+ * `preparerState()`.
+ */
+
+/** What a preparer starts from: the store's committed assignments (plain data, cloneable). */
+export interface PreparerState {
+  /** Attribute slot assignments, `[key, slot]`. */
+  readonly slots: readonly (readonly [string, number])[];
+  /** Stored resources, `[content hash, number]`. */
+  readonly resources: readonly (readonly [bigint, number])[];
+  readonly scopeIds: readonly bigint[];
+  /** Stored (service, span name) pairs. */
+  readonly operations: readonly (readonly [string, string])[];
+  /** Attribute hashes marked frequent (no longer indexed). */
+  readonly frequent: readonly number[];
+  /** An attribute value seen in this many write batches stops being indexed. */
+  readonly attributeIndexThreshold: number;
+}
+
+/** A resource new to the store. */
+export interface NewResource {
+  readonly id: bigint;
+  readonly no: number;
+  readonly service: string;
+  /** The resource attributes as an encoded list (attribute-codec.ts). */
+  readonly attributes: string;
+  readonly body: string;
+}
+
+/** The rows one write batch adds to the store's tables. */
+export interface PreparedBatch {
+  readonly spanCount: number;
+  /** Rows of `spans` (columns: `SPAN_COLUMN_KINDS`). */
+  readonly spans: readonly PreparedChunk[];
+  /** Rows of `trace_parts` (columns: `TRACE_PART_KINDS`). */
+  readonly traceParts: readonly PreparedChunk[];
+  /** Rows of `attr_index` (columns: `ATTR_INDEX_KINDS`). */
+  readonly attrIndex: readonly PreparedChunk[];
+  /** Attribute hashes now marked frequent. */
+  readonly frequentMarks: readonly number[];
+  readonly resources: readonly NewResource[];
+  readonly scopes: readonly { readonly id: bigint; readonly body: string }[];
+  /** Attribute keys given a slot by this batch, with slots from `firstSlot` on. */
+  readonly slotKeys: readonly string[];
+  readonly firstSlot: number;
+  readonly operations: readonly (readonly [string, string])[];
+  /** Earliest and latest span start in the batch (undefined when it holds no spans). */
+  readonly minStartNs: bigint | undefined;
+  readonly maxStartNs: bigint | undefined;
+}
+
+/** Column kinds of the store's `spans` table, in table order. */
+export const SPAN_COLUMN_KINDS: readonly ColumnKind[] = [
+  'u128', // trace_id
+  'u64', // span_id
+  'u64', // parent_span_id
+  'u64', // start_ns
+  'u64', // duration_ns
+  'varchar', // service
+  'varchar', // name
+  'varchar', // parent_service
+  'u8', // kind
+  'u8', // status_code
+  'varchar', // status_message
+  'varchar', // trace_state
+  'u32', // flags
+  'varchar', // attr_layout
+  'varchar[]', // attrs_rest
+  'u32', // dropped_attributes
+  'varchar', // events
+  'u32', // dropped_events
+  'varchar', // links
+  'u32', // dropped_links
+  'u32', // resource_no
+  'u64', // scope_id
+  ...Array.from({ length: MAX_SLOTS }, (): ColumnKind => 'varchar'), // a0 … a31
+];
+const FIRST_SLOT_COLUMN = 22;
+/** trace_id, start_ns, last_start_ns, spans. */
+export const TRACE_PART_KINDS: readonly ColumnKind[] = ['u128', 'u64', 'u64', 'u32'];
+/** h, minute. */
+export const ATTR_INDEX_KINDS: readonly ColumnKind[] = ['u32', 'u32'];
+
+/** The buffers of a prepared batch, to transfer (not copy) it to another thread. */
+export function batchBuffers(batch: PreparedBatch): ArrayBuffer[] {
+  return chunkBuffers([...batch.spans, ...batch.traceParts, ...batch.attrIndex]);
+}
+
+export class BatchPreparer {
+  /**
+   * Stored form and index hash of each attribute object seen. Decoders share one immutable
+   * `KeyValue` object between spans when the bytes repeat (most attributes do), so this saves
+   * encoding and hashing the same attribute again for every span. Weak: it never keeps spans alive.
+   */
+  private readonly encodedAttributes = new WeakMap<KeyValue, { encoded: string; hash: number | undefined }>();
+  /**
+   * Content hashes of resource and scope objects: decoders share these objects between requests,
+   * so the JSON and SHA-256 behind a hash are computed once per object, not per batch.
+   */
+  private readonly contentHashes = new WeakMap<Resource | InstrumentationScope, bigint>();
+  private readonly resourceNumbers = new Map<bigint, number>();
+  private nextResourceNo = 1;
+  private readonly knownScopeIds: Set<bigint>;
+  /** Span names stored, by service. */
+  private readonly knownOperations = new Map<string, Set<string>>();
+  private readonly slots: AttributeSlots;
+  private readonly frequent: FrequentValueTracker;
+
+  constructor(state: PreparerState) {
+    this.slots = new AttributeSlots(state.slots);
+    for (const [hash, no] of state.resources) {
+      this.resourceNumbers.set(hash, no);
+      this.nextResourceNo = Math.max(this.nextResourceNo, no + 1);
+    }
+    this.knownScopeIds = new Set(state.scopeIds);
+    for (const [service, name] of state.operations) this.operationsOf(service).add(name);
+    this.frequent = new FrequentValueTracker({ threshold: state.attributeIndexThreshold }, state.frequent);
+  }
+
+  private operationsOf(service: string): Set<string> {
+    let names = this.knownOperations.get(service);
+    if (names === undefined) {
+      names = new Set();
+      this.knownOperations.set(service, names);
+    }
+    return names;
+  }
+
+  /** The rows of one batch (the spans are not modified). */
+  prepare(spans: readonly Span[]): PreparedBatch {
+    const newResources: NewResource[] = [];
+    const resourceNos = new Map<Resource, number>();
+    const scopeIds = new Map<InstrumentationScope, bigint>();
+    const newScopes: { id: bigint; body: string }[] = [];
+    const newOperations: [string, string][] = [];
+    // Distinct (hash, minute) pairs of this batch, keyed by hash; minutes kept per hash.
+    const hashMinutes = new Map<number, number[]>();
+    let batchMin: bigint | undefined;
+    let batchMax: bigint | undefined;
+    const firstSlot = this.slots.count;
+    const slotBatch = this.slots.batch();
+    // Sorted by trace, then start: a trace's rows sit together (trace_id compresses to runs and
+    // a lookup reads few row groups). Sorting here is much cheaper than an ORDER BY in DuckDB.
+    const sorted = [...spans].sort(byTraceThenStart);
+    const out = new ChunkBuilder(SPAN_COLUMN_KINDS, sorted.length);
+    const parts = new ChunkBuilder(TRACE_PART_KINDS, countTraces(sorted));
+    let lastMinuteSpanStart = -1n;
+    let minute = 0;
+    const attrKeys: string[] = [];
+    const attrTexts: string[] = [];
+    const serviceBySpanId = new Map<string, string>();
+    for (let first = 0; first < sorted.length; ) {
+      // One trace: [first, end).
+      const traceId = sorted[first].traceId;
+      let end = first + 1;
+      while (end < sorted.length && sorted[end].traceId === traceId) end++;
+      // The parent's service where the parent is in this batch (dependencies need no self-join
+      // then); NULL where it is not (joined at query time), '' for roots.
+      serviceBySpanId.clear();
+      if (end - first > 1)
+        for (let i = first; i < end; i++) serviceBySpanId.set(sorted[i].spanId, sorted[i].serviceName);
+      const partRow = parts.next();
+      parts.hex(0, partRow, traceId);
+      parts.u64(1, partRow, sorted[first].startTimeUnixNano as bigint);
+      parts.u64(2, partRow, sorted[end - 1].startTimeUnixNano as bigint);
+      parts.u32(3, partRow, end - first);
+      for (let at = first; at < end; at++) {
+        const span = sorted[at];
+        let resourceNo = resourceNos.get(span.resource);
+        if (resourceNo === undefined) {
+          let hash = this.contentHashes.get(span.resource);
+          if (hash === undefined) {
+            hash = hashId(resourceBody(span.resource));
+            this.contentHashes.set(span.resource, hash);
+          }
+          resourceNo = this.resourceNumbers.get(hash);
+          if (resourceNo === undefined) {
+            resourceNo = this.nextResourceNo++;
+            this.resourceNumbers.set(hash, resourceNo);
+            newResources.push({
+              id: hash,
+              no: resourceNo,
+              service: serviceNameOf(span.resource),
+              attributes: encodeAttributeList(span.resource.attributes),
+              body: resourceBody(span.resource),
+            });
+          }
+          resourceNos.set(span.resource, resourceNo);
+        }
+        let scopeId = scopeIds.get(span.scope);
+        if (scopeId === undefined) {
+          scopeId = this.contentHashes.get(span.scope);
+          if (scopeId === undefined) {
+            scopeId = hashId(scopeBody(span.scope));
+            this.contentHashes.set(span.scope, scopeId);
+          }
+          scopeIds.set(span.scope, scopeId);
+          if (!this.knownScopeIds.has(scopeId)) {
+            this.knownScopeIds.add(scopeId);
+            newScopes.push({ id: scopeId, body: scopeBody(span.scope) });
+          }
+        }
+        const names = this.operationsOf(span.serviceName);
+        if (!names.has(span.name)) {
+          names.add(span.name);
+          newOperations.push([span.serviceName, span.name]);
+        }
+        const start = span.startTimeUnixNano as bigint;
+        if (batchMin === undefined || start < batchMin) batchMin = start;
+        if (batchMax === undefined || start > batchMax) batchMax = start;
+        if (start !== lastMinuteSpanStart) {
+          minute = minuteOf(start);
+          lastMinuteSpanStart = start;
+        }
+        const list = span.attributes;
+        attrKeys.length = list.length;
+        attrTexts.length = list.length;
+        for (let i = 0; i < list.length; i++) {
+          const kv = list[i];
+          let stored = this.encodedAttributes.get(kv);
+          if (stored === undefined) {
+            const encoded = encodeAttribute(kv);
+            const t = kv.value.type;
+            const indexed = t === 'string' || t === 'int' || t === 'double' || t === 'bool';
+            stored = { encoded, hash: indexed ? hashAttribute(encoded) : undefined };
+            this.encodedAttributes.set(kv, stored);
+          }
+          attrKeys[i] = kv.key;
+          attrTexts[i] = stored.encoded;
+          if (stored.hash !== undefined) {
+            const h = stored.hash;
+            if (this.frequent.isFrequent(h)) continue;
+            const minutes = hashMinutes.get(h);
+            if (minutes === undefined) hashMinutes.set(h, [minute]);
+            else if (minutes[minutes.length - 1] !== minute && !minutes.includes(minute)) minutes.push(minute);
+          }
+        }
+
+        const row = out.next();
+        out.hex(0, row, traceId);
+        out.hex(1, row, span.spanId);
+        out.hex(2, row, span.parentSpanId);
+        out.u64(3, row, start);
+        out.u64(4, row, span.endTimeUnixNano - span.startTimeUnixNano);
+        out.varchar(5, row, span.serviceName);
+        out.varchar(6, row, span.name);
+        out.varchar(7, row, span.parentSpanId === '' ? '' : (serviceBySpanId.get(span.parentSpanId) ?? null));
+        out.u8(8, row, span.kind & 0xff);
+        out.u8(9, row, span.status.code & 0xff);
+        // Usually empty string columns hold NULL for '' (reads coalesce).
+        out.varchar(10, row, span.status.message === '' ? null : span.status.message);
+        out.varchar(11, row, span.traceState === '' ? null : span.traceState);
+        out.u32(12, row, span.flags >>> 0);
+        const [layout, rest] = slotBatch.place(attrKeys, attrTexts);
+        out.varchar(13, row, layout === '' ? null : layout);
+        out.varcharList(14, row, rest);
+        out.u32(15, row, span.droppedAttributesCount);
+        out.varchar(16, row, span.events.length === 0 ? null : eventsToText(span.events));
+        out.u32(17, row, span.droppedEventsCount);
+        out.varchar(18, row, span.links.length === 0 ? null : linksToText(span.links));
+        out.u32(19, row, span.droppedLinksCount);
+        out.u32(20, row, resourceNo);
+        out.u64(21, row, scopeId);
+        for (let slot = 0; slot < MAX_SLOTS; slot++)
+          out.varchar(FIRST_SLOT_COLUMN + slot, row, slotBatch.takeSlot(slot));
+      }
+      first = end;
+    }
+
+    // Values that have now been seen in enough batches stop being indexed (marked in the same
+    // transaction, so the index stays exact for every value not marked).
+    const frequentMarks = this.frequent.observe(hashMinutes.keys());
+    for (const h of frequentMarks) hashMinutes.delete(h);
+    this.frequent.markFrequent(frequentMarks);
+    let indexRows = 0;
+    for (const minutes of hashMinutes.values()) indexRows += minutes.length;
+    const index = new ChunkBuilder(ATTR_INDEX_KINDS, indexRows);
+    for (const [h, minutes] of hashMinutes) {
+      for (const m of minutes) {
+        const row = index.next();
+        index.u32(0, row, h);
+        index.u32(1, row, m);
+      }
+    }
+    this.slots.commit(slotBatch);
+    return {
+      spanCount: sorted.length,
+      spans: out.finish(),
+      traceParts: parts.finish(),
+      attrIndex: index.finish(),
+      frequentMarks,
+      resources: newResources,
+      scopes: newScopes,
+      slotKeys: slotBatch.newKeys,
+      firstSlot,
+      operations: newOperations,
+      minStartNs: batchMin,
+      maxStartNs: batchMax,
+    };
+  }
+}
+
+function byTraceThenStart(a: Span, b: Span): number {
+  if (a.traceId !== b.traceId) return a.traceId < b.traceId ? -1 : 1;
+  return a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0;
+}
+
+/** Distinct trace ids in spans sorted by trace. */
+function countTraces(sorted: readonly Span[]): number {
+  let count = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i].traceId !== sorted[i - 1].traceId) count++;
+  return count;
+}
+
+function hashId(text: string): bigint {
+  return createHash('sha256').update(text).digest().readBigUInt64BE(0);
+}
+
+/** A resource as stored in `resources.body` (read back by the store). */
+export function resourceBody(resource: Resource): string {
+  return JSON.stringify({
+    attributes: JSON.parse(attributesToJsonText(resource.attributes)),
+    droppedAttributesCount: resource.droppedAttributesCount,
+    schemaUrl: resource.schemaUrl,
+  });
+}
+
+/** A scope as stored in `scopes.body`. */
+export function scopeBody(scope: InstrumentationScope): string {
+  return JSON.stringify({
+    name: scope.name,
+    version: scope.version,
+    attributes: JSON.parse(attributesToJsonText(scope.attributes)),
+    droppedAttributesCount: scope.droppedAttributesCount,
+    schemaUrl: scope.schemaUrl,
+  });
+}
+
+/** A span's events as stored in `spans.events`. */
+function eventsToText(events: readonly SpanEvent[]): string {
+  return JSON.stringify(
+    events.map((e) => [e.timeUnixNano.toString(), e.name, encodeAttributeList(e.attributes), e.droppedAttributesCount]),
+  );
+}
+
+/** A span's links as stored in `spans.links`. */
+function linksToText(links: readonly SpanLink[]): string {
+  return JSON.stringify(
+    links.map((l) => [
+      l.traceId,
+      l.spanId,
+      l.traceState,
+      encodeAttributeList(l.attributes),
+      l.droppedAttributesCount,
+      l.flags,
+    ]),
+  );
+}
