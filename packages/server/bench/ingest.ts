@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -88,6 +89,31 @@ async function main() {
   process.on('exit', () => child.kill('SIGKILL'));
   log(`server pid ${child.pid} at ${url}; sending ${TOTAL} spans with ${SENDERS} senders...`);
 
+  // node:http with keep-alive, as the OpenTelemetry JS OTLP/HTTP exporter sends (fetch costs the
+  // senders, which share the machine's two cores with the server, about twice the CPU).
+  const agent = new Agent({ keepAlive: true, maxSockets: SENDERS });
+  const target = new URL(url);
+  const post = (body: Buffer) =>
+    new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      const req = request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   let sent = 0;
   let acked = 0;
   let rejected = 0;
@@ -105,12 +131,8 @@ async function main() {
       for (const at of p.traceIdOffsets) p.bytes.writeUInt32BE(tag >>> 0, at);
       round++;
       while (true) {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-protobuf' },
-          body: p.bytes,
-        });
-        const body = new Uint8Array(await response.arrayBuffer());
+        const response = await post(p.bytes);
+        const body = response.body;
         if (response.status === 200) {
           if (body.length > 0) rejected++;
           acked += p.spans;
@@ -121,7 +143,7 @@ async function main() {
           await new Promise((r) => setTimeout(r, 50));
           continue;
         }
-        throw new Error(`HTTP ${response.status}: ${Buffer.from(body).toString()}`);
+        throw new Error(`HTTP ${response.status}: ${body.toString()}`);
       }
     }
   };
@@ -144,6 +166,7 @@ async function main() {
   }
   const queryableSeconds = (performance.now() - started) / 1000;
   clearInterval(progress);
+  agent.destroy();
   // A sanity check that the store answers queries (through the read-your-writes wait).
   const services = (await (await fetch(`${apiUrl}/api/v1/services`)).json()) as { services: string[] };
   if (services.services.length === 0) throw new Error('no services in the store after the drain');

@@ -4,6 +4,7 @@ import { buildApiApp } from './api/app.ts';
 import { INGEST_LOG_SOURCE, IngestLog } from './ingest/ingest-log.ts';
 import { OtlpGrpcReceiver } from './ingest/otlp-grpc.ts';
 import { buildOtlpHttpApp } from './ingest/otlp-http.ts';
+import { PrepareWorker } from './ingest/prepare-worker.ts';
 import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
@@ -12,7 +13,7 @@ import { memoryBudget, parseMemorySize } from './store/memory-budget.ts';
 
 /**
  * The one place where Ariadne's parts are wired together. Read top to bottom, `startServer` is the
- * data flow: store ← write queue ← ingest log ← OTLP receivers (HTTP, gRPC);
+ * data flow: store ← write queue (← prepare worker) ← ingest log ← OTLP receivers (HTTP, gRPC);
  * store ← read-your-writes ← query API ← web UI / CLI.
  */
 
@@ -102,9 +103,19 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
 
   // Ingest: receivers decode, validate and enqueue; the queue logs, acknowledges, and writes to
-  // the store in large batches in the background.
+  // the store in large batches in the background. A worker thread decodes and prepares each batch
+  // while the one before is copied into the database.
+  let prepareWorker: PrepareWorker;
+  try {
+    prepareWorker = await PrepareWorker.start(store);
+  } catch (error) {
+    await log.close();
+    await store.close();
+    throw error;
+  }
   const queue = new WriteQueue({
     writer: store,
+    staged: prepareWorker,
     log,
     maxPendingSpans: config.maxPendingSpans ?? budget?.maxPendingSpans ?? 200_000,
     maxPendingLogBytes: config.maxPendingLogBytes,
@@ -151,6 +162,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           // Stop receiving first, then commit what was acknowledged, then stop answering queries.
           await Promise.all([otlpHttp.close(), grpc.close()]);
           await queue.close();
+          await prepareWorker.close();
           await log.release(queue.committedPosition, true);
           await log.close();
           await api.close();
@@ -162,6 +174,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   } catch (error) {
     for (const s of started.reverse()) await s.close().catch(() => undefined);
     await queue.close();
+    await prepareWorker.close();
     await log.close();
     await store.close();
     throw error;

@@ -1,10 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import {
-  decodeOtlpProtobuf,
-  encodeExportResponseProtobuf,
-  encodeRpcStatusProtobuf,
-  OtlpDecodeError,
-} from './decode-otlp.ts';
+import { encodeExportResponseProtobuf, encodeRpcStatusProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { LogFormat } from './ingest-log.ts';
 import { QueueFullError, type WriteQueue } from './write-queue.ts';
 
@@ -54,31 +49,28 @@ export class OtlpGrpcReceiver {
       'grpc.max_send_message_length': 4 * 1024 * 1024,
     });
     const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-      let decoded: ReturnType<typeof decodeOtlpProtobuf>;
-      try {
-        decoded = decodeOtlpProtobuf(call.request);
-      } catch (error) {
-        if (error instanceof OtlpDecodeError) {
-          callback(errorWithDetails(grpc.status.INVALID_ARGUMENT, error.message));
-          return;
-        }
-        callback(errorWithDetails(grpc.status.INTERNAL, (error as Error).message));
-        return;
-      }
-      options.queue.enqueue(decoded.spans, { format: LogFormat.OTLP_PROTOBUF, body: call.request }).then(
-        () =>
-          callback(
-            null,
-            Buffer.from(
-              encodeExportResponseProtobuf({
-                rejectedSpans: decoded.rejectedSpans,
-                errorMessage: decoded.errorMessage,
-              }),
-            ),
+      const raw = { format: LogFormat.OTLP_PROTOBUF, body: call.request };
+      options.queue.decode(raw).then(
+        (decoded) =>
+          options.queue.enqueueDecoded(decoded, raw).then(
+            () =>
+              callback(
+                null,
+                Buffer.from(
+                  encodeExportResponseProtobuf({
+                    rejectedSpans: decoded.rejectedSpans,
+                    errorMessage: decoded.errorMessage,
+                  }),
+                ),
+              ),
+            (error: Error) => {
+              const retry = error instanceof QueueFullError ? error.retryAfterSeconds : 5;
+              callback(errorWithDetails(grpc.status.UNAVAILABLE, error.message, retry));
+            },
           ),
         (error: Error) => {
-          const retry = error instanceof QueueFullError ? error.retryAfterSeconds : 5;
-          callback(errorWithDetails(grpc.status.UNAVAILABLE, error.message, retry));
+          if (error instanceof OtlpDecodeError) callback(errorWithDetails(grpc.status.INVALID_ARGUMENT, error.message));
+          else callback(errorWithDetails(grpc.status.UNAVAILABLE, `spans could not be decoded: ${error.message}`, 5));
         },
       );
     };

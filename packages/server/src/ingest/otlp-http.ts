@@ -2,8 +2,6 @@ import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
-  decodeOtlpJson,
-  decodeOtlpProtobuf,
   encodeExportResponseJson,
   encodeExportResponseProtobuf,
   encodeRpcStatusJson,
@@ -12,7 +10,7 @@ import {
   OtlpDecodeError,
 } from './decode-otlp.ts';
 import { LogFormat } from './ingest-log.ts';
-import { QueueClosedError, QueueFullError, type WriteQueue } from './write-queue.ts';
+import { type DecodedRequest, QueueClosedError, QueueFullError, type WriteQueue } from './write-queue.ts';
 
 /** Options for the OTLP/HTTP receiver. */
 export interface OtlpHttpOptions {
@@ -132,19 +130,25 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
         return sendStatus(reply, json, 400, GrpcCode.INVALID_ARGUMENT, error.message);
       throw error;
     }
-    let decoded: ReturnType<typeof decodeOtlpJson>;
+    const raw = { format: json ? LogFormat.OTLP_JSON : LogFormat.OTLP_PROTOBUF, body };
+    let decoded: DecodedRequest;
     try {
-      decoded = json ? decodeOtlpJson(body) : decodeOtlpProtobuf(body);
+      decoded = await options.queue.decode(raw);
     } catch (error) {
       if (error instanceof OtlpDecodeError)
         return sendStatus(reply, json, 400, GrpcCode.INVALID_ARGUMENT, error.message);
-      throw error;
+      request.log.error(error);
+      reply.header('retry-after', '5');
+      return sendStatus(
+        reply,
+        json,
+        503,
+        GrpcCode.UNAVAILABLE,
+        `spans could not be decoded: ${(error as Error).message}`,
+      );
     }
     try {
-      await options.queue.enqueue(decoded.spans, {
-        format: json ? LogFormat.OTLP_JSON : LogFormat.OTLP_PROTOBUF,
-        body,
-      });
+      await options.queue.enqueueDecoded(decoded, raw);
     } catch (error) {
       if (error instanceof QueueFullError) {
         reply.header('retry-after', String(error.retryAfterSeconds));

@@ -1,6 +1,7 @@
 import type { Span } from '@ariadne/core';
-import type { SpanWriter } from '../query/span-store.ts';
-import { INGEST_LOG_SOURCE, type IngestLog, type LogFormat } from './ingest-log.ts';
+import type { SpanWriter, WriteProgress } from '../query/span-store.ts';
+import { decodeOtlpJson, decodeOtlpProtobuf } from './decode-otlp.ts';
+import { INGEST_LOG_SOURCE, type IngestLog, LogFormat } from './ingest-log.ts';
 
 /** The queue is full: the caller should answer 429/503 (HTTP) or UNAVAILABLE (gRPC) with a retry delay. */
 export class QueueFullError extends Error {
@@ -27,8 +28,62 @@ export interface RawRequest {
   readonly body: Buffer;
 }
 
+/** A request decoded and validated: what the receiver answers, and what the queue stores. */
+export interface DecodedRequest {
+  /** The valid spans, when decoded on this thread. */
+  readonly spans?: readonly Span[];
+  /** Where a staged writer keeps the valid spans it decoded (see `StagedWriter.decode`). */
+  readonly ticket?: number;
+  /** How many spans are valid (to be stored). */
+  readonly accepted: number;
+  /** Spans rejected as invalid, and why (OTLP partial success). */
+  readonly rejectedSpans: number;
+  readonly errorMessage: string;
+}
+
+/** A logged request for a staged writer: its body, and its ticket if it was decoded there. */
+export interface StagedRequest {
+  readonly raw: RawRequest;
+  readonly ticket?: number;
+}
+
+/**
+ * Writes batches of logged requests in two steps, so that the next batch is prepared (decoded,
+ * turned into rows: on another thread, see prepare-worker.ts) while the previous one is written.
+ */
+export interface StagedWriter {
+  /**
+   * Decodes and validates a request (throwing `OtlpDecodeError` if it cannot be decoded) and
+   * keeps its valid spans under the returned ticket until `prepare` or `release`.
+   */
+  decode(raw: RawRequest): Promise<DecodedRequest>;
+  /** Forgets the spans kept for a ticket (a request that will not be written). */
+  release(ticket: number): void;
+  /**
+   * Prepares the requests' spans for one write: the kept spans of each ticket (which are then
+   * forgotten), or, for a request without them, its body decoded again.
+   */
+  prepare(requests: readonly StagedRequest[]): Promise<PreparedWrite>;
+  /**
+   * Forgets every preparation not yet written. After a failed write: preparations assume that
+   * every earlier one was written.
+   */
+  reset(): Promise<void>;
+}
+
+/** One prepared batch; `write` commits it with the log position. */
+export interface PreparedWrite {
+  write(progress: WriteProgress): Promise<void>;
+}
+
 export interface WriteQueueOptions {
   readonly writer: SpanWriter;
+  /**
+   * With an ingest log: write batches through this instead of `writer.writeSpans`. The queue
+   * then keeps the requests' bodies, not their decoded spans, and prepares each batch while the
+   * one before is written.
+   */
+  readonly staged?: StagedWriter;
   /** Spans accepted but not yet committed to the store before new requests are refused. */
   readonly maxPendingSpans: number;
   /** Upper bound of spans per transaction (a single larger request is still written whole). */
@@ -46,7 +101,12 @@ export interface WriteQueueOptions {
 }
 
 interface Pending {
+  /** The decoded spans (empty with a staged writer, which decodes `raw` itself). */
   readonly spans: readonly Span[];
+  readonly count: number;
+  readonly raw?: RawRequest;
+  /** With a staged writer: where it keeps the decoded spans (used once: a retry decodes `raw`). */
+  ticket?: number;
   /** Log position after the request's record (with a log). */
   readonly end: bigint;
   /** Bytes of the request's log record. */
@@ -115,6 +175,59 @@ export class WriteQueue {
   }
 
   /**
+   * Decodes and validates a request: on the staged writer's thread when there is one, else here.
+   * Throws `OtlpDecodeError` if the body cannot be decoded. Pass the result to `enqueueDecoded`.
+   */
+  async decode(raw: RawRequest): Promise<DecodedRequest> {
+    const { staged, log } = this.options;
+    if (staged && log) return staged.decode(raw);
+    const decoded = raw.format === LogFormat.OTLP_JSON ? decodeOtlpJson(raw.body) : decodeOtlpProtobuf(raw.body);
+    return {
+      spans: decoded.spans,
+      accepted: decoded.spans.length,
+      rejectedSpans: decoded.rejectedSpans,
+      errorMessage: decoded.errorMessage,
+    };
+  }
+
+  /** `enqueue` for a request from `decode`; releases what the staged writer kept if it is refused. */
+  enqueueDecoded(decoded: DecodedRequest, raw: RawRequest): Promise<void> {
+    const { ticket } = decoded;
+    if (ticket === undefined) return this.enqueue(decoded.spans ?? [], raw);
+    const release = () => this.options.staged?.release(ticket);
+    if (this.closed) {
+      release();
+      return Promise.reject(new QueueClosedError());
+    }
+    if (decoded.accepted === 0) {
+      release();
+      return Promise.resolve();
+    }
+    const refused = this.refusal(decoded.accepted, raw);
+    if (refused) {
+      release();
+      return Promise.reject(refused);
+    }
+    return this.enqueueLogged(this.options.log as IngestLog, [], raw, decoded.accepted, ticket);
+  }
+
+  /** Why a request of `count` spans is refused for capacity now, if it is. */
+  private refusal(count: number, raw: RawRequest | undefined): QueueFullError | undefined {
+    if (this.pendingSpans > 0 && this.pendingSpans + count > this.options.maxPendingSpans) {
+      return new QueueFullError(1);
+    }
+    if (
+      raw &&
+      this.options.log &&
+      this.pendingLogBytes > 0 &&
+      this.pendingLogBytes + raw.body.length > this.maxPendingLogBytes
+    ) {
+      return new QueueFullError(1, 'ingest log is full; retry later');
+    }
+    return undefined;
+  }
+
+  /**
    * Accepts a request's spans; `raw` is the request as received, required with a log. Resolves
    * once the spans are durable (see the class comment). Throws `QueueFullError` at once when over
    * capacity, `QueueClosedError` after `close`.
@@ -122,30 +235,48 @@ export class WriteQueue {
   enqueue(spans: readonly Span[], raw?: RawRequest): Promise<void> {
     if (this.closed) return Promise.reject(new QueueClosedError());
     if (spans.length === 0) return Promise.resolve();
-    if (this.pendingSpans > 0 && this.pendingSpans + spans.length > this.options.maxPendingSpans) {
-      return Promise.reject(new QueueFullError(1));
-    }
     const { log } = this.options;
+    if (!log || raw) {
+      const refused = this.refusal(spans.length, raw);
+      if (refused) return Promise.reject(refused);
+    }
     if (!log) {
       return new Promise<void>((resolve, reject) => {
-        this.queue.push({ spans, end: 0n, logBytes: 0, ready: true, resolve, reject });
+        this.queue.push({ spans, count: spans.length, end: 0n, logBytes: 0, ready: true, resolve, reject });
         this.pendingSpans += spans.length;
         if (!this.writing) this.drain();
       });
     }
     if (!raw) return Promise.reject(new Error('WriteQueue: a request needs its raw body when there is an ingest log'));
-    if (this.pendingLogBytes > 0 && this.pendingLogBytes + raw.body.length > this.maxPendingLogBytes) {
-      return Promise.reject(new QueueFullError(1, 'ingest log is full; retry later'));
-    }
-    return this.enqueueLogged(log, spans, raw);
+    return this.enqueueLogged(log, spans, raw, spans.length, undefined);
   }
 
-  private async enqueueLogged(log: IngestLog, spans: readonly Span[], raw: RawRequest): Promise<void> {
+  private async enqueueLogged(
+    log: IngestLog,
+    spans: readonly Span[],
+    raw: RawRequest,
+    count: number,
+    ticket: number | undefined,
+  ): Promise<void> {
     const before = log.end;
-    const appended = log.append(raw.format, raw.body);
-    const entry: Pending = { spans, end: appended.end, logBytes: Number(appended.end - before), ready: false };
+    let appended: ReturnType<IngestLog['append']>;
+    try {
+      appended = log.append(raw.format, raw.body);
+    } catch (error) {
+      if (ticket !== undefined) this.options.staged?.release(ticket);
+      throw error;
+    }
+    const entry: Pending = {
+      spans: this.options.staged ? [] : spans,
+      count,
+      raw: this.options.staged ? raw : undefined,
+      ticket,
+      end: appended.end,
+      logBytes: Number(appended.end - before),
+      ready: false,
+    };
     this.queue.push(entry);
-    this.pendingSpans += spans.length;
+    this.pendingSpans += entry.count;
     this.pendingLogBytes += entry.logBytes;
     try {
       await appended.durable;
@@ -153,8 +284,9 @@ export class WriteQueue {
       // Not acknowledged, so never written to the store (after a failed write the log refuses
       // every later append too, so no acknowledged record follows this one).
       this.queue = this.queue.filter((p) => p !== entry);
-      this.pendingSpans -= spans.length;
+      this.pendingSpans -= entry.count;
       this.pendingLogBytes -= entry.logBytes;
+      if (ticket !== undefined) this.options.staged?.release(ticket);
       throw error;
     }
     entry.ready = true;
@@ -191,20 +323,91 @@ export class WriteQueue {
     this.idle = new Promise((resolve) => {
       this.markIdle = resolve;
     });
-    void this.loop();
+    const { staged, log } = this.options;
+    void (staged && log ? this.loopStaged(staged, log) : this.loop());
+  }
+
+  /** The ready requests from `queue[from]` on, up to `maxBatchSpans` (at least one if any is ready). */
+  private takeBatch(from: number): { batch: Pending[]; count: number } {
+    const batch: Pending[] = [];
+    let count = 0;
+    for (let i = from; i < this.queue.length; i++) {
+      const next = this.queue[i];
+      if (!next.ready) break;
+      if (batch.length > 0 && count + next.count > this.options.maxBatchSpans) break;
+      batch.push(next);
+      count += next.count;
+    }
+    return { batch, count };
+  }
+
+  /** After a batch committed up to `position`: answers the reads waiting for it, frees the log. */
+  private async committedUpTo(log: IngestLog, position: bigint): Promise<void> {
+    this.committed = position;
+    this.waiters = this.waiters.filter((w) => {
+      if (w.target > position) return true;
+      w.resolve(true);
+      return false;
+    });
+    await log.release(position).catch((error) => (this.options.onWriteError ?? reportWriteError)(error));
+  }
+
+  /**
+   * The drain with a staged writer: while batch n is written, batch n + 1 (whatever is ready once
+   * n is prepared) is being prepared. A failed write resets the writer, drops the preparation
+   * ahead, and retries from the same requests.
+   */
+  private async loopStaged(staged: StagedWriter, log: IngestLog): Promise<void> {
+    let failures = 0;
+    type Stage = { batch: Pending[]; count: number; prepared: Promise<PreparedWrite> };
+    const stage = (from: number): Stage | undefined => {
+      const { batch, count } = this.takeBatch(from);
+      if (batch.length === 0) return undefined;
+      const requests = batch.map((p) => {
+        const request: StagedRequest = { raw: p.raw as RawRequest, ticket: p.ticket };
+        p.ticket = undefined; // kept spans are handed over once; a retry decodes the body
+        return request;
+      });
+      const prepared = staged.prepare(requests);
+      prepared.catch(() => undefined); // handled where awaited
+      return { batch, count, prepared };
+    };
+    let ahead: Stage | undefined;
+    while (true) {
+      const current = ahead ?? stage(0);
+      ahead = undefined;
+      if (current === undefined) break;
+      const position = current.batch[current.batch.length - 1].end;
+      try {
+        const write = await current.prepared;
+        // The preparer is free: start on the next batch while this one is written.
+        ahead = stage(current.batch.length);
+        await write.write({ source: INGEST_LOG_SOURCE, position });
+      } catch (error) {
+        (this.options.onWriteError ?? reportWriteError)(error);
+        if (ahead) await ahead.prepared.catch(() => undefined);
+        ahead = undefined;
+        if (this.closed) {
+          this.gaveUp = true;
+          break;
+        }
+        failures++;
+        await staged.reset().catch((e) => (this.options.onWriteError ?? reportWriteError)(e));
+        await new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** failures)));
+        continue;
+      }
+      failures = 0;
+      this.settle(current.batch, current.count);
+      await this.committedUpTo(log, position);
+    }
+    this.writing = false;
+    this.markIdle();
   }
 
   private async loop(): Promise<void> {
     let failures = 0;
     while (this.queue.length > 0 && this.queue[0].ready) {
-      const batch: Pending[] = [];
-      let count = 0;
-      for (const next of this.queue) {
-        if (!next.ready) break;
-        if (batch.length > 0 && count + next.spans.length > this.options.maxBatchSpans) break;
-        batch.push(next);
-        count += next.spans.length;
-      }
+      const { batch, count } = this.takeBatch(0);
       const spans = batch.length === 1 ? batch[0].spans : batch.flatMap((p) => p.spans);
       const { log } = this.options;
       const position = batch[batch.length - 1].end;
@@ -230,15 +433,7 @@ export class WriteQueue {
       failures = 0;
       this.settle(batch, count);
       for (const p of batch) p.resolve?.();
-      if (log) {
-        this.committed = position;
-        this.waiters = this.waiters.filter((w) => {
-          if (w.target > position) return true;
-          w.resolve(true);
-          return false;
-        });
-        await log.release(position).catch((error) => (this.options.onWriteError ?? reportWriteError)(error));
-      }
+      if (log) await this.committedUpTo(log, position);
     }
     this.writing = false;
     this.markIdle();

@@ -28,9 +28,10 @@ import { ATTR_SEP, attributeKeyPrefix, attributeValueText } from './attribute-co
 
 /** Slot columns per span row. Layout characters stay below `~` (A + 31 = `` ` ``). */
 export const MAX_SLOTS = 32;
-const SLOT_BASE = 65;
+/** Layout character codes: `SLOT_BASE + slot` for a slotted attribute, `REST_CODE` for one from the rest list. */
+export const SLOT_BASE = 65;
 const REST = '~';
-const REST_CODE = 126;
+export const REST_CODE = 126;
 
 /** The key of each slot, and the slot of each key; append-only. */
 export class AttributeSlots {
@@ -103,7 +104,8 @@ export class SlotBatch {
     return this.slots.count + this.newKeys.length;
   }
 
-  private slotFor(key: string): number | undefined {
+  /** The slot of a key, assigning the next free one on first sight; undefined once all are taken. */
+  slotFor(key: string): number | undefined {
     const slot = this.slots.slotOf(key) ?? this.newSlots.get(key);
     if (slot !== undefined || this.count >= MAX_SLOTS) return slot;
     const assigned = this.count;

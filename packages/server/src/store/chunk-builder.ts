@@ -84,7 +84,9 @@ export function chunkBuffers(chunks: readonly PreparedChunk[]): ArrayBuffer[] {
   return [...out];
 }
 
-const HEX_ID = /^[0-9a-f]*$/;
+/** Value of each lowercase hex digit by character code; -1 for anything else. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 
 /** A growable string vector in `duckdb_string_t` layout. */
 class StringsBuilder {
@@ -111,6 +113,39 @@ class StringsBuilder {
     this.words = new Uint32Array(grown.buffer);
   }
 
+  setAscii(row: number, bytes: Uint8Array, length: number): void {
+    const at = row * 16;
+    this.words[row * 4] = length;
+    if (length <= 12) {
+      for (let i = 0; i < length; i++) this.structs[at + 4 + i] = bytes[i];
+      return;
+    }
+    this.reserveHeap(length);
+    this.heap.set(bytes.subarray(0, length), this.used);
+    this.setLong(row, at, length);
+  }
+
+  private reserveHeap(bytes: number): void {
+    if (this.used + bytes <= this.heap.length) return;
+    const grown = new Uint8Array(Math.max(this.heap.length * 2, this.used + bytes));
+    grown.set(this.heap.subarray(0, this.used));
+    this.heap = grown;
+  }
+
+  /** Row `row` is the `length` bytes at the end of the heap. */
+  private setLong(row: number, at: number, length: number): void {
+    this.structs.set(this.heap.subarray(this.used, this.used + 4), at + 4);
+    this.words[row * 4 + 2] = this.used;
+    this.words[row * 4 + 3] = 0;
+    if (this.longCount === this.longRows.length) {
+      const grown = new Uint32Array(this.longRows.length * 2);
+      grown.set(this.longRows);
+      this.longRows = grown;
+    }
+    this.longRows[this.longCount++] = row;
+    this.used += length;
+  }
+
   set(row: number, value: string): void {
     const n = value.length;
     const at = row * 16;
@@ -129,27 +164,14 @@ class StringsBuilder {
       }
     }
     // Encode into the heap (at most 3 bytes per UTF-16 unit), then inline it if it fits.
-    if (this.used + n * 3 > this.heap.length) {
-      const grown = new Uint8Array(Math.max(this.heap.length * 2, this.used + n * 3));
-      grown.set(this.heap.subarray(0, this.used));
-      this.heap = grown;
-    }
+    this.reserveHeap(n * 3);
     const length = encodeUtf8(value, this.heap, this.used);
     this.words[row * 4] = length;
     if (length <= 12) {
       this.structs.set(this.heap.subarray(this.used, this.used + length), at + 4);
       return;
     }
-    this.structs.set(this.heap.subarray(this.used, this.used + 4), at + 4);
-    this.words[row * 4 + 2] = this.used;
-    this.words[row * 4 + 3] = 0;
-    if (this.longCount === this.longRows.length) {
-      const grown = new Uint32Array(this.longRows.length * 2);
-      grown.set(this.longRows);
-      this.longRows = grown;
-    }
-    this.longRows[this.longCount++] = row;
-    this.used += length;
+    this.setLong(row, at, length);
   }
 
   finish(count: number): PreparedStrings {
@@ -253,19 +275,32 @@ export class ChunkBuilder {
   hex(column: number, row: number, hex: string): void {
     const kind = this.kinds[column];
     const words = kind === 'u128' ? 4 : 2;
-    if (hex.length > words * 8 || !HEX_ID.test(hex)) throw new Error(`ChunkBuilder: not a ${kind} id: ${hex}`);
+    const n = hex.length;
+    if (n > words * 8) throw new Error(`ChunkBuilder: not a ${kind} id: ${hex}`);
     const w = this.words[column];
     const base = row * words;
     // Little-endian words: the last 8 digits are word 0.
     for (let i = 0; i < words; i++) {
-      const end = hex.length - i * 8;
-      w[base + i] = end <= 0 ? 0 : Number.parseInt(hex.slice(Math.max(0, end - 8), end), 16);
+      const end = n - i * 8;
+      let value = 0;
+      for (let k = end > 8 ? end - 8 : 0; k < end; k++) {
+        const c = hex.charCodeAt(k);
+        const digit = c < 128 ? HEX_VALUE[c] : -1;
+        if (digit < 0) throw new Error(`ChunkBuilder: not a ${kind} id: ${hex}`);
+        value = value * 16 + digit;
+      }
+      w[base + i] = value;
     }
   }
 
   varchar(column: number, row: number, value: string | null): void {
     if (value === null) this.setNull(column, row);
     else (this.strings[column] as StringsBuilder).set(row, value);
+  }
+
+  /** A string of `length` ASCII bytes from `bytes` (no JavaScript string needed). */
+  varcharAscii(column: number, row: number, bytes: Uint8Array, length: number): void {
+    (this.strings[column] as StringsBuilder).setAscii(row, bytes, length);
   }
 
   /** A list of strings (an empty list is not NULL). */

@@ -12,6 +12,8 @@ const server = await startServer({
   otlpHttpPort: 0,
   otlpGrpcPort: 0,
 });
+// Writes arrive prepared by the prepare worker (writePrepared); writeSpans is the direct path.
+server.store.writePrepared = () => new Promise<void>(() => undefined);
 server.store.writeSpans = () => new Promise<void>(() => undefined);
 process.stdout.write(
   `${JSON.stringify({ otlpHttp: server.otlpHttpUrl, otlpGrpc: server.otlpGrpcAddress, api: server.apiUrl })}\n`,

@@ -1,0 +1,79 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Span } from '@ariadne/core';
+import { BatchPreparer, batchBuffers, type PreparerState } from '../store/batch-preparer.ts';
+import { decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { LogFormat } from './ingest-log.ts';
+import type { FromPrepareWorker, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
+
+/**
+ * The prepare worker thread (see prepare-worker.ts): decodes and validates requests, keeps the
+ * valid spans of each under a ticket until the queue asks for a batch, and prepares the batch's
+ * rows, which it transfers back. A request whose spans are not kept (a retry, or a new worker) is
+ * decoded again from its body by the same decoders, so it yields the same spans.
+ */
+
+const port = parentPort;
+if (port === null) throw new Error('prepare-worker-thread.ts runs as a worker thread');
+let preparer = new BatchPreparer((workerData as { state: PreparerState }).state);
+const kept = new Map<number, readonly Span[]>();
+let nextTicket = 1;
+
+function decode(request: WorkerRequest) {
+  const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+  return request.format === LogFormat.OTLP_JSON ? decodeOtlpJson(body) : decodeOtlpProtobuf(body);
+}
+
+function send(message: FromPrepareWorker, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+port.on('message', (message: ToPrepareWorker) => {
+  switch (message.type) {
+    case 'reset':
+      preparer = new BatchPreparer(message.state);
+      return;
+    case 'release':
+      kept.delete(message.ticket);
+      return;
+    case 'decode':
+      try {
+        const decoded = decode(message.request);
+        const ticket = nextTicket++;
+        if (decoded.spans.length > 0) kept.set(ticket, decoded.spans);
+        send({
+          type: 'decoded',
+          id: message.id,
+          decoded: {
+            ticket,
+            accepted: decoded.spans.length,
+            rejectedSpans: decoded.rejectedSpans,
+            errorMessage: decoded.errorMessage,
+          },
+        });
+      } catch (error) {
+        const undecodable = error instanceof OtlpDecodeError;
+        send({ type: 'failed', id: message.id, message: (error as Error).message ?? String(error), undecodable });
+      }
+      return;
+    case 'prepare':
+      prepare(message.id, message.requests);
+      return;
+  }
+});
+
+/** Prepares a batch: the kept spans of each request, or its body decoded again. */
+function prepare(id: number, requests: readonly WorkerRequest[]): void {
+  try {
+    const spans: Span[] = [];
+    for (const request of requests) {
+      let valid = request.ticket === undefined ? undefined : kept.get(request.ticket);
+      if (valid === undefined) valid = decode(request).spans;
+      else kept.delete(request.ticket as number);
+      for (const span of valid) spans.push(span);
+    }
+    const batch = preparer.prepare(spans);
+    send({ type: 'prepared', id, batch }, batchBuffers(batch));
+  } catch (error) {
+    send({ type: 'failed', id, message: (error as Error).message ?? String(error) });
+  }
+}

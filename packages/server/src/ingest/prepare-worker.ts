@@ -1,0 +1,156 @@
+import { Worker } from 'node:worker_threads';
+import type { WriteProgress } from '../query/span-store.ts';
+import type { PreparedBatch, PreparerState } from '../store/batch-preparer.ts';
+import { OtlpDecodeError } from './decode-otlp.ts';
+import type { LogFormat } from './ingest-log.ts';
+import type { DecodedRequest, PreparedWrite, RawRequest, StagedRequest, StagedWriter } from './write-queue.ts';
+
+/** What the prepare worker writes into: the DuckDB store's two halves of a write. */
+export interface PreparedBatchStore {
+  /** What a preparer starts from (after every write queued before). */
+  preparerState(): Promise<PreparerState>;
+  writePrepared(batch: PreparedBatch, progress?: WriteProgress): Promise<void>;
+}
+
+/** A request as sent to the worker thread. */
+export interface WorkerRequest {
+  readonly format: LogFormat;
+  readonly body: Uint8Array;
+  readonly ticket?: number;
+}
+
+/** Messages to the worker thread. */
+export type ToPrepareWorker =
+  | { readonly type: 'decode'; readonly id: number; readonly request: WorkerRequest }
+  | { readonly type: 'release'; readonly ticket: number }
+  | { readonly type: 'prepare'; readonly id: number; readonly requests: WorkerRequest[] }
+  | { readonly type: 'reset'; readonly state: PreparerState };
+
+/** Messages from the worker thread. */
+export type FromPrepareWorker =
+  | { readonly type: 'decoded'; readonly id: number; readonly decoded: DecodedRequest }
+  | { readonly type: 'prepared'; readonly id: number; readonly batch: PreparedBatch }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
+
+/** The worker's young generation size, in MB (V8's default is 16 or 32 on 64-bit). */
+const YOUNG_GENERATION_MB = 96;
+
+interface Waiting {
+  readonly resolve: (result: DecodedRequest | PreparedBatch) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The write queue's staged writer on a worker thread: the worker decodes and validates each
+ * request as it arrives (the receivers wait for its verdict to answer), keeps the valid spans,
+ * and later prepares the rows of a batch of them (store/batch-preparer.ts); the calling thread,
+ * which owns the database, only copies the rows in (`writePrepared`). Decoding and preparing
+ * were two thirds of the main thread's time under ingest load (BENCHMARKS.md); now they run
+ * beside the receivers and the database writes, and each request is decoded once.
+ *
+ * The worker's preparer starts from the store's `preparerState()` and assumes every batch it
+ * prepared gets written, in order; `reset` (after a failed write) gives it the store's state
+ * again. If the worker dies, pending preparations fail and `reset` starts a new one.
+ *
+ * Not handled: writes to the store from elsewhere while the worker runs (its state would be
+ * stale); main.ts routes every write after startup through the worker.
+ */
+export class PrepareWorker implements StagedWriter {
+  private worker: Worker;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private dead: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly store: PreparedBatchStore,
+    state: PreparerState,
+  ) {
+    this.worker = this.spawn(state);
+  }
+
+  /** Starts the worker from the store's current state. */
+  static async start(store: PreparedBatchStore): Promise<PrepareWorker> {
+    return new PrepareWorker(store, await store.preparerState());
+  }
+
+  private spawn(state: PreparerState): Worker {
+    this.dead = undefined;
+    const worker = new Worker(new URL('./prepare-worker-entry.mjs', import.meta.url), {
+      workerData: { state },
+      // It allocates a lot of short-lived objects (decoded spans): a larger young generation means
+      // fewer scavenges that copy the survivors (measured: about 5 % more spans/s than the default).
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
+    worker.on('message', (message: FromPrepareWorker) => {
+      const waiting = this.waiting.get(message.id);
+      if (waiting === undefined) return;
+      this.waiting.delete(message.id);
+      if (message.type === 'prepared') waiting.resolve(message.batch);
+      else if (message.type === 'decoded') waiting.resolve(message.decoded);
+      else if (message.undecodable) waiting.reject(new OtlpDecodeError(message.message));
+      else waiting.reject(new Error(`the prepare worker failed: ${message.message}`));
+    });
+    const fail = (error: Error) => {
+      if (worker !== this.worker) return;
+      this.dead = error;
+      for (const w of this.waiting.values()) w.reject(error);
+      this.waiting.clear();
+    };
+    worker.on('error', (error) => fail(new Error(`the prepare worker failed: ${error.message}`)));
+    worker.on('exit', (code) => fail(new Error(`the prepare worker exited (code ${code})`)));
+    return worker;
+  }
+
+  /** Sends a message that expects an answer. */
+  private ask(message: ToPrepareWorker & { id: number }): Promise<DecodedRequest | PreparedBatch> {
+    if (this.closed) return Promise.reject(new Error('the prepare worker is closed'));
+    if (this.dead) return Promise.reject(this.dead);
+    const answer = new Promise<DecodedRequest | PreparedBatch>((resolve, reject) =>
+      this.waiting.set(message.id, { resolve, reject }),
+    );
+    this.worker.postMessage(message);
+    return answer;
+  }
+
+  async decode(raw: RawRequest): Promise<DecodedRequest> {
+    // The body is copied to the worker (structured clone); the queue keeps its own.
+    const id = this.nextId++;
+    return (await this.ask({ type: 'decode', id, request: { format: raw.format, body: raw.body } })) as DecodedRequest;
+  }
+
+  release(ticket: number): void {
+    if (this.closed || this.dead) return;
+    const message: ToPrepareWorker = { type: 'release', ticket };
+    this.worker.postMessage(message);
+  }
+
+  async prepare(requests: readonly StagedRequest[]): Promise<PreparedWrite> {
+    const id = this.nextId++;
+    // Bodies go along: a worker started after a failure no longer has the kept spans.
+    const batch = (await this.ask({
+      type: 'prepare',
+      id,
+      requests: requests.map((r) => ({ format: r.raw.format, body: r.raw.body, ticket: r.ticket })),
+    })) as PreparedBatch;
+    return { write: (progress: WriteProgress) => this.store.writePrepared(batch, progress) };
+  }
+
+  async reset(): Promise<void> {
+    const state = await this.store.preparerState();
+    if (this.closed) return;
+    if (this.dead) {
+      this.worker = this.spawn(state);
+      return;
+    }
+    const message: ToPrepareWorker = { type: 'reset', state };
+    this.worker.postMessage(message);
+  }
+
+  /** Stops the worker; pending preparations fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}
