@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Span, unixNanos } from '@ariadne/core';
+import { BatchPreparer } from './batch-preparer.ts';
 import { DuckDbSpanStore } from './duckdb-store.ts';
 import { runSpanStoreContract } from './span-store.contract.ts';
 
@@ -223,6 +224,60 @@ function span(traceNo: number, startNs: bigint, attrs = true): Span {
     scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
   };
 }
+
+describe('DuckDbSpanStore writes prepared elsewhere', () => {
+  it('keeps slots, resources and operations consistent when prepared and direct writes alternate', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    const base = BigInt(Date.now()) * 1_000_000n;
+    const variant = (traceNo: number, service: string, key: string): Span => {
+      const s = span(traceNo, base + BigInt(traceNo) * 1000n);
+      return {
+        ...s,
+        name: `op-${key}`,
+        serviceName: service,
+        attributes: [
+          { key, value: { type: 'string', value: `${key}-value` } },
+          { key: 'n', value: { type: 'int', value: BigInt(traceNo) } },
+        ],
+        resource: { ...s.resource, attributes: [{ key: 'service.name', value: { type: 'string', value: service } }] },
+      };
+    };
+    try {
+      // The store's own preparer sees batch 1; another preparer (as on the ingest worker) batch 2;
+      // the store's preparer must then start from the database, not from what it saw before.
+      await store.writeSpans([variant(1, 'alpha', 'first.key')]);
+      const elsewhere = new BatchPreparer(await store.preparerState());
+      await store.writePrepared(elsewhere.prepare([variant(2, 'beta', 'second.key')]));
+      await store.writeSpans([variant(3, 'gamma', 'third.key')]);
+      await store.writePrepared(
+        new BatchPreparer(await store.preparerState()).prepare([variant(4, 'delta', 'first.key')]),
+      );
+      for (const [no, service, key] of [
+        [1, 'alpha', 'first.key'],
+        [2, 'beta', 'second.key'],
+        [3, 'gamma', 'third.key'],
+        [4, 'delta', 'first.key'],
+      ] as const) {
+        const want = variant(no, service, key);
+        const [got] = await store.getTrace(want.traceId);
+        assert.deepEqual(got.attributes, want.attributes, `attributes of trace ${no}`);
+        assert.equal(got.serviceName, service);
+        assert.deepEqual(got.resource.attributes, want.resource.attributes, `resource of trace ${no}`);
+        assert.deepEqual(await store.listOperations(service), [`op-${key}`]);
+        const found = await store.searchTraces({ attributes: [{ key, value: `${key}-value` }], limit: 10 });
+        assert.ok(
+          found.some((t) => t.traceId === want.traceId),
+          `search by ${key} finds trace ${no}`,
+        );
+      }
+      assert.deepEqual(await store.listServices(), ['alpha', 'beta', 'delta', 'gamma']);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('DuckDbSpanStore retention', () => {
   it('deletes spans older than the cutoff, keeps newer ones, and frees their space', async () => {

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { spansToApiJson } from '@ariadne/core';
+import { generateTrace, makeWorkload, toExportRequest } from '../../bench/workload.ts';
+import type { WriteProgress } from '../query/span-store.ts';
+import type { PreparedBatch } from '../store/batch-preparer.ts';
+import { DuckDbSpanStore } from '../store/duckdb-store.ts';
+import { decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
+import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
+import { PrepareWorker } from './prepare-worker.ts';
+import { type DecodedRequest, type RawRequest, WriteQueue } from './write-queue.ts';
+
+/** Realistic export requests (the bench workload: ~20 attributes a span, several services). */
+function requests(seed: number, count: number, spansEach: number): RawRequest[] {
+  const w = makeWorkload(seed);
+  const out: RawRequest[] = [];
+  let pending: ReturnType<typeof generateTrace> = [];
+  while (out.length < count) {
+    while (pending.length < spansEach) pending = pending.concat(generateTrace(w, 1_750_000_000_000 + out.length));
+    const batch = pending.slice(0, spansEach);
+    pending = pending.slice(spansEach);
+    const body = Buffer.from(
+      ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(toExportRequest(batch))).finish(),
+    );
+    out.push({ format: LogFormat.OTLP_PROTOBUF, body });
+  }
+  return out;
+}
+
+/** Every stored trace of the requests, as the API returns it. */
+async function storedTraces(store: DuckDbSpanStore, raws: readonly RawRequest[]) {
+  const ids = new Set(raws.flatMap((r) => decodeOtlpProtobuf(r.body).spans.map((s) => s.traceId)));
+  const out: Record<string, unknown> = {};
+  for (const id of [...ids].sort()) out[id] = spansToApiJson(await store.getTrace(id));
+  return out;
+}
+
+async function withStores<T>(fn: (dirs: { a: string; b: string }) => Promise<T>): Promise<T> {
+  const a = mkdtempSync(join(tmpdir(), 'ariadne-prepare-a-'));
+  const b = mkdtempSync(join(tmpdir(), 'ariadne-prepare-b-'));
+  try {
+    return await fn({ a, b });
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+}
+
+describe('PrepareWorker', () => {
+  it('stores through the worker exactly what the store stores from decoded spans', async () => {
+    await withStores(async ({ a, b }) => {
+      const raws = requests(7, 6, 300);
+      const direct = await DuckDbSpanStore.open({ dataDir: a });
+      const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
+      const worker = await PrepareWorker.start(viaWorker);
+      try {
+        for (const raw of raws) await direct.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+        // Two batches, the second one prepared from bodies only (as after a restart of the worker).
+        const decoded: DecodedRequest[] = [];
+        for (const raw of raws.slice(0, 3)) decoded.push(await worker.decode(raw));
+        assert.deepEqual(
+          decoded.map((d) => d.accepted),
+          [300, 300, 300],
+        );
+        const first = await worker.prepare(raws.slice(0, 3).map((raw, i) => ({ raw, ticket: decoded[i].ticket })));
+        await first.write({ source: INGEST_LOG_SOURCE, position: 3n });
+        const second = await worker.prepare(raws.slice(3).map((raw) => ({ raw })));
+        await second.write({ source: INGEST_LOG_SOURCE, position: 6n });
+        assert.equal(await viaWorker.readProgress(INGEST_LOG_SOURCE), 6n);
+        assert.deepEqual(await storedTraces(viaWorker, raws), await storedTraces(direct, raws));
+        assert.deepEqual(await viaWorker.listServices(), await direct.listServices());
+      } finally {
+        await worker.close();
+        await direct.close();
+        await viaWorker.close();
+      }
+    });
+  });
+
+  it('gives the receivers its verdict: spans rejected with reasons, or an undecodable body', async () => {
+    await withStores(async ({ a }) => {
+      const store = await DuckDbSpanStore.open({ dataDir: a });
+      const worker = await PrepareWorker.start(store);
+      try {
+        const request = ExportTraceServiceRequest.fromObject({
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      traceId: Buffer.alloc(16, 1),
+                      spanId: Buffer.alloc(8, 2),
+                      name: 'ok',
+                      startTimeUnixNano: 5,
+                      endTimeUnixNano: 6,
+                    },
+                    { traceId: Buffer.alloc(15, 1), spanId: Buffer.alloc(8, 3), name: 'short-trace-id' },
+                  ],
+                },
+              ],
+            },
+          ],
+        });
+        const body = Buffer.from(ExportTraceServiceRequest.encode(request).finish());
+        const verdict = await worker.decode({ format: LogFormat.OTLP_PROTOBUF, body });
+        assert.equal(verdict.accepted, 1);
+        assert.equal(verdict.rejectedSpans, 1);
+        assert.match(verdict.errorMessage, /short-trace-id.*trace id must be 16 bytes, got 15/);
+        await assert.rejects(
+          worker.decode({ format: LogFormat.OTLP_PROTOBUF, body: body.subarray(0, body.length - 3) }),
+          (e: Error) => e instanceof OtlpDecodeError && /exceeds the \d+ bytes left/.test(e.message),
+        );
+        await assert.rejects(
+          worker.decode({ format: LogFormat.OTLP_JSON, body: Buffer.from('{"resourceSpans": [') }),
+          (e: Error) => e instanceof OtlpDecodeError && /invalid JSON/.test(e.message),
+        );
+      } finally {
+        await worker.close();
+        await store.close();
+      }
+    });
+  });
+
+  it('after a failed write, resets to what the store committed and writes every span exactly once', async () => {
+    await withStores(async ({ a, b }) => {
+      const raws = requests(11, 8, 200);
+      const store = await DuckDbSpanStore.open({ dataDir: a });
+      const reference = await DuckDbSpanStore.open({ dataDir: b });
+      const log = await IngestLog.open({ dir: join(a, 'ingest-log') });
+      const worker = await PrepareWorker.start(store);
+      // The store refuses the second prepared batch once (a disk error, say): the batch prepared
+      // ahead of it assumed it would commit, so both must be prepared again from the store's state.
+      const writePrepared = store.writePrepared.bind(store);
+      let calls = 0;
+      store.writePrepared = (batch: PreparedBatch, progress?: WriteProgress) => {
+        calls++;
+        if (calls === 2) return Promise.reject(new Error('disk full'));
+        return writePrepared(batch, progress);
+      };
+      const errors: unknown[] = [];
+      const queue = new WriteQueue({
+        writer: store,
+        staged: worker,
+        log,
+        maxPendingSpans: 100_000,
+        maxBatchSpans: 400,
+        onWriteError: (e) => errors.push(e),
+      });
+      try {
+        await Promise.all(raws.map(async (raw) => queue.enqueueDecoded(await queue.decode(raw), raw)));
+        assert.equal(await queue.waitForCommitted(10_000), true);
+        await queue.close();
+        assert.equal(errors.length, 1);
+        assert.match(String(errors[0]), /disk full/);
+        assert.ok(calls > 2);
+        for (const raw of raws) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+        assert.deepEqual(await storedTraces(store, raws), await storedTraces(reference, raws));
+        assert.equal(await store.readProgress(INGEST_LOG_SOURCE), log.end);
+      } finally {
+        await worker.close();
+        await log.close();
+        await store.close();
+        await reference.close();
+      }
+    });
+  });
+
+  it('starts a new worker when the old one died, and forgets kept spans that will not be written', async () => {
+    await withStores(async ({ a }) => {
+      const raws = requests(13, 2, 100);
+      const store = await DuckDbSpanStore.open({ dataDir: a });
+      const worker = await PrepareWorker.start(store);
+      try {
+        const kept = await worker.decode(raws[0]);
+        worker.release(kept.ticket as number);
+        // Kill the thread under it: what is pending fails, and reset brings up a new one.
+        await (worker as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+        await assert.rejects(worker.decode(raws[1]), /prepare worker exited/);
+        await worker.reset();
+        const again = await worker.decode(raws[1]);
+        assert.equal(again.accepted, 100);
+        const prepared = await worker.prepare([{ raw: raws[1], ticket: again.ticket }]);
+        await prepared.write({ source: INGEST_LOG_SOURCE, position: 1n });
+        const traceId = decodeOtlpProtobuf(raws[1].body).spans[0].traceId;
+        assert.ok((await store.getTrace(traceId)).length > 0);
+      } finally {
+        await worker.close();
+        await store.close();
+      }
+    });
+  });
+});
