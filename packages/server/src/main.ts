@@ -9,7 +9,7 @@ import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
 import { DuckDbSpanStore } from './store/duckdb-store.ts';
-import { memoryBudget, parseMemorySize } from './store/memory-budget.ts';
+import { DEFAULT_MAX_BATCH_SPANS, memoryBudget, parseMemorySize } from './store/memory-budget.ts';
 
 /**
  * The one place where Ariadne's parts are wired together. Read top to bottom, `startServer` is the
@@ -85,7 +85,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     retentionNanos: config.retentionNanos,
   });
 
-  const maxBatchSpans = config.maxBatchSpans ?? budget?.maxBatchSpans ?? 50_000;
+  const maxBatchSpans = config.maxBatchSpans ?? budget?.maxBatchSpans ?? DEFAULT_MAX_BATCH_SPANS;
 
   // Ingest log: requests are acknowledged once durable here. First bring the store up to date
   // with what a crash left in it, before anything new arrives.

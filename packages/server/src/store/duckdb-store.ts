@@ -469,7 +469,7 @@ export class DuckDbSpanStore implements SpanStore {
     const appender = await this.writer.createAppender(table);
     try {
       for (let i = 0; i < chunks.length; i++) {
-        // Queries keep answering while a 50,000-span batch is appended.
+        // Queries keep answering while a large batch (a replay, a big request) is appended.
         if (i > 0 && i % YIELD_EVERY_CHUNKS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         appendPreparedChunks(appender, types, [chunks[i]]);
       }

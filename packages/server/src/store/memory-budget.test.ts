@@ -7,13 +7,14 @@ describe('memory budget', () => {
     const b = memoryBudget(2 * 1024 ** 3);
     assert.equal(b.databaseMemoryLimit, '1024MiB');
     assert.equal(b.maxPendingSpans, 131_072);
-    assert.equal(b.maxBatchSpans, 32_768);
+    assert.equal(b.maxBatchSpans, 8_192);
+    assert.equal(memoryBudget(64 * 1024 ** 2).maxBatchSpans, 2_500, 'a quarter of the pending spans');
   });
   it('keeps sane bounds for tiny and huge limits', () => {
     assert.equal(databaseMemoryLimit(1024 ** 2), '64MiB');
     assert.equal(memoryBudget(1024 ** 2).maxPendingSpans, 10_000);
     assert.equal(memoryBudget(64 * 1024 ** 3).maxPendingSpans, 200_000);
-    assert.equal(memoryBudget(64 * 1024 ** 3).maxBatchSpans, 50_000);
+    assert.equal(memoryBudget(64 * 1024 ** 3).maxBatchSpans, 8_192);
   });
   it('parses the sizes the CLI produces, and rejects others', () => {
     assert.equal(parseMemorySize('512MiB'), 512 * 1024 ** 2);

@@ -6,6 +6,14 @@
  * (request bodies, decoding, query results). It does not cap the V8 heap.
  */
 
+/**
+ * Spans per store transaction at most. Small enough that the ingest worker prepares one batch
+ * (~40 ms) while the main thread writes the one before, so neither waits long for the other;
+ * large enough that commits stay cheap. Measured with bench:ingest (BENCHMARKS.md): batches of
+ * 4,096–8,192 spans ingest 72–76k spans/s, 16,384 about 70k, 50,000 about 68k.
+ */
+export const DEFAULT_MAX_BATCH_SPANS = 8_192;
+
 /** Estimated JavaScript heap per decoded, pending span. */
 const BYTES_PER_PENDING_SPAN = 4096;
 
@@ -30,7 +38,7 @@ export function memoryBudget(totalBytes: number): MemoryBudget {
   return {
     databaseMemoryLimit: databaseMemoryLimit(totalBytes),
     maxPendingSpans,
-    maxBatchSpans: Math.min(50_000, Math.ceil(maxPendingSpans / 4)),
+    maxBatchSpans: Math.min(DEFAULT_MAX_BATCH_SPANS, Math.ceil(maxPendingSpans / 4)),
   };
 }
 
