@@ -141,6 +141,10 @@ const MAX_RETRY_DELAY_MS = 5_000;
  *   the next start. Records are written to the store in log order, so "position P committed"
  *   means every record before P is in the store.
  *
+ * With a log and a staged writer (`StagedWriter`, the prepare worker), receivers decode through
+ * `decode` (on the worker) and hand the verdict to `enqueueDecoded`; the queue keeps only the
+ * bodies, and each batch is prepared by the staged writer while the batch before it is written.
+ *
  * Either way the spans accepted and not yet committed are bounded (`maxPendingSpans`, and the log
  * bytes): beyond, `enqueue` throws `QueueFullError` at once.
  */
