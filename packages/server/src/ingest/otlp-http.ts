@@ -131,42 +131,29 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
       throw error;
     }
     const raw = { format: json ? LogFormat.OTLP_JSON : LogFormat.OTLP_PROTOBUF, body };
+    // 503 with a retry delay: the server is busy, shutting down, or failing (logged).
+    const unavailable = (error: unknown, what: string) => {
+      const retryAfter = error instanceof QueueFullError ? error.retryAfterSeconds : 5;
+      let message = (error as Error).message;
+      if (!(error instanceof QueueFullError || error instanceof QueueClosedError)) {
+        request.log.error(error);
+        message = `spans could not be ${what}: ${message}`;
+      }
+      reply.header('retry-after', String(retryAfter));
+      return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, message);
+    };
     let decoded: DecodedRequest;
     try {
       decoded = await options.queue.decode(raw);
     } catch (error) {
       if (error instanceof OtlpDecodeError)
         return sendStatus(reply, json, 400, GrpcCode.INVALID_ARGUMENT, error.message);
-      request.log.error(error);
-      reply.header('retry-after', '5');
-      return sendStatus(
-        reply,
-        json,
-        503,
-        GrpcCode.UNAVAILABLE,
-        `spans could not be decoded: ${(error as Error).message}`,
-      );
+      return unavailable(error, 'decoded');
     }
     try {
       await options.queue.enqueueDecoded(decoded, raw);
     } catch (error) {
-      if (error instanceof QueueFullError) {
-        reply.header('retry-after', String(error.retryAfterSeconds));
-        return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, error.message);
-      }
-      if (error instanceof QueueClosedError) {
-        reply.header('retry-after', '5');
-        return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, error.message);
-      }
-      request.log.error(error);
-      reply.header('retry-after', '5');
-      return sendStatus(
-        reply,
-        json,
-        503,
-        GrpcCode.UNAVAILABLE,
-        `spans could not be stored: ${(error as Error).message}`,
-      );
+      return unavailable(error, 'stored');
     }
     const result = { rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.errorMessage };
     if (json) return reply.code(200).type(JSON_TYPE).send(encodeExportResponseJson(result));
