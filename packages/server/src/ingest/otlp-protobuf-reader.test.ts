@@ -103,6 +103,27 @@ describe('hand-written OTLP protobuf reader', () => {
     assert.ok(spans > 1000, `exercised ${spans} spans`);
   });
 
+  it('reads runs of equal trace ids and ids that differ in one byte, of every length, exactly', () => {
+    const id = (last: number, length = 16) =>
+      Buffer.from(Array.from({ length }, (_, i) => (i === length - 1 ? last : 7)));
+    const traceIds = [id(1), id(1), id(2), id(1), id(1, 15), id(1, 17), id(1), Buffer.alloc(0), id(1)];
+    const bytes = ExportTraceServiceRequest.encode(
+      ExportTraceServiceRequest.fromObject({
+        resourceSpans: [
+          {
+            scopeSpans: [{ spans: traceIds.map((traceId, i) => ({ traceId, spanId: id(i, 8), name: `s${i}` })) }],
+          },
+        ],
+      }),
+    ).finish();
+    const spans = spansFromOtlpProtobuf(bytes);
+    assert.deepEqual(
+      spans.map((s) => s.traceId),
+      traceIds.map((b) => b.toString('hex')),
+    );
+    assert.deepEqual(spans, spansFromOtlpProtobufLibrary(bytes));
+  });
+
   it('skips unknown fields of every wire type, as protobufjs does', () => {
     const rand = prng(7);
     const base = encode(randomRequest(rand));

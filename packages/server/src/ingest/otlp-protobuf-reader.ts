@@ -34,12 +34,11 @@ const LEN = 2;
 const I32 = 5;
 const MAX_DEPTH = 64;
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 /** Node's Buffer decodes UTF-8 natively, faster than TextDecoder for the many short strings. */
 interface NodeBuffer extends Uint8Array {
   utf8Slice(start: number, end: number): string;
   latin1Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
 }
 
 /**
@@ -66,6 +65,9 @@ function cachedHead<T>(cache: Map<string, T>, r: Reader, range: [number, number]
 class Reader {
   pos: number;
   readonly node: NodeBuffer;
+  /** The last 16-byte trace id read, and where its bytes are (see `traceIdHex`). */
+  private lastTraceId: string | undefined;
+  private lastTraceIdAt = 0;
   constructor(
     readonly buf: Uint8Array,
     start: number,
@@ -151,10 +153,40 @@ class Reader {
 
   hex(end: number, path: string): string {
     const stop = this.len(end, path);
-    let out = '';
-    for (let i = this.pos; i < stop; i++) out += HEX[this.buf[i]];
+    const start = this.pos;
     this.pos = stop;
-    return out;
+    if (start === stop) return '';
+    // One native call and one string (concatenating two digits at a time made a rope of up to
+    // 16 pieces, flattened later).
+    return this.node.hexSlice(start, stop);
+  }
+
+  /**
+   * `hex` for trace ids: the spans of a request mostly come a trace at a time, so the previous
+   * trace id's string is reused when the bytes are the same.
+   */
+  traceIdHex(end: number, path: string): string {
+    const stop = this.len(end, path);
+    const start = this.pos;
+    this.pos = stop;
+    if (stop - start !== 16) return start === stop ? '' : this.node.hexSlice(start, stop);
+    const last = this.lastTraceId;
+    if (last !== undefined) {
+      const buf = this.buf;
+      const at = this.lastTraceIdAt;
+      let same = true;
+      for (let i = 0; i < 16; i++) {
+        if (buf[start + i] !== buf[at + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last;
+    }
+    const hex = this.node.hexSlice(start, stop);
+    this.lastTraceId = hex;
+    this.lastTraceIdAt = start;
+    return hex;
   }
 
   bytes(end: number, path: string): Uint8Array {
@@ -441,6 +473,9 @@ function readLink(r: Reader, end: number, path: string): SpanLink {
   return { traceId, spanId, traceState, attributes, droppedAttributesCount: dropped, flags };
 }
 
+/** The events or links of a span that has none: one shared, frozen empty list. */
+const NONE: readonly never[] = Object.freeze([]);
+
 function readSpan(
   r: Reader,
   end: number,
@@ -460,9 +495,9 @@ function readSpan(
   let endTime = 0n;
   const attributes: KeyValue[] = [];
   let droppedAttributes = 0;
-  const events: SpanEvent[] = [];
+  let events: SpanEvent[] | undefined;
   let droppedEvents = 0;
-  const links: SpanLink[] = [];
+  let links: SpanLink[] | undefined;
   let droppedLinks = 0;
   let statusCode = 0;
   let statusMessage = '';
@@ -473,7 +508,7 @@ function readSpan(
     switch (field) {
       case 1:
         expect(wt, LEN, `${path}.traceId`);
-        traceId = r.hex(end, path);
+        traceId = r.traceIdHex(end, path);
         break;
       case 2:
         expect(wt, LEN, `${path}.spanId`);
@@ -513,6 +548,7 @@ function readSpan(
       case 11: {
         expect(wt, LEN, `${path}.events`);
         const stop = r.len(end, path);
+        events ??= [];
         events.push(readEvent(r, stop, `${path}.events[${events.length}]`));
         r.pos = stop;
         break;
@@ -524,6 +560,7 @@ function readSpan(
       case 13: {
         expect(wt, LEN, `${path}.links`);
         const stop = r.len(end, path);
+        links ??= [];
         links.push(readLink(r, stop, `${path}.links[${links.length}]`));
         r.pos = stop;
         break;
@@ -567,9 +604,9 @@ function readSpan(
     endTimeUnixNano: endTime as UnixNanos,
     attributes,
     droppedAttributesCount: droppedAttributes,
-    events,
+    events: events ?? NONE,
     droppedEventsCount: droppedEvents,
-    links,
+    links: links ?? NONE,
     droppedLinksCount: droppedLinks,
     status: { code: statusCode, message: statusMessage },
     serviceName,
