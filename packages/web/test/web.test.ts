@@ -214,8 +214,10 @@ describe('web UI in Chromium', { skip: missing ? `${missing}; skipping browser t
 
   test('services map leads to a service and its operations', async () => {
     const page = await open('/services?lookback=1h');
+    // Services and dependencies are two requests: the nodes can be drawn before the edges.
     await page.waitForSelector('[data-testid="dependency-map"] [data-service="inventory"]');
-    assert.ok((await page.locator('[data-edge="inventory->order"]').count()) === 1);
+    await page.waitForSelector('[data-testid="dependency-map"] [data-edge="inventory->order"]');
+    assert.equal(await page.locator('[data-edge="inventory->order"]').count(), 1);
     assert.match((await page.locator('[data-edge="inventory->order"]').textContent()) ?? '', /errors/);
     await shoot(page, 'services-light');
     await page.click('[data-testid="dependency-map"] [data-service="order"]');

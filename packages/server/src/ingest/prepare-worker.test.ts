@@ -170,6 +170,47 @@ describe('PrepareWorker', () => {
     });
   });
 
+  it('prepares again when the store took a write the worker did not see', async () => {
+    await withStores(async ({ a, b }) => {
+      const raws = requests(17, 4, 150);
+      const store = await DuckDbSpanStore.open({ dataDir: a });
+      const reference = await DuckDbSpanStore.open({ dataDir: b });
+      const log = await IngestLog.open({ dir: join(a, 'ingest-log') });
+      const worker = await PrepareWorker.start(store);
+      const errors: unknown[] = [];
+      const queue = new WriteQueue({
+        writer: store,
+        staged: worker,
+        log,
+        maxPendingSpans: 100_000,
+        maxBatchSpans: 150,
+        onWriteError: (e) => errors.push(e),
+      });
+      try {
+        const submit = async (raw: RawRequest) => queue.enqueueDecoded(await queue.decode(raw), raw);
+        await submit(raws[0]);
+        assert.equal(await queue.waitForCommitted(10_000), true);
+        // A direct write (new services, keys and resources) behind the worker's back.
+        await store.writeSpans(decodeOtlpProtobuf(raws[1].body).spans);
+        await submit(raws[2]);
+        await submit(raws[3]);
+        assert.equal(await queue.waitForCommitted(10_000), true);
+        assert.ok(
+          errors.some((e) => /prepared batch is stale/.test(String(e))),
+          String(errors),
+        );
+        for (const raw of raws) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+        assert.deepEqual(await storedTraces(store, raws), await storedTraces(reference, raws));
+        await queue.close();
+      } finally {
+        await worker.close();
+        await log.close();
+        await store.close();
+        await reference.close();
+      }
+    });
+  });
+
   it('starts a new worker when the old one died, and forgets kept spans that will not be written', async () => {
     await withStores(async ({ a }) => {
       const raws = requests(13, 2, 100);

@@ -49,8 +49,9 @@ interface Waiting {
  * prepared gets written, in order; `reset` (after a failed write) gives it the store's state
  * again. If the worker dies, pending preparations fail and `reset` starts a new one.
  *
- * Not handled: writes to the store from elsewhere while the worker runs (its state would be
- * stale); main.ts routes every write after startup through the worker.
+ * A write to the store from elsewhere while the worker runs (the store's own `writeSpans`) makes
+ * the worker's next batch stale: the store refuses it (`StalePreparedBatchError`), and the queue
+ * resets the worker and prepares the batch again.
  */
 export class PrepareWorker implements StagedWriter {
   private worker: Worker;

@@ -40,6 +40,8 @@ export interface PreparerState {
   readonly frequent: readonly number[];
   /** An attribute value seen in this many write batches stops being indexed. */
   readonly attributeIndexThreshold: number;
+  /** Batches the store has committed since it was opened (the state is as of after the last). */
+  readonly writes: number;
 }
 
 /** A resource new to the store. */
@@ -72,6 +74,11 @@ export interface PreparedBatch {
   /** Earliest and latest span start in the batch (undefined when it holds no spans). */
   readonly minStartNs: bigint | undefined;
   readonly maxStartNs: bigint | undefined;
+  /**
+   * Which write this is (the state's `writes` + 1 for the first batch prepared from it): the store
+   * refuses a batch prepared for another place in its history, e.g. after a write it did not see.
+   */
+  readonly writeNo: number;
 }
 
 /** Column kinds of the store's `spans` table, in table order. */
@@ -147,7 +154,11 @@ export class BatchPreparer {
   private readonly slots: AttributeSlots;
   private readonly frequent: FrequentValueTracker;
 
+  /** The `writeNo` of the next batch. */
+  private nextWriteNo: number;
+
   constructor(state: PreparerState) {
+    this.nextWriteNo = state.writes + 1;
     this.slots = new AttributeSlots(state.slots);
     for (const [hash, no] of state.resources) {
       this.resourceNumbers.set(hash, no);
@@ -358,6 +369,7 @@ export class BatchPreparer {
       slotKeys: slotBatch.newKeys,
       firstSlot,
       operations: newOperations,
+      writeNo: this.nextWriteNo++,
       minStartNs: batchMin,
       maxStartNs: batchMax,
     };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Span, unixNanos } from '@ariadne/core';
 import { BatchPreparer } from './batch-preparer.ts';
-import { DuckDbSpanStore } from './duckdb-store.ts';
+import { DuckDbSpanStore, StalePreparedBatchError } from './duckdb-store.ts';
 import { runSpanStoreContract } from './span-store.contract.ts';
 
 function tempDir(): string {
@@ -272,6 +272,15 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
         );
       }
       assert.deepEqual(await store.listServices(), ['alpha', 'beta', 'delta', 'gamma']);
+      // A batch prepared before a write it did not see is refused, not stored with stale numbers.
+      const stale = new BatchPreparer(await store.preparerState()).prepare([variant(5, 'epsilon', 'fifth.key')]);
+      await store.writeSpans([variant(6, 'zeta', 'sixth.key')]);
+      await assert.rejects(
+        store.writePrepared(stale),
+        (e: Error) =>
+          e instanceof StalePreparedBatchError && /prepared as write 5, the store's next write is 6/.test(e.message),
+      );
+      assert.deepEqual(await store.getTrace(variant(5, 'epsilon', 'fifth.key').traceId), []);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

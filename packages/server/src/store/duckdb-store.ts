@@ -271,6 +271,14 @@ interface StoredResource {
   readonly serviceName: string;
 }
 
+/**
+ * A prepared batch was prepared from a state the store has moved past (another write came in
+ * between, or the batch before it failed): prepare it again from `preparerState()`.
+ */
+export class StalePreparedBatchError extends Error {
+  override readonly name = 'StalePreparedBatchError';
+}
+
 /** A SQL fragment with its bound parameters. */
 class Params {
   readonly values: DuckDBValue[] = [];
@@ -314,6 +322,8 @@ export class DuckDbSpanStore implements SpanStore {
   private slots = new AttributeSlots();
   /** Prepares the batches of `writeSpans`; rebuilt from the database when it may be stale. */
   private localPreparer: BatchPreparer | undefined;
+  /** Batches committed since open: a prepared batch must be the next one (`PreparedBatch.writeNo`). */
+  private writes = 0;
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
   private readChain: Promise<unknown> = Promise.resolve();
@@ -415,7 +425,8 @@ export class DuckDbSpanStore implements SpanStore {
   /**
    * Writes a batch prepared elsewhere (`BatchPreparer`, e.g. on a worker thread). The preparer
    * must have started from this store's `preparerState()` and prepared every batch written since,
-   * in order; batches must then be written in the order they were prepared.
+   * in order; batches must then be written in the order they were prepared. A batch prepared for
+   * another place in the store's history (`writeNo`) is refused with `StalePreparedBatchError`.
    */
   async writePrepared(batch: PreparedBatch, progress?: WriteProgress): Promise<void> {
     return this.onWriter(async () => {
@@ -448,6 +459,7 @@ export class DuckDbSpanStore implements SpanStore {
       operations: ops[0].map((service, i) => [service as string, ops[1][i] as string] as const),
       frequent: frequent[0] as number[],
       attributeIndexThreshold: this.options.attributeIndexThreshold ?? DEFAULT_ATTRIBUTE_INDEX_THRESHOLD,
+      writes: this.writes,
     };
   }
 
@@ -481,6 +493,11 @@ export class DuckDbSpanStore implements SpanStore {
 
   private async applyBatch(batch: PreparedBatch, progress: WriteProgress | undefined): Promise<void> {
     this.assertOpen();
+    if (batch.writeNo !== this.writes + 1) {
+      throw new StalePreparedBatchError(
+        `prepared batch is stale: it was prepared as write ${batch.writeNo}, the store's next write is ${this.writes + 1}`,
+      );
+    }
     const db = this.writer;
     await db.run('BEGIN TRANSACTION');
     try {
@@ -536,6 +553,7 @@ export class DuckDbSpanStore implements SpanStore {
       await db.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
+    this.writes++;
     this.slots.extend(batch.slotKeys, batch.firstSlot);
     this.frequent.markFrequent(batch.frequentMarks);
     const { minStartNs: batchMin, maxStartNs: batchMax } = batch;
