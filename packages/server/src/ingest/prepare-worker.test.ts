@@ -50,6 +50,51 @@ async function withStores<T>(fn: (dirs: { a: string; b: string }) => Promise<T>)
   }
 }
 
+/** A store fed by a write queue through a prepare worker, and a reference store fed directly. */
+interface Pipeline {
+  readonly store: DuckDbSpanStore;
+  readonly reference: DuckDbSpanStore;
+  readonly log: IngestLog;
+  readonly queue: WriteQueue;
+  /** Write errors the queue reported (and retried). */
+  readonly errors: unknown[];
+  /** Decodes, logs and acknowledges a request through the queue. */
+  submit(raw: RawRequest): Promise<void>;
+}
+
+async function withPipeline(
+  maxBatchSpans: number,
+  setUp: (store: DuckDbSpanStore) => void,
+  fn: (p: Pipeline) => Promise<void>,
+): Promise<void> {
+  await withStores(async ({ a, b }) => {
+    const store = await DuckDbSpanStore.open({ dataDir: a });
+    const reference = await DuckDbSpanStore.open({ dataDir: b });
+    const log = await IngestLog.open({ dir: join(a, 'ingest-log') });
+    setUp(store);
+    const worker = await PrepareWorker.start(store);
+    const errors: unknown[] = [];
+    const queue = new WriteQueue({
+      writer: store,
+      staged: worker,
+      log,
+      maxPendingSpans: 100_000,
+      maxBatchSpans,
+      onWriteError: (e) => errors.push(e),
+    });
+    const submit = async (raw: RawRequest) => queue.enqueueDecoded(await queue.decode(raw), raw);
+    try {
+      await fn({ store, reference, log, queue, errors, submit });
+    } finally {
+      await queue.close();
+      await worker.close();
+      await log.close();
+      await store.close();
+      await reference.close();
+    }
+  });
+}
+
 describe('PrepareWorker', () => {
   it('stores through the worker exactly what the store stores from decoded spans', async () => {
     await withStores(async ({ a, b }) => {
@@ -127,67 +172,36 @@ describe('PrepareWorker', () => {
   });
 
   it('after a failed write, resets to what the store committed and writes every span exactly once', async () => {
-    await withStores(async ({ a, b }) => {
-      const raws = requests(11, 8, 200);
-      const store = await DuckDbSpanStore.open({ dataDir: a });
-      const reference = await DuckDbSpanStore.open({ dataDir: b });
-      const log = await IngestLog.open({ dir: join(a, 'ingest-log') });
-      const worker = await PrepareWorker.start(store);
-      // The store refuses the second prepared batch once (a disk error, say): the batch prepared
-      // ahead of it assumed it would commit, so both must be prepared again from the store's state.
+    const raws = requests(11, 8, 200);
+    let calls = 0;
+    // The store refuses the second prepared batch once (a disk error, say): the batch prepared
+    // ahead of it assumed it would commit, so both must be prepared again from the store's state.
+    const failSecondWrite = (store: DuckDbSpanStore) => {
       const writePrepared = store.writePrepared.bind(store);
-      let calls = 0;
       store.writePrepared = (batch: PreparedBatch, progress?: WriteProgress) => {
         calls++;
         if (calls === 2) return Promise.reject(new Error('disk full'));
         return writePrepared(batch, progress);
       };
-      const errors: unknown[] = [];
-      const queue = new WriteQueue({
-        writer: store,
-        staged: worker,
-        log,
-        maxPendingSpans: 100_000,
-        maxBatchSpans: 400,
-        onWriteError: (e) => errors.push(e),
-      });
-      try {
-        await Promise.all(raws.map(async (raw) => queue.enqueueDecoded(await queue.decode(raw), raw)));
-        assert.equal(await queue.waitForCommitted(10_000), true);
-        await queue.close();
-        assert.equal(errors.length, 1);
-        assert.match(String(errors[0]), /disk full/);
-        assert.ok(calls > 2);
-        for (const raw of raws) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
-        assert.deepEqual(await storedTraces(store, raws), await storedTraces(reference, raws));
-        assert.equal(await store.readProgress(INGEST_LOG_SOURCE), log.end);
-      } finally {
-        await worker.close();
-        await log.close();
-        await store.close();
-        await reference.close();
-      }
+    };
+    await withPipeline(400, failSecondWrite, async ({ store, reference, log, queue, errors, submit }) => {
+      await Promise.all(raws.map(submit));
+      assert.equal(await queue.waitForCommitted(10_000), true);
+      assert.equal(errors.length, 1);
+      assert.match(String(errors[0]), /disk full/);
+      assert.ok(calls > 2);
+      for (const raw of raws) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+      assert.deepEqual(await storedTraces(store, raws), await storedTraces(reference, raws));
+      assert.equal(await store.readProgress(INGEST_LOG_SOURCE), log.end);
     });
   });
 
   it('prepares again when the store took a write the worker did not see', async () => {
-    await withStores(async ({ a, b }) => {
-      const raws = requests(17, 4, 150);
-      const store = await DuckDbSpanStore.open({ dataDir: a });
-      const reference = await DuckDbSpanStore.open({ dataDir: b });
-      const log = await IngestLog.open({ dir: join(a, 'ingest-log') });
-      const worker = await PrepareWorker.start(store);
-      const errors: unknown[] = [];
-      const queue = new WriteQueue({
-        writer: store,
-        staged: worker,
-        log,
-        maxPendingSpans: 100_000,
-        maxBatchSpans: 150,
-        onWriteError: (e) => errors.push(e),
-      });
-      try {
-        const submit = async (raw: RawRequest) => queue.enqueueDecoded(await queue.decode(raw), raw);
+    const raws = requests(17, 4, 150);
+    await withPipeline(
+      150,
+      () => undefined,
+      async ({ store, reference, queue, errors, submit }) => {
         await submit(raws[0]);
         assert.equal(await queue.waitForCommitted(10_000), true);
         // A direct write (new services, keys and resources) behind the worker's back.
@@ -201,14 +215,8 @@ describe('PrepareWorker', () => {
         );
         for (const raw of raws) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
         assert.deepEqual(await storedTraces(store, raws), await storedTraces(reference, raws));
-        await queue.close();
-      } finally {
-        await worker.close();
-        await log.close();
-        await store.close();
-        await reference.close();
-      }
-    });
+      },
+    );
   });
 
   it('starts a new worker when the old one died, and forgets kept spans that will not be written', async () => {
