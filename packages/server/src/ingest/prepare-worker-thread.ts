@@ -16,7 +16,6 @@ const port = parentPort;
 if (port === null) throw new Error('prepare-worker-thread.ts runs as a worker thread');
 let preparer = new BatchPreparer((workerData as { state: PreparerState }).state);
 const kept = new Map<number, readonly Span[]>();
-let nextTicket = 1;
 
 function decode(request: WorkerRequest) {
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
@@ -38,7 +37,9 @@ port.on('message', (message: ToPrepareWorker) => {
     case 'decode':
       try {
         const decoded = decode(message.request);
-        const ticket = nextTicket++;
+        // The request's id is the ticket: ids come from the main thread and are never reused, also
+        // across a restarted worker, so a ticket from an earlier worker never finds other spans.
+        const ticket = message.id;
         if (decoded.spans.length > 0) kept.set(ticket, decoded.spans);
         send({
           type: 'decoded',

@@ -219,27 +219,37 @@ describe('PrepareWorker', () => {
     );
   });
 
-  it('starts a new worker when the old one died, and forgets kept spans that will not be written', async () => {
-    await withStores(async ({ a }) => {
-      const raws = requests(13, 2, 100);
+  it('starts a new worker when the old one died, without mixing up what either one kept', async () => {
+    await withStores(async ({ a, b }) => {
+      const raws = requests(13, 4, 100);
       const store = await DuckDbSpanStore.open({ dataDir: a });
+      const reference = await DuckDbSpanStore.open({ dataDir: b });
       const worker = await PrepareWorker.start(store);
       try {
-        const kept = await worker.decode(raws[0]);
-        worker.release(kept.ticket as number);
-        // Kill the thread under it: what is pending fails, and reset brings up a new one.
+        const released = await worker.decode(raws[0]);
+        worker.release(released.ticket as number);
+        const lost = await worker.decode(raws[1]);
+        // Kill the thread under it: what is pending fails, and reset brings up a new one. Its
+        // tickets must not collide with the old worker's: raws[1]'s spans died with it.
         await (worker as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-        await assert.rejects(worker.decode(raws[1]), /prepare worker exited/);
+        await assert.rejects(worker.decode(raws[2]), /prepare worker exited/);
         await worker.reset();
-        const again = await worker.decode(raws[1]);
+        const again = await worker.decode(raws[2]);
+        const more = await worker.decode(raws[3]);
         assert.equal(again.accepted, 100);
-        const prepared = await worker.prepare([{ raw: raws[1], ticket: again.ticket }]);
+        assert.notEqual(again.ticket, lost.ticket);
+        const prepared = await worker.prepare([
+          { raw: raws[1], ticket: lost.ticket },
+          { raw: raws[2], ticket: again.ticket },
+          { raw: raws[3], ticket: more.ticket },
+        ]);
         await prepared.write({ source: INGEST_LOG_SOURCE, position: 1n });
-        const traceId = decodeOtlpProtobuf(raws[1].body).spans[0].traceId;
-        assert.ok((await store.getTrace(traceId)).length > 0);
+        for (const raw of raws.slice(1)) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+        assert.deepEqual(await storedTraces(store, raws.slice(1)), await storedTraces(reference, raws.slice(1)));
       } finally {
         await worker.close();
         await store.close();
+        await reference.close();
       }
     });
   });
