@@ -229,11 +229,13 @@ describe('PrepareWorker', () => {
         const released = await worker.decode(raws[0]);
         worker.release(released.ticket as number);
         const lost = await worker.decode(raws[1]);
-        // Kill the thread under it: what is pending fails, and reset brings up a new one. Its
-        // tickets must not collide with the old worker's: raws[1]'s spans died with it.
-        await (worker as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-        await assert.rejects(worker.decode(raws[2]), /prepare worker exited/);
-        await worker.reset();
+        // Kill the thread under it, with a request pending: that one fails, and the next call
+        // brings up a new worker. Its tickets must not collide with the old worker's: raws[1]'s
+        // kept spans died with it.
+        const thread = (worker as unknown as { worker: { terminate(): Promise<number> } }).worker;
+        const pending = worker.decode(raws[0]);
+        await thread.terminate();
+        await assert.rejects(pending, /prepare worker exited/);
         const again = await worker.decode(raws[2]);
         const more = await worker.decode(raws[3]);
         assert.equal(again.accepted, 100);

@@ -47,7 +47,8 @@ interface Waiting {
  *
  * The worker's preparer starts from the store's `preparerState()` and assumes every batch it
  * prepared gets written, in order; `reset` (after a failed write) gives it the store's state
- * again. If the worker dies, pending preparations fail and `reset` starts a new one.
+ * again. If the worker dies, what it had pending fails (receivers answer 503), and the next call
+ * starts a new one.
  *
  * A write to the store from elsewhere while the worker runs (the store's own `writeSpans`) makes
  * the worker's next batch stale: the store refuses it (`StalePreparedBatchError`), and the queue
@@ -59,6 +60,8 @@ export class PrepareWorker implements StagedWriter {
   private readonly waiting = new Map<number, Waiting>();
   private dead: Error | undefined;
   private closed = false;
+  /** A new worker being started after the old one died. */
+  private respawning: Promise<void> | undefined;
 
   private constructor(
     private readonly store: PreparedBatchStore,
@@ -97,15 +100,30 @@ export class PrepareWorker implements StagedWriter {
     return worker;
   }
 
+  /** If the worker died, starts a new one from the store's state (once, however many wait). */
+  private async alive(): Promise<void> {
+    if (!this.dead || this.closed) return;
+    this.respawning ??= (async () => {
+      try {
+        const state = await this.store.preparerState();
+        if (this.dead && !this.closed) this.worker = this.spawn(state);
+      } finally {
+        this.respawning = undefined;
+      }
+    })();
+    await this.respawning;
+  }
+
   /** Sends a message that expects an answer. */
-  private ask(message: ToPrepareWorker & { id: number }): Promise<DecodedRequest | PreparedBatch> {
-    if (this.closed) return Promise.reject(new Error('the prepare worker is closed'));
-    if (this.dead) return Promise.reject(this.dead);
+  private async ask(message: ToPrepareWorker & { id: number }): Promise<DecodedRequest | PreparedBatch> {
+    await this.alive();
+    if (this.closed) throw new Error('the prepare worker is closed');
+    if (this.dead) throw this.dead;
     const answer = new Promise<DecodedRequest | PreparedBatch>((resolve, reject) =>
       this.waiting.set(message.id, { resolve, reject }),
     );
     this.worker.postMessage(message);
-    return answer;
+    return await answer;
   }
 
   async decode(raw: RawRequest): Promise<DecodedRequest> {
@@ -132,12 +150,10 @@ export class PrepareWorker implements StagedWriter {
   }
 
   async reset(): Promise<void> {
+    if (this.dead) return this.alive();
     const state = await this.store.preparerState();
     if (this.closed) return;
-    if (this.dead) {
-      this.worker = this.spawn(state);
-      return;
-    }
+    if (this.dead) return this.alive();
     const message: ToPrepareWorker = { type: 'reset', state };
     this.worker.postMessage(message);
   }
