@@ -28,10 +28,29 @@ import { ATTR_SEP, attributeKeyPrefix, attributeValueText } from './attribute-co
 
 /** Slot columns per span row. Layout characters stay below `~` (A + 31 = `` ` ``). */
 export const MAX_SLOTS = 32;
-/** Layout character codes: `SLOT_BASE + slot` for a slotted attribute, `REST_CODE` for one from the rest list. */
-export const SLOT_BASE = 65;
-const REST = '~';
-export const REST_CODE = 126;
+/** Layout character codes: `SLOT_BASE + slot` for a slotted attribute, `REST_CODE` (`~`) for one from the rest list. */
+const SLOT_BASE = 65;
+const REST_CODE = 126;
+
+/**
+ * Places one attribute of a span whose key has column `slot` (-1: none): its value goes to that
+ * slot if the slot is still empty in this span, otherwise the whole encoded attribute goes to
+ * `rest`. Returns the attribute's layout character code.
+ */
+export function placeAttribute(
+  slot: number,
+  fields: (string | undefined)[],
+  value: string,
+  encoded: string,
+  rest: string[],
+): number {
+  if (slot < 0 || fields[slot] !== undefined) {
+    rest.push(encoded);
+    return REST_CODE;
+  }
+  fields[slot] = value;
+  return SLOT_BASE + slot;
+}
 
 /** The key of each slot, and the slot of each key; append-only. */
 export class AttributeSlots {
@@ -120,18 +139,13 @@ export class SlotBatch {
    * `takeSlot`, which must be called for every slot before the next span is placed.
    */
   place(keys: readonly string[], encoded: readonly string[]): [layout: string, rest: string[]] {
-    const fields = this.fields;
     let layout = '';
     const rest: string[] = [];
     for (let i = 0; i < keys.length; i++) {
-      const slot = this.slotFor(keys[i]);
-      if (slot === undefined || fields[slot] !== undefined) {
-        layout += REST;
-        rest.push(encoded[i]);
-        continue;
-      }
-      fields[slot] = attributeValueText(encoded[i]);
-      layout += String.fromCharCode(SLOT_BASE + slot);
+      const slot = this.slotFor(keys[i]) ?? -1;
+      layout += String.fromCharCode(
+        placeAttribute(slot, this.fields, attributeValueText(encoded[i]), encoded[i], rest),
+      );
     }
     return [layout, rest];
   }

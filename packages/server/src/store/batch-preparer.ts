@@ -10,7 +10,7 @@ import {
 } from '@ariadne/core';
 import { attributesToJsonText, attributeValueText, encodeAttribute, encodeAttributeList } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, minuteOf } from './attribute-index.ts';
-import { AttributeSlots, MAX_SLOTS, REST_CODE, SLOT_BASE } from './attribute-slots.ts';
+import { AttributeSlots, MAX_SLOTS, placeAttribute } from './attribute-slots.ts';
 import { ChunkBuilder, type ColumnKind, chunkBuffers, type PreparedChunk } from './chunk-builder.ts';
 
 /**
@@ -288,14 +288,7 @@ export class BatchPreparer {
             };
             this.storedAttributes.set(kv, stored);
           }
-          const slot = stored.slot;
-          if (slot < 0 || fields[slot] !== undefined) {
-            layout[layoutLength++] = REST_CODE;
-            rest.push(stored.encoded);
-          } else {
-            fields[slot] = stored.value;
-            layout[layoutLength++] = SLOT_BASE + slot;
-          }
+          layout[layoutLength++] = placeAttribute(stored.slot, fields, stored.value, stored.encoded, rest);
           if (stored.hash !== undefined) {
             const h = stored.hash;
             if (this.frequent.isFrequent(h)) continue;

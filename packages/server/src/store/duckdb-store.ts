@@ -41,7 +41,7 @@ import {
   attributeValueText,
   decodeAttribute,
 } from './attribute-codec.ts';
-import { FrequentValueTracker, hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
+import { hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
 import { AttributeSlots, attributesFromSlots, MAX_SLOTS } from './attribute-slots.ts';
 import {
   ATTR_INDEX_KINDS,
@@ -337,7 +337,8 @@ export class DuckDbSpanStore implements SpanStore {
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
-    private readonly frequent: FrequentValueTracker,
+    /** Attribute hashes marked frequent (searched by scanning); the preparer decides which. */
+    private readonly frequent: Set<number>,
     private readonly options: DuckDbStoreOptions,
   ) {}
 
@@ -367,10 +368,7 @@ export class DuckDbSpanStore implements SpanStore {
       }
       await writer.run(SCHEMA);
       const frequentRows = columnsOf(await writer.runAndReadAll('SELECT h FROM attr_frequent'))[0] as number[];
-      const frequent = new FrequentValueTracker(
-        { threshold: options.attributeIndexThreshold ?? DEFAULT_ATTRIBUTE_INDEX_THRESHOLD },
-        frequentRows,
-      );
+      const frequent = new Set(frequentRows);
       const reader = await instance.connect();
       const store = new DuckDbSpanStore(instance, writer, reader, frequent, options);
       const bounds = (
@@ -555,7 +553,7 @@ export class DuckDbSpanStore implements SpanStore {
     }
     this.writes++;
     this.slots.extend(batch.slotKeys, batch.firstSlot);
-    this.frequent.markFrequent(batch.frequentMarks);
+    for (const h of batch.frequentMarks) this.frequent.add(h);
     const { minStartNs: batchMin, maxStartNs: batchMax } = batch;
     if (batchMin !== undefined && (this.minStartNs === undefined || batchMin < this.minStartNs)) {
       this.minStartNs = batchMin;
@@ -797,7 +795,7 @@ export class DuckDbSpanStore implements SpanStore {
         continue;
       }
       const hashes = candidates.map(hashAttribute);
-      if (hashes.some((h) => this.frequent.isFrequent(h))) continue;
+      if (hashes.some((h) => this.frequent.has(h))) continue;
       const minutes = (
         await this.columns(
           `SELECT DISTINCT minute FROM attr_index WHERE h IN (${hashes.map((_, i) => `$${i + 1}`).join(', ')})`,
