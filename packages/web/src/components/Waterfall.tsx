@@ -64,10 +64,14 @@ export function Waterfall(props: WaterfallProps) {
   };
 
   const reveal = props.reveal;
+  // Each reveal is done once its row is shown: rows changing later (a subtree collapsed or
+  // expanded by the keyboard) must not pull the cursor back to it.
+  const revealedSeq = useRef<number | undefined>(undefined);
   useEffect(() => {
-    if (!reveal) return;
+    if (!reveal || revealedSeq.current === reveal.seq) return;
     setCursor(reveal.index);
     const row = rowOf[reveal.index];
+    if (row >= 0) revealedSeq.current = reveal.seq;
     const el = scrollRef.current;
     if (el && row >= 0) {
       const top = row * ROW_HEIGHT;
