@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Span, spanFromApiJson } from '@ariadne/core';
+import { ariadneNodeFlags } from '../../packages/server/src/cli/node-flags.ts';
 import { PAYMENT_METHODS, PRODUCTS } from './catalog.ts';
 import { findLostOrder, isCompleteOrderTrace, type LostOrder, renderLostOrderReport } from './lost-order.ts';
 import { OrderDb } from './order-db.ts';
@@ -385,6 +386,7 @@ export async function runShop(options: ShopOptions, io: ShopIo, signal: AbortSig
       name: 'ariadne serve',
       command: process.execPath,
       args: [
+        ...ariadneNodeFlags(),
         join(ROOT, 'packages/server/bin/ariadne.mjs'),
         'serve',
         '--data',

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ariadneNodeFlags } from '../src/cli/node-flags.ts';
 
 export interface ServeProcess {
   readonly child: ChildProcess;
@@ -16,12 +17,16 @@ export interface ServeProcess {
 
 /**
  * Starts `ariadne serve --data dataDir` with `extraArgs` on free ports and waits for it to print
- * its OTLP/HTTP address. BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
- * passes Node flags to the server, to profile it.
+ * its OTLP/HTTP address. The server runs with the Node flags the `ariadne` command has
+ * (bin/node-flags.mjs); BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) adds
+ * more, to profile it, and BENCH_SERVER_PLAIN_NODE=1 leaves the command's flags out, to compare.
  */
 export async function startServeProcess(dataDir: string, extraArgs: readonly string[] = []): Promise<ServeProcess> {
   const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
-  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const nodeFlags = [
+    ...(process.env.BENCH_SERVER_PLAIN_NODE === '1' ? [] : ariadneNodeFlags()),
+    ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ];
   const ports = ['--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'];
   const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--data', dataDir, ...ports, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],

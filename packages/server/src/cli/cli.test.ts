@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { parseServeArgs } from './config.ts';
 import { main } from './main.ts';
+import { ariadneNodeFlags } from './node-flags.ts';
 
 const BIN = new URL('../../bin/ariadne.mjs', import.meta.url).pathname;
 
@@ -119,6 +120,22 @@ describe('ariadne CLI', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--api-port: not a port number/);
     assert.equal((await run(['frobnicate'])).code, 2);
+  });
+
+  it('runs as a command, with Node flags that Node accepts', () => {
+    // Executed directly, as `ariadne` on PATH is: the shebang line must start Node.
+    const direct = spawnSync(BIN, ['--help'], { encoding: 'utf8' });
+    assert.equal(direct.status, 0, direct.stderr);
+    assert.match(direct.stdout, /^Usage: ariadne <command>/);
+    const flags = ariadneNodeFlags();
+    assert.ok(flags.includes('--single-threaded-gc'), `flags: ${flags.join(' ')}`);
+    // Node refuses an unknown flag (exit 9): every flag on the shebang line reaches V8.
+    const probe = spawnSync(process.execPath, [...flags, '-'], {
+      input: 'console.log(process.execArgv.join(" "))',
+      encoding: 'utf8',
+    });
+    assert.equal(probe.status, 0, probe.stderr);
+    assert.equal(probe.stdout.trim(), flags.join(' '));
   });
 
   it('reads every serve option from flags or ARIADNE_* variables, flags first', () => {
