@@ -124,6 +124,44 @@ describe('hand-written OTLP protobuf reader', () => {
     assert.deepEqual(spans, spansFromOtlpProtobufLibrary(bytes));
   });
 
+  it('tells apart repeated attributes that differ in a byte or two, at every position of every length', () => {
+    // The decoder keeps recently decoded attributes by their bytes, in 8,192 slots: thousands of
+    // near-equal values of one length share slots, and each must still decode as itself.
+    const rand = prng(7);
+    const marks = ['#', '%', '&', '*', '+', '-', '=', '@'];
+    const values = new Set<string>();
+    for (const length of [1, 3, 4, 5, 12, 13, 29, 30, 31, 32, 33, 60]) {
+      const base = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.slice(0, length);
+      for (let n = 0; n < 1500; n++) {
+        const chars = [...base];
+        for (let k = 0; k < 2; k++) chars[int(rand, length)] = pick(rand, marks);
+        values.add(chars.join(''));
+      }
+    }
+    // Every combination of 8 characters in the last 3 (a value's last bytes are compared one by one
+    // when the attribute's encoded length is not a multiple of 4: 7 bytes of framing here).
+    for (const length of [3, 4, 7, 8, 32]) {
+      for (let combo = 0; combo < 512; combo++) {
+        values.add(
+          `${'abcdefghijklmnopqrstuvwxyzABCDEF'.slice(0, length - 3)}${marks[combo & 7]}${marks[(combo >> 3) & 7]}${marks[combo >> 6]}`,
+        );
+      }
+    }
+    const list = [...values];
+    const spans = Array.from({ length: Math.ceil(list.length / 40) * 2 }, (_, i) => ({
+      traceId: new Uint8Array(16).fill(1),
+      spanId: new Uint8Array(8).fill(2),
+      name: 'n',
+      // Each run of 40 values twice in a row: the second time they are found in the slots.
+      attributes: list.slice((i >> 1) * 40, (i >> 1) * 40 + 40).map((v) => ({ key: 'k', value: { stringValue: v } })),
+    }));
+    const request = encode({ resourceSpans: [{ scopeSpans: [{ spans }] }] });
+    const decoded = spansFromOtlpProtobuf(request);
+    assert.deepEqual(decoded, spansFromOtlpProtobufLibrary(request));
+    const seen = decoded.flatMap((s) => s.attributes.map((a) => (a.value.type === 'string' ? a.value.value : '')));
+    assert.deepEqual(new Set(seen), values);
+  });
+
   it('skips unknown fields of every wire type, as protobufjs does', () => {
     const rand = prng(7);
     const base = encode(randomRequest(rand));

@@ -325,7 +325,11 @@ function readKeyValue(r: Reader, end: number, path: string, depth: number): KeyV
  */
 const CACHE_SLOTS = 8192;
 const CACHE_MAX_BYTES = 96;
-const cacheBytes: (Uint8Array | undefined)[] = new Array(CACHE_SLOTS);
+/** Slot `s` holds its entry's bytes at `s * CACHE_MAX_BYTES` (copied: no request body is kept). */
+const cacheArena = new Uint8Array(CACHE_SLOTS * CACHE_MAX_BYTES);
+const cacheView = new DataView(cacheArena.buffer);
+/** Length of each slot's bytes; -1 while empty. */
+const cacheLengths = new Int32Array(CACHE_SLOTS).fill(-1);
 const cacheValues: (KeyValue | undefined)[] = new Array(CACHE_SLOTS);
 
 function readAttribute(r: Reader, end: number, wt: number, list: KeyValue[], path: string): void {
@@ -338,20 +342,22 @@ function readAttribute(r: Reader, end: number, wt: number, list: KeyValue[], pat
     r.pos = stop;
     return;
   }
+  // FNV-1a over 32-bit words, then the last length % 4 bytes: an attribute is about 30 bytes,
+  // and hashing and comparing four bytes a step took a fifth off decoding (bench:ingest).
   const buf = r.buf;
+  const view = r.view;
+  const words = stop - (length & 3);
   let h = 0x811c9dc5 ^ length;
-  for (let i = start; i < stop; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  let i = start;
+  for (; i < words; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+  for (; i < stop; i++) h = Math.imul(h ^ buf[i], 0x01000193);
   const slot = (h >>> 0) & (CACHE_SLOTS - 1);
-  const cached = cacheBytes[slot];
-  if (cached !== undefined && cached.length === length) {
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      if (cached[i] !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) {
+  const base = slot * CACHE_MAX_BYTES;
+  if (cacheLengths[slot] === length) {
+    let j = base;
+    for (i = start; i < words; i += 4, j += 4) if (cacheView.getInt32(j, true) !== view.getInt32(i, true)) break;
+    if (i >= words) for (; i < stop; i++, j++) if (cacheArena[j] !== buf[i]) break;
+    if (i === stop) {
       list.push(cacheValues[slot]!);
       r.pos = stop;
       return;
@@ -362,7 +368,8 @@ function readAttribute(r: Reader, end: number, wt: number, list: KeyValue[], pat
   list.push(kv);
   // Values holding bytes are mutable Uint8Arrays: never share them.
   if (kv.value.type !== 'bytes' && kv.value.type !== 'array' && kv.value.type !== 'kvlist') {
-    cacheBytes[slot] = buf.slice(start, stop);
+    cacheArena.set(buf.subarray(start, stop), base);
+    cacheLengths[slot] = length;
     cacheValues[slot] = kv;
   }
 }
