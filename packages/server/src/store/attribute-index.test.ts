@@ -1,10 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrequentValueTracker, hashAttribute, minuteOf, minutesToRanges } from './attribute-index.ts';
+import { seededRandom } from '@ariadne/core';
+import { FrequentValueTracker, hashAttribute, IndexPairs, minuteOf, minutesToRanges } from './attribute-index.ts';
 
 const MINUTE = 60_000_000_000n;
 
 describe('attribute index helpers', () => {
+  it('keeps each distinct (hash, minute) pair once, through growth, for hashes of all 32 bits', () => {
+    const rand = seededRandom(3);
+    const pairs = new IndexPairs(4);
+    const expected = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      // Few hashes and minutes, so most adds repeat a pair; hashes above 2^31 included.
+      const h = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, Math.floor(rand() * 2 ** 32)][Math.floor(rand() * 6)];
+      const m = Math.floor(rand() * 40);
+      pairs.add(h, m);
+      expected.add(`${h}:${m}`);
+    }
+    const seen: string[] = [];
+    pairs.forEach((h, m) => {
+      seen.push(`${h}:${m}`);
+    });
+    assert.equal(pairs.size, expected.size);
+    assert.deepEqual(new Set(seen), expected);
+    assert.equal(seen.length, expected.size);
+    assert.deepEqual(pairs.distinctHashes(), new Set([...expected].map((k) => Number(k.split(':')[0]))));
+  });
+
   it('hashes to unsigned 32 bits, deterministically', () => {
     assert.equal(hashAttribute(''), 0x811c9dc5);
     assert.equal(hashAttribute('order.id\x1esORD-1'), hashAttribute('order.id\x1esORD-1'));

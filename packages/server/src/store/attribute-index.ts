@@ -86,6 +86,65 @@ export class FrequentValueTracker {
   }
 }
 
+/**
+ * The distinct `(hash, minute)` pairs of one write batch: an open-addressing set over two typed
+ * arrays, so adding a pair allocates nothing (a batch adds tens of thousands, mostly repeats).
+ */
+export class IndexPairs {
+  private hashes: Int32Array;
+  /** Minute of each slot; -1 where the slot is empty. */
+  private minutes: Int32Array;
+  private mask: number;
+  size = 0;
+
+  constructor(expected = 1024) {
+    let capacity = 16;
+    while (capacity < expected * 2) capacity *= 2;
+    this.hashes = new Int32Array(capacity);
+    this.minutes = new Int32Array(capacity).fill(-1);
+    this.mask = capacity - 1;
+  }
+
+  /** Adds the pair (a minute is at least 0). */
+  add(hash: number, minute: number): void {
+    const h = hash | 0;
+    const hashes = this.hashes;
+    const minutes = this.minutes;
+    let at = Math.imul(h ^ Math.imul(minute, 0x9e3779b1), 0x85ebca6b) & this.mask;
+    while (true) {
+      const m = minutes[at];
+      if (m === -1) break;
+      if (m === minute && hashes[at] === h) return;
+      at = (at + 1) & this.mask;
+    }
+    hashes[at] = h;
+    minutes[at] = minute;
+    if (++this.size * 2 > minutes.length) this.grow();
+  }
+
+  /** Calls `fn` for each pair, the hash as an unsigned 32-bit number. */
+  forEach(fn: (hash: number, minute: number) => void): void {
+    const { hashes, minutes } = this;
+    for (let i = 0; i < minutes.length; i++) if (minutes[i] !== -1) fn(hashes[i] >>> 0, minutes[i]);
+  }
+
+  /** The distinct hashes of the pairs. */
+  distinctHashes(): Set<number> {
+    const out = new Set<number>();
+    this.forEach((h) => out.add(h));
+    return out;
+  }
+
+  private grow(): void {
+    const { hashes, minutes } = this;
+    this.hashes = new Int32Array(hashes.length * 2);
+    this.minutes = new Int32Array(minutes.length * 2).fill(-1);
+    this.mask = this.minutes.length - 1;
+    this.size = 0;
+    for (let i = 0; i < minutes.length; i++) if (minutes[i] !== -1) this.add(hashes[i], minutes[i]);
+  }
+}
+
 /** A half-open range `[start, end)` of unix nanoseconds. */
 export interface NanoRange {
   readonly start: bigint;

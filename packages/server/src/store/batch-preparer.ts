@@ -9,7 +9,7 @@ import {
   serviceNameOf,
 } from '@ariadne/core';
 import { attributesToJsonText, attributeValueText, encodeAttribute, encodeAttributeList } from './attribute-codec.ts';
-import { FrequentValueTracker, hashAttribute, minuteOf } from './attribute-index.ts';
+import { FrequentValueTracker, hashAttribute, IndexPairs, minuteOf } from './attribute-index.ts';
 import { AttributeSlots, MAX_SLOTS, placeAttribute } from './attribute-slots.ts';
 import { ChunkBuilder, type ColumnKind, chunkBuffers, type PreparedChunk } from './chunk-builder.ts';
 
@@ -128,6 +128,8 @@ interface StoredAttribute {
   readonly hash: number | undefined;
   /** The key's slot column, or -1 if it has none. */
   readonly slot: number;
+  /** Known to be frequent (a value once frequent stays so for this preparer). */
+  frequent: boolean;
 }
 
 /** Entries kept in each per-object cache before it starts over (a bound on its memory). */
@@ -185,8 +187,8 @@ export class BatchPreparer {
     const scopeIds = new Map<InstrumentationScope, bigint>();
     const newScopes: { id: bigint; body: string }[] = [];
     const newOperations: [string, string][] = [];
-    // Distinct (hash, minute) pairs of this batch, keyed by hash; minutes kept per hash.
-    const hashMinutes = new Map<number, number[]>();
+    // Distinct (hash, minute) pairs of this batch.
+    const pairs = new IndexPairs(spans.length * 2);
     let batchMin: bigint | undefined;
     let batchMax: bigint | undefined;
     const firstSlot = this.slots.count;
@@ -285,16 +287,18 @@ export class BatchPreparer {
               value: attributeValueText(encoded),
               hash: indexed ? hashAttribute(encoded) : undefined,
               slot: slotBatch.slotFor(kv.key) ?? -1,
+              frequent: false,
             };
             this.storedAttributes.set(kv, stored);
           }
           layout[layoutLength++] = placeAttribute(stored.slot, fields, stored.value, stored.encoded, rest);
-          if (stored.hash !== undefined) {
+          if (stored.hash !== undefined && !stored.frequent) {
             const h = stored.hash;
-            if (this.frequent.isFrequent(h)) continue;
-            const minutes = hashMinutes.get(h);
-            if (minutes === undefined) hashMinutes.set(h, [minute]);
-            else if (minutes[minutes.length - 1] !== minute && !minutes.includes(minute)) minutes.push(minute);
+            if (this.frequent.isFrequent(h)) {
+              stored.frequent = true;
+              continue;
+            }
+            pairs.add(h, minute);
           }
         }
 
@@ -337,19 +341,20 @@ export class BatchPreparer {
 
     // Values that have now been seen in enough batches stop being indexed (marked in the same
     // transaction, so the index stays exact for every value not marked).
-    const frequentMarks = this.frequent.observe(hashMinutes.keys());
-    for (const h of frequentMarks) hashMinutes.delete(h);
+    const frequentMarks = this.frequent.observe(pairs.distinctHashes());
     this.frequent.markFrequent(frequentMarks);
+    const marked = new Set(frequentMarks);
     let indexRows = 0;
-    for (const minutes of hashMinutes.values()) indexRows += minutes.length;
+    pairs.forEach((h) => {
+      if (!marked.has(h)) indexRows++;
+    });
     const index = new ChunkBuilder(ATTR_INDEX_KINDS, indexRows);
-    for (const [h, minutes] of hashMinutes) {
-      for (const m of minutes) {
-        const row = index.next();
-        index.u32(0, row, h);
-        index.u32(1, row, m);
-      }
-    }
+    pairs.forEach((h, m) => {
+      if (marked.has(h)) return;
+      const row = index.next();
+      index.u32(0, row, h);
+      index.u32(1, row, m);
+    });
     this.slots.commit(slotBatch);
     return {
       spanCount: sorted.length,
