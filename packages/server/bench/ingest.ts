@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { validateSpans } from '@ariadne/core';
 import { decodeOtlpProtobuf, spansFromOtlpProtobufLibrary } from '../src/ingest/decode-otlp.ts';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
-import { dirBytes, peakRssBytes, startServeProcess } from './serve-process.ts';
+import { cpuSeconds, dirBytes, peakRssBytes, startServeProcess } from './serve-process.ts';
 import { generateTrace, makeWorkload, toExportRequest } from './workload.ts';
 
 const { values } = parseArgs({
@@ -118,6 +118,7 @@ async function main() {
   let acked = 0;
   let rejected = 0;
   let retries = 0;
+  const cpuBefore = cpuSeconds(child.pid!);
   const started = performance.now();
   const sender = async (id: number) => {
     const own = pool.map((p) => ({ ...p, bytes: Buffer.from(p.bytes) }));
@@ -165,6 +166,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 10));
   }
   const queryableSeconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSeconds(child.pid!);
   clearInterval(progress);
   agent.destroy();
   // A sanity check that the store answers queries (through the read-your-writes wait).
@@ -192,6 +194,12 @@ async function main() {
     queryableShareOfDecode: Number((acked / queryableSeconds / decodeHandWritten).toFixed(3)),
     diskBytesPerSpan: Number((diskBytes / acked).toFixed(1)),
     serverPeakRssBytes: peakRss,
+    // CPU the server used from the first send until everything was queryable, all threads: steadier
+    // than a rate when runs differ by a few percent, and what a machine with more cores would share.
+    serverCpuMicrosPerSpan:
+      cpuBefore === undefined || cpuAfter === undefined
+        ? null
+        : Number((((cpuAfter - cpuBefore) * 1e6) / acked).toFixed(2)),
     retriesAfter503: retries,
     requestsWithPartialSuccess: rejected,
     seconds: Number(seconds.toFixed(2)),
