@@ -18,6 +18,7 @@ let preparer = new BatchPreparer((workerData as { state: PreparerState }).state)
 const kept = new Map<number, readonly Span[]>();
 
 function decode(request: WorkerRequest) {
+  if (request.body === undefined) throw new Error('prepare worker: a request without its body');
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
   return request.format === LogFormat.OTLP_JSON ? decodeOtlpJson(body) : decodeOtlpProtobuf(body);
 }
@@ -62,9 +63,19 @@ port.on('message', (message: ToPrepareWorker) => {
   }
 });
 
-/** Prepares a batch: the kept spans of each request, or its body decoded again. */
+/**
+ * Prepares a batch: the kept spans of each request, or its body decoded again. A request sent
+ * without its body whose spans are not kept (this worker did not decode it) makes the answer
+ * 'missing', with nothing consumed, and the main thread sends the bodies.
+ */
 function prepare(id: number, requests: readonly WorkerRequest[]): void {
   try {
+    for (const request of requests) {
+      if (request.body === undefined && !kept.has(request.ticket as number)) {
+        send({ type: 'missing', id });
+        return;
+      }
+    }
     const spans: Span[] = [];
     for (const request of requests) {
       let valid = request.ticket === undefined ? undefined : kept.get(request.ticket);

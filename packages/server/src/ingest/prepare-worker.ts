@@ -12,10 +12,10 @@ export interface PreparedBatchStore {
   writePrepared(batch: PreparedBatch, progress?: WriteProgress): Promise<void>;
 }
 
-/** A request as sent to the worker thread. */
+/** A request as sent to the worker thread: its body, or only the ticket its spans are kept under. */
 export interface WorkerRequest {
   readonly format: LogFormat;
-  readonly body: Uint8Array;
+  readonly body?: Uint8Array;
   readonly ticket?: number;
 }
 
@@ -30,10 +30,12 @@ export type ToPrepareWorker =
 export type FromPrepareWorker =
   | { readonly type: 'decoded'; readonly id: number; readonly decoded: DecodedRequest }
   | { readonly type: 'prepared'; readonly id: number; readonly batch: PreparedBatch }
+  /** Some tickets of a `prepare` without bodies have no kept spans (a new worker): send the bodies. */
+  | { readonly type: 'missing'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
 
 interface Waiting {
-  readonly resolve: (result: DecodedRequest | PreparedBatch) => void;
+  readonly resolve: (result: DecodedRequest | PreparedBatch | 'missing') => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -85,6 +87,7 @@ export class PrepareWorker implements StagedWriter {
       if (waiting === undefined) return;
       this.waiting.delete(message.id);
       if (message.type === 'prepared') waiting.resolve(message.batch);
+      else if (message.type === 'missing') waiting.resolve('missing');
       else if (message.type === 'decoded') waiting.resolve(message.decoded);
       else if (message.undecodable) waiting.reject(new OtlpDecodeError(message.message));
       else waiting.reject(new Error(`the prepare worker failed: ${message.message}`));
@@ -115,11 +118,11 @@ export class PrepareWorker implements StagedWriter {
   }
 
   /** Sends a message that expects an answer. */
-  private async ask(message: ToPrepareWorker & { id: number }): Promise<DecodedRequest | PreparedBatch> {
+  private async ask(message: ToPrepareWorker & { id: number }): Promise<DecodedRequest | PreparedBatch | 'missing'> {
     await this.alive();
     if (this.closed) throw new Error('the prepare worker is closed');
     if (this.dead) throw this.dead;
-    const answer = new Promise<DecodedRequest | PreparedBatch>((resolve, reject) =>
+    const answer = new Promise<DecodedRequest | PreparedBatch | 'missing'>((resolve, reject) =>
       this.waiting.set(message.id, { resolve, reject }),
     );
     this.worker.postMessage(message);
@@ -139,13 +142,26 @@ export class PrepareWorker implements StagedWriter {
   }
 
   async prepare(requests: readonly StagedRequest[]): Promise<PreparedWrite> {
-    const id = this.nextId++;
-    // Bodies go along: a worker started after a failure no longer has the kept spans.
-    const batch = (await this.ask({
+    // Tickets only where the worker keeps the spans; bodies (copied, several MB a batch) only
+    // where it does not: a retry, which hands no ticket, or, answered 'missing', a worker
+    // started after a failure.
+    let answer = await this.ask({
       type: 'prepare',
-      id,
-      requests: requests.map((r) => ({ format: r.raw.format, body: r.raw.body, ticket: r.ticket })),
-    })) as PreparedBatch;
+      id: this.nextId++,
+      requests: requests.map((r) =>
+        r.ticket === undefined
+          ? { format: r.raw.format, body: r.raw.body }
+          : { format: r.raw.format, ticket: r.ticket },
+      ),
+    });
+    if (answer === 'missing') {
+      answer = await this.ask({
+        type: 'prepare',
+        id: this.nextId++,
+        requests: requests.map((r) => ({ format: r.raw.format, body: r.raw.body, ticket: r.ticket })),
+      });
+    }
+    const batch = answer as PreparedBatch;
     return { write: (progress: WriteProgress) => this.store.writePrepared(batch, progress) };
   }
 
