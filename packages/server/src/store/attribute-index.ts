@@ -131,7 +131,9 @@ export class IndexPairs {
   /** The distinct hashes of the pairs. */
   distinctHashes(): Set<number> {
     const out = new Set<number>();
-    this.forEach((h) => out.add(h));
+    this.forEach((h) => {
+      out.add(h);
+    });
     return out;
   }
 

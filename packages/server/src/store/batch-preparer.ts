@@ -54,6 +54,20 @@ export interface NewResource {
   readonly body: string;
 }
 
+/**
+ * The rows of some spans (on the ingest path, one request's), prepared as soon as they arrive so
+ * that the decoded span objects die young; `combine` joins parts into a write batch. Plain data.
+ */
+export interface PreparedPart {
+  readonly spanCount: number;
+  readonly spans: readonly PreparedChunk[];
+  readonly traceParts: readonly PreparedChunk[];
+  /** The part's distinct (attribute hash, minute) pairs, of values not frequent when prepared. */
+  readonly pairs: IndexPairs;
+  readonly minStartNs: bigint | undefined;
+  readonly maxStartNs: bigint | undefined;
+}
+
 /** The rows one write batch adds to the store's tables. */
 export interface PreparedBatch {
   readonly spanCount: number;
@@ -159,9 +173,21 @@ export class BatchPreparer {
   /** The `writeNo` of the next batch. */
   private nextWriteNo: number;
 
+  // Assignments made since the last batch was combined, by any part: the next batch commits them
+  // all, also those of parts it does not hold (a part may be combined later, or dropped). They
+  // only ever grow, so committing one early is harmless, and each part's rows only use
+  // assignments made before it.
+  private newResources: NewResource[] = [];
+  private newScopes: { id: bigint; body: string }[] = [];
+  private newOperations: [string, string][] = [];
+  private newSlotKeys: string[] = [];
+  /** The first slot the next batch's `slotKeys` are given. */
+  private firstNewSlot: number;
+
   constructor(state: PreparerState) {
     this.nextWriteNo = state.writes + 1;
     this.slots = new AttributeSlots(state.slots);
+    this.firstNewSlot = this.slots.count;
     for (const [hash, no] of state.resources) {
       this.resourceNumbers.set(hash, no);
       this.nextResourceNo = Math.max(this.nextResourceNo, no + 1);
@@ -180,18 +206,25 @@ export class BatchPreparer {
     return names;
   }
 
-  /** The rows of one batch (the spans are not modified). */
+  /** The rows of one batch (the spans are not modified): one part, combined. */
   prepare(spans: readonly Span[]): PreparedBatch {
-    const newResources: NewResource[] = [];
+    return this.combine([this.preparePart(spans)]);
+  }
+
+  /**
+   * The rows of some spans, sorted by trace and start among themselves (the spans are not
+   * modified). Makes the assignments they need; the next `combine` commits them.
+   */
+  preparePart(spans: readonly Span[]): PreparedPart {
+    const newResources = this.newResources;
     const resourceNos = new Map<Resource, number>();
     const scopeIds = new Map<InstrumentationScope, bigint>();
-    const newScopes: { id: bigint; body: string }[] = [];
-    const newOperations: [string, string][] = [];
-    // Distinct (hash, minute) pairs of this batch.
+    const newScopes = this.newScopes;
+    const newOperations = this.newOperations;
+    // Distinct (hash, minute) pairs of these spans.
     const pairs = new IndexPairs(spans.length * 2);
     let batchMin: bigint | undefined;
     let batchMax: bigint | undefined;
-    const firstSlot = this.slots.count;
     const slotBatch = this.slots.batch();
     // Sorted by trace, then start: a trace's rows sit together (trace_id compresses to runs and
     // a lookup reads few row groups). Sorting here is much cheaper than an ORDER BY in DuckDB.
@@ -339,6 +372,37 @@ export class BatchPreparer {
       first = end;
     }
 
+    this.slots.commit(slotBatch);
+    for (const key of slotBatch.newKeys) this.newSlotKeys.push(key);
+    return {
+      spanCount: sorted.length,
+      spans: out.finish(),
+      traceParts: parts.finish(),
+      pairs,
+      minStartNs: batchMin,
+      maxStartNs: batchMax,
+    };
+  }
+
+  /**
+   * A write batch of parts this preparer prepared, in any order, with every assignment made
+   * since the last batch. Assumes the batch is committed (see the class comment).
+   */
+  combine(parts: readonly PreparedPart[]): PreparedBatch {
+    // Distinct (hash, minute) pairs of the batch; a hash marked frequent after its part was
+    // prepared no longer needs rows.
+    let pairs = parts.length === 1 ? parts[0].pairs : undefined;
+    if (pairs === undefined) {
+      let size = 0;
+      for (const part of parts) size += part.pairs.size;
+      const merged = new IndexPairs(size);
+      for (const part of parts) {
+        part.pairs.forEach((h, m) => {
+          if (!this.frequent.isFrequent(h)) merged.add(h, m);
+        });
+      }
+      pairs = merged;
+    }
     // Values that have now been seen in enough batches stop being indexed (marked in the same
     // transaction, so the index stays exact for every value not marked).
     const frequentMarks = this.frequent.observe(pairs.distinctHashes());
@@ -355,22 +419,43 @@ export class BatchPreparer {
       index.u32(0, row, h);
       index.u32(1, row, m);
     });
-    this.slots.commit(slotBatch);
-    return {
-      spanCount: sorted.length,
-      spans: out.finish(),
-      traceParts: parts.finish(),
+    let spanCount = 0;
+    let minStartNs: bigint | undefined;
+    let maxStartNs: bigint | undefined;
+    const spans: PreparedChunk[] = [];
+    const traceParts: PreparedChunk[] = [];
+    for (const part of parts) {
+      spanCount += part.spanCount;
+      for (const chunk of part.spans) spans.push(chunk);
+      for (const chunk of part.traceParts) traceParts.push(chunk);
+      if (part.minStartNs !== undefined && (minStartNs === undefined || part.minStartNs < minStartNs)) {
+        minStartNs = part.minStartNs;
+      }
+      if (part.maxStartNs !== undefined && (maxStartNs === undefined || part.maxStartNs > maxStartNs)) {
+        maxStartNs = part.maxStartNs;
+      }
+    }
+    const batch: PreparedBatch = {
+      spanCount,
+      spans,
+      traceParts,
       attrIndex: index.finish(),
       frequentMarks,
-      resources: newResources,
-      scopes: newScopes,
-      slotKeys: slotBatch.newKeys,
-      firstSlot,
-      operations: newOperations,
+      resources: this.newResources,
+      scopes: this.newScopes,
+      slotKeys: this.newSlotKeys,
+      firstSlot: this.firstNewSlot,
+      operations: this.newOperations,
       writeNo: this.nextWriteNo++,
-      minStartNs: batchMin,
-      maxStartNs: batchMax,
+      minStartNs,
+      maxStartNs,
     };
+    this.newResources = [];
+    this.newScopes = [];
+    this.newOperations = [];
+    this.newSlotKeys = [];
+    this.firstNewSlot = this.slots.count;
+    return batch;
   }
 }
 

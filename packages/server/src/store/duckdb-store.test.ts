@@ -226,23 +226,23 @@ function span(traceNo: number, startNs: bigint, attrs = true): Span {
 }
 
 describe('DuckDbSpanStore writes prepared elsewhere', () => {
+  const base = BigInt(Date.now()) * 1_000_000n;
+  const variant = (traceNo: number, service: string, key: string): Span => {
+    const s = span(traceNo, base + BigInt(traceNo) * 1000n);
+    return {
+      ...s,
+      name: `op-${key}`,
+      serviceName: service,
+      attributes: [
+        { key, value: { type: 'string', value: `${key}-value` } },
+        { key: 'n', value: { type: 'int', value: BigInt(traceNo) } },
+      ],
+      resource: { ...s.resource, attributes: [{ key: 'service.name', value: { type: 'string', value: service } }] },
+    };
+  };
   it('keeps slots, resources and operations consistent when prepared and direct writes alternate', async () => {
     const dir = tempDir();
     const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
-    const base = BigInt(Date.now()) * 1_000_000n;
-    const variant = (traceNo: number, service: string, key: string): Span => {
-      const s = span(traceNo, base + BigInt(traceNo) * 1000n);
-      return {
-        ...s,
-        name: `op-${key}`,
-        serviceName: service,
-        attributes: [
-          { key, value: { type: 'string', value: `${key}-value` } },
-          { key: 'n', value: { type: 'int', value: BigInt(traceNo) } },
-        ],
-        resource: { ...s.resource, attributes: [{ key: 'service.name', value: { type: 'string', value: service } }] },
-      };
-    };
     try {
       // The store's own preparer sees batch 1; another preparer (as on the ingest worker) batch 2;
       // the store's preparer must then start from the database, not from what it saw before.
@@ -281,6 +281,47 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
           e instanceof StalePreparedBatchError && /prepared as write 5, the store's next write is 6/.test(e.message),
       );
       assert.deepEqual(await store.getTrace(variant(5, 'epsilon', 'fifth.key').traceId), []);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('commits with each batch every assignment its parts rely on, also those made for parts never written', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    try {
+      // As on the ingest worker: each request prepared as a part when it arrives, parts combined
+      // into batches later, in another order, and a refused request's part dropped.
+      const preparer = new BatchPreparer(await store.preparerState());
+      const dropped = preparer.preparePart([variant(1, 'alpha', 'new.key')]); // gives new.key its slot
+      const later = preparer.preparePart([variant(2, 'beta', 'new.key'), variant(3, 'beta', 'other.key')]);
+      const first = preparer.preparePart([variant(4, 'gamma', 'new.key')]);
+      assert.equal(dropped.spanCount, 1);
+      await store.writePrepared(preparer.combine([first]));
+      await store.writePrepared(preparer.combine([later]));
+      for (const [no, service, key] of [
+        [2, 'beta', 'new.key'],
+        [3, 'beta', 'other.key'],
+        [4, 'gamma', 'new.key'],
+      ] as const) {
+        const want = variant(no, service, key);
+        const [got] = await store.getTrace(want.traceId);
+        assert.deepEqual(got.attributes, want.attributes, `attributes of trace ${no}`);
+        assert.equal(got.serviceName, service);
+        const found = await store.searchTraces({ attributes: [{ key, value: `${key}-value` }], limit: 10 });
+        assert.ok(
+          found.some((t) => t.traceId === want.traceId),
+          `search by ${key} finds trace ${no}`,
+        );
+      }
+      assert.deepEqual(await store.getTrace(variant(1, 'alpha', 'new.key').traceId), []);
+      assert.deepEqual(await store.listOperations('beta'), ['op-new.key', 'op-other.key']);
+      // The store's state now holds what the batches committed: a new preparer agrees.
+      const fresh = new BatchPreparer(await store.preparerState());
+      await store.writePrepared(fresh.prepare([variant(5, 'gamma', 'other.key')]));
+      const [fifth] = await store.getTrace(variant(5, 'gamma', 'other.key').traceId);
+      assert.deepEqual(fifth.attributes, variant(5, 'gamma', 'other.key').attributes);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
