@@ -88,6 +88,10 @@ export function chunkBuffers(chunks: readonly PreparedChunk[]): ArrayBuffer[] {
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
 /** A growable string vector in `duckdb_string_t` layout. */
 class StringsBuilder {
   structs: Uint8Array;
@@ -97,11 +101,19 @@ class StringsBuilder {
   longRows: Uint32Array;
   longCount = 0;
 
-  constructor(capacity: number) {
-    this.structs = new Uint8Array(capacity * 16);
-    this.words = new Uint32Array(this.structs.buffer);
-    this.heap = new Uint8Array(Math.max(1024, capacity * 8));
-    this.longRows = new Uint32Array(Math.max(16, capacity >> 2));
+  /** Bytes of `arena` a builder for `capacity` strings takes (a multiple of 8). */
+  static arenaBytes(capacity: number): number {
+    return capacity * 16 + Math.max(1024, capacity * 8) + align8(Math.max(16, capacity >> 2) * 4);
+  }
+
+  /** Starts in `arena` at `offset` (8-aligned), taking `arenaBytes(capacity)` bytes. */
+  constructor(capacity: number, arena: ArrayBuffer, offset: number) {
+    this.structs = new Uint8Array(arena, offset, capacity * 16);
+    this.words = new Uint32Array(arena, offset, capacity * 4);
+    offset += capacity * 16;
+    const heapBytes = Math.max(1024, capacity * 8);
+    this.heap = new Uint8Array(arena, offset, heapBytes);
+    this.longRows = new Uint32Array(arena, offset + heapBytes, Math.max(16, capacity >> 2));
   }
 
   /** Room for `rows` strings. */
@@ -134,7 +146,13 @@ class StringsBuilder {
 
   /** Row `row` is the `length` bytes at the end of the heap. */
   private setLong(row: number, at: number, length: number): void {
-    this.structs.set(this.heap.subarray(this.used, this.used + 4), at + 4);
+    const structs = this.structs;
+    const heap = this.heap;
+    const from = this.used;
+    structs[at + 4] = heap[from];
+    structs[at + 5] = heap[from + 1];
+    structs[at + 6] = heap[from + 2];
+    structs[at + 7] = heap[from + 3];
     this.words[row * 4 + 2] = this.used;
     this.words[row * 4 + 3] = 0;
     if (this.longCount === this.longRows.length) {
@@ -175,11 +193,12 @@ class StringsBuilder {
   }
 
   finish(count: number): PreparedStrings {
+    // Views, not copies: the buffers are transferred whole.
     return {
       count,
-      structs: this.structs.length === count * 16 ? this.structs : this.structs.slice(0, count * 16),
-      heap: this.heap.slice(0, this.used),
-      longRows: this.longRows.slice(0, this.longCount),
+      structs: this.structs.subarray(0, count * 16),
+      heap: this.heap.subarray(0, this.used),
+      longRows: this.longRows.subarray(0, this.longCount),
     };
   }
 }
@@ -228,14 +247,37 @@ export class ChunkBuilder {
       this.strings = [];
       this.items = [];
       this.itemCount = [];
+      // One allocation for the chunk's columns (string heaps that outgrow their share get their own).
+      let bytes = 0;
       for (const kind of this.kinds) {
-        const strings = kind === 'varchar' ? new StringsBuilder(rows) : undefined;
-        const data = strings ? strings.structs : new Uint8Array(Math.max(4, KIND_WIDTH[kind] * rows));
+        if (kind === 'varchar') bytes += StringsBuilder.arenaBytes(rows);
+        else bytes += align8(Math.max(4, KIND_WIDTH[kind] * rows));
+        if (kind === 'varchar[]') bytes += StringsBuilder.arenaBytes(rows);
+      }
+      const arena = new ArrayBuffer(bytes);
+      let offset = 0;
+      for (const kind of this.kinds) {
+        let strings: StringsBuilder | undefined;
+        let data: Uint8Array;
+        if (kind === 'varchar') {
+          strings = new StringsBuilder(rows, arena, offset);
+          offset += StringsBuilder.arenaBytes(rows);
+          data = strings.structs;
+        } else {
+          const length = Math.max(4, KIND_WIDTH[kind] * rows);
+          data = new Uint8Array(arena, offset, length);
+          offset += align8(length);
+        }
         this.strings.push(strings);
         this.data.push(data);
-        this.words.push(strings ? strings.words : new Uint32Array(data.buffer, 0, data.length >> 2));
+        this.words.push(strings ? strings.words : new Uint32Array(arena, data.byteOffset, data.length >> 2));
         this.validity.push(undefined);
-        this.items.push(kind === 'varchar[]' ? new StringsBuilder(rows) : undefined);
+        let items: StringsBuilder | undefined;
+        if (kind === 'varchar[]') {
+          items = new StringsBuilder(rows, arena, offset);
+          offset += StringsBuilder.arenaBytes(rows);
+        }
+        this.items.push(items);
         this.itemCount.push(0);
       }
       this.row = 0;
