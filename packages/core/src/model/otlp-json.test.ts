@@ -125,6 +125,24 @@ describe('OTLP JSON', () => {
     assert.match(result.errorMessage, /span 3 .*end time is before start time/);
   });
 
+  it('rejects ids with anything but lowercase hex digits, at either end of the digit ranges', () => {
+    const base = spansFromOtlpJson(request)[0];
+    const bad = ['/', ':', '`', 'g', 'A', 'F', ' '];
+    const result = validateSpans([
+      ...bad.map((c) => ({ ...base, traceId: `${c}${base.traceId.slice(1)}` })),
+      ...bad.map((c) => ({ ...base, spanId: `${base.spanId.slice(0, 15)}${c}` })),
+      ...bad.map((c) => ({ ...base, parentSpanId: `${c}${'1'.repeat(15)}` })),
+      {
+        ...base,
+        traceId: '0123456789abcdef0123456789abcdef',
+        spanId: '9a0f9a0f9a0f9a0f',
+        parentSpanId: 'fedcba9876543210',
+      },
+    ]);
+    assert.equal(result.rejectedSpans, bad.length * 3);
+    assert.equal(result.spans.length, 1);
+  });
+
   it('keeps large integer literals exact and leaves strings and doubles alone', () => {
     const text =
       '{"a":1152921504606846977,"b":-9223372036854775808,"c":"12345678901234567890","d":1.5e300,"e":1234567890123456.0,"f":"x\\"1234567890123456789"}';

@@ -1,28 +1,35 @@
 import type { Span } from './span.ts';
 
-const HEX_RE = /^[0-9a-f]*$/;
-
 /**
  * Why OTLP says a decoded span must be rejected, or undefined if it is valid: trace and span ids
  * of the right length and not all zeros, a parent id that is empty or a valid span id, and an end
  * time not before the start. Expects lowercase hex ids, as every decoder in Ariadne produces.
  */
 export function spanInvalidReason(span: Span): string | undefined {
-  if (span.traceId.length !== 32 || !HEX_RE.test(span.traceId)) {
+  if (span.traceId.length !== 32 || !isHex(span.traceId)) {
     return `trace id must be 16 bytes, got ${span.traceId.length / 2}`;
   }
   if (isAllZero(span.traceId)) return 'trace id is all zeros';
-  if (span.spanId.length !== 16 || !HEX_RE.test(span.spanId)) {
+  if (span.spanId.length !== 16 || !isHex(span.spanId)) {
     return `span id must be 8 bytes, got ${span.spanId.length / 2}`;
   }
   if (isAllZero(span.spanId)) return 'span id is all zeros';
   if (span.parentSpanId.length !== 0) {
-    if (span.parentSpanId.length !== 16 || !HEX_RE.test(span.parentSpanId)) {
+    if (span.parentSpanId.length !== 16 || !isHex(span.parentSpanId)) {
       return `parent span id must be empty or 8 bytes, got ${span.parentSpanId.length / 2}`;
     }
   }
   if (span.endTimeUnixNano < span.startTimeUnixNano) return 'end time is before start time';
   return undefined;
+}
+
+/** Lowercase hex digits only (a loop: a regular expression cost more, called three times a span). */
+function isHex(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 function isAllZero(hex: string): boolean {

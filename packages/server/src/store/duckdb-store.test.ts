@@ -287,6 +287,42 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
     }
   });
 
+  it('does not reuse what another preparer derived from the same attribute objects', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    try {
+      const shared: Span['attributes'] = [
+        { key: 'a.key', value: { type: 'string', value: 'a-value' } },
+        { key: 'x.key', value: { type: 'string', value: 'x-value' } },
+      ];
+      const withShared = (traceNo: number): Span => ({ ...variant(traceNo, 'svc', 'a.key'), attributes: shared });
+      // A preparer whose batch is never written gives a.key and x.key slots in that order ...
+      new BatchPreparer(await store.preparerState()).prepare([withShared(1)]);
+      // ... while the store commits them in the other order.
+      await store.writeSpans([
+        {
+          ...variant(2, 'svc', 'x.key'),
+          attributes: [
+            { key: 'x.key', value: { type: 'string', value: 'other' } },
+            { key: 'a.key', value: { type: 'string', value: 'other' } },
+          ],
+        },
+      ]);
+      // A preparer from the store's state, given the very same attribute objects.
+      await store.writePrepared(new BatchPreparer(await store.preparerState()).prepare([withShared(3)]));
+      const [got] = await store.getTrace(withShared(3).traceId);
+      assert.deepEqual(got.attributes, shared);
+      const found = await store.searchTraces({ attributes: [{ key: 'x.key', value: 'x-value' }], limit: 10 });
+      assert.deepEqual(
+        found.map((t) => t.traceId),
+        [withShared(3).traceId],
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('commits with each batch every assignment its parts rely on, also those made for parts never written', async () => {
     const dir = tempDir();
     const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
