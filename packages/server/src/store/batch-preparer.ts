@@ -401,8 +401,8 @@ export class BatchPreparer {
    * since the last batch. Assumes the batch is committed (see the class comment).
    */
   combine(parts: readonly PreparedPart[]): PreparedBatch {
-    // Distinct (hash, minute) pairs of the batch; a hash marked frequent after its part was
-    // prepared no longer needs rows.
+    // Distinct (hash, minute) pairs of the batch. A hash marked frequent after its part was
+    // prepared (by an earlier batch) needs no rows, and must not be counted or marked again.
     let pairs = parts.length === 1 ? parts[0].pairs : undefined;
     if (pairs === undefined) {
       let size = 0;
@@ -415,18 +415,19 @@ export class BatchPreparer {
       }
       pairs = merged;
     }
+    const hashes = pairs.distinctHashes();
+    for (const h of hashes) if (this.frequent.isFrequent(h)) hashes.delete(h);
     // Values that have now been seen in enough batches stop being indexed (marked in the same
     // transaction, so the index stays exact for every value not marked).
-    const frequentMarks = this.frequent.observe(pairs.distinctHashes());
+    const frequentMarks = this.frequent.observe(hashes);
     this.frequent.markFrequent(frequentMarks);
-    const marked = new Set(frequentMarks);
     let indexRows = 0;
     pairs.forEach((h) => {
-      if (!marked.has(h)) indexRows++;
+      if (!this.frequent.isFrequent(h)) indexRows++;
     });
     const index = new ChunkBuilder(ATTR_INDEX_KINDS, indexRows);
     pairs.forEach((h, m) => {
-      if (marked.has(h)) return;
+      if (this.frequent.isFrequent(h)) return;
       const row = index.next();
       index.u32(0, row, h);
       index.u32(1, row, m);

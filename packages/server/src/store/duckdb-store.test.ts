@@ -287,6 +287,51 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
     }
   });
 
+  it('marks a value frequent once, however many parts prepared before the mark hold it', async () => {
+    const dir = tempDir();
+    // Threshold 1: a value is frequent as soon as one batch holds it.
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB', attributeIndexThreshold: 1 });
+    try {
+      const preparer = new BatchPreparer(await store.preparerState());
+      const early = preparer.preparePart([variant(1, 'svc', 'k')]);
+      const late = preparer.preparePart([variant(2, 'svc', 'k')]);
+      const marking = preparer.combine([late]);
+      assert.ok(marking.frequentMarks.length > 0);
+      await store.writePrepared(marking);
+      const again = preparer.combine([early]);
+      // k=k-value was marked by the batch before; only early's own n=1 is new.
+      assert.equal(again.frequentMarks.length, 1);
+      assert.ok(!marking.frequentMarks.includes(again.frequentMarks[0]));
+      await store.writePrepared(again);
+      for (const no of [1, 2]) {
+        const found = await store.searchTraces({ attributes: [{ key: 'k', value: 'k-value' }], limit: 10 });
+        assert.ok(found.some((t) => t.traceId === variant(no, 'svc', 'k').traceId));
+      }
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('after a write that fails inside its transaction, takes the next one', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB', attributeIndexThreshold: 1 });
+    try {
+      await store.writeSpans([variant(1, 'svc', 'k')]);
+      const preparer = new BatchPreparer(await store.preparerState());
+      const batch = preparer.prepare([variant(2, 'svc', 'other')]);
+      // A frequent mark the store already holds: the append fails on the primary key.
+      const [marked] = (await store.preparerState()).frequent;
+      await assert.rejects(store.writePrepared({ ...batch, frequentMarks: [marked] }), /Duplicate key/);
+      await store.writeSpans([variant(3, 'svc', 'third')]);
+      assert.equal((await store.getTrace(variant(3, 'svc', 'third').traceId)).length, 1);
+      assert.deepEqual(await store.getTrace(variant(2, 'svc', 'other').traceId), []);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('does not reuse what another preparer derived from the same attribute objects', async () => {
     const dir = tempDir();
     const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });

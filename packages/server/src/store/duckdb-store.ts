@@ -504,11 +504,20 @@ export class DuckDbSpanStore implements SpanStore {
       await this.appendChunks('attr_index', ATTR_INDEX_TYPES, batch.attrIndex);
       if (batch.frequentMarks.length > 0) {
         const marks = await db.createAppender('attr_frequent');
-        for (const h of batch.frequentMarks) {
-          marks.appendUInteger(h);
-          marks.endRow();
+        try {
+          for (const h of batch.frequentMarks) {
+            marks.appendUInteger(h);
+            marks.endRow();
+          }
+          marks.flushSync();
+        } catch (error) {
+          // Closed all the same, so the rollback below ends the transaction; closing a failed
+          // appender fails again, and the first error is the one to report.
+          try {
+            marks.closeSync();
+          } catch {}
+          throw error;
         }
-        marks.flushSync();
         marks.closeSync();
       }
       for (const r of batch.resources) {
