@@ -144,8 +144,8 @@ interface StoredAttribute {
   readonly slot: number;
   /** Known to be frequent (a value once frequent stays so for this preparer). */
   frequent: boolean;
-  /** The preparer it was derived for (slots differ between preparers). */
-  readonly owner: BatchPreparer;
+  /** The `id` of the preparer it was derived for (slots differ between preparers). */
+  readonly owner: number;
 }
 
 /**
@@ -157,12 +157,15 @@ interface StoredAttribute {
  * dies with the object.
  */
 const STORED = Symbol('storedAttribute');
+/** Preparer ids (a number, not the preparer: a memo must not keep an old preparer alive). */
+let nextPreparerId = 1;
 type MemoKeyValue = KeyValue & { [STORED]?: StoredAttribute };
 
 /** Entries kept in each per-object cache before it starts over (a bound on its memory). */
 const CACHE_ENTRIES = 200_000;
 
 export class BatchPreparer {
+  private readonly id = nextPreparerId++;
   /** What attribute objects that cannot take a memo (frozen ones) become; bounded like the next. */
   private readonly storedAttributes = new Map<KeyValue, StoredAttribute>();
   /**
@@ -214,14 +217,15 @@ export class BatchPreparer {
     return names;
   }
 
-  /** The rows of one batch (the spans are not modified): one part, combined. */
+  /** The rows of one batch: one part, combined. */
   prepare(spans: readonly Span[]): PreparedBatch {
     return this.combine([this.preparePart(spans)]);
   }
 
   /**
-   * The rows of some spans, sorted by trace and start among themselves (the spans are not
-   * modified). Makes the assignments they need; the next `combine` commits them.
+   * The rows of some spans, sorted by trace and start among themselves. The spans are not
+   * modified, apart from the hidden memo on their attribute objects (`STORED`). Makes the
+   * assignments they need; the next `combine` commits them.
    */
   preparePart(spans: readonly Span[]): PreparedPart {
     const newResources = this.newResources;
@@ -319,7 +323,7 @@ export class BatchPreparer {
         for (let i = 0; i < list.length; i++) {
           const kv = list[i];
           let stored = (kv as MemoKeyValue)[STORED];
-          if (stored === undefined || stored.owner !== this) stored = this.storedAttributes.get(kv);
+          if (stored === undefined || stored.owner !== this.id) stored = this.storedAttributes.get(kv);
           if (stored === undefined) {
             const encoded = encodeAttribute(kv);
             const t = kv.value.type;
@@ -330,7 +334,7 @@ export class BatchPreparer {
               hash: indexed ? hashAttribute(encoded) : undefined,
               slot: slotBatch.slotFor(kv.key) ?? -1,
               frequent: false,
-              owner: this,
+              owner: this.id,
             };
             if (STORED in kv) (kv as MemoKeyValue)[STORED] = stored;
             else if (Object.isExtensible(kv)) Object.defineProperty(kv, STORED, { value: stored, writable: true });
