@@ -70,9 +70,10 @@ port.on('message', (message: ToPrepareWorker) => {
 });
 
 /**
- * Prepares a batch: the kept spans of each request, or its body decoded again. A request sent
- * without its body whose spans are not kept (this worker did not decode it) makes the answer
- * 'missing', with nothing consumed, and the main thread sends the bodies.
+ * Prepares a batch: the kept part of each request, or its body decoded and prepared again. A
+ * request sent without its body whose part is not kept (this worker did not decode it, or was
+ * reset since) makes the answer 'missing', with nothing consumed, and the main thread sends the
+ * bodies.
  */
 function prepare(id: number, requests: readonly WorkerRequest[]): void {
   try {

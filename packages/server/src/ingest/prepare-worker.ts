@@ -30,7 +30,7 @@ export type ToPrepareWorker =
 export type FromPrepareWorker =
   | { readonly type: 'decoded'; readonly id: number; readonly decoded: DecodedRequest }
   | { readonly type: 'prepared'; readonly id: number; readonly batch: PreparedBatch }
-  /** Some tickets of a `prepare` without bodies have no kept spans (a new worker): send the bodies. */
+  /** Some tickets of a `prepare` without bodies have no kept part (a new worker): send the bodies. */
   | { readonly type: 'missing'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
 
@@ -41,9 +41,10 @@ interface Waiting {
 
 /**
  * The write queue's staged writer on a worker thread: the worker decodes and validates each
- * request as it arrives (the receivers wait for its verdict to answer), keeps the valid spans,
- * and later prepares the rows of a batch of them (store/batch-preparer.ts); the calling thread,
- * which owns the database, only copies the rows in (`writePrepared`). Decoding and preparing
+ * request as it arrives (the receivers wait for its verdict to answer), prepares the rows of its
+ * valid spans at once and keeps them, and later combines the kept rows of a batch of requests
+ * (store/batch-preparer.ts); the calling thread, which owns the database, only copies the rows in
+ * (`writePrepared`). Decoding and preparing
  * were two thirds of the main thread's time under ingest load (BENCHMARKS.md); now they run
  * beside the receivers and the database writes, and each request is decoded once.
  *

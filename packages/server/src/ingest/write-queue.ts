@@ -54,7 +54,8 @@ export interface StagedRequest {
 export interface StagedWriter {
   /**
    * Decodes and validates a request (throwing `OtlpDecodeError` if it cannot be decoded) and
-   * keeps its valid spans under the returned ticket until `prepare` or `release`.
+   * keeps its valid spans (or what it made of them) under the returned ticket until `prepare` or
+   * `release`.
    */
   decode(raw: RawRequest): Promise<DecodedRequest>;
   /** Forgets the spans kept for a ticket (a request that will not be written). */
