@@ -21,10 +21,14 @@ import { ChunkBuilder, type ColumnKind, chunkBuffers, type PreparedChunk } from 
  * into DuckDB (`DuckDbSpanStore.writePrepared`). This split lets the ingest path prepare batches
  * on a worker thread while the thread that owns the database appends the previous one.
  *
- * The preparer keeps what earlier batches assigned (attribute slots, resource numbers, known
- * scopes and operations, frequent attribute values) and assumes every batch it prepared is
- * committed, in order. If one is not, its state is wrong: build a new preparer from the store's
- * `preparerState()`.
+ * Two steps: `preparePart` turns some spans (on the ingest path, one request's, as soon as it is
+ * decoded) into rows; `combine` joins parts into a batch. `prepare` does both for one part.
+ *
+ * The preparer keeps what earlier parts assigned (attribute slots, resource numbers, known
+ * scopes and operations, frequent attribute values) and assumes every batch it combined is
+ * committed, in order; each batch carries every assignment made since the previous one. If a
+ * batch is not committed, its state is wrong: build a new preparer from the store's
+ * `preparerState()` (parts it prepared are then stale too).
  */
 
 /** What a preparer starts from: the store's committed assignments (plain data, cloneable). */
