@@ -146,22 +146,18 @@ export class PrepareWorker implements StagedWriter {
     // Tickets only where the worker keeps the spans; bodies (copied, several MB a batch) only
     // where it does not: a retry, which hands no ticket, or, answered 'missing', a worker
     // started after a failure.
-    let answer = await this.ask({
-      type: 'prepare',
-      id: this.nextId++,
-      requests: requests.map((r) =>
-        r.ticket === undefined
-          ? { format: r.raw.format, body: r.raw.body }
-          : { format: r.raw.format, ticket: r.ticket },
-      ),
-    });
-    if (answer === 'missing') {
-      answer = await this.ask({
+    const ask = (withBodies: boolean) =>
+      this.ask({
         type: 'prepare',
         id: this.nextId++,
-        requests: requests.map((r) => ({ format: r.raw.format, body: r.raw.body, ticket: r.ticket })),
+        requests: requests.map(({ raw, ticket }) =>
+          withBodies || ticket === undefined
+            ? { format: raw.format, body: raw.body, ticket }
+            : { format: raw.format, ticket },
+        ),
       });
-    }
+    let answer = await ask(false);
+    if (answer === 'missing') answer = await ask(true);
     const batch = answer as PreparedBatch;
     return { write: (progress: WriteProgress) => this.store.writePrepared(batch, progress) };
   }

@@ -226,6 +226,20 @@ function span(traceNo: number, startNs: bigint, attrs = true): Span {
 }
 
 describe('DuckDbSpanStore writes prepared elsewhere', () => {
+  /** Runs `fn` on a store (with `options`) in a fresh directory, then closes and removes it. */
+  async function withStore(
+    options: { attributeIndexThreshold?: number },
+    fn: (store: DuckDbSpanStore) => Promise<void>,
+  ): Promise<void> {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB', ...options });
+    try {
+      await fn(store);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   const base = BigInt(Date.now()) * 1_000_000n;
   const variant = (traceNo: number, service: string, key: string): Span => {
     const s = span(traceNo, base + BigInt(traceNo) * 1000n);
@@ -241,9 +255,7 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
     };
   };
   it('keeps slots, resources and operations consistent when prepared and direct writes alternate', async () => {
-    const dir = tempDir();
-    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
-    try {
+    await withStore({}, async (store) => {
       // The store's own preparer sees batch 1; another preparer (as on the ingest worker) batch 2;
       // the store's preparer must then start from the database, not from what it saw before.
       await store.writeSpans([variant(1, 'alpha', 'first.key')]);
@@ -281,17 +293,12 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
           e instanceof StalePreparedBatchError && /prepared as write 5, the store's next write is 6/.test(e.message),
       );
       assert.deepEqual(await store.getTrace(variant(5, 'epsilon', 'fifth.key').traceId), []);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('marks a value frequent once, however many parts prepared before the mark hold it', async () => {
-    const dir = tempDir();
     // Threshold 1: a value is frequent as soon as one batch holds it.
-    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB', attributeIndexThreshold: 1 });
-    try {
+    await withStore({ attributeIndexThreshold: 1 }, async (store) => {
       const preparer = new BatchPreparer(await store.preparerState());
       const early = preparer.preparePart([variant(1, 'svc', 'k')]);
       const late = preparer.preparePart([variant(2, 'svc', 'k')]);
@@ -307,16 +314,11 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
         const found = await store.searchTraces({ attributes: [{ key: 'k', value: 'k-value' }], limit: 10 });
         assert.ok(found.some((t) => t.traceId === variant(no, 'svc', 'k').traceId));
       }
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('after a write that fails inside its transaction, takes the next one', async () => {
-    const dir = tempDir();
-    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB', attributeIndexThreshold: 1 });
-    try {
+    await withStore({ attributeIndexThreshold: 1 }, async (store) => {
       await store.writeSpans([variant(1, 'svc', 'k')]);
       const preparer = new BatchPreparer(await store.preparerState());
       const batch = preparer.prepare([variant(2, 'svc', 'other')]);
@@ -326,16 +328,11 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
       await store.writeSpans([variant(3, 'svc', 'third')]);
       assert.equal((await store.getTrace(variant(3, 'svc', 'third').traceId)).length, 1);
       assert.deepEqual(await store.getTrace(variant(2, 'svc', 'other').traceId), []);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('does not reuse what another preparer derived from the same attribute objects', async () => {
-    const dir = tempDir();
-    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
-    try {
+    await withStore({}, async (store) => {
       const shared: Span['attributes'] = [
         { key: 'a.key', value: { type: 'string', value: 'a-value' } },
         { key: 'x.key', value: { type: 'string', value: 'x-value' } },
@@ -362,16 +359,11 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
         found.map((t) => t.traceId),
         [withShared(3).traceId],
       );
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('commits with each batch every assignment its parts rely on, also those made for parts never written', async () => {
-    const dir = tempDir();
-    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
-    try {
+    await withStore({}, async (store) => {
       // As on the ingest worker: each request prepared as a part when it arrives, parts combined
       // into batches later, in another order, and a refused request's part dropped.
       const preparer = new BatchPreparer(await store.preparerState());
@@ -403,10 +395,7 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
       await store.writePrepared(fresh.prepare([variant(5, 'gamma', 'other.key')]));
       const [fifth] = await store.getTrace(variant(5, 'gamma', 'other.key').traceId);
       assert.deepEqual(fifth.attributes, variant(5, 'gamma', 'other.key').attributes);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
