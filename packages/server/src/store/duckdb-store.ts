@@ -26,6 +26,7 @@ import {
   UTINYINT,
   VARCHAR,
 } from '@duckdb/node-api';
+import { type Logger, silentLogger } from '../logger.ts';
 import type {
   DependencyEdge,
   OperationStats,
@@ -43,7 +44,7 @@ import {
   decodeAttribute,
 } from './attribute-codec.ts';
 import { hashAttribute, minuteOf, minutesToRanges, type NanoRange } from './attribute-index.ts';
-import { AttributeSlots, attributesFromSlots, MAX_SLOTS } from './attribute-slots.ts';
+import { AttributeSlots, attributesFromSlots } from './attribute-slots.ts';
 import {
   ATTR_INDEX_KINDS,
   BatchPreparer,
@@ -54,6 +55,7 @@ import {
 } from './batch-preparer.ts';
 import type { PreparedChunk } from './chunk-builder.ts';
 import { appendPreparedChunks, checkColumnKinds, duckdbTypeOf } from './chunk-writer.ts';
+import { migrateSchema, SLOT_COLUMNS } from './duckdb-schema.ts';
 
 /** Options for the embedded DuckDB store. */
 export interface DuckDbStoreOptions {
@@ -74,77 +76,9 @@ export interface DuckDbStoreOptions {
   readonly attributeIndexThreshold?: number;
   /** Width of the newest window a search reads first, before widening (default 10 minutes). */
   readonly firstSearchWindowNanos?: bigint;
+  /** Where the store reports what it repaired or migrated (default: nowhere). */
+  readonly logger?: Logger;
 }
-
-/** The attribute slot columns of \`spans\` (attribute-slots.ts). */
-const SLOT_COLUMNS = Array.from({ length: MAX_SLOTS }, (_, i) => `a${i}`);
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS spans (
-  trace_id UHUGEINT NOT NULL,
-  span_id UBIGINT NOT NULL,
-  parent_span_id UBIGINT NOT NULL,
-  start_ns UBIGINT NOT NULL,
-  duration_ns UBIGINT NOT NULL,
-  service VARCHAR NOT NULL,
-  name VARCHAR NOT NULL,
-  parent_service VARCHAR,
-  kind UTINYINT NOT NULL,
-  status_code UTINYINT NOT NULL,
-  status_message VARCHAR,
-  trace_state VARCHAR,
-  flags UINTEGER NOT NULL,
-  attr_layout VARCHAR,
-  attrs_rest VARCHAR[] NOT NULL,
-  dropped_attributes UINTEGER NOT NULL,
-  events VARCHAR,
-  dropped_events UINTEGER NOT NULL,
-  links VARCHAR,
-  dropped_links UINTEGER NOT NULL,
-  resource_no UINTEGER NOT NULL,
-  scope_id UBIGINT NOT NULL,
-  ${SLOT_COLUMNS.map((c) => `${c} VARCHAR`).join(',\n  ')}
-);
-CREATE TABLE IF NOT EXISTS attr_slots (
-  key VARCHAR PRIMARY KEY,
-  slot UTINYINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS trace_parts (
-  trace_id UHUGEINT NOT NULL,
-  start_ns UBIGINT NOT NULL,
-  last_start_ns UBIGINT NOT NULL,
-  span_count UINTEGER NOT NULL
-);
--- A trace's parts by id (an ART index: a point lookup instead of a scan of every part).
-CREATE INDEX IF NOT EXISTS trace_parts_trace_id ON trace_parts (trace_id);
-CREATE TABLE IF NOT EXISTS operations (
-  service VARCHAR NOT NULL,
-  name VARCHAR NOT NULL,
-  PRIMARY KEY (service, name)
-);
-CREATE TABLE IF NOT EXISTS attr_index (
-  h UINTEGER NOT NULL,
-  minute UINTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS attr_frequent (
-  h UINTEGER PRIMARY KEY
-);
-CREATE TABLE IF NOT EXISTS resources (
-  id UBIGINT PRIMARY KEY,
-  no UINTEGER NOT NULL,
-  service VARCHAR NOT NULL,
-  attrs VARCHAR[] NOT NULL,
-  body VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS write_progress (
-  source VARCHAR PRIMARY KEY,
-  position UBIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS scopes (
-  id UBIGINT PRIMARY KEY,
-  body VARCHAR NOT NULL
-);
-`;
 
 /**
  * The filled slot values of a row, in slot order, joined by chr(31) (never inside an encoded
@@ -370,20 +304,11 @@ export class DuckDbSpanStore implements SpanStore {
     // bench:ingest spans written in 12k-span transactions: 64 MB left 64 of 286 blocks free
     // (74.8 bytes/span on disk), 128 MB 1 of 213 (55.9); 256 MB no better than 128.
     config.checkpoint_threshold = '128MB';
-    const instance = await DuckDBInstance.create(join(options.dataDir, 'ariadne.duckdb'), config);
+    const file = join(options.dataDir, 'ariadne.duckdb');
+    const instance = await DuckDBInstance.create(file, config);
     const writer = await instance.connect();
     try {
-      const old = await writer.runAndReadAll(
-        `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'spans' AND database_name = current_database()
-           AND NOT EXISTS (SELECT 1 FROM duckdb_columns() WHERE table_name = 'spans' AND column_name = 'attr_layout'
-             AND database_name = current_database())`,
-      );
-      if (Number(old.getRowObjects()[0].n) > 0) {
-        throw new Error(
-          `${options.dataDir} holds a database in an older Ariadne layout (attributes not in slot columns); move it away and start again`,
-        );
-      }
-      await writer.run(SCHEMA);
+      await migrateSchema(writer, file, options.logger ?? silentLogger);
       const frequentRows = columnsOf(await writer.runAndReadAll('SELECT h FROM attr_frequent'))[0] as number[];
       const frequent = new Set(frequentRows);
       const reader = await instance.connect();
@@ -544,7 +469,7 @@ export class DuckDbSpanStore implements SpanStore {
       }
       for (const scope of batch.scopes) {
         await db.run(
-          'INSERT INTO scopes VALUES ($1, $2) ON CONFLICT DO NOTHING',
+          'INSERT INTO scopes SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM scopes WHERE id = $1)',
           [scope.id, scope.body],
           [UBIGINT, VARCHAR],
         );
@@ -558,14 +483,16 @@ export class DuckDbSpanStore implements SpanStore {
       }
       if (batch.operations.length > 0) {
         await db.run(
-          'INSERT INTO operations SELECT unnest($1), unnest($2) ON CONFLICT DO NOTHING',
+          `INSERT INTO operations SELECT DISTINCT n.service, n.name FROM (SELECT unnest($1) AS service, unnest($2) AS name) n
+             WHERE NOT EXISTS (SELECT 1 FROM operations o WHERE o.service = n.service AND o.name = n.name)`,
           [listValue(batch.operations.map((p) => p[0])), listValue(batch.operations.map((p) => p[1]))],
           [LIST(VARCHAR), LIST(VARCHAR)],
         );
       }
       if (progress !== undefined) {
+        await db.run('DELETE FROM write_progress WHERE source = $1', [progress.source], [VARCHAR]);
         await db.run(
-          'INSERT INTO write_progress VALUES ($1, $2) ON CONFLICT (source) DO UPDATE SET position = excluded.position',
+          'INSERT INTO write_progress VALUES ($1, $2)',
           [progress.source, progress.position],
           [VARCHAR, UBIGINT],
         );
@@ -914,7 +841,7 @@ export class DuckDbSpanStore implements SpanStore {
 
   async listOperations(service: string): Promise<string[]> {
     const [names] = await this.columns(
-      'SELECT name FROM operations WHERE service = $1 ORDER BY name',
+      'SELECT DISTINCT name FROM operations WHERE service = $1 ORDER BY name',
       [service],
       [VARCHAR],
     );
