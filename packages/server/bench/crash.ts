@@ -550,6 +550,9 @@ class ServerControl {
     if (status === 'timeout') this.stats.anomalies.push(`server #${server.generation} survived SIGKILL`);
     if (listened) this.stats.killsJustAfterStartup++;
     else this.stats.killsDuringStartup++;
+    log(
+      `  server #${server.generation} SIGKILLed ${afterMs} ms after spawn, ${listened ? 'after' : 'before'} it listened`,
+    );
     this.stats.fates.set(server.generation, listened ? 'killed just after startup' : 'killed during startup');
   }
 
@@ -562,17 +565,29 @@ class ServerControl {
   }
 }
 
+/** Runs `step` and logs how long it took: a slow start or stop is a finding too. */
+async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const result = await step();
+  log(`  ${what}: ${Math.round(performance.now() - t0)} ms`);
+  return result;
+}
+
 async function runAction(control: ServerControl, action: Action): Promise<void> {
   // A server left running by 'start with load' is stopped cleanly, under load, before a new start.
-  if (action.kind !== 'start-with-load' && control.running()) await control.stopClean('clean stop under load');
+  if (action.kind !== 'start-with-load' && control.running()) {
+    const generation = control.running()!.generation;
+    await timed(`clean stop of server #${generation} under load`, () => control.stopClean('clean stop under load'));
+  }
   if (action.kind === 'kill-during-startup') return control.killDuringStartup(action.afterMs);
   if (action.kind === 'start-with-load') {
-    if (!control.running()) await control.start(true);
+    if (!control.running()) await timed('start', () => control.start(true));
     return sleep(action.loadMs);
   }
-  await control.start(true);
+  await timed('start', () => control.start(true));
   await sleep(action.loadMs);
-  await control.stopClean('clean stop after a short load');
+  const generation = control.running()!.generation;
+  await timed(`clean stop of server #${generation}`, () => control.stopClean('clean stop after a short load'));
 }
 
 /** `KILLS` cycles: load, SIGKILL, follow-up actions; leaves a server running. */
@@ -585,7 +600,7 @@ async function runCampaign(control: ServerControl, ledger: Ledger): Promise<void
       break;
     }
     const plan = planCycle(rand);
-    if (!control.running()) await control.start(true);
+    if (!control.running()) await timed('start', () => control.start(true));
     await sleep(plan.loadMs);
     const generation = control.running()!.generation;
     const acknowledged = ledger.acknowledgedSpans;
@@ -599,7 +614,7 @@ async function runCampaign(control: ServerControl, ledger: Ledger): Promise<void
     for (const action of plan.actions) await runAction(control, action);
     control.stats.cyclesRun = cycle;
   }
-  if (!control.running()) await control.start(true);
+  if (!control.running()) await timed('final start', () => control.start(true));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApiApp } from './api/app.ts';
-import { INGEST_LOG_SOURCE, IngestLog } from './ingest/ingest-log.ts';
+import { INGEST_LOG_SOURCE, IngestLog, type LogDamage } from './ingest/ingest-log.ts';
 import { OtlpGrpcReceiver } from './ingest/otlp-grpc.ts';
 import { buildOtlpHttpApp } from './ingest/otlp-http.ts';
 import { PrepareWorker } from './ingest/prepare-worker.ts';
 import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
+import { type Logger, silentLogger } from './logger.ts';
 import { DuckDbSpanStore } from './store/duckdb-store.ts';
 import { DEFAULT_MAX_BATCH_SPANS, memoryBudget, parseMemorySize } from './store/memory-budget.ts';
 
@@ -38,6 +39,10 @@ export interface ServerConfig {
   readonly retentionNanos?: bigint;
   /** Directory of the built web UI; defaults to packages/web/dist. */
   readonly webRoot?: string;
+  /** The process's logger (default: none). */
+  readonly logger?: Logger;
+  /** Level of the logger `ariadne serve` creates (`info` by default). */
+  readonly logLevel?: string;
 }
 
 /** A running server: where it listens, and how to stop it. */
@@ -61,6 +66,90 @@ export interface RunningServer {
 export interface StartupReplay extends ReplayResult {
   /** Bytes of a torn or corrupt tail cut off (requests being written at a crash, never acknowledged). */
   readonly truncatedBytes: number;
+  /** Stretches of the log after the store's position that could not be read back. */
+  readonly damage: readonly LogDamage[];
+  /**
+   * Acknowledged spans lost with that damage, counted from what the store last recorded as
+   * acknowledged; undefined when there is no damage, or the store holds no such record.
+   */
+  readonly lostSpans?: bigint;
+}
+
+/**
+ * Opens the ingest log at the store's position and replays what the store has not applied;
+ * reports damage (positions, and the acknowledged spans it cost) to the logger.
+ */
+async function openAndReplayLog(
+  store: DuckDbSpanStore,
+  dir: string,
+  maxBatchSpans: number,
+  logger: Logger,
+): Promise<StartupReplay & { readonly log: IngestLog }> {
+  const progress = (name: string) => store.readProgress(name ? `${INGEST_LOG_SOURCE}.${name}` : INGEST_LOG_SOURCE);
+  const applied = (await progress('')) ?? 0n;
+  const appliedSpans = await progress('spans');
+  const stored = { position: await progress('acknowledged'), spans: await progress('acknowledged-spans') };
+  const log = await IngestLog.open({ dir, startAt: applied, acknowledged: stored.position });
+  try {
+    if (log.truncatedBytes > 0)
+      logger.warn({ bytes: log.truncatedBytes }, 'ingest log: cut a torn tail (a write interrupted by a crash)');
+    // What was acknowledged, as far as anything recorded it: the log's own mark (written after
+    // every fdatasync) or, if that is older or unreadable, the store's record of it.
+    const acknowledged =
+      log.mark && (stored.position === undefined || log.mark.position >= stored.position) ? log.mark : stored;
+    // Nothing ever applied: the store's count starts at zero.
+    const appliedBefore = appliedSpans ?? (applied === 0n ? 0n : undefined);
+    const result = await replayIngestLog({
+      log,
+      writer: store,
+      after: applied,
+      maxBatchSpans,
+      appliedSpans: appliedBefore ?? 0n,
+      acknowledgedAt: acknowledged.position,
+    });
+    log.startCounting(result.appliedSpans);
+    if (result.records > 0)
+      logger.info(
+        { spans: result.spans, requests: result.records },
+        'ingest log: replayed acknowledged spans into the store',
+      );
+    let lostSpans: bigint | undefined;
+    if (log.damage.length > 0 && appliedBefore !== undefined && acknowledged.spans !== undefined) {
+      lostSpans = acknowledged.spans - appliedBefore - result.spansUpToAcknowledged;
+      if (lostSpans < 0n) lostSpans = 0n;
+    }
+    for (const d of log.damage)
+      logger.error(
+        { kind: d.kind, file: d.file, from: String(d.from), to: String(d.to), savedTo: d.savedTo },
+        d.kind === 'corrupt'
+          ? `ingest log: positions ${d.from}-${d.to} of ${d.file} are damaged and were skipped; every intact record around them was replayed`
+          : `ingest log: positions ${d.from}-${d.to} are missing from ${d.file} (a segment deleted or cut short)`,
+      );
+    if (log.damage.length > 0)
+      logger.error(
+        {
+          lostSpans: lostSpans === undefined ? 'unknown' : String(lostSpans),
+          acknowledgedAt: acknowledged.position === undefined ? undefined : String(acknowledged.position),
+          appliedAt: String(applied),
+        },
+        lostSpans === undefined
+          ? 'ingest log: acknowledged spans were lost with the damage above; the store kept no count to tell how many'
+          : `ingest log: ${lostSpans} acknowledged spans were lost with the damage above (up to position ${acknowledged.position}, the last recorded as acknowledged)`,
+      );
+    if (log.damage.length > 0 && result.position < log.end) {
+      // The loss is reported: move the store past it, so that the next start does not report it
+      // again (no record lies between, nothing is skipped).
+      await store.writeSpans([], {
+        source: INGEST_LOG_SOURCE,
+        position: log.end,
+        counters: { spans: result.appliedSpans },
+      });
+    }
+    return { ...result, log, truncatedBytes: log.truncatedBytes, damage: log.damage, lostSpans };
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -73,6 +162,7 @@ function urlHost(host: string): string {
 /** Starts the store, the OTLP receivers and the query API. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const logger = config.logger ?? silentLogger;
 
   // Memory: one limit, shared by the database and the spans waiting to be committed.
   const memoryBytes = config.memoryLimit === undefined ? undefined : parseMemorySize(config.memoryLimit);
@@ -83,21 +173,19 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     dataDir: config.dataDir,
     memoryLimit: budget?.databaseMemoryLimit ?? config.memoryLimit,
     retentionNanos: config.retentionNanos,
+    logger,
   });
 
   const maxBatchSpans = config.maxBatchSpans ?? budget?.maxBatchSpans ?? DEFAULT_MAX_BATCH_SPANS;
 
   // Ingest log: requests are acknowledged once durable here. First bring the store up to date
   // with what a crash left in it, before anything new arrives.
-  let log: IngestLog | undefined;
+  let log: IngestLog;
   let replayed: StartupReplay;
   try {
-    const applied = (await store.readProgress(INGEST_LOG_SOURCE)) ?? 0n;
-    log = await IngestLog.open({ dir: join(config.dataDir, 'ingest-log'), startAt: applied });
-    const result = await replayIngestLog({ log, writer: store, after: applied, maxBatchSpans });
-    replayed = { ...result, truncatedBytes: log.truncatedBytes };
+    const opened = await openAndReplayLog(store, join(config.dataDir, 'ingest-log'), maxBatchSpans, logger);
+    ({ log, ...replayed } = opened);
   } catch (error) {
-    await log?.close();
     await store.close();
     throw error;
   }
@@ -120,6 +208,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxPendingSpans: config.maxPendingSpans ?? budget?.maxPendingSpans ?? 200_000,
     maxPendingLogBytes: config.maxPendingLogBytes,
     maxBatchSpans,
+    appliedSpans: replayed.appliedSpans,
   });
   const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes });
   const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes });

@@ -36,7 +36,15 @@ const OPTIONS: readonly OptionSpec[] = [
     help: 'delete spans older than this, continuously (e.g. 7d, 36h, 90m)',
     default: 'keep everything',
   },
+  {
+    flag: 'log-level',
+    env: 'ARIADNE_LOG_LEVEL',
+    help: 'trace, debug, info, warn, error or silent (JSON lines on stderr)',
+    default: 'info',
+  },
 ];
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export const SERVE_USAGE = `Usage: ariadne serve [options]
 
@@ -126,7 +134,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const memory = get('memory-limit');
   const pending = get('max-pending-spans');
   const retention = get('retention');
+  const logLevel = get('log-level') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   return {
+    logLevel,
     dataDir: get('data') ?? './ariadne-data',
     host: get('host') ?? '127.0.0.1',
     apiPort: parsePort(get('api-port') ?? '4320', 'api-port'),

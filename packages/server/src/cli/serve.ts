@@ -1,4 +1,5 @@
-import { startServer } from '../main.ts';
+import { createLogger } from '../logger.ts';
+import { type RunningServer, startServer } from '../main.ts';
 import { parseServeArgs, SERVE_USAGE } from './config.ts';
 import type { CliIo } from './io.ts';
 
@@ -12,14 +13,14 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(SERVE_USAGE);
     return 0;
   }
-  const server = await startServer(config);
-  const { replayed } = server;
-  if (replayed.truncatedBytes > 0)
-    io.stderr.write(`ingest log: cut ${replayed.truncatedBytes} bytes of a torn tail (requests never acknowledged)\n`);
-  if (replayed.records > 0)
-    io.stderr.write(
-      `ingest log: replayed ${replayed.spans} acknowledged spans (${replayed.records} requests) into the store\n`,
-    );
+  const logger = createLogger({ level: config.logLevel });
+  let server: RunningServer;
+  try {
+    server = await startServer({ ...config, logger });
+  } catch (error) {
+    logger.fatal({ err: error }, 'ariadne serve could not start');
+    throw error;
+  }
   io.stdout.write(
     [
       `ariadne listening (data in ${config.dataDir})`,

@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { createLogger } from '../logger.ts';
+import { startServer } from '../main.ts';
 import {
   assertEveryAcknowledgedTrace,
   killServe,
+  requestTraceId,
   sendLoad,
   spawnServe,
   startServe,
+  startStalledServe,
   stopServe,
+  storedSpans,
   waitForDrained,
   waitForOk,
 } from './testdata/ariadne-process.ts';
@@ -171,6 +177,116 @@ describe('crash cycles of ariadne serve', () => {
         assert.equal(await stopServe(again), 0);
       }
       await assertAllReadable(dataDir, 4, acked, 150);
+    }),
+  );
+});
+
+/** Kills a server that acknowledged `requests` requests without committing any, then damages its log. */
+async function acknowledgeOnlyInLog(dataDir: string, tag: number, requests: number): Promise<string> {
+  const { serve, urls } = await startStalledServe(dataDir);
+  try {
+    const acked = await sendLoad({
+      otlpHttp: urls.otlpHttp,
+      tag,
+      spans: SPANS,
+      senders: 2,
+      maxRequests: requests,
+      until: () => false,
+    });
+    assert.equal(acked.size, requests);
+  } finally {
+    await killServe(serve);
+  }
+  const logDir = join(dataDir, 'ingest-log');
+  const segments = readdirSync(logDir).filter((n) => n.endsWith('.log'));
+  assert.equal(segments.length, 1);
+  return join(logDir, segments[0]);
+}
+
+function capturingLogger() {
+  const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger({ destination }), lines };
+}
+
+const restart = (dataDir: string, logger = capturingLogger().logger) =>
+  startServer({ dataDir, host: '127.0.0.1', apiPort: 0, otlpHttpPort: 0, otlpGrpcPort: 0, logger });
+
+async function readableRequests(api: string, tag: number, requests: number): Promise<number> {
+  let whole = 0;
+  for (let n = 0; n < requests; n++) {
+    const count = await storedSpans(api, requestTraceId(tag, n));
+    assert.ok(count === 0 || count === SPANS, `request ${n}: whole or not at all (${count})`);
+    if (count === SPANS) whole++;
+  }
+  return whole;
+}
+
+describe('a damaged ingest log', () => {
+  const REQUESTS = 30;
+
+  it(
+    'cut to half its length: replays every intact record and reports exactly how many acknowledged spans were lost',
+    withDataDir('ariadne-log-cut-', async (dataDir) => {
+      const segment = await acknowledgeOnlyInLog(dataDir, 5, REQUESTS);
+      truncateSync(segment, Math.floor(statSync(segment).size / 2));
+
+      const { logger, lines } = capturingLogger();
+      const server = await restart(dataDir, logger);
+      try {
+        const { replayed } = server;
+        assert.ok(replayed.damage.length > 0);
+        assert.equal(replayed.lostSpans, BigInt(REQUESTS * SPANS - replayed.spans), 'the loss, exactly');
+        assert.ok(replayed.records > 0 && replayed.records < REQUESTS);
+        assert.equal(await readableRequests(server.apiUrl, 5, REQUESTS), replayed.records);
+        const report = lines.find((l) => l.level >= 50 && /acknowledged spans were lost/.test(l.msg));
+        assert.ok(report, JSON.stringify(lines));
+        assert.equal(report.lostSpans, String(REQUESTS * SPANS - replayed.spans));
+        assert.ok(lines.some((l) => l.level >= 50 && /positions \d+-\d+/.test(l.msg)));
+      } finally {
+        await server.close();
+      }
+      // Reported once: the next start finds nothing to report and everything still readable.
+      const again = await restart(dataDir);
+      try {
+        assert.deepEqual(again.replayed.damage, []);
+        assert.equal(await readableRequests(again.apiUrl, 5, REQUESTS), server.replayed.records);
+      } finally {
+        await again.close();
+      }
+    }),
+  );
+
+  it(
+    'one flipped byte at a quarter of a segment: loses that one request, replays all the others',
+    withDataDir('ariadne-log-flip-', async (dataDir) => {
+      const segment = await acknowledgeOnlyInLog(dataDir, 6, REQUESTS);
+      const bytes = readFileSync(segment);
+      bytes[Math.floor(bytes.length / 4)] ^= 0x40;
+      writeFileSync(segment, bytes);
+
+      const server = await restart(dataDir);
+      try {
+        const { replayed } = server;
+        assert.deepEqual(
+          replayed.damage.map((d) => d.kind),
+          ['corrupt'],
+        );
+        assert.equal(replayed.lostSpans, BigInt(SPANS));
+        assert.equal(replayed.records, REQUESTS - 1);
+        assert.equal(await readableRequests(server.apiUrl, 6, REQUESTS), REQUESTS - 1);
+        assert.deepEqual(
+          readFileSync(replayed.damage[0].savedTo!).length,
+          Number(replayed.damage[0].to - replayed.damage[0].from),
+        );
+      } finally {
+        await server.close();
+      }
     }),
   );
 });

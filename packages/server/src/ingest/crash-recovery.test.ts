@@ -176,7 +176,10 @@ describe('crash recovery through the ingest log', () => {
 
       // The process died while writing one more request: half a record at the tail of the log.
       const logDir = join(dataDir, 'ingest-log');
-      const last = readdirSync(logDir).sort().at(-1)!;
+      const last = readdirSync(logDir)
+        .filter((n) => n.endsWith('.log'))
+        .sort()
+        .at(-1)!;
       const torn = Buffer.alloc(19);
       torn.writeUInt32LE(1_000, 0);
       torn.writeUInt8(1, 8);
@@ -275,7 +278,7 @@ describe('crash recovery through the ingest log', () => {
       t.diagnostic(`${server.pendingSpans()} acknowledged spans not yet in the store at close`);
       await server.close();
       const logDir = join(dataDir, 'ingest-log');
-      const files = readdirSync(logDir);
+      const files = readdirSync(logDir).filter((n) => n.endsWith('.log'));
       assert.equal(files.length, 1);
       assert.equal(statSync(join(logDir, files[0])).size, 16, 'an empty segment: every record applied');
 

@@ -167,57 +167,122 @@ describe('IngestLog', () => {
     await again.close();
   });
 
-  it('fails clearly on a corrupt record in an older segment, a missing segment or a foreign file', async () => {
+  it('skips and reports a corrupt record in an older segment, recovering every intact one around it', async () => {
     const log = await IngestLog.open({ dir, segmentBytes: 20 });
-    for (const t of ['one-xxxxxxxxxxx', 'two-xxxxxxxxxxx', 'three-xxxxxxxxx']) await writeAll(log, [t]);
+    const ends = [];
+    for (const t of ['one-xxxxxxxxxxx', 'two-xxxxxxxxxxx', 'three-xxxxxxxxx']) ends.push(...(await writeAll(log, [t])));
     await log.close();
     const files = segmentFiles();
     assert.equal(files.length, 3);
 
     const first = join(dir, files[0]);
-    const original = readFileSync(first);
-    const damaged = Buffer.from(original);
+    const damaged = Buffer.from(readFileSync(first));
     damaged[damaged.length - 2] ^= 0x01;
     writeFileSync(first, damaged);
     const opened = await IngestLog.open({ dir, segmentBytes: 20 });
-    assert.throws(
-      () => read(opened),
-      (e: Error) => e instanceof IngestLogError && /corrupt at position 0/.test(e.message),
+    assert.deepEqual(
+      opened.damage.map(({ kind, from, to }) => ({ kind, from, to })),
+      [{ kind: 'corrupt', from: 0n, to: ends[0] }],
+    );
+    assert.deepEqual(
+      readFileSync(opened.damage[0].savedTo!),
+      damaged.subarray(SEGMENT_HEADER),
+      'the damaged bytes are kept',
+    );
+    assert.deepEqual(
+      read(opened).map((r) => r.body),
+      ['two-xxxxxxxxxxx', 'three-xxxxxxxxx'],
+    );
+    assert.equal(readFileSync(first).length, damaged.length, 'the segment itself is left as it was');
+    await opened.close();
+  });
+
+  it('finds the next intact record when a damaged length hides where the bad one ends', async () => {
+    const log = await IngestLog.open({ dir });
+    const ends = await writeAll(log, ['alpha', 'bravo-bravo', 'charlie', 'delta']);
+    await log.close();
+    const file = join(dir, segmentFiles()[0]);
+    const bytes = Buffer.from(readFileSync(file));
+    bytes.writeUInt32LE(0x00ff_ffff, SEGMENT_HEADER + Number(ends[0])); // bravo's length
+    writeFileSync(file, bytes);
+    const opened = await IngestLog.open({ dir });
+    assert.deepEqual(
+      opened.damage.map(({ kind, from, to }) => ({ kind, from, to })),
+      [{ kind: 'corrupt', from: ends[0], to: ends[1] }],
+    );
+    assert.deepEqual(
+      read(opened).map((r) => r.body),
+      ['alpha', 'charlie', 'delta'],
     );
     await opened.close();
-    writeFileSync(first, original);
+  });
+
+  it('reports a missing segment and acknowledged records cut off the end, and refuses a foreign file', async () => {
+    const log = await IngestLog.open({ dir, segmentBytes: 20 });
+    const ends = [];
+    for (const t of ['one-xxxxxxxxxxx', 'two-xxxxxxxxxxx', 'three-xxxxxxxxx']) ends.push(...(await writeAll(log, [t])));
+    await log.close();
+    const files = segmentFiles();
 
     const middle = join(dir, files[1]);
     const middleBytes = readFileSync(middle);
     rmSync(middle);
-    await assert.rejects(
-      IngestLog.open({ dir }),
-      (e: Error) => e instanceof IngestLogError && /do not join/.test(e.message),
+    const gap = await IngestLog.open({ dir, segmentBytes: 20 });
+    assert.deepEqual(
+      gap.damage.map(({ kind, from, to }) => ({ kind, from, to })),
+      [{ kind: 'missing', from: ends[0], to: ends[1] }],
     );
+    assert.deepEqual(
+      read(gap).map((r) => r.body),
+      ['one-xxxxxxxxxxx', 'three-xxxxxxxxx'],
+    );
+    await gap.close();
     writeFileSync(middle, middleBytes);
 
+    // The last segment cut in half, where the store knew every record acknowledged.
     const last = join(dir, files[2]);
     const lastBytes = readFileSync(last);
+    truncateSync(last, SEGMENT_HEADER + 5);
+    const cut = await IngestLog.open({ dir, segmentBytes: 20, startAt: ends[0], acknowledged: ends[2] });
+    assert.deepEqual(
+      cut.damage.map(({ kind, from, to }) => ({ kind, from, to })),
+      [
+        { kind: 'corrupt', from: ends[1], to: ends[1] + 5n },
+        { kind: 'missing', from: ends[1] + 5n, to: ends[2] },
+      ],
+    );
+    assert.equal(cut.end, ends[2], 'appends resume after every position handed out');
+    assert.deepEqual(
+      read(cut, ends[0]).map((r) => r.body),
+      ['two-xxxxxxxxxxx'],
+    );
+    await cut.close();
+
     writeFileSync(last, Buffer.concat([Buffer.from('NOTALOG!'), lastBytes.subarray(8)]));
     await assert.rejects(
       IngestLog.open({ dir }),
-      (e: Error) => e instanceof IngestLogError && /not an ingest log segment/.test(e.message),
+      (e: Error) => e instanceof IngestLogError && /not an ingest log segment.*move it out/.test(e.message),
     );
   });
 
-  it('resumes at the store position: drops applied segments, refuses a log with records missing', async () => {
+  it('resumes at the store position: drops applied segments, reports records missing after it', async () => {
     const log = await IngestLog.open({ dir, segmentBytes: 20 });
-    const ends = [];
-    for (const t of ['one-xxxxxxxxxxx', 'two-xxxxxxxxxxx']) ends.push(...(await writeAll(log, [t])));
+    for (const t of ['one-xxxxxxxxxxx', 'two-xxxxxxxxxxx']) await writeAll(log, [t]);
     await log.close();
 
     const ahead = await IngestLog.open({ dir, startAt: 1000n });
     assert.equal(ahead.end, 1000n, 'positions never go back');
+    assert.deepEqual(ahead.damage, []);
     assert.deepEqual(segmentFiles(), ['00000000000000001000.log']);
     await writeAll(ahead, ['later']);
     await ahead.close();
 
-    await assert.rejects(IngestLog.open({ dir, startAt: 500n }), /segments are missing/);
+    const behind = await IngestLog.open({ dir, startAt: 500n });
+    assert.deepEqual(
+      behind.damage.map(({ kind, from, to }) => ({ kind, from, to })),
+      [{ kind: 'missing', from: 500n, to: 1000n }],
+    );
+    await behind.close();
     const resumed = await IngestLog.open({ dir, startAt: 1000n });
     assert.deepEqual(
       read(resumed, 1000n).map((r) => r.body),

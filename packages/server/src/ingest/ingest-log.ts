@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -66,6 +76,25 @@ export interface IngestLogOptions {
    * log is empty or ends before it, writing resumes at this position (positions never go back).
    */
   readonly startAt?: bigint;
+  /**
+   * The log position the store last recorded as acknowledged (durable in the log). Records
+   * before it that the log no longer holds intact were acknowledged and are reported as damage.
+   */
+  readonly acknowledged?: bigint;
+}
+
+/**
+ * A stretch of the log, after the store's position, that cannot be read back: `corrupt` bytes
+ * (their copy is in `savedTo`) or `missing` positions that no file holds (a segment deleted, a
+ * file cut short).
+ */
+export interface LogDamage {
+  readonly kind: 'corrupt' | 'missing';
+  /** The segment holding the bytes, or the log's directory for missing positions. */
+  readonly file: string;
+  readonly from: bigint;
+  readonly to: bigint;
+  readonly savedTo?: string;
 }
 
 const MAGIC = Buffer.from('ARDNLOG1', 'latin1');
@@ -73,6 +102,26 @@ const SEGMENT_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 9;
 const SEGMENT_NAME = /^(\d{20})\.log$/;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** `<dir>/acknowledged`: u64 position and u64 span count of the last durable record, u32 CRC-32. */
+const MARK_FILE = 'acknowledged';
+const MARK_BYTES = 20;
+
+/** The last durable record as the `acknowledged` mark recorded it. */
+export interface AcknowledgedMark {
+  readonly position: bigint;
+  /** Acknowledged spans up to `position`, counted as the store counts applied ones. */
+  readonly spans: bigint;
+}
+
+function readMark(dir: string): AcknowledgedMark | undefined {
+  try {
+    const bytes = readFileSync(join(dir, MARK_FILE));
+    if (bytes.length < MARK_BYTES || crc32(bytes.subarray(0, 16)) !== bytes.readUInt32LE(16)) return undefined;
+    return { position: bytes.readBigUInt64LE(0), spans: bytes.readBigUInt64LE(8) };
+  } catch {
+    return undefined;
+  }
+}
 
 interface Segment {
   readonly start: bigint;
@@ -85,6 +134,7 @@ interface Pending {
   readonly buffers: Buffer[];
   bytes: number;
   end: bigint;
+  spans: number;
   readonly waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
@@ -115,26 +165,88 @@ function isFormat(value: number): value is LogFormat {
   return value === LogFormat.OTLP_PROTOBUF || value === LogFormat.OTLP_JSON;
 }
 
+/** A record's end offset if a whole, intact record starts at `at`; -1 otherwise. */
+function recordEndAt(bytes: Buffer, at: number): number {
+  if (at + RECORD_HEADER_BYTES > bytes.length) return -1;
+  const length = bytes.readUInt32LE(at);
+  const next = at + RECORD_HEADER_BYTES + length;
+  if (!isFormat(bytes.readUInt8(at + 8)) || next > bytes.length) return -1;
+  const header = bytes.subarray(at, at + RECORD_HEADER_BYTES);
+  const body = bytes.subarray(at + RECORD_HEADER_BYTES, next);
+  return recordChecksum(header, body) === bytes.readUInt32LE(at + 4) ? next : -1;
+}
+
+/** Whether a record header at `at` is plausible (format byte, length within the file), or the file ends there. */
+function plausibleAt(bytes: Buffer, at: number): boolean {
+  if (at === bytes.length) return true;
+  if (at + RECORD_HEADER_BYTES > bytes.length) return false;
+  return isFormat(bytes.readUInt8(at + 8)) && at + RECORD_HEADER_BYTES + bytes.readUInt32LE(at) <= bytes.length;
+}
+
 /**
- * Parses the records of one segment's bytes (header included). Returns the records and the file
- * offset where parsing stopped: the file's length when every record is whole and intact.
+ * Where the next intact record starts after a bad one at `at` (the file's length if none does).
+ * Most damage leaves the bad record's length intact, so its own end is tried first; otherwise
+ * every offset whose header is plausible and whose next header is plausible too is checked.
  */
-function parseSegment(bytes: Buffer, start: bigint): { records: LogRecord[]; validBytes: number } {
+function resync(bytes: Buffer, at: number): number {
+  if (at + RECORD_HEADER_BYTES <= bytes.length) {
+    const end = at + RECORD_HEADER_BYTES + bytes.readUInt32LE(at);
+    if (end < bytes.length && recordEndAt(bytes, end) >= 0) return end;
+  }
+  for (let k = at + 1; k + RECORD_HEADER_BYTES <= bytes.length; k++) {
+    if (!plausibleAt(bytes, k)) continue;
+    const next = k + RECORD_HEADER_BYTES + bytes.readUInt32LE(k);
+    if (!plausibleAt(bytes, next)) continue;
+    if (recordEndAt(bytes, k) >= 0) return k;
+  }
+  return bytes.length;
+}
+
+/** A run of bytes in a segment that holds no intact record, as file offsets. */
+interface BadRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Reads one segment's bytes (header included): its intact records, and the runs of bytes between
+ * or after them that are not intact records (skipped, never guessed at).
+ */
+function scanSegment(bytes: Buffer, start: bigint): { records: LogRecord[]; bad: BadRange[] } {
   const records: LogRecord[] = [];
+  const bad: BadRange[] = [];
   let at = SEGMENT_HEADER_BYTES;
-  while (at + RECORD_HEADER_BYTES <= bytes.length) {
-    const length = bytes.readUInt32LE(at);
-    const format = bytes.readUInt8(at + 8);
-    const next = at + RECORD_HEADER_BYTES + length;
-    if (!isFormat(format) || next > bytes.length) break;
-    const header = bytes.subarray(at, at + RECORD_HEADER_BYTES);
-    const body = bytes.subarray(at + RECORD_HEADER_BYTES, next);
-    if (recordChecksum(header, body) !== bytes.readUInt32LE(at + 4)) break;
+  while (at < bytes.length) {
+    const next = recordEndAt(bytes, at);
+    if (next < 0) {
+      const to = resync(bytes, at);
+      bad.push({ from: at, to });
+      at = to;
+      continue;
+    }
     const position = start + BigInt(at - SEGMENT_HEADER_BYTES);
-    records.push({ position, end: position + BigInt(next - at), format, body });
+    records.push({
+      position,
+      end: position + BigInt(next - at),
+      format: bytes.readUInt8(at + 8) as LogFormat,
+      body: bytes.subarray(at + RECORD_HEADER_BYTES, next),
+    });
     at = next;
   }
-  return { records, validBytes: at };
+  return { records, bad };
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+/** Keeps a copy of damaged bytes in `<dir>/damaged/`, for a person to inspect; returns its path. */
+function saveDamaged(dir: string, from: bigint, to: bigint, bytes: Buffer): string {
+  const damagedDir = join(dir, 'damaged');
+  mkdirSync(damagedDir, { recursive: true });
+  const path = join(damagedDir, `${from.toString().padStart(20, '0')}-${to.toString().padStart(20, '0')}.bin`);
+  writeFileSync(path, bytes);
+  return path;
 }
 
 function fsyncDir(dir: string): void {
@@ -152,11 +264,16 @@ export class IngestLog {
   private fh: FileHandle;
   private pending: Pending | undefined;
   private flushing: Promise<void> | undefined;
-  private failure: Error | undefined;
   private closed = false;
   private appendedEnd: bigint;
   private durableEnd: bigint;
   private syncs = 0;
+  /** Set by a failed write until a write succeeds. */
+  private failure: Error | undefined;
+  /** Set when the log cannot go on (a write failed and cutting it back failed too). */
+  private broken: Error | undefined;
+  private acknowledgedSpans = 0n;
+  private markFd: number | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -165,6 +282,13 @@ export class IngestLog {
     fh: FileHandle,
     /** Bytes cut from a torn or corrupt tail when the log was opened. */
     readonly truncatedBytes: number,
+    /**
+     * What the log could not give back when it was opened, after the store's position: runs of
+     * bytes that are not intact records (skipped by `records`), and positions no file holds.
+     */
+    readonly damage: readonly LogDamage[],
+    /** The `acknowledged` mark as the log was opened, if it was readable. */
+    readonly mark: AcknowledgedMark | undefined,
   ) {
     this.segments = segments;
     this.fh = fh;
@@ -173,14 +297,22 @@ export class IngestLog {
     this.durableEnd = this.appendedEnd;
   }
 
-  /** Opens (or creates) the log in `options.dir`, repairing a torn tail. */
+  /**
+   * Opens (or creates) the log in `options.dir`. Segments the store has applied are deleted. In
+   * the rest, runs of bytes that are not intact records are skipped (and reported in `damage`
+   * when they lie after the store's position); a bad run at the very end of the last segment (a
+   * write torn by a crash) is cut, its bytes kept in `damaged/`. Nothing the store has not
+   * applied is deleted. Throws `IngestLogError` for a file that is not a segment of this log.
+   */
   static async open(options: IngestLogOptions): Promise<IngestLog> {
     const { dir } = options;
     const startAt = options.startAt ?? 0n;
+    const mark = readMark(dir);
+    const acknowledged = maxBig(options.acknowledged ?? 0n, mark?.position ?? 0n);
     const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     mkdirSync(dir, { recursive: true });
     fsyncDir(dirname(dir));
-    const found: Segment[] = [];
+    let found: Segment[] = [];
     for (const name of readdirSync(dir)) {
       const m = SEGMENT_NAME.exec(name);
       if (!m) continue;
@@ -197,75 +329,101 @@ export class IngestLog {
       await unlink(last.path);
       found.pop();
     }
+
+    // Segments whose records the store has all applied are not needed any more (whatever their
+    // state: what they held is in the store). The last one is kept to append to if it ends
+    // exactly where the store is.
+    const applied = found.filter((seg, i) => {
+      const end = seg.start + BigInt(Math.max(0, seg.size));
+      return end < startAt || (end === startAt && i < found.length - 1);
+    });
+    for (const seg of applied) await unlink(seg.path);
+    found = found.filter((seg) => !applied.includes(seg));
+
+    const damage: LogDamage[] = [];
+    const missing = (from: bigint, to: bigint) => {
+      if (from < startAt) from = startAt;
+      if (to > from) damage.push({ kind: 'missing', file: dir, from, to });
+    };
+    let expected = startAt;
+    /** Where the damage reported for a cut tail ends (it lies beyond `expected`). */
+    let reported = 0n;
     for (let i = 0; i < found.length; i++) {
-      const s = found[i];
-      if (s.size < 0 && i < found.length - 1)
-        throw new IngestLogError(`ingest log segment ${s.path} is shorter than its header`);
-      if (i > 0) {
-        const previousEnd = found[i - 1].start + BigInt(found[i - 1].size);
-        if (previousEnd !== s.start)
-          throw new IngestLogError(
-            `ingest log segments do not join: ${found[i - 1].path} ends at position ${previousEnd}, the next file starts at ${s.start}`,
-          );
+      const seg = found[i];
+      const isLast = i === found.length - 1;
+      missing(expected, seg.start);
+      const bytes = readFileSync(seg.path);
+      if (bytes.length < SEGMENT_HEADER_BYTES && isLast) {
+        // Torn while its header was written: the segment holds no record yet.
+        const fh = await open(seg.path, 'r+');
+        try {
+          await fh.truncate(0);
+          await fh.write(segmentHeader(seg.start), 0, SEGMENT_HEADER_BYTES, 0);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        truncatedBytes += bytes.length;
+        seg.size = 0;
+        expected = seg.start;
+        continue;
       }
-    }
-
-    // Segments entirely applied to the store are not needed any more.
-    while (found.length > 0 && found[0].start + BigInt(Math.max(0, found[0].size)) <= startAt) {
-      const s = found.shift()!;
-      if (found.length === 0 && s.start + BigInt(s.size) === startAt && s.size >= 0) {
-        found.push(s); // the log ends exactly where the store is: keep appending to it
-        break;
+      if (
+        bytes.length < SEGMENT_HEADER_BYTES ||
+        !bytes.subarray(0, 8).equals(MAGIC) ||
+        bytes.readBigUInt64LE(8) !== seg.start
+      )
+        throw new IngestLogError(
+          `${seg.path} is not an ingest log segment starting at ${seg.start}: it does not belong in ${dir}; move it out of the directory and start again`,
+        );
+      const { bad } = scanSegment(bytes, seg.start);
+      const position = (offset: number) => seg.start + BigInt(offset - SEGMENT_HEADER_BYTES);
+      for (const range of bad) {
+        const torn = isLast && range.to === bytes.length;
+        const from = position(range.from);
+        const to = position(range.to);
+        const savedTo =
+          to > startAt || torn ? saveDamaged(dir, from, to, bytes.subarray(range.from, range.to)) : undefined;
+        if (torn) {
+          // The end of the log: a write torn by a crash. Cut it so appends continue after the
+          // last intact record. It is damage only where the store knew it acknowledged.
+          const fh = await open(seg.path, 'r+');
+          try {
+            await fh.truncate(range.from);
+            await fh.datasync();
+          } finally {
+            await fh.close();
+          }
+          truncatedBytes += range.to - range.from;
+          seg.size = range.from - SEGMENT_HEADER_BYTES;
+          const lostTo = acknowledged < to ? acknowledged : to;
+          if (lostTo > from && lostTo > startAt) {
+            damage.push({ kind: 'corrupt', file: seg.path, from: maxBig(from, startAt), to: lostTo, savedTo });
+            reported = lostTo;
+          }
+        } else if (to > startAt) {
+          damage.push({ kind: 'corrupt', file: seg.path, from: maxBig(from, startAt), to, savedTo });
+        }
       }
-      await unlink(s.path);
+      expected = seg.start + BigInt(seg.size);
     }
-    if (found.length > 0 && found[0].start > startAt)
-      throw new IngestLogError(
-        `ingest log starts at position ${found[0].start} but the store has applied only up to ${startAt}: segments are missing from ${dir}`,
-      );
+    // Acknowledged (as the store last knew) but beyond the end of what is left: cut off.
+    missing(maxBig(expected, reported), acknowledged);
 
-    if (found.length === 0) {
-      const path = segmentPath(dir, startAt);
+    // Appends continue at the end of the log, or where the store is if that is further: a
+    // position once handed out is never reused.
+    const resumeAt = [startAt, acknowledged, expected].reduce((a, b) => (a > b ? a : b));
+    if (found.length === 0 || expected < resumeAt) {
+      const path = segmentPath(dir, resumeAt);
       const fh = await open(path, 'w+');
-      await fh.writeFile(segmentHeader(startAt));
+      await fh.writeFile(segmentHeader(resumeAt));
       await fh.datasync();
       fsyncDir(dir);
-      return new IngestLog(dir, segmentBytes, [{ start: startAt, path, size: 0 }], fh, truncatedBytes);
+      found.push({ start: resumeAt, path, size: 0 });
+      return new IngestLog(dir, segmentBytes, found, fh, truncatedBytes, damage, mark);
     }
-
-    // Check the last segment record by record; cut a torn or corrupt tail (never acknowledged).
-    const tail = found[found.length - 1];
-    const bytes = readFileSync(tail.path);
-    const fh = await open(tail.path, 'r+');
-    try {
-      if (bytes.length < SEGMENT_HEADER_BYTES) {
-        // Torn while its header was written: the segment holds no record yet.
-        await fh.truncate(0);
-        await fh.write(segmentHeader(tail.start), 0, SEGMENT_HEADER_BYTES, 0);
-        await fh.datasync();
-        truncatedBytes += bytes.length;
-        tail.size = 0;
-      } else {
-        if (!bytes.subarray(0, 8).equals(MAGIC) || bytes.readBigUInt64LE(8) !== tail.start)
-          throw new IngestLogError(`${tail.path} is not an ingest log segment starting at ${tail.start}`);
-        const { validBytes } = parseSegment(bytes, tail.start);
-        if (validBytes < bytes.length) {
-          await fh.truncate(validBytes);
-          await fh.datasync();
-          truncatedBytes += bytes.length - validBytes;
-        }
-        tail.size = validBytes - SEGMENT_HEADER_BYTES;
-      }
-    } catch (error) {
-      await fh.close();
-      throw error;
-    }
-    const log = new IngestLog(dir, segmentBytes, found, fh, truncatedBytes);
-    if (log.end < startAt)
-      throw new IngestLogError(
-        `ingest log ends at position ${log.end} (after repairing its tail) but the store has applied up to ${startAt}: the log in ${dir} is damaged or belongs to another data directory`,
-      );
-    return log;
+    const fh = await open(found[found.length - 1].path, 'r+');
+    return new IngestLog(dir, segmentBytes, found, fh, truncatedBytes, damage, mark);
   }
 
   /** Position after the last record appended (durable or not). */
@@ -294,25 +452,41 @@ export class IngestLog {
   }
 
   /**
-   * Appends one record. The end position is known at once; `durable` resolves after the
-   * fdatasync that covers it. After a failed write every later append fails too: what reached the
-   * disk is unknown, so the process should restart and replay.
+   * Appends one record of `spans` spans. The end position is known at once; `durable` resolves
+   * after the fdatasync that covers it. If the write fails (a full disk), the record and every
+   * record appended after it are refused, the segment is cut back to its last durable record,
+   * and the next append tries again; only if that cut fails too does the log refuse every later
+   * append (what reached the disk is then unknown: restart, and the replay sorts it out).
    */
-  append(format: LogFormat, body: Buffer): Appended {
+  append(format: LogFormat, body: Buffer, spans = 0): Appended {
     if (this.closed)
       return { end: this.appendedEnd, durable: Promise.reject(new IngestLogError('ingest log is closed')) };
-    if (this.failure) return { end: this.appendedEnd, durable: Promise.reject(this.failure) };
+    if (this.broken) return { end: this.appendedEnd, durable: Promise.reject(this.broken) };
     if (body.length > 0xffff_ffff) throw new IngestLogError(`record of ${body.length} bytes is too large`);
     const bytes = RECORD_HEADER_BYTES + body.length;
     this.appendedEnd += BigInt(bytes);
-    this.pending ??= { buffers: [], bytes: 0, end: this.appendedEnd, waiters: [] };
+    this.pending ??= { buffers: [], bytes: 0, end: this.appendedEnd, spans: 0, waiters: [] };
     const group = this.pending;
     group.buffers.push(recordHeader(format, body), body);
     group.bytes += bytes;
+    group.spans += spans;
     group.end = this.appendedEnd;
     const durable = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     this.flushing ??= this.flushLoop();
     return { end: this.appendedEnd, durable };
+  }
+
+  /** The last write failure, while no write has succeeded since (for readiness reports). */
+  get writeFailure(): Error | undefined {
+    return this.broken ?? this.failure;
+  }
+
+  /**
+   * Counts acknowledged spans from `spans` on (the store's applied count once the startup replay
+   * is done); the count and position of the last durable record go to the `acknowledged` mark.
+   */
+  startCounting(spans: bigint): void {
+    this.acknowledgedSpans = spans;
   }
 
   private async flushLoop(): Promise<void> {
@@ -322,18 +496,63 @@ export class IngestLog {
       const group = this.pending;
       this.pending = undefined;
       try {
-        if (this.failure) throw this.failure;
+        if (this.broken) throw this.broken;
         const active = this.segments[this.segments.length - 1];
         if (active.size > 0 && active.size + group.bytes > this.segmentBytes) await this.roll();
         await this.writeGroup(group);
         this.durableEnd = group.end;
+        this.failure = undefined;
+        this.acknowledgedSpans += BigInt(group.spans);
+        this.writeMark();
         for (const w of group.waiters) w.resolve();
       } catch (error) {
-        this.failure ??= new IngestLogError(`ingest log write failed: ${(error as Error).message}`);
-        for (const w of group.waiters) w.reject(this.failure);
+        const failure =
+          this.broken ?? new IngestLogError(`ingest log write failed: ${(error as Error).message}`, { cause: error });
+        this.failure = failure;
+        // Records appended meanwhile were placed after this group: refuse them too, and go back to
+        // the last durable record.
+        const later = this.pending as Pending | undefined;
+        this.pending = undefined;
+        for (const w of [...group.waiters, ...(later?.waiters ?? [])]) w.reject(failure);
+        if (!this.broken) {
+          this.appendedEnd = this.durableEnd;
+          await this.rollBack(failure);
+        }
       }
     }
     this.flushing = undefined;
+  }
+
+  /** After a failed write: cut the active segment back to its durable records. */
+  private async rollBack(failure: Error): Promise<void> {
+    try {
+      const active = this.segments[this.segments.length - 1];
+      await this.fh.truncate(SEGMENT_HEADER_BYTES + active.size);
+      await this.fh.datasync();
+    } catch (error) {
+      this.broken = new IngestLogError(
+        `${failure.message}; cutting the segment back to its last durable record failed too (${(error as Error).message}): restart to replay the log`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Writes the position and span count of the last durable record to `<dir>/acknowledged`,
+   * without a sync of its own: it survives a killed process (the page cache keeps it) and tells
+   * the next start exactly which acknowledged records a damaged log lost. Best effort.
+   */
+  private writeMark(): void {
+    try {
+      this.markFd ??= openSync(join(this.dir, MARK_FILE), 'w');
+      const mark = Buffer.alloc(MARK_BYTES);
+      mark.writeBigUInt64LE(this.durableEnd, 0);
+      mark.writeBigUInt64LE(this.acknowledgedSpans, 8);
+      mark.writeUInt32LE(crc32(mark.subarray(0, 16)), 16);
+      writeSync(this.markFd, mark, 0, MARK_BYTES, 0);
+    } catch {
+      // Only the loss report depends on it.
+    }
   }
 
   private async writeGroup(group: Pending): Promise<void> {
@@ -378,6 +597,7 @@ export class IngestLog {
       fsyncDir(this.dir);
     } catch (error) {
       await fh.close();
+      await unlink(path).catch(() => undefined); // so that the next roll can create it again
       throw error;
     }
     await this.fh.close();
@@ -386,25 +606,28 @@ export class IngestLog {
   }
 
   /**
-   * The records after position `after`, oldest first, read from disk. Throws `IngestLogError` for
-   * a corrupt record (the tail was repaired on open, so this is damage) or if `after` is not a
+   * The intact records after position `after`, oldest first, read from disk, skipping the damage
+   * found on open. Throws `IngestLogError` for damage found since, or if `after` is not a
    * record boundary. For the replay at startup, before anything is appended.
    */
   *records(after: bigint): Generator<LogRecord> {
-    for (const s of this.segments) {
-      const end = s.start + BigInt(s.size);
-      if (end <= after || s.size === 0) continue;
-      const bytes = readFileSync(s.path).subarray(0, SEGMENT_HEADER_BYTES + s.size);
-      if (!bytes.subarray(0, 8).equals(MAGIC) || bytes.readBigUInt64LE(8) !== s.start)
-        throw new IngestLogError(`${s.path} is not an ingest log segment starting at ${s.start}`);
-      const { records, validBytes } = parseSegment(bytes, s.start);
-      if (validBytes < bytes.length)
-        throw new IngestLogError(
-          `ingest log segment ${s.path} is corrupt at position ${s.start + BigInt(validBytes - SEGMENT_HEADER_BYTES)}`,
-        );
+    for (const seg of this.segments) {
+      const end = seg.start + BigInt(seg.size);
+      if (end <= after || seg.size === 0) continue;
+      const bytes = readFileSync(seg.path).subarray(0, SEGMENT_HEADER_BYTES + seg.size);
+      if (!bytes.subarray(0, 8).equals(MAGIC) || bytes.readBigUInt64LE(8) !== seg.start)
+        throw new IngestLogError(`${seg.path} is not an ingest log segment starting at ${seg.start}`);
+      const { records, bad } = scanSegment(bytes, seg.start);
+      for (const range of bad) {
+        const from = seg.start + BigInt(range.from - SEGMENT_HEADER_BYTES);
+        const to = seg.start + BigInt(range.to - SEGMENT_HEADER_BYTES);
+        if (to > after && !this.damage.some((d) => d.kind === 'corrupt' && d.from <= maxBig(from, after) && d.to >= to))
+          throw new IngestLogError(`ingest log segment ${seg.path} is corrupt at position ${from}`);
+      }
       for (const r of records) {
         if (r.end <= after) continue;
-        if (r.position < after) throw new IngestLogError(`position ${after} is not the start of a record in ${s.path}`);
+        if (r.position < after)
+          throw new IngestLogError(`position ${after} is not the start of a record in ${seg.path}`);
         yield r;
       }
     }
@@ -435,6 +658,7 @@ export class IngestLog {
     this.closed = true;
     while (this.flushing) await this.flushing;
     await this.fh.close();
+    if (this.markFd !== undefined) closeSync(this.markFd);
   }
 }
 

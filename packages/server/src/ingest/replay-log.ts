@@ -10,6 +10,10 @@ export interface ReplayResult {
   readonly spans: number;
   /** The log position the store has now applied up to. */
   readonly position: bigint;
+  /** Spans of the log the store has applied, counted from the store's first (`ingest-log.spans`). */
+  readonly appliedSpans: bigint;
+  /** Spans replayed from records that end at or before `ReplayOptions.acknowledgedAt`. */
+  readonly spansUpToAcknowledged: bigint;
 }
 
 export interface ReplayOptions {
@@ -19,6 +23,10 @@ export interface ReplayOptions {
   readonly after: bigint;
   /** Spans per transaction; a record's spans are never split. */
   readonly maxBatchSpans: number;
+  /** Spans of the log the store had applied before (its `ingest-log.spans` counter). */
+  readonly appliedSpans?: bigint;
+  /** The position the store last recorded as acknowledged, to count the spans replayed before it. */
+  readonly acknowledgedAt?: bigint;
 }
 
 /**
@@ -49,11 +57,15 @@ export async function replayIngestLog(options: ReplayOptions): Promise<ReplayRes
   let records = 0;
   let spans = 0;
   let position = options.after;
+  let appliedSpans = options.appliedSpans ?? 0n;
+  let spansUpToAcknowledged = 0n;
   let batch: Span[] = [];
   let batchEnd = position;
   const flush = async () => {
     if (batchEnd === position) return;
-    await writer.writeSpans(batch, { source: INGEST_LOG_SOURCE, position: batchEnd });
+    const total = appliedSpans + BigInt(batch.length);
+    await writer.writeSpans(batch, { source: INGEST_LOG_SOURCE, position: batchEnd, counters: { spans: total } });
+    appliedSpans = total;
     spans += batch.length;
     position = batchEnd;
     batch = [];
@@ -62,10 +74,12 @@ export async function replayIngestLog(options: ReplayOptions): Promise<ReplayRes
     const decoded = spansOfRecord(record);
     if (batch.length > 0 && batch.length + decoded.length > options.maxBatchSpans) await flush();
     for (const s of decoded) batch.push(s);
+    if (options.acknowledgedAt !== undefined && record.end <= options.acknowledgedAt)
+      spansUpToAcknowledged += BigInt(decoded.length);
     batchEnd = record.end;
     records++;
   }
   await flush();
   await log.release(position);
-  return { records, spans, position };
+  return { records, spans, position, appliedSpans, spansUpToAcknowledged };
 }

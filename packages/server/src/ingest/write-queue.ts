@@ -99,6 +99,13 @@ export interface WriteQueueOptions {
   readonly maxPendingLogBytes?: number;
   /** Told about store writes that failed and will be retried (with a log; default: stderr). */
   readonly onWriteError?: (error: unknown) => void;
+  /**
+   * With a log: spans of it the store has applied so far (its `ingest-log.spans` counter, after
+   * the startup replay). Each batch commits, with its position, the applied and acknowledged
+   * span counts and the acknowledged position, from which a later start tells exactly what a
+   * damaged log lost.
+   */
+  readonly appliedSpans?: bigint;
 }
 
 interface Pending {
@@ -162,8 +169,13 @@ export class WriteQueue {
   private committed: bigint;
   private waiters: Waiter[] = [];
   private readonly maxPendingLogBytes: number;
+  /** Spans of the log committed to the store, and acknowledged, counted as `appliedSpans`. */
+  private appliedSpans: bigint;
+  private acknowledgedSpans: bigint;
 
   constructor(private readonly options: WriteQueueOptions) {
+    this.appliedSpans = options.appliedSpans ?? 0n;
+    this.acknowledgedSpans = this.appliedSpans;
     this.acknowledged = options.log?.end ?? 0n;
     this.committed = this.acknowledged;
     this.maxPendingLogBytes = options.maxPendingLogBytes ?? DEFAULT_MAX_PENDING_LOG_BYTES;
@@ -266,7 +278,7 @@ export class WriteQueue {
     const before = log.end;
     let appended: ReturnType<IngestLog['append']>;
     try {
-      appended = log.append(raw.format, raw.body);
+      appended = log.append(raw.format, raw.body, count);
     } catch (error) {
       if (ticket !== undefined) this.options.staged?.release(ticket);
       throw error;
@@ -295,6 +307,7 @@ export class WriteQueue {
       throw error;
     }
     entry.ready = true;
+    this.acknowledgedSpans += BigInt(entry.count);
     if (entry.end > this.acknowledged) this.acknowledged = entry.end;
     if (!this.writing) this.drain();
   }
@@ -346,6 +359,19 @@ export class WriteQueue {
     return { batch, count };
   }
 
+  /** What a batch of `count` spans ending at `position` commits with its spans. */
+  private progress(position: bigint, count: number): WriteProgress {
+    return {
+      source: INGEST_LOG_SOURCE,
+      position,
+      counters: {
+        spans: this.appliedSpans + BigInt(count),
+        acknowledged: this.acknowledged,
+        'acknowledged-spans': this.acknowledgedSpans,
+      },
+    };
+  }
+
   /** After a batch committed up to `position`: answers the reads waiting for it, frees the log. */
   private async committedUpTo(log: IngestLog, position: bigint): Promise<void> {
     this.committed = position;
@@ -387,7 +413,7 @@ export class WriteQueue {
         const write = await current.prepared;
         // The preparer is free: start on the next batch while this one is written.
         ahead = stage(current.batch.length);
-        await write.write({ source: INGEST_LOG_SOURCE, position });
+        await write.write(this.progress(position, current.count));
       } catch (error) {
         (this.options.onWriteError ?? reportWriteError)(error);
         if (ahead) await ahead.prepared.catch(() => undefined);
@@ -417,7 +443,7 @@ export class WriteQueue {
       const { log } = this.options;
       const position = batch[batch.length - 1].end;
       try {
-        await this.options.writer.writeSpans(spans, log ? { source: INGEST_LOG_SOURCE, position } : undefined);
+        await this.options.writer.writeSpans(spans, log ? this.progress(position, count) : undefined);
       } catch (error) {
         if (!log) {
           this.settle(batch, count);
@@ -446,6 +472,7 @@ export class WriteQueue {
 
   private settle(batch: Pending[], count: number): void {
     this.queue.splice(0, batch.length);
+    if (this.options.log) this.appliedSpans += BigInt(count);
     this.pendingSpans -= count;
     for (const p of batch) this.pendingLogBytes -= p.logBytes;
   }

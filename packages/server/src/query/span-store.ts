@@ -76,6 +76,11 @@ export interface WriteProgress {
   readonly source: string;
   /** Position reached once these spans are committed; positions of one source only grow. */
   readonly position: bigint;
+  /**
+   * More figures of the same source, committed with it; each is read back as
+   * `readProgress(`${source}.${name}`)`.
+   */
+  readonly counters?: Readonly<Record<string, bigint>>;
 }
 
 /** Writes spans durably. */

@@ -490,11 +490,21 @@ export class DuckDbSpanStore implements SpanStore {
         );
       }
       if (progress !== undefined) {
-        await db.run('DELETE FROM write_progress WHERE source = $1', [progress.source], [VARCHAR]);
+        const sources = [progress.source];
+        const positions = [progress.position];
+        for (const [name, value] of Object.entries(progress.counters ?? {})) {
+          sources.push(`${progress.source}.${name}`);
+          positions.push(value);
+        }
         await db.run(
-          'INSERT INTO write_progress VALUES ($1, $2)',
-          [progress.source, progress.position],
-          [VARCHAR, UBIGINT],
+          'DELETE FROM write_progress WHERE list_contains($1, source)',
+          [listValue(sources)],
+          [LIST(VARCHAR)],
+        );
+        await db.run(
+          'INSERT INTO write_progress SELECT unnest($1), unnest($2)',
+          [listValue(sources), listValue(positions)],
+          [LIST(VARCHAR), LIST(UBIGINT)],
         );
       }
       await db.run('COMMIT');

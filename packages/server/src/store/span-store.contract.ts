@@ -530,8 +530,10 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
         { source: 'log-a', position: 40n },
       );
       await store.writeSpans([], { source: 'log-b', position: 7n });
-      await store.writeSpans([], { source: 'log-a', position: 2n ** 40n });
+      await store.writeSpans([], { source: 'log-a', position: 2n ** 40n, counters: { spans: 12n, acknowledged: 99n } });
       assert.equal(await store.readProgress('log-a'), 2n ** 40n);
+      assert.equal(await store.readProgress('log-a.spans'), 12n);
+      assert.equal(await store.readProgress('log-a.acknowledged'), 99n);
       assert.equal(await store.readProgress('log-b'), 7n);
       assert.equal((await store.getTrace(progressTrace)).length, 1);
     });

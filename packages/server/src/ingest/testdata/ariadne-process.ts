@@ -60,6 +60,40 @@ export async function listening(serve: ServeChild, timeoutMs = 60_000): Promise<
   }
 }
 
+const STALLED = new URL('./serve-without-drain.ts', import.meta.url).pathname;
+
+/**
+ * Starts the real server whose store never commits (serve-without-drain.ts): acknowledged spans
+ * stay in the ingest log until the test kills it.
+ */
+export async function startStalledServe(dataDir: string): Promise<{ serve: ServeChild; urls: ServeUrls }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', STALLED, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    text += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    text += c.toString();
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const serve: ServeChild = { child, output: () => text, exited };
+  const deadline = Date.now() + 60_000;
+  while (true) {
+    const line = /^(\{.*\})$/m.exec(text);
+    if (line) {
+      const urls = JSON.parse(line[1]) as { otlpHttp: string; api: string };
+      return { serve, urls: { api: urls.api, otlpHttp: urls.otlpHttp } };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await killServe(serve);
+      throw new Error(`the stalled server did not start:\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Starts a server and waits until it listens. */
 export async function startServe(dataDir: string, args: readonly string[] = []) {
   const serve = spawnServe(dataDir, args);
