@@ -209,7 +209,32 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxPendingLogBytes: config.maxPendingLogBytes,
     maxBatchSpans,
     appliedSpans: replayed.appliedSpans,
+    onWriteError: (error) =>
+      logger.error(
+        { err: error },
+        'writing spans from the ingest log to the store failed; retrying (they are safe in the log)',
+      ),
   });
+  // After a failed log write (a full disk), check every second whether writes work again, so that
+  // /readyz recovers without waiting for traffic.
+  let logFailure: Error | undefined;
+  const watchLog = setInterval(() => {
+    const failure = log.writeFailure;
+    if (failure && failure !== logFailure) logger.error({ err: failure }, 'ingest log write failed: answering 503');
+    if (!failure && logFailure) logger.info('ingest log writes work again');
+    logFailure = failure;
+    if (failure) void log.probe();
+  }, 1_000);
+  watchLog.unref();
+  /** Why the server cannot take spans now, if it cannot. */
+  const unavailableBecause = (): string | undefined => {
+    const logError = log.writeFailure;
+    if (logError) return `ingest log writes fail: ${logError.message}`;
+    const storeError = queue.storeFailure;
+    if (storeError && queue.pending > 0)
+      return `store writes fail (acknowledged spans wait in the log): ${storeError.message}`;
+    return undefined;
+  };
   const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes });
   const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes });
 
@@ -218,8 +243,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const api = buildApiApp({
     store: new ReadYourWritesStore(store, queue),
     webRoot: config.webRoot ?? DEFAULT_WEB_ROOT,
-    isReady: () => ready,
-    ingestStatus: () => ({ pendingSpans: queue.pending }),
+    readiness: () => {
+      if (!ready) return { ready: false, reason: 'starting or stopping' };
+      const reason = unavailableBecause();
+      return reason ? { ready: false, reason } : { ready: true };
+    },
+    ingestStatus: () => ({ pendingSpans: queue.pending, unavailable: unavailableBecause() }),
   });
 
   const started: { close: () => Promise<unknown> }[] = [];
@@ -248,6 +277,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       close() {
         closing ??= (async () => {
           ready = false;
+          clearInterval(watchLog);
           // Stop receiving first, then commit what was acknowledged, then stop answering queries.
           await Promise.all([otlpHttp.close(), grpc.close()]);
           await queue.close();
@@ -261,6 +291,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       },
     };
   } catch (error) {
+    clearInterval(watchLog);
     for (const s of started.reverse()) await s.close().catch(() => undefined);
     await queue.close();
     await prepareWorker.close();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spansFromOtlpJson } from '@ariadne/core';
 import type { FastifyInstance } from 'fastify';
+import { NotYetCommittedError } from '../query/span-store.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { buildApiApp } from './app.ts';
 
@@ -146,5 +147,38 @@ describe('query API', () => {
     assert.equal((await get('/healthz')).json().status, 'ok');
     assert.equal((await get('/readyz')).json().status, 'ready');
     assert.equal((await get('/nope')).statusCode, 404);
+  });
+});
+
+describe('query API while ingest is behind or failing', () => {
+  it('answers a trace not yet committed with 503 pending and Retry-After, and /readyz with the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ariadne-api-pending-'));
+    const store = await DuckDbSpanStore.open({ dataDir: dir });
+    // The store is real; its trace read stands for a ReadYourWritesStore whose wait ran out.
+    const behind = Object.create(store) as DuckDbSpanStore;
+    behind.getTrace = async () => {
+      throw new NotYetCommittedError('trace … is not in the store yet', 1234);
+    };
+    const app = buildApiApp({
+      store: behind,
+      readiness: () => ({ ready: false, reason: 'ingest log writes fail: ENOSPC' }),
+    });
+    try {
+      const trace = await app.inject({ method: 'GET', url: `/api/v1/traces/${'ab'.repeat(16)}` });
+      assert.equal(trace.statusCode, 503);
+      assert.equal(trace.headers['retry-after'], '5');
+      assert.deepEqual(trace.json(), {
+        error: 'pending',
+        message: 'trace … is not in the store yet',
+        pendingSpans: 1234,
+      });
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(ready.statusCode, 503);
+      assert.match(ready.json().message, /not ready: ingest log writes fail: ENOSPC/);
+    } finally {
+      await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

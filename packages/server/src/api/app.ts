@@ -4,7 +4,13 @@ import { spansToApiJsonText, spansToTracesData, type UnixNanos, unixNanos } from
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
-import type { SpanStore, StatusFilter, TimeRange, TraceQuery } from '../query/span-store.ts';
+import {
+  NotYetCommittedError,
+  type SpanStore,
+  type StatusFilter,
+  type TimeRange,
+  type TraceQuery,
+} from '../query/span-store.ts';
 import { summarizeTrace, summaryToJson } from '../query/trace-summary.ts';
 
 /** What the API needs: a store to read from, and optionally the built web UI to serve. */
@@ -12,10 +18,10 @@ export interface ApiDependencies {
   readonly store: SpanStore;
   /** Directory of the built web UI (`packages/web/dist`); the UI routes are served from it if it exists. */
   readonly webRoot?: string;
-  /** Reports whether ingest is ready (for `/readyz`). */
-  readonly isReady?: () => boolean;
-  /** Spans acknowledged but not yet in the store (reported by `/healthz`). */
-  readonly ingestStatus?: () => { readonly pendingSpans: number };
+  /** Whether the server takes spans now, and if not why (for `/readyz`). */
+  readonly readiness?: () => { readonly ready: boolean; readonly reason?: string };
+  /** Spans acknowledged but not yet in the store, and why ingest is unavailable if it is (`/healthz`). */
+  readonly ingestStatus?: () => { readonly pendingSpans: number; readonly unavailable?: string };
 }
 
 /** One table maps API error codes to HTTP statuses. */
@@ -113,6 +119,12 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     if (error instanceof ApiError) {
       return reply.code(ERROR_STATUS[error.code]).send({ error: error.code, message: error.message });
     }
+    if (error instanceof NotYetCommittedError) {
+      reply.header('retry-after', '5');
+      return reply
+        .code(ERROR_STATUS.unavailable)
+        .send({ error: 'pending', message: error.message, pendingSpans: error.pendingSpans });
+    }
     if (error instanceof BadParameterError || (error as FastifyError).validation) {
       return reply.code(400).send({ error: 'bad_request', message: error.message });
     }
@@ -128,8 +140,8 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     deps.ingestStatus ? { status: 'ok', ingest: deps.ingestStatus() } : { status: 'ok' },
   );
   app.get('/readyz', async (_request, reply) => {
-    const ready = deps.isReady ? deps.isReady() : true;
-    if (!ready) throw new ApiError('unavailable', 'not ready');
+    const readiness = deps.readiness ? deps.readiness() : { ready: true };
+    if (!readiness.ready) throw new ApiError('unavailable', `not ready: ${readiness.reason ?? 'unknown'}`);
     return reply.send({ status: 'ready' });
   });
 

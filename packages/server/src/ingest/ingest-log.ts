@@ -105,6 +105,8 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** `<dir>/acknowledged`: u64 position and u64 span count of the last durable record, u32 CRC-32. */
 const MARK_FILE = 'acknowledged';
 const MARK_BYTES = 20;
+/** What `probe` writes to see whether the disk takes writes again. */
+const PROBE_BYTES = 64 * 1024;
 
 /** The last durable record as the `acknowledged` mark recorded it. */
 export interface AcknowledgedMark {
@@ -479,6 +481,27 @@ export class IngestLog {
   /** The last write failure, while no write has succeeded since (for readiness reports). */
   get writeFailure(): Error | undefined {
     return this.broken ?? this.failure;
+  }
+
+  /**
+   * After a failed write, checks whether writing works again (a full disk freed): writes and
+   * syncs a block past the end of the active segment and cuts it off again. Clears the failure
+   * if that works. Does nothing while the log is healthy or busy writing.
+   */
+  async probe(): Promise<boolean> {
+    if (!this.failure || this.broken || this.closed || this.flushing) return !this.failure;
+    const active = this.segments[this.segments.length - 1];
+    const end = SEGMENT_HEADER_BYTES + active.size;
+    try {
+      await this.fh.write(Buffer.alloc(PROBE_BYTES), 0, PROBE_BYTES, end);
+      await this.fh.datasync();
+      await this.fh.truncate(end);
+      await this.fh.datasync();
+      if (!this.flushing) this.failure = undefined;
+    } catch {
+      await this.fh.truncate(end).catch(() => undefined);
+    }
+    return !this.failure;
   }
 
   /**

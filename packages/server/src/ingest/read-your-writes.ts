@@ -1,18 +1,21 @@
 import type { Span } from '@ariadne/core';
-import type {
-  DependencyEdge,
-  OperationStats,
-  SpanStore,
-  TimeRange,
-  TraceQuery,
-  TraceSummary,
-  WriteProgress,
+import {
+  type DependencyEdge,
+  NotYetCommittedError,
+  type OperationStats,
+  type SpanStore,
+  type TimeRange,
+  type TraceQuery,
+  type TraceSummary,
+  type WriteProgress,
 } from '../query/span-store.ts';
 
 /** What the wrapper waits on: the write queue. */
 export interface CommitWaiter {
   /** True once everything acknowledged before the call is committed; false after `timeoutMs`. */
   waitForCommitted(timeoutMs: number): Promise<boolean>;
+  /** Spans acknowledged and not yet committed. */
+  readonly pending: number;
 }
 
 /** How long a read waits at most for acknowledged spans to reach the store. */
@@ -23,7 +26,9 @@ export const DEFAULT_READ_WAIT_MS = 10_000;
  * ingest log, a request is acknowledged once it is in the log, and the store receives it a little
  * later; each read here first waits until the write queue has committed everything acknowledged
  * so far. The wait is bounded by `maxWaitMs` (default 10 s): if the store is further behind than
- * that (overloaded, or failing and retrying), the read answers from what is committed.
+ * that (overloaded, or failing and retrying), the read answers from what is committed, and a
+ * trace it does not find is `NotYetCommittedError` rather than absent: it may be among the spans
+ * still waiting.
  *
  * Writes and everything else go straight to the wrapped store.
  */
@@ -34,8 +39,8 @@ export class ReadYourWritesStore implements SpanStore {
     private readonly maxWaitMs = DEFAULT_READ_WAIT_MS,
   ) {}
 
-  private async caughtUp(): Promise<void> {
-    await this.queue.waitForCommitted(this.maxWaitMs);
+  private async caughtUp(): Promise<boolean> {
+    return this.queue.waitForCommitted(this.maxWaitMs);
   }
 
   writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void> {
@@ -43,8 +48,14 @@ export class ReadYourWritesStore implements SpanStore {
   }
 
   async getTrace(traceId: string, range?: TimeRange): Promise<Span[]> {
-    await this.caughtUp();
-    return this.store.getTrace(traceId, range);
+    const caughtUp = await this.caughtUp();
+    const spans = await this.store.getTrace(traceId, range);
+    if (spans.length === 0 && !caughtUp && this.queue.pending > 0)
+      throw new NotYetCommittedError(
+        `trace ${traceId} is not in the store yet, and ${this.queue.pending} acknowledged spans are still waiting to be committed (for more than ${this.maxWaitMs} ms): it may be among them; retry`,
+        this.queue.pending,
+      );
+    return spans;
   }
 
   async searchTraces(query: TraceQuery): Promise<TraceSummary[]> {

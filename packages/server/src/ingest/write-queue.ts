@@ -172,6 +172,7 @@ export class WriteQueue {
   /** Spans of the log committed to the store, and acknowledged, counted as `appliedSpans`. */
   private appliedSpans: bigint;
   private acknowledgedSpans: bigint;
+  private lastStoreFailure: Error | undefined;
 
   constructor(private readonly options: WriteQueueOptions) {
     this.appliedSpans = options.appliedSpans ?? 0n;
@@ -179,6 +180,11 @@ export class WriteQueue {
     this.acknowledged = options.log?.end ?? 0n;
     this.committed = this.acknowledged;
     this.maxPendingLogBytes = options.maxPendingLogBytes ?? DEFAULT_MAX_PENDING_LOG_BYTES;
+  }
+
+  /** The last failed store write, while none has succeeded since. */
+  get storeFailure(): Error | undefined {
+    return this.lastStoreFailure;
   }
 
   /** Spans accepted and not yet committed to the store. */
@@ -415,6 +421,7 @@ export class WriteQueue {
         ahead = stage(current.batch.length);
         await write.write(this.progress(position, current.count));
       } catch (error) {
+        this.lastStoreFailure = error as Error;
         (this.options.onWriteError ?? reportWriteError)(error);
         if (ahead) await ahead.prepared.catch(() => undefined);
         ahead = undefined;
@@ -428,6 +435,7 @@ export class WriteQueue {
         continue;
       }
       failures = 0;
+      this.lastStoreFailure = undefined;
       this.settle(current.batch, current.count);
       await this.committedUpTo(log, position);
     }
@@ -452,6 +460,7 @@ export class WriteQueue {
         }
         // The spans are safe in the log: retry, with a growing pause. While closing, give up
         // after the first failure; the next start replays them from the log.
+        this.lastStoreFailure = error as Error;
         (this.options.onWriteError ?? reportWriteError)(error);
         if (this.closed) {
           this.gaveUp = true;
@@ -462,6 +471,7 @@ export class WriteQueue {
         continue;
       }
       failures = 0;
+      this.lastStoreFailure = undefined;
       this.settle(batch, count);
       for (const p of batch) p.resolve?.();
       if (log) await this.committedUpTo(log, position);

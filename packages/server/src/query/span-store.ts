@@ -83,6 +83,21 @@ export interface WriteProgress {
   readonly counters?: Readonly<Record<string, bigint>>;
 }
 
+/**
+ * A read found nothing, but the store is behind what was acknowledged: what was asked for may be
+ * among the acknowledged spans not yet committed. Answered as 503 with `Retry-After`, not 404.
+ */
+export class NotYetCommittedError extends Error {
+  override readonly name = 'NotYetCommittedError';
+  constructor(
+    message: string,
+    /** Acknowledged spans not yet committed when the read gave up waiting. */
+    readonly pendingSpans: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Writes spans durably. */
 export interface SpanWriter {
   /**
