@@ -72,8 +72,9 @@ const LIMITS = {
   serverStartMs: 120_000,
   cleanStopMs: 120_000,
   exitAfterKillMs: 30_000,
-  campaignMs: 60_000 + KILLS * 90_000,
-  verifyMs: 600_000,
+  /** Generous: a clean stop can take over a minute (see the slow-stop row of the report). */
+  campaignMs: 60_000 + KILLS * 300_000,
+  verifyMs: 1_800_000,
   exportCallbackMs: TIMEOUT_MS * 4 + 10_000,
 };
 
@@ -310,7 +311,10 @@ class EndedSpans implements SpanProcessor {
   async shutdown(): Promise<void> {}
 }
 
-/** Makes `count` spans with the real SDK: traces of 10–60 spans, a server root and client children. */
+/**
+ * Makes `count` spans with the real SDK: traces of 20–120 spans (fewer, larger traces make the check
+ * quicker), a server root and client children.
+ */
 function makeBatch(
   tracer: ReturnType<BasicTracerProvider['getTracer']>,
   ended: EndedSpans,
@@ -319,7 +323,7 @@ function makeBatch(
 ) {
   let made = 0;
   while (made < count) {
-    const size = Math.min(count - made, 10 + Math.floor(rand() * 51));
+    const size = Math.min(count - made, 20 + Math.floor(rand() * 101));
     const t0 = Date.now() - 1000;
     const root = tracer.startSpan('GET /api/orders/{id}', {
       kind: SpanKind.SERVER,
@@ -453,13 +457,45 @@ interface CampaignStats {
   /** Killed by a startup kill that came after it had printed its addresses (no load reached it). */
   killsJustAfterStartup: number;
   cleanStops: number;
+  /** Clean stops that took longer than `SLOW_STOP_MS`, and the slowest. */
+  slowCleanStops: number;
+  slowestCleanStopMs: number;
   replayedSpans: number;
   tornTails: number;
   cyclesRun: number;
   /** What ended each server, by generation. */
   readonly fates: Map<number, string>;
+  /** Server stderr lines that report an error (JSON level ≥ 50, or text saying error or failed). */
+  readonly serverErrors: string[];
   /** Things that went wrong besides missing or duplicated spans. */
   readonly anomalies: string[];
+}
+
+const SLOW_STOP_MS = 10_000;
+
+/**
+ * Reads one line of the server's stderr, plain text or a JSON log line (`{"level", "msg", …}`):
+ * the spans it replayed from the ingest log, a torn tail cut, or an error.
+ */
+function readServerLine(stats: CampaignStats, line: string): void {
+  let msg = line;
+  let fields: Record<string, unknown> = {};
+  if (line.startsWith('{')) {
+    try {
+      fields = JSON.parse(line) as Record<string, unknown>;
+      msg = String(fields.msg ?? '');
+    } catch {
+      // Not JSON after all: read as text.
+    }
+  }
+  const replayed = /replayed (\d+) acknowledged spans/.exec(msg);
+  if (replayed) stats.replayedSpans += Number(replayed[1]);
+  else if (/replayed/.test(msg) && typeof fields.spans === 'number') stats.replayedSpans += fields.spans;
+  if (/torn tail/.test(msg)) stats.tornTails++;
+  const level = typeof fields.level === 'number' ? fields.level : undefined;
+  if ((level !== undefined && level >= 50) || (level === undefined && /error|failed/i.test(msg))) {
+    stats.serverErrors.push(line.slice(0, 300));
+  }
 }
 
 /** Starts, stops and kills the one server of the campaign, and publishes it to the senders. */
@@ -482,10 +518,8 @@ class ServerControl {
     this.stats.starts++;
     const generation = this.generation;
     return spawnServer(this.dataDir, generation, (line) => {
-      const replayed = /replayed (\d+) acknowledged spans/.exec(line);
-      if (replayed) this.stats.replayedSpans += Number(replayed[1]);
-      if (line.includes('torn tail')) this.stats.tornTails++;
-      if (!/^(SIGTERM: stopping|stopped$)/.test(line.trim())) log(`  server #${generation}: ${line}`);
+      readServerLine(this.stats, line);
+      if (!/SIGTERM: stopping|^stopped$/.test(line.trim())) log(`  server #${generation}: ${line}`);
     });
   }
 
@@ -518,9 +552,13 @@ class ServerControl {
   /** SIGTERM, and the server must commit everything and exit 0. */
   async stopClean(fate: string): Promise<void> {
     const server = this.takeServer();
+    const t0 = performance.now();
     server.child.kill('SIGTERM');
     const status = await withTimeout(server.exited, LIMITS.cleanStopMs);
+    const ms = performance.now() - t0;
     this.stats.cleanStops++;
+    if (ms > SLOW_STOP_MS) this.stats.slowCleanStops++;
+    this.stats.slowestCleanStopMs = Math.max(this.stats.slowestCleanStopMs, Math.round(ms));
     this.stats.fates.set(server.generation, fate);
     if (status === 'timeout' || status.code !== 0) {
       this.stats.anomalies.push(
@@ -764,6 +802,9 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
     starts: stats.starts,
     restarts: stats.starts - 1,
     cleanStops: stats.cleanStops,
+    slowCleanStops: stats.slowCleanStops,
+    slowestCleanStopMs: stats.slowestCleanStopMs,
+    serverErrorLines: stats.serverErrors.length,
     replayedSpans: stats.replayedSpans,
     tornTails: stats.tornTails,
     exportsSucceeded: ledger.exportsSucceeded,
@@ -798,6 +839,11 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
   out += row('SIGKILLs just after startup (no load yet)', stats.killsJustAfterStartup);
   out += row('starts (restarts)', `${stats.starts} (${stats.starts - 1})`);
   out += row('clean stops (SIGTERM, exit 0 expected)', stats.cleanStops);
+  out += row(
+    `clean stops slower than ${SLOW_STOP_MS / 1000} s (slowest)`,
+    `${stats.slowCleanStops} (${(stats.slowestCleanStopMs / 1000).toFixed(1)} s)`,
+  );
+  out += row('server stderr lines reporting an error', stats.serverErrors.length);
   out += row('spans replayed from the ingest log at starts', stats.replayedSpans);
   out += row('exports acknowledged / failed', `${ledger.exportsSucceeded} / ${ledger.exportsFailed}`);
   out += row('exporter retries (their own, within the timeout)', ledger.exporterRetries);
@@ -821,6 +867,7 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
   for (const example of v.duplicateExamples) out += `  duplicated e.g. ${example}\n`;
   for (const [reason, n] of ledger.failures) out += `  export failures ×${n}: ${reason}\n`;
   for (const [message, n] of exporterWarnings) out += `  exporter diag ×${n}: ${message}\n`;
+  for (const line of stats.serverErrors.slice(0, 5)) out += `  server error: ${line}\n`;
   for (const anomaly of stats.anomalies) out += `  ANOMALY: ${anomaly}\n`;
   const ok = v.missingSpans === 0 && v.duplicatedSpans === 0 && v.unverifiedTraces === 0;
   out += `  verdict: ${ok ? 'OK, 0 missing, 0 duplicated' : 'FAILED'}\n`;
@@ -843,10 +890,13 @@ async function main(): Promise<number> {
     killsDuringStartup: 0,
     killsJustAfterStartup: 0,
     cleanStops: 0,
+    slowCleanStops: 0,
+    slowestCleanStopMs: 0,
     replayedSpans: 0,
     tornTails: 0,
     cyclesRun: 0,
     fates: new Map(),
+    serverErrors: [],
     anomalies: [],
   };
   const target: Target = { current: undefined };

@@ -145,6 +145,10 @@ async function openAndReplayLog(
         counters: { spans: result.appliedSpans },
       });
     }
+    // What the replay wrote goes into the database file, then its log segments can go.
+    await store.checkpoint();
+    const checkpointed = store.checkpointedProgress(INGEST_LOG_SOURCE) ?? 0n;
+    await log.release(checkpointed < result.position ? checkpointed : result.position);
     return { ...result, log, truncatedBytes: log.truncatedBytes, damage: log.damage, lostSpans };
   } catch (error) {
     await log.close();
@@ -209,6 +213,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxPendingLogBytes: config.maxPendingLogBytes,
     maxBatchSpans,
     appliedSpans: replayed.appliedSpans,
+    trimmable: () => store.checkpointedProgress(INGEST_LOG_SOURCE),
     onWriteError: (error) =>
       logger.error(
         { err: error },
@@ -226,6 +231,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     if (failure) void log.probe();
   }, 1_000);
   watchLog.unref();
+  // When ingest pauses, checkpoint and trim the log: at rest the data directory is the database.
+  let walSeen = -1;
+  const quiet = setInterval(() => {
+    const wal = store.walBytes();
+    if (wal > 0 && wal === walSeen && queue.pending === 0)
+      void store
+        .checkpoint()
+        .then(() => queue.trimLog(log))
+        .catch((error) => logger.warn({ err: error }, 'idle checkpoint failed; will try again'));
+    walSeen = wal;
+  }, 5_000);
+  quiet.unref();
   /** Why the server cannot take spans now, if it cannot. */
   const unavailableBecause = (): string | undefined => {
     const logError = log.writeFailure;
@@ -278,11 +295,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         closing ??= (async () => {
           ready = false;
           clearInterval(watchLog);
+          clearInterval(quiet);
           // Stop receiving first, then commit what was acknowledged, then stop answering queries.
           await Promise.all([otlpHttp.close(), grpc.close()]);
           await queue.close();
           await prepareWorker.close();
-          await log.release(queue.committedPosition, true);
+          // The log is emptied once the database file holds everything without its WAL.
+          await store.checkpoint().catch((error) => logger.error({ err: error }, 'checkpoint at shutdown failed'));
+          await queue.trimLog(log, true);
           await log.close();
           await api.close();
           await store.close();
@@ -292,6 +312,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     };
   } catch (error) {
     clearInterval(watchLog);
+    clearInterval(quiet);
     for (const s of started.reverse()) await s.close().catch(() => undefined);
     await queue.close();
     await prepareWorker.close();

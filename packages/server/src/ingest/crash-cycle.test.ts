@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -287,6 +296,29 @@ describe('a damaged ingest log', () => {
       } finally {
         await server.close();
       }
+    }),
+  );
+});
+
+describe('a damaged database WAL', () => {
+  it(
+    'refuses to start with a message naming the WAL and the way out; following it loses nothing',
+    withDataDir('ariadne-wal-', async (dataDir) => {
+      const acked = await loadCommitAndKill(dataDir, 8, 24);
+      const wal = join(dataDir, 'ariadne.duckdb.wal');
+      const bytes = readFileSync(wal);
+      assert.ok(bytes.length > 4096, 'the commits are in the WAL, not yet checkpointed');
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      writeFileSync(wal, bytes);
+
+      const refused = spawnServe(dataDir);
+      assert.notEqual(await refused.exited, 0);
+      const message = /the database's write-ahead log (\S+) is damaged[^\n]*mv (\S+) (\S+)\)/.exec(refused.output());
+      assert.ok(message, refused.output());
+      assert.equal(message[1], wal);
+      // The way out, as the message gives it.
+      renameSync(message[2], message[3]);
+      await assertAllReadable(dataDir, 8, acked);
     }),
   );
 });

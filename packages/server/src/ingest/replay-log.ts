@@ -50,7 +50,7 @@ export function spansOfRecord(record: LogRecord): readonly Span[] {
  * Writes every log record after `after` to the store, oldest first, in batches of about
  * `maxBatchSpans`, each committing the position after its last record in the same transaction:
  * exactly once, even if this replay is itself interrupted. Run it before the receivers listen.
- * Then deletes the segments it has applied.
+ * It deletes nothing: the caller trims the log once the store holds the records for good.
  */
 export async function replayIngestLog(options: ReplayOptions): Promise<ReplayResult> {
   const { log, writer } = options;
@@ -80,6 +80,5 @@ export async function replayIngestLog(options: ReplayOptions): Promise<ReplayRes
     records++;
   }
   await flush();
-  await log.release(position);
   return { records, spans, position, appliedSpans, spansUpToAcknowledged };
 }

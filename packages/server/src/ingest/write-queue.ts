@@ -106,6 +106,11 @@ export interface WriteQueueOptions {
    * damaged log lost.
    */
   readonly appliedSpans?: bigint;
+  /**
+   * With a log: how far it may be trimmed, if not as far as is committed (the store's
+   * checkpointed position: records its database file does not hold without its WAL are kept).
+   */
+  readonly trimmable?: () => bigint | undefined;
 }
 
 interface Pending {
@@ -386,7 +391,14 @@ export class WriteQueue {
       w.resolve(true);
       return false;
     });
-    await log.release(position).catch((error) => (this.options.onWriteError ?? reportWriteError)(error));
+    await this.trimLog(log);
+  }
+
+  /** Deletes the log segments the store holds (committed, and checkpointed where that counts). */
+  async trimLog(log: IngestLog, everything = false): Promise<void> {
+    const limit = this.options.trimmable?.();
+    const position = limit !== undefined && limit < this.committed ? limit : this.committed;
+    await log.release(position, everything).catch((error) => (this.options.onWriteError ?? reportWriteError)(error));
   }
 
   /**

@@ -322,9 +322,12 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
       await store.writeSpans([variant(1, 'svc', 'k')]);
       const preparer = new BatchPreparer(await store.preparerState());
       const batch = preparer.prepare([variant(2, 'svc', 'other')]);
-      // A frequent mark the store already holds: the append fails on the primary key.
-      const [marked] = (await store.preparerState()).frequent;
-      await assert.rejects(store.writePrepared({ ...batch, frequentMarks: [marked] }), /Duplicate key/);
+      // A resource without a service: its insert, after the span chunks, fails on NOT NULL.
+      const broken = { id: 1n, no: 999, service: null as unknown as string, attributes: '', body: '{}' };
+      await assert.rejects(
+        store.writePrepared({ ...batch, resources: [...batch.resources, broken] }),
+        /NOT NULL constraint/,
+      );
       await store.writeSpans([variant(3, 'svc', 'third')]);
       assert.equal((await store.getTrace(variant(3, 'svc', 'third').traceId)).length, 1);
       assert.deepEqual(await store.getTrace(variant(2, 'svc', 'other').traceId), []);

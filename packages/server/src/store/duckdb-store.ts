@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type InstrumentationScope,
@@ -275,6 +275,10 @@ export class DuckDbSpanStore implements SpanStore {
   private localPreparer: BatchPreparer | undefined;
   /** Batches committed since open: a prepared batch must be the next one (`PreparedBatch.writeNo`). */
   private writes = 0;
+  /** Write progress committed, by source (counters as `source.name`). */
+  private readonly committed = new Map<string, bigint>();
+  /** Write progress the database file holds without its WAL (as of the last checkpoint). */
+  private checkpointed = new Map<string, bigint>();
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
   private readChain: Promise<unknown> = Promise.resolve();
@@ -291,6 +295,7 @@ export class DuckDbSpanStore implements SpanStore {
     /** Attribute hashes marked frequent (searched by scanning); the preparer decides which. */
     private readonly frequent: Set<number>,
     private readonly options: DuckDbStoreOptions,
+    private readonly file: string,
   ) {}
 
   /** Opens (or creates) the database in `options.dataDir`. */
@@ -299,20 +304,26 @@ export class DuckDbSpanStore implements SpanStore {
     const config: Record<string, string> = {};
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.threads) config.threads = String(options.threads);
-    // Each checkpoint rewrites the partly filled last row group of every table and frees the old
-    // blocks; checkpointing less often leaves far fewer free blocks in the file. Measured on 1M
-    // bench:ingest spans written in 12k-span transactions: 64 MB left 64 of 286 blocks free
-    // (74.8 bytes/span on disk), 128 MB 1 of 213 (55.9); 256 MB no better than 128.
-    config.checkpoint_threshold = '128MB';
+    // The store checkpoints itself (`checkpointIfDue`, at the same WAL size), so that it knows
+    // which write progress the database file holds without its WAL.
+    config.checkpoint_threshold = '1TB';
     const file = join(options.dataDir, 'ariadne.duckdb');
-    const instance = await DuckDBInstance.create(file, config);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(file, config);
+    } catch (error) {
+      throw explainOpenError(file, error as Error);
+    }
     const writer = await instance.connect();
     try {
       await migrateSchema(writer, file, options.logger ?? silentLogger);
+      // Whatever DuckDB replayed from its WAL goes into the file now, from this connection (a
+      // checkpoint without a client context is what DuckDB issue #23788 gets wrong).
+      await writer.run('CHECKPOINT');
       const frequentRows = columnsOf(await writer.runAndReadAll('SELECT h FROM attr_frequent'))[0] as number[];
       const frequent = new Set(frequentRows);
       const reader = await instance.connect();
-      const store = new DuckDbSpanStore(instance, writer, reader, frequent, options);
+      const store = new DuckDbSpanStore(instance, writer, reader, frequent, options, file);
       const bounds = (
         await writer.runAndReadAll('SELECT min(start_ns) AS lo, max(last_start_ns) AS hi FROM trace_parts')
       ).getRowObjects()[0];
@@ -332,6 +343,9 @@ export class DuckDbSpanStore implements SpanStore {
           appender.closeSync();
         }
       }
+      const progressRows = columnsOf(await writer.runAndReadAll('SELECT source, position FROM write_progress'));
+      progressRows[0].forEach((source, i) => store.committed.set(source as string, progressRows[1][i] as bigint));
+      store.checkpointed = new Map(store.committed);
       if (options.retentionNanos !== undefined) store.startRetention(options.retentionNanos);
       return store;
     } catch (error) {
@@ -513,8 +527,16 @@ export class DuckDbSpanStore implements SpanStore {
       throw error;
     }
     this.writes++;
+    if (progress !== undefined) {
+      this.committed.set(progress.source, progress.position);
+      for (const [name, value] of Object.entries(progress.counters ?? {}))
+        this.committed.set(`${progress.source}.${name}`, value);
+    }
     this.slots.extend(batch.slotKeys, batch.firstSlot);
     for (const h of batch.frequentMarks) this.frequent.add(h);
+    await this.checkpointIfDue().catch((error) =>
+      (this.options.logger ?? silentLogger).warn({ err: error }, 'store: checkpoint failed; the WAL keeps the writes'),
+    );
     const { minStartNs: batchMin, maxStartNs: batchMax } = batch;
     if (batchMin !== undefined && (this.minStartNs === undefined || batchMin < this.minStartNs)) {
       this.minStartNs = batchMin;
@@ -981,7 +1003,36 @@ export class DuckDbSpanStore implements SpanStore {
 
   /** Writes the WAL into the database file and frees emptied row groups. */
   async checkpoint(): Promise<void> {
-    await this.onWriter(() => this.writer.run('CHECKPOINT'));
+    await this.onWriter(() => this.runCheckpoint());
+  }
+
+  private async runCheckpoint(): Promise<void> {
+    const committed = new Map(this.committed);
+    await this.writer.run('CHECKPOINT');
+    this.checkpointed = committed;
+  }
+
+  /** Checkpoints once the WAL has grown past `CHECKPOINT_WAL_BYTES` (after a write). */
+  private async checkpointIfDue(): Promise<void> {
+    if (this.walBytes() >= CHECKPOINT_WAL_BYTES) await this.runCheckpoint();
+  }
+
+  /** Bytes in the database's WAL: written since the last checkpoint. */
+  walBytes(): number {
+    try {
+      return statSync(`${this.file}.wal`).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * The write progress of `source` that the database file holds on its own, without its WAL (as
+   * of the last checkpoint). Input before it is safe to delete; input after it must be kept, so
+   * that a database whose WAL is lost can be brought up to date again.
+   */
+  checkpointedProgress(source: string): bigint | undefined {
+    return this.checkpointed.get(source);
   }
 
   async close(): Promise<void> {
@@ -991,6 +1042,8 @@ export class DuckDbSpanStore implements SpanStore {
     await this.retentionRunning;
     await this.writeChain;
     await this.readChain;
+    // Checkpoint from a connection rather than in DuckDB's shutdown (DuckDB issue #23788).
+    await this.writer.run('CHECKPOINT').catch(() => undefined);
     this.dropPrepared();
     this.writer.closeSync();
     this.reader.closeSync();
@@ -1003,6 +1056,26 @@ export class DuckDbSpanStore implements SpanStore {
 }
 
 const U64_MAX = 0xffffffffffffffffn;
+
+/**
+ * WAL size at which the store checkpoints. Each checkpoint rewrites the partly filled last row
+ * group of every table and frees the old blocks; checkpointing less often leaves far fewer free
+ * blocks in the file (BENCHMARKS.md, "Store at scale": 64 MB left a fifth of the blocks free,
+ * 128 MB almost none, 256 MB no better).
+ */
+const CHECKPOINT_WAL_BYTES = 128 * 1024 * 1024;
+
+/** DuckDB's open error, with the way out when it is the WAL that is damaged. */
+function explainOpenError(file: string, error: Error): Error {
+  if (!/WAL/.test(error.message)) return error;
+  const wal = `${file}.wal`;
+  return new Error(
+    `the database's write-ahead log ${wal} is damaged (${error.message}). Way out: move it aside ` +
+      `(mv ${wal} ${wal}.damaged) and start again: the database then opens as of its last checkpoint, ` +
+      'and the ingest log, which keeps every request until a checkpoint holds it, replays the rest.',
+    { cause: error },
+  );
+}
 
 /** `Math.max` for bigints. */
 function maxBig(a: bigint, b: bigint): bigint {
