@@ -238,6 +238,10 @@ function scanSegment(bytes: Buffer, start: bigint): { records: LogRecord[]; bad:
   return { records, bad };
 }
 
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
 function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
@@ -398,7 +402,7 @@ export class IngestLog {
           }
           truncatedBytes += range.to - range.from;
           seg.size = range.from - SEGMENT_HEADER_BYTES;
-          const lostTo = acknowledged < to ? acknowledged : to;
+          const lostTo = minBig(acknowledged, to);
           if (lostTo > from && lostTo > startAt) {
             damage.push({ kind: 'corrupt', file: seg.path, from: maxBig(from, startAt), to: lostTo, savedTo });
             reported = lostTo;

@@ -344,7 +344,8 @@ export class DuckDbSpanStore implements SpanStore {
         }
       }
       const progressRows = columnsOf(await writer.runAndReadAll('SELECT source, position FROM write_progress'));
-      progressRows[0].forEach((source, i) => store.committed.set(source as string, progressRows[1][i] as bigint));
+      for (let i = 0; i < progressRows[0].length; i++)
+        store.committed.set(progressRows[0][i] as string, progressRows[1][i] as bigint);
       store.checkpointed = new Map(store.committed);
       if (options.retentionNanos !== undefined) store.startRetention(options.retentionNanos);
       return store;
