@@ -99,6 +99,11 @@ async function openAndReplayLog(
       log.mark && (stored.position === undefined || log.mark.position >= stored.position) ? log.mark : stored;
     // Nothing ever applied: the store's count starts at zero.
     const appliedBefore = appliedSpans ?? (applied === 0n ? 0n : undefined);
+    if (log.end > applied)
+      logger.info(
+        { from: String(applied), to: String(log.end) },
+        'ingest log: replaying what the store has not committed',
+      );
     const result = await replayIngestLog({
       log,
       writer: store,

@@ -175,10 +175,15 @@ describe('crash cycles of ariadne serve', () => {
       } finally {
         await killServe(serve);
       }
-      // Kill the next start while it replays (it prints its addresses only after the replay).
+      // Kill the next start while it replays (it logs when it begins).
       const replaying = spawnServe(dataDir);
-      await new Promise((r) => setTimeout(r, 400));
+      const deadline = Date.now() + 30_000;
+      while (!/replaying what the store has not committed/.test(replaying.output())) {
+        assert.ok(Date.now() < deadline && replaying.child.exitCode === null, replaying.output());
+        await new Promise((r) => setTimeout(r, 5));
+      }
       await killServe(replaying);
+      assert.doesNotMatch(replaying.output(), /query API/, 'killed before it listened');
       const { serve: again, urls: againUrls } = await startServe(dataDir);
       try {
         await assertEveryAcknowledgedTrace(againUrls.api, { tag: 4, spans: SPANS, acked, sent: 150 });
