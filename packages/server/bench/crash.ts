@@ -14,7 +14,13 @@
  * doing at each kill depends on timing and is not repeatable. A script, not a test: figures go to
  * BENCHMARKS.md with the commit, not into code.
  *
- *   npm run bench:crash -- [--kills 20] [--seed 1] [--senders 4] [--spans-per-request 300]
+ * Kills under load alone never reach one order that lost data: a start after a kill under load
+ * replays the ingest log's tail, and that write hid DuckDB #23788 (the trace id index written
+ * without the rows DuckDB replayed from its WAL). It takes a server killed idle once its log is
+ * drained, then a start and a clean stop with no write or read in between. The default seed's plan
+ * has that order in its first cycle; about a third of seeds have it somewhere in 20 cycles.
+ *
+ *   npm run bench:crash -- [--kills 20] [--seed 25] [--senders 4] [--spans-per-request 300]
  *                          [--timeout-ms 3000] [--protocols proto,grpc,json] [--keep]
  *
  * The OTLP exporters retry on their own (network errors, 429/502/503/504) within their timeout, and
@@ -47,7 +53,7 @@ import { ariadneNodeFlags } from '../src/cli/node-flags.ts';
 const { values } = parseArgs({
   options: {
     kills: { type: 'string', default: '20' },
-    seed: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '25' },
     senders: { type: 'string', default: '4' },
     'spans-per-request': { type: 'string', default: '300' },
     'timeout-ms': { type: 'string', default: '3000' },
@@ -252,8 +258,7 @@ class Ledger {
     } else {
       this.exportsFailed++;
       this.unacknowledgedSpans += spans.length;
-      const error = result.error as (Error & { code?: unknown }) | undefined;
-      const reason = `${protocol}: ${error?.message ?? 'failed'}`.replace(/\d+/g, 'N').slice(0, 100);
+      const reason = `${protocol}: ${result.error?.message ?? 'failed'}`.replace(/\d+/g, 'N').slice(0, 100);
       this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
     }
   }
@@ -417,8 +422,18 @@ async function runSender(options: SenderOptions): Promise<void> {
 
 /** What happens after a kill, before the next loaded period. */
 type Action =
-  | { readonly kind: 'start-then-clean-stop'; readonly loadMs: number }
-  | { readonly kind: 'kill-during-startup'; readonly afterMs: number }
+  /** Unpublished: no load and no read between the start and the stop. */
+  | { readonly kind: 'start-then-clean-stop'; readonly runMs: number }
+  /**
+   * SIGKILL `afterMs` after the spawn (`spawn`: Node and tsx loading; `startup`: DuckDB open, log
+   * replay, listen) or after the server listens (`listening`: idle, its log replayed and drained,
+   * never published: the state in which DuckDB's WAL holds rows the ingest log no longer does).
+   */
+  | {
+      readonly kind: 'kill-during-startup';
+      readonly phase: 'spawn' | 'startup' | 'listening';
+      readonly afterMs: number;
+    }
   | { readonly kind: 'start-with-load'; readonly loadMs: number };
 
 interface CyclePlan {
@@ -433,19 +448,27 @@ function planCycle(rand: () => number): CyclePlan {
   const count = Math.floor(rand() * 4);
   for (let i = 0; i < count; i++) {
     const pick = rand();
-    if (pick < 1 / 3) actions.push({ kind: 'start-then-clean-stop', loadMs: Math.round(rand() * 1000) });
-    else if (pick < 2 / 3) {
-      // Half right after the spawn (Node and tsx loading), half later (DuckDB open, log replay, listen).
-      const early = rand() < 0.5;
-      actions.push({ kind: 'kill-during-startup', afterMs: Math.round(early ? rand() * 100 : 100 + rand() * 2400) });
-    } else actions.push({ kind: 'start-with-load', loadMs: Math.round(500 + rand() * 1500) });
+    if (pick < 1 / 3) actions.push({ kind: 'start-then-clean-stop', runMs: Math.round(rand() * 1000) });
+    else if (pick < 2 / 3) actions.push(planStartupKill(rand));
+    else actions.push({ kind: 'start-with-load', loadMs: Math.round(500 + rand() * 1500) });
   }
   return { loadMs, actions };
 }
 
+function planStartupKill(rand: () => number): Action {
+  const phase = rand();
+  if (phase < 1 / 3) return { kind: 'kill-during-startup', phase: 'spawn', afterMs: Math.round(rand() * 100) };
+  if (phase < 2 / 3) return { kind: 'kill-during-startup', phase: 'startup', afterMs: Math.round(100 + rand() * 2400) };
+  return { kind: 'kill-during-startup', phase: 'listening', afterMs: Math.round(rand() * 500) };
+}
+
 function describeAction(action: Action): string {
-  if (action.kind === 'kill-during-startup') return `kill during startup after ${action.afterMs} ms`;
-  if (action.kind === 'start-then-clean-stop') return `start, ${action.loadMs} ms, clean stop`;
+  if (action.kind === 'kill-during-startup') {
+    return action.phase === 'listening'
+      ? `start, kill ${action.afterMs} ms after it listens`
+      : `kill during startup ${action.afterMs} ms after spawn`;
+  }
+  if (action.kind === 'start-then-clean-stop') return `start, ${action.runMs} ms without load, clean stop`;
   return `start with load ${action.loadMs} ms`;
 }
 
@@ -454,8 +477,8 @@ interface CampaignStats {
   killsUnderLoad: number;
   /** Killed before it printed its addresses. */
   killsDuringStartup: number;
-  /** Killed by a startup kill that came after it had printed its addresses (no load reached it). */
-  killsJustAfterStartup: number;
+  /** Killed by a startup kill after it had printed its addresses (never published: no load reached it). */
+  killsIdleAfterStartup: number;
   cleanStops: number;
   /** Clean stops that took longer than `SLOW_STOP_MS`, and the slowest. */
   slowCleanStops: number;
@@ -529,11 +552,9 @@ class ServerControl {
     const server = this.spawn();
     const endpoints = await withTimeout(server.listening, LIMITS.serverStartMs);
     if (endpoints === undefined || endpoints === 'timeout') {
-      server.child.kill('SIGKILL');
-      const status = await withTimeout(server.exited, LIMITS.exitAfterKillMs);
-      throw new Error(
-        `server #${server.generation} did not start (${endpoints === 'timeout' ? 'timed out' : describeExit(status)}):\n${server.stderrTail()}`,
-      );
+      const how = endpoints === 'timeout' ? 'timed out' : describeExit(await server.exited);
+      await this.killAndWait(server);
+      throw new Error(`server #${server.generation} did not start (${how}):\n${server.stderrTail()}`);
     }
     this.server = server;
     if (publish) this.target.current = { generation: server.generation, endpoints };
@@ -543,9 +564,7 @@ class ServerControl {
   /** SIGKILLs the running server, load or not, and waits until it is gone. */
   async kill(fate: string): Promise<void> {
     const server = this.takeServer();
-    server.child.kill('SIGKILL');
-    const status = await withTimeout(server.exited, LIMITS.exitAfterKillMs);
-    if (status === 'timeout') this.stats.anomalies.push(`server #${server.generation} survived SIGKILL`);
+    await this.killAndWait(server);
     this.stats.fates.set(server.generation, fate);
   }
 
@@ -564,34 +583,43 @@ class ServerControl {
       this.stats.anomalies.push(
         `clean stop of server #${server.generation}: ${describeExit(status)}\n${server.stderrTail()}`,
       );
-      if (status === 'timeout') {
-        server.child.kill('SIGKILL');
-        await withTimeout(server.exited, LIMITS.exitAfterKillMs);
-      }
+      if (status === 'timeout') await this.killAndWait(server);
     }
   }
 
-  /** Spawns a server and SIGKILLs it `afterMs` later, whatever it is doing by then. */
-  async killDuringStartup(afterMs: number): Promise<void> {
+  /**
+   * Spawns a server and SIGKILLs it `afterMs` after the spawn, whatever it is doing by then, or
+   * `afterMs` after it listens (`afterListening`).
+   */
+  async killDuringStartup(afterListening: boolean, afterMs: number): Promise<void> {
     const server = this.spawn();
-    const early = await withTimeout(server.exited, afterMs);
-    if (early !== 'timeout') {
-      this.stats.anomalies.push(
-        `server #${server.generation} exited by itself during startup (${describeExit(early)}):\n${server.stderrTail()}`,
-      );
-      this.stats.fates.set(server.generation, 'exited by itself during startup');
-      return;
+    if (afterListening) {
+      const endpoints = await withTimeout(server.listening, LIMITS.serverStartMs);
+      if (endpoints === 'timeout') return this.failedStartup(server, 'did not start in time');
+      if (endpoints === undefined) {
+        return this.failedStartup(server, `exited by itself (${describeExit(await server.exited)})`);
+      }
     }
+    const early = await withTimeout(server.exited, afterMs);
+    if (early !== 'timeout') return this.failedStartup(server, `exited by itself (${describeExit(early)})`);
     const listened = server.hasListened();
+    await this.killAndWait(server);
+    if (listened) this.stats.killsIdleAfterStartup++;
+    else this.stats.killsDuringStartup++;
+    this.stats.fates.set(server.generation, listened ? 'killed idle after startup' : 'killed during startup');
+    log(`  server #${server.generation} SIGKILLed ${listened ? 'idle, after it listened' : 'before it listened'}`);
+  }
+
+  private async failedStartup(server: ServerProcess, how: string): Promise<void> {
+    this.stats.anomalies.push(`server #${server.generation} ${how} during startup:\n${server.stderrTail()}`);
+    this.stats.fates.set(server.generation, `${how} during startup`);
+    await this.killAndWait(server);
+  }
+
+  private async killAndWait(server: ServerProcess): Promise<void> {
     server.child.kill('SIGKILL');
     const status = await withTimeout(server.exited, LIMITS.exitAfterKillMs);
     if (status === 'timeout') this.stats.anomalies.push(`server #${server.generation} survived SIGKILL`);
-    if (listened) this.stats.killsJustAfterStartup++;
-    else this.stats.killsDuringStartup++;
-    log(
-      `  server #${server.generation} SIGKILLed ${afterMs} ms after spawn, ${listened ? 'after' : 'before'} it listened`,
-    );
-    this.stats.fates.set(server.generation, listened ? 'killed just after startup' : 'killed during startup');
   }
 
   private takeServer(): ServerProcess {
@@ -617,15 +645,18 @@ async function runAction(control: ServerControl, action: Action): Promise<void> 
     const generation = control.running()!.generation;
     await timed(`clean stop of server #${generation} under load`, () => control.stopClean('clean stop under load'));
   }
-  if (action.kind === 'kill-during-startup') return control.killDuringStartup(action.afterMs);
+  if (action.kind === 'kill-during-startup')
+    return control.killDuringStartup(action.phase === 'listening', action.afterMs);
   if (action.kind === 'start-with-load') {
     if (!control.running()) await timed('start', () => control.start(true));
     return sleep(action.loadMs);
   }
-  await timed('start', () => control.start(true));
-  await sleep(action.loadMs);
+  // Not published: whatever DuckDB replayed from its WAL at open is checkpointed with no write or
+  // read in between, the order that once hid acknowledged traces (DuckDB #23788).
+  await timed('start (unpublished)', () => control.start(false));
+  await sleep(action.runMs);
   const generation = control.running()!.generation;
-  await timed(`clean stop of server #${generation}`, () => control.stopClean('clean stop after a short load'));
+  await timed(`clean stop of server #${generation}`, () => control.stopClean('clean stop, no load, no read'));
 }
 
 /** `KILLS` cycles: load, SIGKILL, follow-up actions; leaves a server running. */
@@ -690,9 +721,14 @@ async function waitReady(apiUrl: string): Promise<void> {
   throw new Error(`bench:crash: ${apiUrl}/readyz never answered 200`);
 }
 
-/** The span ids stored for one trace, or undefined if the API could not tell (after 3 tries). */
+/**
+ * The span ids stored for one trace, or undefined if the API could not tell: 10 tries, after a
+ * network error or a 503 (`pending`: acknowledged spans not yet in the store) with its
+ * `Retry-After`, at most 5 s.
+ */
 async function fetchStoredSpanIds(apiUrl: string, traceId: string): Promise<string[] | undefined> {
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    let pauseMs = 500;
     try {
       const response = await fetch(`${apiUrl}/api/v1/traces/${traceId}`, { signal: AbortSignal.timeout(30_000) });
       if (response.status === 404) return [];
@@ -700,10 +736,13 @@ async function fetchStoredSpanIds(apiUrl: string, traceId: string): Promise<stri
         const body = (await response.json()) as { spans: { spanId: string }[] };
         return body.spans.map((span) => span.spanId);
       }
+      await response.body?.cancel();
+      const retryAfter = Number(response.headers.get('retry-after'));
+      if (response.status === 503 && retryAfter > 0) pauseMs = Math.min(retryAfter, 5) * 1000;
     } catch {
       // The next attempt, or undefined.
     }
-    await sleep(500);
+    await sleep(pauseMs);
   }
   return undefined;
 }
@@ -789,8 +828,9 @@ async function verify(apiUrl: string, ledger: Ledger): Promise<Verification> {
 // ---------------------------------------------------------------------------------------------
 // The report
 
-function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSeconds: number): boolean {
-  const figures = {
+/** The figures of the report, flat, as printed on the JSON line. */
+function collectFigures(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSeconds: number) {
+  return {
     seed: SEED,
     senders: SENDERS,
     protocols: PROTOCOLS.join(','),
@@ -798,7 +838,7 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
     cycles: stats.cyclesRun,
     killsUnderLoad: stats.killsUnderLoad,
     killsDuringStartup: stats.killsDuringStartup,
-    killsJustAfterStartup: stats.killsJustAfterStartup,
+    killsIdleAfterStartup: stats.killsIdleAfterStartup,
     starts: stats.starts,
     restarts: stats.starts - 1,
     cleanStops: stats.cleanStops,
@@ -819,6 +859,7 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
     absentAcknowledgedTraces: v.absentAcknowledgedTraces,
     duplicatedSpans: v.duplicatedSpans,
     duplicatedSpansOfRetriedExports: v.duplicatedSpansOfRetriedExports,
+    extraCopies: v.extraCopies,
     unacknowledgedStoredSpans: v.unacknowledgedStoredSpans,
     unknownStoredSpans: v.unknownStoredSpans,
     unverifiedTraces: v.unverifiedTraces,
@@ -827,16 +868,19 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
     anomalies: stats.anomalies.length,
     elapsedSeconds: Math.round(elapsedSeconds * 10) / 10,
   };
+}
+
+function formatTable(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSeconds: number): string {
   const row = (label: string, value: string | number) => `  ${label.padEnd(52)}${value}\n`;
   let out = '\nbench:crash\n';
   out += row(
     'seed / senders (protocols) / spans per request',
-    `${SEED} / ${SENDERS} (${figures.protocols}) / ${SPANS_PER_REQUEST}`,
+    `${SEED} / ${SENDERS} (${PROTOCOLS.join(',')}) / ${SPANS_PER_REQUEST}`,
   );
   out += row('cycles run', `${stats.cyclesRun} of ${KILLS}`);
   out += row('SIGKILLs under load', stats.killsUnderLoad);
   out += row('SIGKILLs during startup (before listening)', stats.killsDuringStartup);
-  out += row('SIGKILLs just after startup (no load yet)', stats.killsJustAfterStartup);
+  out += row('SIGKILLs of an idle server after startup (no load)', stats.killsIdleAfterStartup);
   out += row('starts (restarts)', `${stats.starts} (${stats.starts - 1})`);
   out += row('clean stops (SIGTERM, exit 0 expected)', stats.cleanStops);
   out += row(
@@ -854,12 +898,15 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
     'MISSING acknowledged spans (traces; absent)',
     `${v.missingSpans} (${v.tracesWithMissingSpans}; ${v.absentAcknowledgedTraces})`,
   );
-  out += row('DUPLICATED spans (of retried exports)', `${v.duplicatedSpans} (${v.duplicatedSpansOfRetriedExports})`);
+  out += row(
+    'DUPLICATED spans (of retried exports; extra copies)',
+    `${v.duplicatedSpans} (${v.duplicatedSpansOfRetriedExports}; ${v.extraCopies})`,
+  );
   out += row('not acknowledged but stored (fine)', v.unacknowledgedStoredSpans);
   out += row('stored spans never sent', v.unknownStoredSpans);
   out += row('traces not verified (API did not answer)', v.unverifiedTraces);
   out += row('search ?start=0&limit=1000: traces (unknown)', `${v.searchTraces} (${v.searchUnknownTraces})`);
-  out += row('elapsed', `${figures.elapsedSeconds} s`);
+  out += row('elapsed', `${elapsedSeconds.toFixed(1)} s`);
   for (const [generation, n] of [...v.missingByGeneration].sort((a, b) => a[0] - b[0])) {
     out += row(`  missing, acknowledged by server #${generation}`, `${n} (${stats.fates.get(generation) ?? 'final'})`);
   }
@@ -869,9 +916,17 @@ function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSe
   for (const [message, n] of exporterWarnings) out += `  exporter diag ×${n}: ${message}\n`;
   for (const line of stats.serverErrors.slice(0, 5)) out += `  server error: ${line}\n`;
   for (const anomaly of stats.anomalies) out += `  ANOMALY: ${anomaly}\n`;
+  return out;
+}
+
+/** Prints the table and the JSON line; true when nothing is missing or duplicated and all was checked. */
+function report(stats: CampaignStats, ledger: Ledger, v: Verification, elapsedSeconds: number): boolean {
   const ok = v.missingSpans === 0 && v.duplicatedSpans === 0 && v.unverifiedTraces === 0;
-  out += `  verdict: ${ok ? 'OK, 0 missing, 0 duplicated' : 'FAILED'}\n`;
-  process.stdout.write(`${out}\n${JSON.stringify({ bench: 'crash', ...figures })}\n`);
+  const verdict = `  verdict: ${ok ? 'OK, 0 missing, 0 duplicated' : 'FAILED'}\n`;
+  const figures = collectFigures(stats, ledger, v, elapsedSeconds);
+  process.stdout.write(
+    `${formatTable(stats, ledger, v, elapsedSeconds)}${verdict}\n${JSON.stringify({ bench: 'crash', ...figures })}\n`,
+  );
   return ok;
 }
 
@@ -881,14 +936,24 @@ function killChildren(): void {
   for (const child of liveChildren.keys()) child.kill('SIGKILL');
 }
 
+/** The data directory to remove on the way out, whichever way that is (unset with `--keep`). */
+let removeOnExit: string | undefined;
+
+function removeDataDir(): void {
+  if (removeOnExit === undefined) return;
+  rmSync(removeOnExit, { recursive: true, force: true, maxRetries: 3 });
+  removeOnExit = undefined;
+}
+
 async function main(): Promise<number> {
   watchExporterDiagnostics();
   const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-bench-crash-'));
+  if (!values.keep) removeOnExit = dataDir;
   const stats: CampaignStats = {
     starts: 0,
     killsUnderLoad: 0,
     killsDuringStartup: 0,
-    killsJustAfterStartup: 0,
+    killsIdleAfterStartup: 0,
     cleanStops: 0,
     slowCleanStops: 0,
     slowestCleanStopMs: 0,
@@ -931,7 +996,7 @@ async function main(): Promise<number> {
     await withTimeout(Promise.all([...liveChildren.values()]), LIMITS.exitAfterKillMs);
     await withTimeout(Promise.all(senders), LIMITS.exportCallbackMs);
     if (values.keep) log(`data kept in ${dataDir}`);
-    else rmSync(dataDir, { recursive: true, force: true });
+    else removeDataDir();
   }
 }
 
@@ -939,7 +1004,11 @@ process.on('exit', killChildren);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     killChildren();
-    process.exit(130);
+    try {
+      removeDataDir();
+    } finally {
+      process.exit(130);
+    }
   });
 }
 main().then(
