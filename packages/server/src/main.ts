@@ -161,6 +161,21 @@ async function openAndReplayLog(
   }
 }
 
+/**
+ * Closes a fastify app: in-flight requests finish, then every connection goes. Fastify closes the
+ * connections idle at that moment; one busy then (an exporter's keep-alive connection) goes idle
+ * afterwards and would hold the close for the whole keep-alive timeout (72 s), so those are closed
+ * as they go idle.
+ */
+async function closeHttp(app: { close(): PromiseLike<unknown>; server: { closeIdleConnections(): void } }) {
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
@@ -302,14 +317,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           clearInterval(watchLog);
           clearInterval(quiet);
           // Stop receiving first, then commit what was acknowledged, then stop answering queries.
-          await Promise.all([otlpHttp.close(), grpc.close()]);
+          await Promise.all([closeHttp(otlpHttp), grpc.close()]);
           await queue.close();
           await prepareWorker.close();
           // The log is emptied once the database file holds everything without its WAL.
           await store.checkpoint().catch((error) => logger.error({ err: error }, 'checkpoint at shutdown failed'));
           await queue.trimLog(log, true);
           await log.close();
-          await api.close();
+          await closeHttp(api);
           await store.close();
         })();
         return closing;

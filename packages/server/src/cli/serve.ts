@@ -14,10 +14,29 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Listen for the stop signals before starting: one that arrives during a long start (a replay)
+  // stops the server cleanly once it is up, instead of killing it half way.
+  let signalled: string | undefined;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const stop = (signal: string) => {
+    signalled = signal;
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    wake();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   let server: RunningServer;
   try {
     server = await startServer({ ...config, logger });
   } catch (error) {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
     logger.fatal({ err: error }, 'ariadne serve could not start');
     throw error;
   }
@@ -30,19 +49,9 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      io.stderr.write(`\n${signal}: stopping, committing acknowledged spans...\n`);
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve();
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  await stopped;
+  logger.info({ signal: signalled }, 'stopping: committing every acknowledged span');
   await server.close();
-  io.stderr.write('stopped\n');
+  logger.info('stopped');
   return 0;
 }

@@ -241,6 +241,23 @@ async function readableRequests(api: string, tag: number, requests: number): Pro
   return whole;
 }
 
+describe('a stop signal during the start', () => {
+  it(
+    'SIGTERM while the start replays the log: it finishes starting, stops cleanly, loses nothing',
+    withDataDir('ariadne-term-replay-', async (dataDir) => {
+      await acknowledgeOnlyInLog(dataDir, 10, 60);
+      const serve = spawnServe(dataDir);
+      const deadline = Date.now() + 30_000;
+      while (!/replaying what the store has not committed/.test(serve.output())) {
+        assert.ok(Date.now() < deadline && serve.child.exitCode === null, serve.output());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(await stopServe(serve), 0, serve.output());
+      await assertAllReadable(dataDir, 10, new Set(Array.from({ length: 60 }, (_, n) => n)));
+    }),
+  );
+});
+
 describe('a damaged ingest log', () => {
   const REQUESTS = 30;
 
