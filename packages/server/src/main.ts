@@ -272,12 +272,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       return `store writes fail (acknowledged spans wait in the log): ${storeError.message}`;
     return undefined;
   };
-  const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes });
+  const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes, logger });
   const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes });
 
   // Query: the HTTP API and the web UI read from the store, after what was acknowledged.
   let ready = false;
   const api = buildApiApp({
+    logger,
     store: new ReadYourWritesStore(store, queue),
     webRoot: config.webRoot ?? DEFAULT_WEB_ROOT,
     readiness: () => {

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { spansFromOtlpJson } from '@ariadne/core';
 import type { FastifyInstance } from 'fastify';
+import { createLogger } from '../logger.ts';
 import { NotYetCommittedError } from '../query/span-store.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { buildApiApp } from './app.ts';
@@ -175,6 +177,39 @@ describe('query API while ingest is behind or failing', () => {
       const ready = await app.inject({ method: 'GET', url: '/readyz' });
       assert.equal(ready.statusCode, 503);
       assert.match(ready.json().message, /not ready: ingest log writes fail: ENOSPC/);
+    } finally {
+      await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('query API failures', () => {
+  it('answers a store failure with 500 and logs it with its cause', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ariadne-api-500-'));
+    const store = await DuckDbSpanStore.open({ dataDir: dir });
+    const failing = Object.create(store) as DuckDbSpanStore;
+    failing.listServices = async () => {
+      throw new Error('disk I/O error: the services table could not be read');
+    };
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const app = buildApiApp({ store: failing, logger: createLogger({ destination }) });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/services' });
+      assert.equal(response.statusCode, 500);
+      assert.equal(response.json().error, 'internal');
+      const logged = lines.find((l) => l.msg === 'query failed');
+      assert.ok(logged, JSON.stringify(lines));
+      assert.equal(logged.level, 50);
+      assert.match(String((logged.err as { message: string }).message), /services table could not be read/);
+      assert.equal(logged.route, '/api/v1/services');
     } finally {
       await app.close();
       await store.close();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { spansToApiJsonText, spansToTracesData, type UnixNanos, unixNanos } from '@ariadne/core';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { type Logger, silentLogger } from '../logger.ts';
 import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
 import {
   NotYetCommittedError,
@@ -18,6 +19,8 @@ export interface ApiDependencies {
   readonly store: SpanStore;
   /** Directory of the built web UI (`packages/web/dist`); the UI routes are served from it if it exists. */
   readonly webRoot?: string;
+  /** Where failures are logged, with their cause (default: nowhere). */
+  readonly logger?: Logger;
   /** Whether the server takes spans now, and if not why (for `/readyz`). */
   readonly readiness?: () => { readonly ready: boolean; readonly reason?: string };
   /** Spans acknowledged but not yet in the store, and why ingest is unavailable if it is (`/healthz`). */
@@ -109,10 +112,11 @@ function defaultWindow(range: TimeRange, lookbackNanos: bigint): TimeRange {
  */
 export function buildApiApp(deps: ApiDependencies): FastifyInstance {
   const app = Fastify({
-    logger: false,
+    loggerInstance: deps.logger ?? silentLogger,
+    disableRequestLogging: true,
     routerOptions: { querystringParser: (text: string) => Object.fromEntries(groupParams(new URLSearchParams(text))) },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
-  });
+  }) as unknown as FastifyInstance;
   const { store } = deps;
 
   app.setErrorHandler((error: FastifyError | ApiError | BadParameterError, request, reply) => {
@@ -132,7 +136,7 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     if (status && status >= 400 && status < 500) {
       return reply.code(status).send({ error: 'bad_request', message: error.message });
     }
-    request.log.error(error);
+    request.log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'query failed');
     return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
   });
 

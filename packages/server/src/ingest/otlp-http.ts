@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { type Logger, silentLogger } from '../logger.ts';
 import {
   encodeExportResponseJson,
   encodeExportResponseProtobuf,
@@ -17,6 +18,8 @@ export interface OtlpHttpOptions {
   readonly queue: WriteQueue;
   /** Largest request body accepted, counted after decompression (default 16 MiB). */
   readonly maxBodyBytes: number;
+  /** Where failures are logged, with their cause (default: nowhere). */
+  readonly logger?: Logger;
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -61,7 +64,11 @@ async function readBody(stream: Readable, encoding: string, limit: number): Prom
  * when there is no log).
  */
 export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes });
+  const app = Fastify({
+    loggerInstance: options.logger ?? silentLogger,
+    disableRequestLogging: true,
+    bodyLimit: options.maxBodyBytes,
+  }) as unknown as FastifyInstance;
   // Hand the raw stream to the route: decompression and limits are ours.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -136,7 +143,7 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
       const retryAfter = error instanceof QueueFullError ? error.retryAfterSeconds : 5;
       let message = (error as Error).message;
       if (!(error instanceof QueueFullError || error instanceof QueueClosedError)) {
-        request.log.error(error);
+        request.log.error({ err: error }, `OTLP/HTTP request answered 503: spans could not be ${what}`);
         message = `spans could not be ${what}: ${message}`;
       }
       reply.header('retry-after', String(retryAfter));
