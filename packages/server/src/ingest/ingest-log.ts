@@ -494,6 +494,11 @@ export class IngestLog {
    */
   async probe(): Promise<boolean> {
     if (!this.failure || this.broken || this.closed || this.flushing) return !this.failure;
+    // Holds the flush slot: appends meanwhile wait, and are flushed after it.
+    let done: () => void = () => undefined;
+    this.flushing = new Promise<void>((resolve) => {
+      done = resolve;
+    });
     const active = this.segments[this.segments.length - 1];
     const end = SEGMENT_HEADER_BYTES + active.size;
     try {
@@ -501,9 +506,13 @@ export class IngestLog {
       await this.fh.datasync();
       await this.fh.truncate(end);
       await this.fh.datasync();
-      if (!this.flushing) this.failure = undefined;
+      this.failure = undefined;
     } catch {
       await this.fh.truncate(end).catch(() => undefined);
+    } finally {
+      this.flushing = undefined;
+      done();
+      if (this.pending) this.flushing = this.flushLoop();
     }
     return !this.failure;
   }
