@@ -8,7 +8,7 @@ import { findAttribute, SpanKind, StatusCode } from '../model/span.ts';
 import { TraceImportError } from './import-error.ts';
 import { detectTraceFormat, importTraces } from './import-traces.ts';
 
-const fixtures = new URL('../../../../../shared/fixtures/', import.meta.url);
+const fixtures = new URL('../../../../fixtures/', import.meta.url);
 
 function fixtureFiles(): URL[] {
   const out: URL[] = [];
@@ -206,7 +206,7 @@ describe('importTraces: OTLP JSON', () => {
 
 describe('fixtures', () => {
   for (const file of fixtureFiles()) {
-    const name = file.pathname.split('/shared/fixtures/')[1];
+    const name = file.pathname.split('/fixtures/')[1];
     it(`imports and analyses ${name}`, () => {
       const { spans } = importTraces(readFileSync(file, 'utf8'));
       assert.ok(spans.length > 0);

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runAnalyze } from './analyze.ts';
 
-const fixtures = new URL('../../../../../shared/fixtures/', import.meta.url);
+const fixtures = new URL('../../../../fixtures/', import.meta.url);
 const fixture = (name: string): string => fileURLToPath(new URL(name, fixtures));
 
 function sink(): { stream: Writable; text: () => string } {
