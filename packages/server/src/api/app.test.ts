@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { spansFromOtlpJson } from '@ariadne/core';
 import type { FastifyInstance } from 'fastify';
-import { createLogger } from '../logger.ts';
 import { NotYetCommittedError } from '../query/span-store.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
+import { capturingLogger } from '../testdata/capture-log.ts';
 import { buildApiApp } from './app.ts';
 
 describe('query API', () => {
@@ -193,14 +192,8 @@ describe('query API failures', () => {
     failing.listServices = async () => {
       throw new Error('disk I/O error: the services table could not be read');
     };
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    const app = buildApiApp({ store: failing, logger: createLogger({ destination }) });
+    const { logger, lines } = capturingLogger();
+    const app = buildApiApp({ store: failing, logger });
     try {
       const response = await app.inject({ method: 'GET', url: '/api/v1/services' });
       assert.equal(response.statusCode, 500);

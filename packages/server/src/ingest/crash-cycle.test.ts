@@ -12,10 +12,9 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger } from '../logger.ts';
 import { startServer } from '../main.ts';
+import { capturingLogger } from '../testdata/capture-log.ts';
 import {
   assertEveryAcknowledgedTrace,
   killServe,
@@ -49,19 +48,17 @@ function withDataDir(prefix: string, fn: (dir: string) => Promise<void>) {
   };
 }
 
+/** Sends `requests` one-trace requests from 2 senders; every one must be acknowledged. */
+async function acknowledgeAll(otlpHttp: string, tag: number, requests: number): Promise<void> {
+  const acked = await sendLoad({ otlpHttp, tag, spans: SPANS, senders: 2, maxRequests: requests, until: () => false });
+  assert.equal(acked.size, requests);
+}
+
 /** Loads a fresh server with `requests` one-trace requests, waits until the store has them all, kills it. */
 async function loadCommitAndKill(dataDir: string, tag: number, requests: number) {
   const { serve, urls } = await startServe(dataDir);
   try {
-    const acked = await sendLoad({
-      otlpHttp: urls.otlpHttp,
-      tag,
-      spans: SPANS,
-      senders: 2,
-      maxRequests: requests,
-      until: () => false,
-    });
-    assert.equal(acked.size, requests);
+    await acknowledgeAll(urls.otlpHttp, tag, requests);
     // Committed to the database (its WAL), not yet checkpointed into the file: the state in which
     // DuckDB's WAL replay once left the trace id index without these rows.
     await waitForDrained(urls.api);
@@ -199,15 +196,7 @@ describe('crash cycles of ariadne serve', () => {
 async function acknowledgeOnlyInLog(dataDir: string, tag: number, requests: number): Promise<string> {
   const { serve, urls } = await startStalledServe(dataDir);
   try {
-    const acked = await sendLoad({
-      otlpHttp: urls.otlpHttp,
-      tag,
-      spans: SPANS,
-      senders: 2,
-      maxRequests: requests,
-      until: () => false,
-    });
-    assert.equal(acked.size, requests);
+    await acknowledgeAll(urls.otlpHttp, tag, requests);
   } finally {
     await killServe(serve);
   }
@@ -215,17 +204,6 @@ async function acknowledgeOnlyInLog(dataDir: string, tag: number, requests: numb
   const segments = readdirSync(logDir).filter((n) => n.endsWith('.log'));
   assert.equal(segments.length, 1);
   return join(logDir, segments[0]);
-}
-
-function capturingLogger() {
-  const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger({ destination }), lines };
 }
 
 const restart = (dataDir: string, logger = capturingLogger().logger) =>

@@ -3,11 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { requestTraceId } from '../ingest/testdata/ariadne-process.ts';
-import { createLogger } from '../logger.ts';
+import { capturingLogger } from '../testdata/capture-log.ts';
 import { DuckDbSpanStore } from './duckdb-store.ts';
 
 const FIXTURE = new URL('./testdata/damage-trace-index.ts', import.meta.url).pathname;
@@ -16,17 +15,6 @@ function runFixture(mode: string, dir: string): string | null {
   const result = spawnSync(process.execPath, ['--import', 'tsx', FIXTURE, mode, dir], { encoding: 'utf8' });
   if (result.status !== 0 && result.signal !== 'SIGKILL') assert.fail(`${mode}: ${result.stderr}`);
   return result.signal;
-}
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger({ destination }), lines };
 }
 
 describe('DuckDB schema migrations', () => {

@@ -23,16 +23,18 @@ export function spawnServe(dataDir: string, args: readonly string[] = []): Serve
   const ports = ['--api-port', '--otlp-http-port', '--otlp-grpc-port'].flatMap((flag) =>
     args.includes(flag) ? [] : [flag, '0'],
   );
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, ...ports, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnWatched([BIN, 'serve', '--data', dataDir, ...ports, ...args]);
+}
+
+/** Runs Node with `args`, keeping everything it writes to stdout and stderr. */
+function spawnWatched(args: readonly string[]): ServeChild {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  child.stdout!.on('data', (c: Buffer) => {
+  const keep = (c: Buffer) => {
     text += c.toString();
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
@@ -67,28 +69,17 @@ const STALLED = new URL('./serve-without-drain.ts', import.meta.url).pathname;
  * stay in the ingest log until the test kills it.
  */
 export async function startStalledServe(dataDir: string): Promise<{ serve: ServeChild; urls: ServeUrls }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', STALLED, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-  );
-  const serve: ServeChild = { child, output: () => text, exited };
+  const serve = spawnWatched(['--import', 'tsx', STALLED, dataDir]);
   const deadline = Date.now() + 60_000;
   while (true) {
-    const line = /^(\{.*\})$/m.exec(text);
+    const line = /^(\{.*\})$/m.exec(serve.output());
     if (line) {
       const urls = JSON.parse(line[1]) as { otlpHttp: string; api: string };
       return { serve, urls: { api: urls.api, otlpHttp: urls.otlpHttp } };
     }
-    if (child.exitCode !== null || Date.now() > deadline) {
+    if (serve.child.exitCode !== null || Date.now() > deadline) {
       await killServe(serve);
-      throw new Error(`the stalled server did not start:\n${text}`);
+      throw new Error(`the stalled server did not start:\n${serve.output()}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
