@@ -65,4 +65,31 @@ describe('DuckDB schema migrations', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('drops the trace id index an older Ariadne re-created in a current file', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-downgraded-'));
+    try {
+      await (await DuckDbSpanStore.open({ dataDir })).close();
+      const instance = await DuckDBInstance.create(join(dataDir, 'ariadne.duckdb'));
+      const db = await instance.connect();
+      await db.run('CREATE INDEX IF NOT EXISTS trace_parts_trace_id ON trace_parts (trace_id)');
+      db.closeSync();
+      instance.closeSync();
+
+      const { logger, lines } = capturingLogger();
+      await (await DuckDbSpanStore.open({ dataDir, logger })).close();
+      assert.ok(
+        lines.some((l) => l.level === 40 && /dropped index trace_parts_trace_id/.test(l.msg)),
+        JSON.stringify(lines),
+      );
+      const again = await DuckDBInstance.create(join(dataDir, 'ariadne.duckdb'));
+      const check = await again.connect();
+      const left = (await check.runAndReadAll('SELECT count(*) FROM duckdb_indexes()')).getRows();
+      check.closeSync();
+      again.closeSync();
+      assert.equal(Number(left[0][0]), 0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -130,7 +130,10 @@ export async function migrateSchema(db: DuckDBConnection, file: string, logger: 
     throw new Error(
       `${file} was written by a newer Ariadne (schema ${from}; this one knows up to ${SCHEMA_VERSION}): upgrade Ariadne`,
     );
-  if (from === SCHEMA_VERSION) return { from, to: from };
+  if (from === SCHEMA_VERSION) {
+    await dropStrayIndexes(db, file, logger);
+    return { from, to: from };
+  }
 
   await db.run('BEGIN TRANSACTION');
   try {
@@ -170,6 +173,25 @@ export async function migrateSchema(db: DuckDBConnection, file: string, logger: 
   } catch (error) {
     await db.run('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Drops any index found in a current-schema file: an older Ariadne that opened it re-created its
+ * trace id index (its schema says `CREATE INDEX IF NOT EXISTS`), which DuckDB issue #23788 can
+ * leave without rows after a crash. Index names come from DuckDB's catalog, not from a client.
+ */
+async function dropStrayIndexes(db: DuckDBConnection, file: string, logger: Logger): Promise<void> {
+  const names = (
+    await db.runAndReadAll('SELECT index_name FROM duckdb_indexes() WHERE database_name = current_database()')
+  ).getRows();
+  for (const [name] of names) {
+    const lost = name === 'trace_parts_trace_id' ? await traceIndexLosses(db) : 0;
+    await db.run(`DROP INDEX IF EXISTS "${String(name).replaceAll('"', '""')}"`);
+    logger.warn(
+      { file, index: name, sampledTracesUnreadableByIndex: lost },
+      `store: dropped index ${name} of ${file}, which an older Ariadne had re-created (this one keeps no index: DuckDB issue #23788)`,
+    );
   }
 }
 
