@@ -65,9 +65,17 @@ describe('trace context propagator: extract', () => {
   });
 
   it('keeps the traceparent when tracestate is invalid (§3.3: failure to parse tracestate MUST NOT affect traceparent)', () => {
-    const sc = extract({ traceparent: `00-${T}-${P}-00`, tracestate: 'foo=1,foo=2' });
+    const sc = extract({ traceparent: `00-${T}-${P}-00`, tracestate: 'foo=1,FOO=2' });
     assert.equal(sc?.traceId, T);
     assert.equal(sc?.traceState, undefined);
+  });
+
+  it('inherits a tracestate with a duplicated key, keeping the first (§3.5, test suite test_tracestate_duplicated_keys)', () => {
+    for (const tracestate of ['foo=1,foo=1', 'foo=1,foo=2', ['foo=1', 'foo=1'], ['foo=1', 'foo=2']]) {
+      const sc = extract({ traceparent: `00-${T}-${P}-00`, tracestate });
+      assert.equal(sc?.traceId, T);
+      assert.equal(sc?.traceState?.serialize(), 'foo=1', String(tracestate));
+    }
   });
 
   it('inherits tracestate and combines repeated tracestate fields in order (§3.3.2)', () => {

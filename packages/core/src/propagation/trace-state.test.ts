@@ -94,11 +94,26 @@ describe('parseTraceState', () => {
     assert.equal(parseTraceState(`foo=${'v'.repeat(257)}`), undefined);
   });
 
-  it('discards the whole header when a key repeats, also across headers (§3.3.3, test suite)', () => {
-    assert.equal(parseTraceState('foo=1,foo=1'), undefined);
-    assert.equal(parseTraceState('foo=1,foo=2'), undefined);
-    assert.equal(parseTraceState(['foo=1', 'foo=1']), undefined);
-    assert.equal(parseTraceState(['foo=1', 'foo=2']), undefined);
+  it('keeps the first member of a repeated key and drops later ones, also across headers (§3.5, test suite level 2)', () => {
+    assert.deepEqual(entries('foo=1,foo=1'), ['foo=1']);
+    assert.deepEqual(entries('foo=1,foo=2'), ['foo=1']);
+    assert.deepEqual(entries(['foo=1', 'foo=1']), ['foo=1']);
+    assert.deepEqual(entries(['foo=1', 'foo=2']), ['foo=1']);
+    assert.deepEqual(entries('foo=1,bar=2,foo=3,baz=4'), ['foo=1', 'bar=2', 'baz=4']);
+    const state = parseTraceState('foo=1,foo=2')!;
+    assert.equal(state.size, 1);
+    assert.equal(state.get('foo'), '1');
+    assert.equal(state.set('foo', '9').serialize(), 'foo=9');
+  });
+
+  it('still discards the whole header when a repeated key comes with an invalid member (§3.3.2.2)', () => {
+    assert.equal(parseTraceState('foo=1,foo=2,BAR=3'), undefined);
+    assert.equal(parseTraceState('foo=1,foo='), undefined);
+  });
+
+  it('counts repeated keys towards the 32-member limit, which is on the header as sent (§3.3.2.1)', () => {
+    assert.equal(parseTraceState([members(1, 31), 'bar01=x'])?.size, 31);
+    assert.equal(parseTraceState([members(1, 32), 'bar01=x']), undefined);
   });
 
   it('accepts 32 members and discards 33 (§3.3.2.1, test suite)', () => {

@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import type { TraceSummaryJson } from '../api.ts';
-import { formatNanos, niceTicks } from '../format.ts';
+import { formatNanos } from '../format.ts';
+import { scatterScales } from '../scatter-scales.ts';
 
 const HEIGHT = 190;
 const PAD = { left: 58, right: 16, top: 12, bottom: 26 };
@@ -8,7 +9,8 @@ const PAD = { left: 58, right: 16, top: 12, bottom: 26 };
 /**
  * Duration-over-time scatter plot of search results, as in Jaeger's search page: x is the start
  * time, y the duration, red dots have errors, dot size grows with the span count. Clicking a dot
- * calls `onOpen` with its trace id.
+ * calls `onOpen` with its trace id. Axes come from `scatterScales`, which keeps a single trace
+ * (or several at the same instant) in the middle of a widened time axis.
  */
 export function ScatterPlot(props: { traces: readonly TraceSummaryJson[]; onOpen: (traceId: string) => void }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -18,25 +20,12 @@ export function ScatterPlot(props: { traces: readonly TraceSummaryJson[]; onOpen
   if (traces.length === 0) return null;
   const startsMs = traces.map((t) => Number(BigInt(t.startUnixNano) / 1_000_000n));
   const durations = traces.map((t) => Number(t.durationNanos));
-  let minX = Math.min(...startsMs);
-  let maxX = Math.max(...startsMs);
-  if (maxX - minX < 1000) {
-    minX -= 500;
-    maxX += 500;
-  }
-  const maxDur = Math.max(...durations) * 1.1 || 1;
-  const yTicks = niceTicks(maxDur, 4);
-  const yMax = yTicks[yTicks.length - 1] || maxDur;
-  const plotW = width - PAD.left - PAD.right;
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const x = (ms: number) => PAD.left + ((ms - minX) / (maxX - minX)) * plotW;
-  const y = (ns: number) => PAD.top + plotH - (ns / yMax) * plotH;
+  const scales = scatterScales({ startsMs, durationsNanos: durations, width, height: HEIGHT, pad: PAD });
+  const { xTicks, yTicks, x, y } = scales;
   const maxSpans = Math.max(...traces.map((t) => t.spanCount), 1);
-  const xTickCount = 6;
-  const xTicks = Array.from({ length: xTickCount }, (_, i) => minX + ((maxX - minX) * i) / (xTickCount - 1));
   const timeLabel = (ms: number) => {
     const d = new Date(ms);
-    const span = maxX - minX;
+    const span = scales.maxMs - scales.minMs;
     const hm = d.toLocaleTimeString([], {
       hour: '2-digit',
       minute: '2-digit',
@@ -61,7 +50,7 @@ export function ScatterPlot(props: { traces: readonly TraceSummaryJson[]; onOpen
               key={`x${t}`}
               x={x(t)}
               y={HEIGHT - 8}
-              text-anchor={i === 0 ? 'start' : i === xTickCount - 1 ? 'end' : 'middle'}
+              text-anchor={i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle'}
             >
               {timeLabel(t)}
             </text>
