@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spansToApiJsonText, spansToTracesData, type UnixNanos, unixNanos } from '@ariadne/core';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, silentLogger } from '../logger.ts';
 import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
 import {
@@ -113,7 +113,7 @@ function defaultWindow(range: TimeRange, lookbackNanos: bigint): TimeRange {
 export function buildApiApp(deps: ApiDependencies): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger ?? silentLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { querystringParser: (text: string) => Object.fromEntries(groupParams(new URLSearchParams(text))) },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }) as unknown as FastifyInstance;

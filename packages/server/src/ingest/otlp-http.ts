@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { type Logger, silentLogger } from '../logger.ts';
 import {
   encodeExportResponseJson,
@@ -66,7 +66,7 @@ async function readBody(stream: Readable, encoding: string, limit: number): Prom
 export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger ?? silentLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
   }) as unknown as FastifyInstance;
   // Hand the raw stream to the route: decompression and limits are ours.
