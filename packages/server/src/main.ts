@@ -123,24 +123,7 @@ async function openAndReplayLog(
       lostSpans = acknowledged.spans - appliedBefore - result.spansUpToAcknowledged;
       if (lostSpans < 0n) lostSpans = 0n;
     }
-    for (const d of log.damage)
-      logger.error(
-        { kind: d.kind, file: d.file, from: String(d.from), to: String(d.to), savedTo: d.savedTo },
-        d.kind === 'corrupt'
-          ? `ingest log: positions ${d.from}-${d.to} of ${d.file} are damaged and were skipped; every intact record around them was replayed`
-          : `ingest log: positions ${d.from}-${d.to} are missing from ${d.file} (a segment deleted or cut short)`,
-      );
-    if (log.damage.length > 0)
-      logger.error(
-        {
-          lostSpans: lostSpans === undefined ? 'unknown' : String(lostSpans),
-          acknowledgedAt: acknowledged.position === undefined ? undefined : String(acknowledged.position),
-          appliedAt: String(applied),
-        },
-        lostSpans === undefined
-          ? 'ingest log: acknowledged spans were lost with the damage above; the store kept no count to tell how many'
-          : `ingest log: ${lostSpans} acknowledged spans were lost with the damage above (up to position ${acknowledged.position}, the last recorded as acknowledged)`,
-      );
+    reportLogDamage(logger, log.damage, lostSpans, acknowledged.position, applied);
     if (log.damage.length > 0 && result.position < log.end) {
       // The loss is reported: move the store past it, so that the next start does not report it
       // again (no record lies between, nothing is skipped).
@@ -150,8 +133,9 @@ async function openAndReplayLog(
         counters: { spans: result.appliedSpans },
       });
     }
-    // What the replay wrote goes into the database file, then its log segments can go.
-    await store.checkpoint();
+    // What the replay wrote goes into the database file, then its log segments can go (the
+    // store checkpointed on open, so only a replay leaves anything to checkpoint).
+    if (result.position > applied || log.damage.length > 0) await store.checkpoint();
     const checkpointed = store.checkpointedProgress(INGEST_LOG_SOURCE) ?? 0n;
     await log.release(checkpointed < result.position ? checkpointed : result.position);
     return { ...result, log, truncatedBytes: log.truncatedBytes, damage: log.damage, lostSpans };
@@ -159,6 +143,34 @@ async function openAndReplayLog(
     await log.close();
     throw error;
   }
+}
+
+/** Logs each damaged or missing stretch of the ingest log, then what it cost. */
+function reportLogDamage(
+  logger: Logger,
+  damage: readonly LogDamage[],
+  lostSpans: bigint | undefined,
+  acknowledgedAt: bigint | undefined,
+  appliedAt: bigint,
+): void {
+  if (damage.length === 0) return;
+  for (const d of damage)
+    logger.error(
+      { kind: d.kind, file: d.file, from: String(d.from), to: String(d.to), savedTo: d.savedTo },
+      d.kind === 'corrupt'
+        ? `ingest log: positions ${d.from}-${d.to} of ${d.file} are damaged and were skipped; every intact record around them was replayed`
+        : `ingest log: positions ${d.from}-${d.to} are missing from ${d.file} (a segment deleted or cut short)`,
+    );
+  logger.error(
+    {
+      lostSpans: lostSpans === undefined ? 'unknown' : String(lostSpans),
+      acknowledgedAt: acknowledgedAt === undefined ? undefined : String(acknowledgedAt),
+      appliedAt: String(appliedAt),
+    },
+    lostSpans === undefined
+      ? 'ingest log: acknowledged spans were lost with the damage above; the store kept no count to tell how many'
+      : `ingest log: ${lostSpans} acknowledged spans were lost with the damage above (up to position ${acknowledgedAt}, the last recorded as acknowledged)`,
+  );
 }
 
 /**
