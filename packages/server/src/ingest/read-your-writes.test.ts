@@ -69,7 +69,7 @@ async function setup(maxWaitMs: number) {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { store, reader, ack, release: () => release(), cleanup };
+  return { store, reader, queue, ack, release: () => release(), cleanup };
 }
 
 describe('ReadYourWritesStore', () => {
@@ -108,6 +108,8 @@ describe('ReadYourWritesStore', () => {
       );
       assert.deepEqual(await s.reader.listServices(), [], 'other reads answer from what is committed');
       s.release();
+      // The reader's own wait (30 ms here) may run out before the commit on a busy machine.
+      assert.equal(await s.queue.waitForCommitted(10_000), true);
       assert.deepEqual(
         (await s.reader.getTrace(TRACE)).map((span) => span.name),
         ['late'],
