@@ -32,6 +32,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 mkdirSync(join(root, '.tmp'), { recursive: true });
+// The ClickHouse store's tests run every statement on chdb's embedded engine too; it is installed
+// here, not as a dependency (see scripts/ensure-chdb.mjs).
+if (files.some((f) => f.includes(`${join('store', 'clickhouse')}`))) {
+  spawnSync(process.execPath, [join(root, 'scripts', 'ensure-chdb.mjs')], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
 const tapFile = join(root, '.tmp', 'test-results.tap');
 const result = spawnSync(
   process.execPath,

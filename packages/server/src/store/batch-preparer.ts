@@ -12,6 +12,7 @@ import { attributesToJsonText, attributeValueText, encodeAttribute, encodeAttrib
 import { FrequentValueTracker, hashAttribute, IndexPairs, minuteOf } from './attribute-index.ts';
 import { AttributeSlots, MAX_SLOTS, placeAttribute } from './attribute-slots.ts';
 import { ChunkBuilder, type ColumnKind, chunkBuffers, type PreparedChunk } from './chunk-builder.ts';
+import { eventsToText, linksToText, resourceBody, scopeBody } from './span-text.ts';
 
 /**
  * Turns a write batch of spans into the rows of the DuckDB store's tables (duckdb-store.ts),
@@ -494,45 +495,4 @@ function countTraces(sorted: readonly Span[]): number {
 
 function hashId(text: string): bigint {
   return createHash('sha256').update(text).digest().readBigUInt64BE(0);
-}
-
-/** A resource as stored in `resources.body` (read back by the store). */
-export function resourceBody(resource: Resource): string {
-  return JSON.stringify({
-    attributes: JSON.parse(attributesToJsonText(resource.attributes)),
-    droppedAttributesCount: resource.droppedAttributesCount,
-    schemaUrl: resource.schemaUrl,
-  });
-}
-
-/** A scope as stored in `scopes.body`. */
-export function scopeBody(scope: InstrumentationScope): string {
-  return JSON.stringify({
-    name: scope.name,
-    version: scope.version,
-    attributes: JSON.parse(attributesToJsonText(scope.attributes)),
-    droppedAttributesCount: scope.droppedAttributesCount,
-    schemaUrl: scope.schemaUrl,
-  });
-}
-
-/** A span's events as stored in `spans.events`. */
-function eventsToText(events: readonly SpanEvent[]): string {
-  return JSON.stringify(
-    events.map((e) => [e.timeUnixNano.toString(), e.name, encodeAttributeList(e.attributes), e.droppedAttributesCount]),
-  );
-}
-
-/** A span's links as stored in `spans.links`. */
-function linksToText(links: readonly SpanLink[]): string {
-  return JSON.stringify(
-    links.map((l) => [
-      l.traceId,
-      l.spanId,
-      l.traceState,
-      encodeAttributeList(l.attributes),
-      l.droppedAttributesCount,
-      l.flags,
-    ]),
-  );
 }

@@ -56,6 +56,7 @@ import {
 import type { PreparedChunk } from './chunk-builder.ts';
 import { appendPreparedChunks, checkColumnKinds, duckdbTypeOf } from './chunk-writer.ts';
 import { migrateSchema, SLOT_COLUMNS } from './duckdb-schema.ts';
+import { eventsFromText, linksFromText, resourceFromBody, scopeFromBody } from './span-text.ts';
 
 /** Options for the embedded DuckDB store. */
 export interface DuckDbStoreOptions {
@@ -1103,52 +1104,4 @@ function clampU64(value: bigint): bigint {
 function addRange(range: TimeRange, column: string, where: string[], p: Params) {
   if (range.startUnixNano !== undefined) where.push(`${column} >= ${p.add(clampU64(range.startUnixNano), UBIGINT)}`);
   if (range.endUnixNano !== undefined) where.push(`${column} < ${p.add(clampU64(range.endUnixNano), UBIGINT)}`);
-}
-
-function resourceFromBody(body: string): Resource {
-  const o = JSON.parse(body) as { attributes: unknown; droppedAttributesCount: number; schemaUrl: string };
-  return {
-    attributes: attributesFromJsonText(JSON.stringify(o.attributes)),
-    droppedAttributesCount: o.droppedAttributesCount,
-    schemaUrl: o.schemaUrl,
-  };
-}
-
-function scopeFromBody(body: string): InstrumentationScope {
-  const o = JSON.parse(body) as {
-    name: string;
-    version: string;
-    attributes: unknown;
-    droppedAttributesCount: number;
-    schemaUrl: string;
-  };
-  return {
-    name: o.name,
-    version: o.version,
-    attributes: attributesFromJsonText(JSON.stringify(o.attributes)),
-    droppedAttributesCount: o.droppedAttributesCount,
-    schemaUrl: o.schemaUrl,
-  };
-}
-
-function eventsFromText(text: string): SpanEvent[] {
-  return (JSON.parse(text) as [string, string, string, number][]).map(([time, name, attrs, dropped]) => ({
-    timeUnixNano: unixNanos(BigInt(time)),
-    name,
-    attributes: attrs === '' ? [] : attrs.split(ATTR_SEP).map(decodeAttribute),
-    droppedAttributesCount: dropped,
-  }));
-}
-
-function linksFromText(text: string): SpanLink[] {
-  return (JSON.parse(text) as [string, string, string, string, number, number][]).map(
-    ([traceId, spanId, traceState, attrs, dropped, flags]) => ({
-      traceId,
-      spanId,
-      traceState,
-      attributes: attrs === '' ? [] : attrs.split(ATTR_SEP).map(decodeAttribute),
-      droppedAttributesCount: dropped,
-      flags,
-    }),
-  );
 }

@@ -1,0 +1,383 @@
+import { type Span, unixNanos } from '@ariadne/core';
+import { type Logger, silentLogger } from '../../logger.ts';
+import type {
+  DependencyEdge,
+  OperationStats,
+  SpanStore,
+  TimeRange,
+  TraceQuery,
+  TraceSummary,
+  WriteProgress,
+} from '../../query/span-store.ts';
+import { attributeFilterCandidates } from '../attribute-codec.ts';
+import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
+import {
+  INDEX_COLUMNS,
+  NANOS_PER_DAY,
+  OPERATION_COLUMNS,
+  SPAN_COLUMNS,
+  type StoredSpanRow,
+  spanRows,
+  spansFromRows,
+} from './rows.ts';
+import { type EngineFeatures, engineFeatures, migrateClickHouseSchema, type TableNames, tableNames } from './schema.ts';
+import { clampUInt64, sqlString, sqlStringArray, sqlUInt64 } from './sql.ts';
+
+/** Options for the ClickHouse store. */
+export interface ClickHouseStoreOptions {
+  /** The engine: a server over HTTP (`HttpExecutor`) or, in tests, an embedded one. */
+  readonly executor: ClickHouseExecutor;
+  readonly database: string;
+  /** With a cluster name: local tables on every shard and Distributed tables over them. */
+  readonly cluster?: string;
+  readonly logger?: Logger;
+  /** Delete spans older than this many nanoseconds, by whole days; unset keeps everything. */
+  readonly retentionNanos?: bigint;
+  readonly retentionIntervalMs?: number;
+  /** How long a write keeps retrying failures that may pass (default 3 s) before it fails. */
+  readonly writeRetryMs?: number;
+  /** Clock of the retention (unix milliseconds); tests pass their own. */
+  readonly now?: () => number;
+}
+
+const NANOS_PER_MINUTE = 60_000_000_000n;
+const FIRST_WINDOW = 10n * NANOS_PER_MINUTE;
+const WINDOW_GROWTH = 6n;
+const MAX_LIMIT = 10_000;
+
+/**
+ * Spans in ClickHouse (schema.ts): a stateless store, so that any number of Ariadne nodes can
+ * share one database or cluster. A write returns only once ClickHouse acknowledged every insert
+ * holding its spans (through Distributed tables, once every shard has them); failures that may
+ * pass (network, overload, a shard restarting) are retried with backoff for `writeRetryMs`, then
+ * reported as `ClickHouseUnavailableError`. There are no transactions: a write's inserts (spans,
+ * index, operations, progress) are each retried until acknowledged, and a retry that stores a
+ * row twice is harmless (reads deduplicate, merges remove the copy).
+ */
+export class ClickHouseSpanStore implements SpanStore {
+  private closed = false;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retentionRunning: Promise<void> | undefined;
+  private lastWriteFailure: Error | undefined;
+
+  private constructor(
+    private readonly executor: ClickHouseExecutor,
+    readonly tables: TableNames,
+    readonly features: EngineFeatures,
+    private readonly options: ClickHouseStoreOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Connects, reads the server's version and creates or migrates the schema. */
+  static async open(options: ClickHouseStoreOptions): Promise<ClickHouseSpanStore> {
+    const logger = options.logger ?? silentLogger;
+    const [row] = await options.executor.query<{ v: string }>('SELECT version() AS v');
+    const features = engineFeatures(row.v);
+    const tables = tableNames(options.database, options.cluster);
+    await migrateClickHouseSchema(options.executor, tables, features, logger);
+    const store = new ClickHouseSpanStore(options.executor, tables, features, options, logger);
+    if (options.retentionNanos !== undefined) store.startRetention(options.retentionNanos);
+    return store;
+  }
+
+  /** The last write that failed, while none has succeeded since. */
+  get writeFailure(): Error | undefined {
+    return this.lastWriteFailure;
+  }
+
+  /** Resolves when ClickHouse answers; rejects with why it does not. */
+  async ping(): Promise<void> {
+    await this.executor.ping();
+  }
+
+  async writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void> {
+    this.assertOpen();
+    const sync = { distributedSync: this.tables.cluster !== undefined };
+    const inserts: Promise<void>[] = [];
+    if (spans.length > 0) {
+      const rows = spanRows(spans);
+      inserts.push(
+        this.retrying(() => this.executor.insert(this.tables.spans, SPAN_COLUMNS, rows.spans, sync)),
+        this.retrying(() => this.executor.insert(this.tables.spanIndex, INDEX_COLUMNS, rows.index, sync)),
+        this.retrying(() => this.executor.insert(this.tables.operations, OPERATION_COLUMNS, rows.operations, sync)),
+      );
+    }
+    // Wait for every insert, even after one failed, so that nothing is left running.
+    const results = await Promise.allSettled(inserts);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (progress) {
+      const written = String(BigInt(Date.now()) * 1_000_000n);
+      const entries: [string, bigint][] = [[progress.source, progress.position]];
+      for (const [name, value] of Object.entries(progress.counters ?? {}))
+        entries.push([`${progress.source}.${name}`, value]);
+      const text = entries
+        .map(([source, value]) => `${JSON.stringify({ source, value: sqlUInt64(value), written_ns: written })}\n`)
+        .join('');
+      await this.retrying(() =>
+        this.executor.insert(this.tables.progress, ['source', 'value', 'written_ns'], text, sync),
+      );
+    }
+  }
+
+  /** Runs `insert` until it succeeds, retrying failures that may pass, for `writeRetryMs`. */
+  private async retrying(insert: () => Promise<void>): Promise<void> {
+    const budget = this.options.writeRetryMs ?? 3_000;
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await insert();
+        this.lastWriteFailure = undefined;
+        return;
+      } catch (error) {
+        const e = error as Error;
+        this.lastWriteFailure = e;
+        const delay = Math.min(1_000, 50 * 2 ** attempt);
+        if (this.closed || !isTransientClickHouseError(e) || Date.now() - started + delay > budget) {
+          this.logger.error({ err: e, attempts: attempt + 1 }, 'ClickHouse insert failed');
+          throw e instanceof ClickHouseUnavailableError || !isTransientClickHouseError(e)
+            ? e
+            : new ClickHouseUnavailableError(e.message);
+        }
+        this.logger.warn({ err: e, attempt: attempt + 1 }, 'ClickHouse insert failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async readProgress(source: string): Promise<bigint | undefined> {
+    const [row] = await this.executor.query<{ n: string; v: string }>(
+      `SELECT count() AS n, argMax(value, written_ns) AS v FROM ${this.tables.progress} WHERE source = ${sqlString(source)}`,
+    );
+    return row && Number(row.n) > 0 ? BigInt(row.v) : undefined;
+  }
+
+  async getTrace(traceId: string, range: TimeRange = {}): Promise<Span[]> {
+    if (!/^[0-9a-f]{32}$/.test(traceId)) return [];
+    const where = [`trace_id = ${sqlString(traceId)}`, ...rangeConditions(range, 'start_ns')];
+    const rows = await this.executor.query<StoredSpanRow>(
+      `SELECT ${SPAN_COLUMNS.join(', ')} FROM ${this.tables.spans} WHERE ${where.join(' AND ')}`,
+    );
+    return spansFromRows(rows);
+  }
+
+  /** The first and last day holding spans (from the small operations table), if any. */
+  private async dataDays(): Promise<{ first: bigint; last: bigint } | undefined> {
+    const [row] = await this.executor.query<{ n: string; lo: string; hi: string }>(
+      `SELECT count() AS n, min(day) AS lo, max(day) AS hi FROM ${this.tables.operations}`,
+    );
+    if (!row || Number(row.n) === 0) return undefined;
+    return { first: BigInt(row.lo), last: BigInt(row.hi) };
+  }
+
+  async searchTraces(query: TraceQuery): Promise<TraceSummary[]> {
+    const limit = Math.max(1, Math.min(Math.floor(query.limit), MAX_LIMIT));
+    const days = await this.dataDays();
+    if (days === undefined) return [];
+    let lo = days.first * NANOS_PER_DAY;
+    let hi = (days.last + 1n) * NANOS_PER_DAY;
+    if (query.startUnixNano !== undefined && query.startUnixNano > lo) lo = query.startUnixNano;
+    if (query.endUnixNano !== undefined && query.endUnixNano < hi) hi = query.endUnixNano;
+    if (lo >= hi) return [];
+
+    const where: string[] = [];
+    if (query.service !== undefined) where.push(`service = ${sqlString(query.service)}`);
+    if (query.operation !== undefined) where.push(`name = ${sqlString(query.operation)}`);
+    if (query.status !== undefined)
+      where.push(`status_code = ${query.status === 'error' ? 2 : query.status === 'ok' ? 1 : 0}`);
+    if (query.minDurationNanos !== undefined)
+      where.push(`duration_ns >= ${sqlUInt64(clampUInt64(query.minDurationNanos))}`);
+    if (query.maxDurationNanos !== undefined)
+      where.push(`duration_ns <= ${sqlUInt64(clampUInt64(query.maxDurationNanos))}`);
+    for (const filter of query.attributes ?? [])
+      where.push(`hasAny(attrs, ${sqlStringArray(attributeFilterCandidates(filter.key, filter.value))})`);
+
+    // Newest first: a small recent window, widened only while too few traces were found.
+    let ids: string[];
+    for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
+      const from = hi - width > lo ? hi - width : lo;
+      const conditions = [...where, `start_ns >= ${sqlUInt64(from)}`, `start_ns < ${sqlUInt64(hi)}`];
+      const rows = await this.executor.query<{ trace_id: string }>(
+        `SELECT trace_id FROM ${this.tables.spanIndex} WHERE ${conditions.join(' AND ')}
+         GROUP BY trace_id ORDER BY max(start_ns) DESC, trace_id LIMIT ${limit}`,
+      );
+      ids = rows.map((r) => r.trace_id);
+      if (ids.length >= limit || from === lo) break;
+    }
+    return this.summaries(ids);
+  }
+
+  /** A summary of each trace, from all its spans (each counted once), newest first. */
+  private async summaries(ids: readonly string[]): Promise<TraceSummary[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.executor.query<{
+      trace_id: string;
+      first_ns: string;
+      last_ns: string;
+      span_count: string;
+      error_count: string;
+      services: string[];
+      root_service: string;
+      root_name: string;
+    }>(
+      `SELECT trace_id, min(start_ns) AS first_ns, max(start_ns + duration_ns) AS last_ns,
+         uniqExact(span_id) AS span_count, uniqExactIf(span_id, status_code = 2) AS error_count,
+         arraySort(groupUniqArray(toString(service))) AS services,
+         if(countIf(parent_span_id = '') > 0, argMinIf(toString(service), start_ns, parent_span_id = ''),
+            argMin(toString(service), start_ns)) AS root_service,
+         if(countIf(parent_span_id = '') > 0, argMinIf(toString(name), start_ns, parent_span_id = ''),
+            argMin(toString(name), start_ns)) AS root_name
+       FROM ${this.tables.spans} WHERE trace_id IN (${ids.map(sqlString).join(', ')})
+       GROUP BY trace_id`,
+    );
+    const summaries = rows.map((r) => ({
+      traceId: r.trace_id,
+      rootService: r.root_service,
+      rootName: r.root_name,
+      startUnixNano: unixNanos(BigInt(r.first_ns)),
+      durationNanos: BigInt(r.last_ns) - BigInt(r.first_ns),
+      spanCount: Number(r.span_count),
+      errorCount: Number(r.error_count),
+      services: r.services,
+    }));
+    return summaries.sort((a, b) =>
+      a.startUnixNano > b.startUnixNano ? -1 : a.startUnixNano < b.startUnixNano ? 1 : a.traceId < b.traceId ? -1 : 1,
+    );
+  }
+
+  async listServices(): Promise<string[]> {
+    const rows = await this.executor.query<{ service: string }>(
+      `SELECT DISTINCT service FROM ${this.tables.operations} ORDER BY service`,
+    );
+    return rows.map((r) => r.service);
+  }
+
+  async listOperations(service: string): Promise<string[]> {
+    const rows = await this.executor.query<{ name: string }>(
+      `SELECT DISTINCT name FROM ${this.tables.operations} WHERE service = ${sqlString(service)} ORDER BY name`,
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /**
+   * Calls between services: each span in the window whose parent (anywhere in its trace) belongs
+   * to another service. The join runs where the trace lives (on its shard, with a cluster).
+   */
+  async dependencies(range: TimeRange): Promise<DependencyEdge[]> {
+    const window = rangeConditions(range, 'start_ns');
+    const children = ["parent_span_id != ''", ...window].join(' AND ');
+    const t = this.tables;
+    const rows = await this.executor.query<{ parent: string; child: string; calls: string; errors: string }>(
+      `SELECT parent, toString(service) AS child, count() AS calls, countIf(status_code = 2) AS errors
+       FROM ${t.spanIndex}
+       ALL INNER JOIN (
+         SELECT DISTINCT trace_id, toString(span_id) AS parent_span_id, toString(service) AS parent FROM ${t.spansLocal}
+         WHERE trace_id IN (SELECT trace_id FROM ${t.spanIndexLocal} WHERE ${children})
+       ) AS p USING (trace_id, parent_span_id)
+       WHERE ${children} AND parent != toString(service)
+       GROUP BY parent, child ORDER BY parent, child`,
+    );
+    return rows.map((r) => ({
+      parent: r.parent,
+      child: r.child,
+      callCount: Number(r.calls),
+      errorCount: Number(r.errors),
+    }));
+  }
+
+  async operationStats(service: string, range: TimeRange): Promise<OperationStats[]> {
+    const where = [`service = ${sqlString(service)}`, ...rangeConditions(range, 'start_ns')];
+    // Percentiles as DuckDB's quantile_disc: the value at rank ceil(q * n), ranks from 1.
+    const rank = (q: number) => `d[toUInt64(greatest(1, intDiv(length(d) * ${q} + 99, 100)))]`;
+    const rows = await this.executor.query<{
+      op: string;
+      n: string;
+      errors: string;
+      p50: string;
+      p95: string;
+      p99: string;
+    }>(
+      `SELECT op, n, errors, ${rank(50)} AS p50, ${rank(95)} AS p95, ${rank(99)} AS p99 FROM (
+         SELECT toString(name) AS op, count() AS n, countIf(status_code = 2) AS errors,
+           arraySort(groupArray(duration_ns)) AS d
+         FROM ${this.tables.spanIndex} WHERE ${where.join(' AND ')} GROUP BY op
+       ) ORDER BY op`,
+    );
+    return rows.map((r) => ({
+      operation: r.op,
+      spanCount: Number(r.n),
+      errorCount: Number(r.errors),
+      p50Nanos: BigInt(r.p50),
+      p95Nanos: BigInt(r.p95),
+      p99Nanos: BigInt(r.p99),
+    }));
+  }
+
+  private startRetention(retentionNanos: bigint): void {
+    const now = this.options.now ?? Date.now;
+    const tick = () => {
+      if (this.closed || this.retentionRunning) return;
+      const cutoff = BigInt(now()) * 1_000_000n - retentionNanos;
+      this.retentionRunning = this.deleteBefore(cutoff)
+        .catch((error: unknown) => {
+          if (!this.closed) this.logger.warn({ err: error }, 'ClickHouse retention failed; will try again');
+        })
+        .finally(() => {
+          this.retentionRunning = undefined;
+        });
+    };
+    this.retentionTimer = setInterval(tick, this.options.retentionIntervalMs ?? 60_000);
+    this.retentionTimer.unref();
+    tick();
+  }
+
+  /**
+   * Drops every day partition that ends at or before `cutoffNanos`: whole days only (dropping a
+   * partition is instant and frees its disk at once; deleting rows would rewrite the day), so
+   * spans of the day the cutoff falls in stay until that day is over.
+   */
+  async deleteBefore(cutoffNanos: bigint): Promise<void> {
+    if (cutoffNanos <= 0n) return;
+    const lastWholeDay = cutoffNanos / NANOS_PER_DAY; // days < this end at or before the cutoff
+    const rows = await this.executor.query<{ day: string }>(
+      `SELECT DISTINCT day FROM ${this.tables.operations} WHERE day < ${sqlUInt64(lastWholeDay)} ORDER BY day`,
+    );
+    const t = this.tables;
+    const on = t.cluster ? ` ON CLUSTER ${t.cluster}` : '';
+    const local = t.cluster ? '_local' : '';
+    for (const { day } of rows) {
+      const partition = sqlUInt64(BigInt(day));
+      // Operations last: a day stays listed until its spans are gone, so a failure is retried.
+      for (const table of ['spans', 'span_index', 'operations'])
+        await this.executor.command(`ALTER TABLE ${t.database}.${table}${local}${on} DROP PARTITION ${partition}`);
+      this.logger.info({ day: Number(day) }, 'retention: dropped a day of spans');
+    }
+  }
+
+  /** Bytes the store's tables take on disk (of the server it is connected to). */
+  async databaseBytes(): Promise<number> {
+    const [row] = await this.executor.query<{ b: string }>(
+      `SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE database = ${sqlString(this.tables.database)} AND active`,
+    );
+    return Number(row?.b ?? 0);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the ClickHouse store is closed');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.retentionRunning;
+    await this.executor.close();
+  }
+}
+
+function rangeConditions(range: TimeRange, column: string): string[] {
+  const out: string[] = [];
+  if (range.startUnixNano !== undefined) out.push(`${column} >= ${sqlUInt64(clampUInt64(range.startUnixNano))}`);
+  if (range.endUnixNano !== undefined) out.push(`${column} < ${sqlUInt64(clampUInt64(range.endUnixNano))}`);
+  return out;
+}

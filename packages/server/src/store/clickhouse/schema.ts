@@ -1,0 +1,193 @@
+import type { Logger } from '../../logger.ts';
+import type { ClickHouseExecutor } from './executor.ts';
+import { sqlIdentifier, sqlString } from './sql.ts';
+
+/**
+ * The ClickHouse schema and its migrations.
+ *
+ * Tables (with a cluster, each is a `…_local` MergeTree table on every shard, created
+ * `ON CLUSTER`, under a Distributed table of the plain name; spans and their index are sharded by
+ * a hash of the trace id, so a trace lives on one shard and joins within a trace stay local):
+ *
+ * - `spans`: every field of every span, ordered by trace id, so trace by id is one key lookup
+ *   per day partition;
+ * - `span_index`: what searches, dependencies and statistics read (service, name, start,
+ *   duration, status, ids, span and resource attributes), ordered by service, name and start;
+ * - `operations`: the (service, span name) pairs of each day, for the service and operation lists;
+ * - `write_progress`: positions and counters of writers' inputs (`ariadne copy`);
+ * - `schema_migrations`: the versions applied.
+ *
+ * Every data table is partitioned by UTC day of span start (`intDiv(start_ns, 86400e9)`), so
+ * retention drops whole partitions. Replacing engines remove the duplicates an insert retried
+ * after a lost acknowledgement leaves behind; reads never count on that and deduplicate.
+ *
+ * Migrations are idempotent (`IF NOT EXISTS`), so nodes starting together may run the same one:
+ * each records its version after its statements succeeded.
+ */
+
+/** What the server's version allows (it is read once, at open). */
+export interface EngineFeatures {
+  readonly version: string;
+  /** `LowCardinality(String)` for service and span names (GA since 19.x). */
+  readonly lowCardinality: boolean;
+}
+
+export function engineFeatures(version: string): EngineFeatures {
+  const [major, minor] = version.split('.').map((p) => Number.parseInt(p, 10));
+  const atLeast = (m: number, n: number) => major > m || (major === m && minor >= n);
+  return { version, lowCardinality: atLeast(19, 9) };
+}
+
+/** Names of the store's tables in one database, for a single server or a cluster. */
+export interface TableNames {
+  readonly database: string;
+  readonly cluster?: string;
+  /** The table queries read and inserts write (the Distributed one with a cluster). */
+  readonly spans: string;
+  readonly spanIndex: string;
+  readonly operations: string;
+  readonly progress: string;
+  readonly migrations: string;
+  /** The shard-local tables, for subqueries inside a query over a Distributed table. */
+  readonly spansLocal: string;
+  readonly spanIndexLocal: string;
+}
+
+export function tableNames(database: string, cluster?: string): TableNames {
+  const db = sqlIdentifier(database);
+  const local = cluster ? '_local' : '';
+  return {
+    database: db,
+    cluster,
+    spans: `${db}.spans`,
+    spanIndex: `${db}.span_index`,
+    operations: `${db}.operations`,
+    progress: `${db}.write_progress`,
+    migrations: `${db}.schema_migrations`,
+    spansLocal: `${db}.spans${local}`,
+    spanIndexLocal: `${db}.span_index${local}`,
+  };
+}
+
+const DAY_PARTITION = 'intDiv(start_ns, 86400000000000)';
+
+interface TableSpec {
+  readonly name: string;
+  readonly columns: string;
+  readonly engine: string;
+  /** Sharding key of the Distributed table (a cluster only). */
+  readonly shardBy: string;
+}
+
+function tables(features: EngineFeatures): TableSpec[] {
+  const lc = features.lowCardinality ? 'LowCardinality(String)' : 'String';
+  return [
+    {
+      name: 'spans',
+      columns: `trace_id FixedString(32), span_id FixedString(16), parent_span_id String,
+        start_ns UInt64, duration_ns UInt64, service ${lc}, name ${lc}, kind UInt8,
+        status_code UInt8, status_message String, trace_state String, flags UInt32,
+        attributes Array(String), dropped_attributes UInt32, events String, dropped_events UInt32,
+        links String, dropped_links UInt32, resource String, scope String`,
+      engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (trace_id, span_id)`,
+      shardBy: 'cityHash64(trace_id)',
+    },
+    {
+      name: 'span_index',
+      columns: `service ${lc}, name ${lc}, start_ns UInt64, duration_ns UInt64, status_code UInt8,
+        trace_id FixedString(32), span_id FixedString(16), parent_span_id String, attrs Array(String)`,
+      engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (service, name, start_ns, trace_id, span_id)`,
+      shardBy: 'cityHash64(trace_id)',
+    },
+    {
+      name: 'operations',
+      columns: 'day UInt32, service String, name String',
+      engine: 'ReplacingMergeTree() PARTITION BY day ORDER BY (service, name)',
+      shardBy: 'cityHash64(service, name)',
+    },
+    {
+      name: 'write_progress',
+      columns: 'source String, value UInt64, written_ns UInt64',
+      engine: 'ReplacingMergeTree(written_ns) ORDER BY source',
+      shardBy: 'cityHash64(source)',
+    },
+  ];
+}
+
+/** The statements creating one table (and, with a cluster, its Distributed table). */
+function createTable(names: TableNames, spec: TableSpec): string[] {
+  const db = names.database;
+  if (!names.cluster) {
+    return [`CREATE TABLE IF NOT EXISTS ${db}.${spec.name} (${spec.columns}) ENGINE = ${spec.engine}`];
+  }
+  const on = `ON CLUSTER ${quoteCluster(names.cluster)}`;
+  return [
+    `CREATE TABLE IF NOT EXISTS ${db}.${spec.name}_local ${on} (${spec.columns}) ENGINE = ${spec.engine}`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${spec.name} ${on} AS ${db}.${spec.name}_local
+       ENGINE = Distributed(${quoteCluster(names.cluster)}, ${db}, ${spec.name}_local, ${spec.shardBy})`,
+  ];
+}
+
+function quoteCluster(cluster: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(cluster) ? cluster : `\`${cluster.replace(/[`\\]/g, '\\$&')}\``;
+}
+
+interface Migration {
+  readonly version: number;
+  readonly description: string;
+  statements(names: TableNames, features: EngineFeatures): string[];
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'spans, span_index, operations, write_progress',
+    statements: (names, features) => tables(features).flatMap((spec) => createTable(names, spec)),
+  },
+];
+
+/** The latest schema version this Ariadne knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Creates the database and every table, or brings an older schema up to date. Safe to run from
+ * several nodes at once. Refuses a database written by a newer Ariadne.
+ */
+export async function migrateClickHouseSchema(
+  executor: ClickHouseExecutor,
+  names: TableNames,
+  features: EngineFeatures,
+  logger: Logger,
+): Promise<void> {
+  const on = names.cluster ? ` ON CLUSTER ${quoteCluster(names.cluster)}` : '';
+  await executor.command(`CREATE DATABASE IF NOT EXISTS ${names.database}${on}`);
+  for (const statement of createTable(names, {
+    name: 'schema_migrations',
+    columns: 'version UInt32, description String, applied_ns UInt64',
+    engine: 'MergeTree() ORDER BY version',
+    shardBy: 'version',
+  })) {
+    await executor.command(statement);
+  }
+  const [row] = await executor.query<{ v: number | string }>(`SELECT max(version) AS v FROM ${names.migrations}`);
+  const current = Number(row?.v ?? 0);
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the ClickHouse database ${names.database} has schema version ${current}, newer than this Ariadne knows (${SCHEMA_VERSION}): upgrade Ariadne`,
+    );
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    for (const statement of migration.statements(names, features)) await executor.command(statement);
+    await executor.insert(
+      names.migrations,
+      ['version', 'description', 'applied_ns'],
+      `${JSON.stringify({ version: migration.version, description: migration.description, applied_ns: String(BigInt(Date.now()) * 1_000_000n) })}\n`,
+      { distributedSync: names.cluster !== undefined },
+    );
+    logger.info(
+      { version: migration.version, database: names.database },
+      `ClickHouse schema: applied migration ${migration.version} (${migration.description})`,
+    );
+  }
+}
