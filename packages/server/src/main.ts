@@ -9,18 +9,27 @@ import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
 import { type Logger, silentLogger } from './logger.ts';
+import type { SpanStore } from './query/span-store.ts';
+import { ClickHouseSpanStore } from './store/clickhouse/clickhouse-store.ts';
+import { ClickHouseUnavailableError, HttpExecutor } from './store/clickhouse/executor.ts';
+import { isClickHouseStore, parseClickHouseUrl } from './store/clickhouse/store-url.ts';
 import { DuckDbSpanStore } from './store/duckdb-store.ts';
 import { DEFAULT_MAX_BATCH_SPANS, memoryBudget, parseMemorySize } from './store/memory-budget.ts';
 
 /**
  * The one place where Ariadne's parts are wired together. Read top to bottom, `startServer` is the
- * data flow: store ← write queue (← prepare worker) ← ingest log ← OTLP receivers (HTTP, gRPC);
- * store ← read-your-writes ← query API ← web UI / CLI.
+ * data flow: store ← write queue (← prepare worker ← ingest log, with the embedded store) ← OTLP
+ * receivers (HTTP, gRPC); store ← read-your-writes ← query API ← web UI / CLI.
  */
 
 /** Everything `ariadne serve` can be told. See cli/config.ts for flags and environment variables. */
 export interface ServerConfig {
   readonly dataDir: string;
+  /**
+   * `clickhouse://[user[:password]@]host:port/database[?cluster=NAME]` to keep spans in ClickHouse
+   * (the node then keeps nothing itself); unset, the embedded DuckDB store in `dataDir`.
+   */
+  readonly store?: string;
   readonly host: string;
   readonly apiPort: number;
   readonly otlpHttpPort: number;
@@ -53,7 +62,9 @@ export interface RunningServer {
   readonly otlpGrpcAddress: string;
   /** `http://host:port` of the OTLP/gRPC receiver, as OTLP exporters take it. */
   readonly otlpGrpcUrl: string;
-  readonly store: DuckDbSpanStore;
+  readonly store: SpanStore;
+  /** Where the spans go (`data in DIR`, or the ClickHouse store without credentials). */
+  readonly where: string;
   /** What the start replayed from the ingest log (spans acknowledged before a crash). */
   readonly replayed: StartupReplay;
   /** Spans acknowledged and not yet committed to the store. */
@@ -195,16 +206,32 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Starts the store, the OTLP receivers and the query API. */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const logger = config.logger ?? silentLogger;
+/**
+ * The write side of one store: what receivers enqueue into, what the API reads from, whether it
+ * can take spans now, and how it stops (in two steps: commit what was acknowledged once the
+ * receivers stopped; close the store once the API stopped).
+ */
+interface StoreSide {
+  readonly store: SpanStore;
+  readonly queue: WriteQueue;
+  readonly replayed: StartupReplay;
+  /** Where the spans go, for `ariadne serve` to print (no credentials). */
+  readonly where: string;
+  /** Why the server cannot take spans now, if it cannot. */
+  unavailableBecause(): string | undefined;
+  drain(): Promise<void>;
+  closeStore(): Promise<void>;
+}
 
+/**
+ * The embedded store: DuckDB in the data directory, behind an ingest log. A request is
+ * acknowledged once durable in the log; the queue writes it to the database in the background.
+ */
+async function startEmbeddedStore(config: ServerConfig, logger: Logger): Promise<StoreSide> {
   // Memory: one limit, shared by the database and the spans waiting to be committed.
   const memoryBytes = config.memoryLimit === undefined ? undefined : parseMemorySize(config.memoryLimit);
   const budget = memoryBytes === undefined ? undefined : memoryBudget(memoryBytes);
 
-  // Store: the embedded DuckDB database in the data directory.
   const store = await DuckDbSpanStore.open({
     dataDir: config.dataDir,
     memoryLimit: budget?.databaseMemoryLimit ?? config.memoryLimit,
@@ -226,9 +253,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw error;
   }
 
-  // Ingest: receivers decode, validate and enqueue; the queue logs, acknowledges, and writes to
-  // the store in large batches in the background. A worker thread decodes and prepares each batch
-  // while the one before is copied into the database.
+  // The queue logs, acknowledges, and writes to the store in large batches in the background. A
+  // worker thread decodes and prepares each batch while the one before is copied into the database.
   let prepareWorker: PrepareWorker;
   try {
     prepareWorker = await PrepareWorker.start(store);
@@ -275,15 +301,130 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     walSeen = wal;
   }, 5_000);
   quiet.unref();
-  /** Why the server cannot take spans now, if it cannot. */
-  const unavailableBecause = (): string | undefined => {
-    const logError = log.writeFailure;
-    if (logError) return `ingest log writes fail: ${logError.message}`;
-    const storeError = queue.storeFailure;
-    if (storeError && queue.pending > 0)
-      return `store writes fail (acknowledged spans wait in the log): ${storeError.message}`;
-    return undefined;
+  return {
+    store,
+    queue,
+    replayed,
+    where: `data in ${config.dataDir}`,
+    unavailableBecause() {
+      const logError = log.writeFailure;
+      if (logError) return `ingest log writes fail: ${logError.message}`;
+      const storeError = queue.storeFailure;
+      if (storeError && queue.pending > 0)
+        return `store writes fail (acknowledged spans wait in the log): ${storeError.message}`;
+      return undefined;
+    },
+    async drain() {
+      clearInterval(watchLog);
+      clearInterval(quiet);
+      await queue.close();
+      await prepareWorker.close();
+      // The log is emptied once the database file holds everything without its WAL.
+      await store.checkpoint().catch((error) => logger.error({ err: error }, 'checkpoint at shutdown failed'));
+      await queue.trimLog(log, true);
+      await log.close();
+    },
+    closeStore: () => store.close(),
   };
+}
+
+/** How often a node checks a ClickHouse that failed whether it answers again. */
+const CLICKHOUSE_PROBE_MS = 1_000;
+/** How long a start waits for ClickHouse to answer before it gives up. */
+const CLICKHOUSE_CONNECT_MS = 60_000;
+
+/**
+ * A ClickHouse store: the node keeps nothing. A request is acknowledged once ClickHouse has
+ * acknowledged the insert holding its spans; concurrent requests are gathered into one insert
+ * while the one before is in flight.
+ */
+async function startClickHouseStore(url: string, config: ServerConfig, logger: Logger): Promise<StoreSide> {
+  const location = parseClickHouseUrl(url);
+  const open = () =>
+    ClickHouseSpanStore.open({
+      executor: new HttpExecutor(location),
+      database: location.database,
+      cluster: location.cluster,
+      logger,
+      retentionNanos: config.retentionNanos,
+    });
+  let store: ClickHouseSpanStore | undefined;
+  const deadline = Date.now() + CLICKHOUSE_CONNECT_MS;
+  for (let attempt = 0; store === undefined; attempt++) {
+    try {
+      store = await open();
+    } catch (error) {
+      if (!(error instanceof ClickHouseUnavailableError) || Date.now() > deadline) throw error;
+      logger.warn({ err: error, store: location.display }, 'ClickHouse does not answer yet; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+    }
+  }
+  const opened = store;
+  logger.info({ store: location.display, version: opened.features.version }, 'ClickHouse store open');
+  const queue = new WriteQueue({
+    writer: opened,
+    maxPendingSpans: config.maxPendingSpans ?? 200_000,
+    maxBatchSpans: config.maxBatchSpans ?? DEFAULT_MAX_BATCH_SPANS,
+  });
+  // While writes fail, ask ClickHouse every second whether it answers, so that /readyz and new
+  // requests recover as soon as it is back, without waiting for a write to succeed.
+  let probeFailure: Error | undefined;
+  let probing = false;
+  const probe = setInterval(() => {
+    if (probing || (opened.writeFailure === undefined && probeFailure === undefined)) return;
+    probing = true;
+    opened
+      .ping()
+      .then(() => {
+        if (probeFailure) logger.info({ store: location.display }, 'ClickHouse answers again');
+        probeFailure = undefined;
+      })
+      .catch((error: Error) => {
+        probeFailure = error;
+      })
+      .finally(() => {
+        probing = false;
+      });
+  }, CLICKHOUSE_PROBE_MS);
+  probe.unref();
+  return {
+    store: opened,
+    queue,
+    replayed: {
+      records: 0,
+      spans: 0,
+      appliedSpans: 0n,
+      position: 0n,
+      spansUpToAcknowledged: 0n,
+      truncatedBytes: 0,
+      damage: [],
+    },
+    where: `spans in ${location.display}`,
+    unavailableBecause() {
+      const failure = probeFailure ?? opened.writeFailure;
+      return failure ? `ClickHouse is unavailable: ${failure.message}` : undefined;
+    },
+    async drain() {
+      clearInterval(probe);
+      await queue.close();
+    },
+    closeStore: () => opened.close(),
+  };
+}
+
+/** Starts the store, the OTLP receivers and the query API. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const logger = config.logger ?? silentLogger;
+
+  // Store: the embedded DuckDB database in the data directory, or ClickHouse.
+  const side = isClickHouseStore(config.store)
+    ? await startClickHouseStore(config.store, config, logger)
+    : await startEmbeddedStore(config, logger);
+  const { store, queue, replayed } = side;
+  const unavailableBecause = () => side.unavailableBecause();
+
+  // Ingest: receivers decode, validate and enqueue.
   const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes, logger });
   const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes });
 
@@ -322,35 +463,25 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       otlpGrpcAddress: `${host}:${grpcPort}`,
       otlpGrpcUrl: `http://${host}:${grpcPort}`,
       store,
+      where: side.where,
       replayed,
       pendingSpans: () => queue.pending,
       close() {
         closing ??= (async () => {
           ready = false;
-          clearInterval(watchLog);
-          clearInterval(quiet);
           // Stop receiving first, then commit what was acknowledged, then stop answering queries.
           await Promise.all([closeHttp(otlpHttp), grpc.close()]);
-          await queue.close();
-          await prepareWorker.close();
-          // The log is emptied once the database file holds everything without its WAL.
-          await store.checkpoint().catch((error) => logger.error({ err: error }, 'checkpoint at shutdown failed'));
-          await queue.trimLog(log, true);
-          await log.close();
+          await side.drain();
           await closeHttp(api);
-          await store.close();
+          await side.closeStore();
         })();
         return closing;
       },
     };
   } catch (error) {
-    clearInterval(watchLog);
-    clearInterval(quiet);
     for (const s of started.reverse()) await s.close().catch(() => undefined);
-    await queue.close();
-    await prepareWorker.close();
-    await log.close();
-    await store.close();
+    await side.drain();
+    await side.closeStore();
     throw error;
   }
 }

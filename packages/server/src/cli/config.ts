@@ -1,6 +1,7 @@
 import { totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { ServerConfig } from '../main.ts';
+import { isClickHouseStore, parseClickHouseUrl, redactUrl } from '../store/clickhouse/store-url.ts';
 import { UsageError } from './io.ts';
 
 /** One `ariadne serve` option: its flag, its environment variable and its default. */
@@ -13,6 +14,12 @@ interface OptionSpec {
 
 const OPTIONS: readonly OptionSpec[] = [
   { flag: 'data', env: 'ARIADNE_DATA', help: 'data directory', default: './ariadne-data' },
+  {
+    flag: 'store',
+    env: 'ARIADNE_STORE',
+    help: 'clickhouse://[user[:password]@]host:port/database[?cluster=NAME] keeps spans in ClickHouse',
+    default: 'the embedded store in --data',
+  },
   { flag: 'host', env: 'ARIADNE_HOST', help: 'address to listen on', default: '127.0.0.1' },
   { flag: 'api-port', env: 'ARIADNE_API_PORT', help: 'query API and web UI port', default: '4320' },
   { flag: 'otlp-http-port', env: 'ARIADNE_OTLP_HTTP_PORT', help: 'OTLP/HTTP port', default: '4318' },
@@ -48,7 +55,8 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 
 export const SERVE_USAGE = `Usage: ariadne serve [options]
 
-Runs Ariadne: OTLP receivers (gRPC and HTTP), the embedded store, the query API and the web UI.
+Runs Ariadne: OTLP receivers (gRPC and HTTP), the store (embedded, or ClickHouse with --store), the
+query API and the web UI.
 Every option can also be set with its environment variable; flags win.
 
 Options:
@@ -110,6 +118,21 @@ export function defaultMemoryLimitBytes(): number {
   return Math.min(4 * 1024 ** 3, Math.floor(totalmem() / 4));
 }
 
+/** `--store`: a ClickHouse URL (checked here, so that a typo is a usage error), or unset. */
+function parseStore(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (!isClickHouseStore(text))
+    throw new UsageError(
+      `--store: expected clickhouse://[user[:password]@]host:port/database[?cluster=NAME], got ${JSON.stringify(redactUrl(text))} (the embedded store takes --data)`,
+    );
+  try {
+    parseClickHouseUrl(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return text;
+}
+
 /** Reads `ariadne serve` flags and `ARIADNE_*` environment variables into a server config. */
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
@@ -140,6 +163,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   return {
     logLevel,
     dataDir: get('data') ?? './ariadne-data',
+    store: parseStore(get('store')),
     host: get('host') ?? '127.0.0.1',
     apiPort: parsePort(get('api-port') ?? '4320', 'api-port'),
     otlpHttpPort: parsePort(get('otlp-http-port') ?? '4318', 'otlp-http-port'),

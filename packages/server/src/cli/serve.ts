@@ -42,7 +42,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
   }
   io.stdout.write(
     [
-      `ariadne listening (data in ${config.dataDir})`,
+      `ariadne listening (${server.where})`,
       `  web UI and query API  ${server.apiUrl}`,
       `  OTLP/HTTP             ${server.otlpHttpUrl}/v1/traces`,
       `  OTLP/gRPC             ${server.otlpGrpcAddress}`,

@@ -4,6 +4,7 @@
  * test kills this process with SIGKILL. Prints its addresses as one JSON line.
  */
 import { startServer } from '../../main.ts';
+import type { DuckDbSpanStore } from '../../store/duckdb-store.ts';
 
 const server = await startServer({
   dataDir: process.argv[2],
@@ -13,8 +14,9 @@ const server = await startServer({
   otlpGrpcPort: 0,
 });
 // Writes arrive prepared by the prepare worker (writePrepared); writeSpans is the direct path.
-server.store.writePrepared = () => new Promise<void>(() => undefined);
-server.store.writeSpans = () => new Promise<void>(() => undefined);
+const store = server.store as DuckDbSpanStore;
+store.writePrepared = () => new Promise<void>(() => undefined);
+store.writeSpans = () => new Promise<void>(() => undefined);
 process.stdout.write(
   `${JSON.stringify({ otlpHttp: server.otlpHttpUrl, otlpGrpc: server.otlpGrpcAddress, api: server.apiUrl })}\n`,
 );

@@ -85,9 +85,13 @@ export class ClickHouseSpanStore implements SpanStore {
     return this.lastWriteFailure;
   }
 
-  /** Resolves when ClickHouse answers; rejects with why it does not. */
+  /**
+   * Resolves when ClickHouse answers (and forgets the last failed write: the database is back);
+   * rejects with why it does not.
+   */
   async ping(): Promise<void> {
     await this.executor.ping();
+    this.lastWriteFailure = undefined;
   }
 
   async writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void> {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseLocation } from './store-url.ts';
 import { redactUrl } from './store-url.ts';
 
@@ -80,7 +80,7 @@ export class HttpExecutor implements ClickHouseExecutor {
       password: location.password,
       request_timeout: options.requestTimeoutMs ?? 60_000,
       // The store logs failures itself, with credentials removed.
-      log: { level: 127 as never },
+      log: { level: ClickHouseLogLevel.OFF },
       compression: { request: false, response: false },
     });
   }
