@@ -330,6 +330,8 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger): Promise
 
 /** How often a node checks a ClickHouse that failed whether it answers again. */
 const CLICKHOUSE_PROBE_MS = 1_000;
+/** At most this many inserts per second per table from one node; requests between are gathered. */
+const CLICKHOUSE_INSERT_INTERVAL_MS = 100;
 /** How long a start waits for ClickHouse to answer before it gives up. */
 const CLICKHOUSE_CONNECT_MS = 60_000;
 
@@ -365,6 +367,7 @@ async function startClickHouseStore(url: string, config: ServerConfig, logger: L
     writer: opened,
     maxPendingSpans: config.maxPendingSpans ?? 200_000,
     maxBatchSpans: config.maxBatchSpans ?? DEFAULT_MAX_BATCH_SPANS,
+    minWriteIntervalMs: CLICKHOUSE_INSERT_INTERVAL_MS,
   });
   // While writes fail, ask ClickHouse every second whether it answers, so that /readyz and new
   // requests recover as soon as it is back, without waiting for a write to succeed.

@@ -41,6 +41,26 @@ function gatedWriter() {
 }
 
 describe('WriteQueue', () => {
+  it('gathers requests that arrive within minWriteIntervalMs of the last write into one write', async () => {
+    const batches: string[][] = [];
+    const writer = {
+      async writeSpans(spans: readonly Span[]) {
+        batches.push(spans.map((s) => s.name));
+      },
+    };
+    const gathering = new WriteQueue({ writer, maxPendingSpans: 100, maxBatchSpans: 100, minWriteIntervalMs: 50 });
+    await gathering.enqueue([span('a')]);
+    // The write of `a` just started: `b` waits for the interval, and `c` joins it.
+    await Promise.all([gathering.enqueue([span('b')]), gathering.enqueue([span('c')])]);
+    assert.deepEqual(batches, [['a'], ['b', 'c']]);
+
+    batches.length = 0;
+    const eager = new WriteQueue({ writer, maxPendingSpans: 100, maxBatchSpans: 100 });
+    await eager.enqueue([span('a')]);
+    await Promise.all([eager.enqueue([span('b')]), eager.enqueue([span('c')])]);
+    assert.deepEqual(batches, [['a'], ['b'], ['c']], 'without the interval, each request is written as it comes');
+  });
+
   it('batches requests that arrive while a write is in flight, without splitting any', async () => {
     const g = gatedWriter();
     const q = new WriteQueue({ writer: g.writer, maxPendingSpans: 100, maxBatchSpans: 3 });
