@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../logger.ts';
+import { capturingLogger } from '../../testdata/capture-log.ts';
 import { runSpanStoreContract } from '../span-store.contract.ts';
 import { chdbExecutor, loadChdb } from '../testdata/chdb-executor.ts';
+import {
+  CLICKHOUSE_TEST_PASSWORD,
+  CLICKHOUSE_TEST_USER,
+  type ClickHouseCluster,
+  type ClickHouseServer,
+  clickHouseBinary,
+  startClickHouse,
+  startClickHouseCluster,
+  zooKeeperClassPath,
+} from '../testdata/clickhouse-server.ts';
 import { ClickHouseSpanStore } from './clickhouse-store.ts';
-import type { ClickHouseExecutor } from './executor.ts';
+import { type ClickHouseExecutor, HttpExecutor } from './executor.ts';
 import { sqlString } from './sql.ts';
+import { parseClickHouseUrl } from './store-url.ts';
 
 const chdb = loadChdb();
 const inCi = process.env.CI === 'true';
@@ -45,3 +57,187 @@ export async function assertLiteralsRoundTrip(executor: ClickHouseExecutor): Pro
   const rows = await executor.query<{ s: string }>(nasty.map((s) => `SELECT ${sqlString(s)} AS s`).join(' UNION ALL '));
   assert.deepEqual(rows.map((r) => r.s).sort(), [...nasty].sort());
 }
+
+const serverMissing = !clickHouseBinary()
+  ? 'clickhouse-server is not installed (apt-get install clickhouse-server)'
+  : !zooKeeperClassPath()
+    ? 'ZooKeeper is not installed (apt-get install zookeeper)'
+    : undefined;
+
+/** An executor on a server, as `ariadne serve --store` makes it. */
+const httpExecutor = (url: string, user = '') =>
+  new HttpExecutor(parseClickHouseUrl(`clickhouse://${user}${new URL(url).host}/unused`));
+
+describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
+  skip: serverMissing && !inCi ? serverMissing : false,
+}, () => {
+  if (serverMissing) {
+    it('needs clickhouse-server', () => assert.fail(serverMissing));
+    return;
+  }
+  let server: ClickHouseServer;
+  before(async () => {
+    server = await startClickHouse();
+  });
+  after(() => server?.stop());
+  let database = freshDatabase();
+  runSpanStoreContract({
+    open: async () => {
+      database = freshDatabase();
+      return ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database, logger: silentLogger });
+    },
+    reopen: async () =>
+      ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database, logger: silentLogger }),
+  });
+
+  it('reads back every escaped literal exactly', async () => {
+    const executor = httpExecutor(server.url);
+    try {
+      await assertLiteralsRoundTrip(executor);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('migrates once when several nodes open the same database at once, and refuses a newer schema', async () => {
+    const db = freshDatabase();
+    const stores = await Promise.all(
+      [1, 2, 3].map(() => ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database: db })),
+    );
+    await Promise.all(stores.map((s) => s.close()));
+    const executor = httpExecutor(server.url);
+    try {
+      const tables = await executor.query<{ name: string }>(
+        `SELECT name FROM system.tables WHERE database = ${sqlString(db)} ORDER BY name`,
+      );
+      assert.deepEqual(
+        tables.map((t) => t.name),
+        ['operations', 'schema_migrations', 'span_index', 'spans', 'write_progress'],
+      );
+      await executor.command(
+        `INSERT INTO ${db}.schema_migrations (version, description, applied_ns) VALUES (99, 'future', 0)`,
+      );
+      await assert.rejects(
+        ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database: db }),
+        /schema version 99, newer than this Ariadne knows/,
+      );
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('never logs or reports the password, and fails a write that cannot pass at once', async () => {
+    const { logger, lines } = capturingLogger();
+    const user = `${CLICKHOUSE_TEST_USER}:${CLICKHOUSE_TEST_PASSWORD}@`;
+    const store = await ClickHouseSpanStore.open({
+      executor: httpExecutor(server.url, user),
+      database: freshDatabase(),
+      logger,
+      writeRetryMs: 300,
+    });
+    // A wrong password: a permanent error, reported without retrying and without the password.
+    const wrong = new HttpExecutor(
+      parseClickHouseUrl(
+        `clickhouse://${CLICKHOUSE_TEST_USER}:wrong-${CLICKHOUSE_TEST_PASSWORD}@${new URL(server.url).host}/x`,
+      ),
+    );
+    await assert.rejects(wrong.query('SELECT 1'), (e: Error) => !e.message.includes(CLICKHOUSE_TEST_PASSWORD));
+    await wrong.close();
+    await store.close();
+    assert.ok(lines.length > 0, 'the migration was logged');
+    assert.ok(!JSON.stringify(lines).includes(CLICKHOUSE_TEST_PASSWORD));
+  });
+
+  it('drops whole days older than the retention, and keeps the day the cutoff falls in', async () => {
+    const DAY = 86_400_000_000_000n;
+    const base = 20_000n * DAY;
+    const span = (trace: string, at: bigint) => ({
+      traceId: trace.repeat(32),
+      spanId: trace.repeat(16),
+      parentSpanId: '',
+      traceState: '',
+      flags: 1,
+      name: 'op',
+      kind: 2 as const,
+      startTimeUnixNano: at as never,
+      endTimeUnixNano: (at + 5n) as never,
+      attributes: [],
+      droppedAttributesCount: 0,
+      events: [],
+      droppedEventsCount: 0,
+      links: [],
+      droppedLinksCount: 0,
+      status: { code: 0 as const, message: '' },
+      serviceName: 'retained',
+      resource: { attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
+      scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
+    });
+    const store = await ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database: freshDatabase() });
+    try {
+      await store.writeSpans([span('a', base + 10n), span('b', base + DAY + 10n), span('c', base + 2n * DAY + 10n)]);
+      await store.deleteBefore(base + DAY + 20n);
+      assert.equal((await store.getTrace('a'.repeat(32))).length, 0, 'a whole day before the cutoff is gone');
+      assert.equal((await store.getTrace('b'.repeat(32))).length, 1, 'the day the cutoff falls in stays');
+      assert.equal((await store.getTrace('c'.repeat(32))).length, 1);
+      assert.deepEqual(
+        (await store.searchTraces({ limit: 10 })).map((t) => t.traceId[0]),
+        ['c', 'b'],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('ClickHouse store on a two-shard cluster', { skip: serverMissing && !inCi ? serverMissing : false }, () => {
+  if (serverMissing) {
+    it('needs clickhouse-server and ZooKeeper', () => assert.fail(serverMissing));
+    return;
+  }
+  let cluster: ClickHouseCluster;
+  before(async () => {
+    cluster = await startClickHouseCluster({ shards: 2 });
+  });
+  after(() => cluster?.stop());
+  let database = freshDatabase();
+  // Written through the first shard, read again through the second: nodes share everything.
+  runSpanStoreContract({
+    open: async () => {
+      database = freshDatabase();
+      return ClickHouseSpanStore.open({
+        executor: httpExecutor(cluster.shards[0].url),
+        database,
+        cluster: cluster.name,
+        logger: silentLogger,
+      });
+    },
+    reopen: async () =>
+      ClickHouseSpanStore.open({
+        executor: httpExecutor(cluster.shards[1].url),
+        database,
+        cluster: cluster.name,
+        logger: silentLogger,
+      }),
+  });
+
+  it('keeps each trace on one shard, and spreads traces over both', async () => {
+    const executor = httpExecutor(cluster.shards[0].url);
+    try {
+      const perShard = await Promise.all(
+        cluster.shards.map(async (shard) => {
+          const e = httpExecutor(shard.url);
+          try {
+            return await e.query<{ trace_id: string }>(`SELECT DISTINCT trace_id FROM ${database}.spans_local`);
+          } finally {
+            await e.close();
+          }
+        }),
+      );
+      const [one, two] = perShard.map((rows) => new Set(rows.map((r) => r.trace_id)));
+      assert.ok(one.size > 0 && two.size > 0, `both shards hold traces (${one.size}, ${two.size})`);
+      for (const id of one) assert.ok(!two.has(id), `trace ${id} is on one shard only`);
+    } finally {
+      await executor.close();
+    }
+  });
+});
