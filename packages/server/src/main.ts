@@ -9,7 +9,7 @@ import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
 import { type Logger, silentLogger } from './logger.ts';
-import type { SpanStore } from './query/span-store.ts';
+import type { SpanStore, SpanWriter } from './query/span-store.ts';
 import { ClickHouseSpanStore } from './store/clickhouse/clickhouse-store.ts';
 import { ClickHouseUnavailableError, HttpExecutor } from './store/clickhouse/executor.ts';
 import { isClickHouseStore, parseClickHouseUrl } from './store/clickhouse/store-url.ts';
@@ -363,15 +363,22 @@ async function startClickHouseStore(url: string, config: ServerConfig, logger: L
   }
   const opened = store;
   logger.info({ store: location.display, version: opened.features.version }, 'ClickHouse store open');
+  // While ClickHouse is known to be down, refuse at once (503) instead of retrying each batch.
+  let probeFailure: Error | undefined;
+  const writer: SpanWriter = {
+    writeSpans: (spans, progress) =>
+      probeFailure
+        ? Promise.reject(new ClickHouseUnavailableError(`ClickHouse is unavailable: ${probeFailure.message}`))
+        : opened.writeSpans(spans, progress),
+  };
   const queue = new WriteQueue({
-    writer: opened,
+    writer,
     maxPendingSpans: config.maxPendingSpans ?? 200_000,
     maxBatchSpans: config.maxBatchSpans ?? DEFAULT_MAX_BATCH_SPANS,
     minWriteIntervalMs: CLICKHOUSE_INSERT_INTERVAL_MS,
   });
   // While writes fail, ask ClickHouse every second whether it answers, so that /readyz and new
   // requests recover as soon as it is back, without waiting for a write to succeed.
-  let probeFailure: Error | undefined;
   let probing = false;
   const probe = setInterval(() => {
     if (probing || (opened.writeFailure === undefined && probeFailure === undefined)) return;
