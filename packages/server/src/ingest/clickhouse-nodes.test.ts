@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import {
  */
 
 const inCi = process.env.CI === 'true';
+const ARIADNE = new URL('../../bin/ariadne.mjs', import.meta.url).pathname;
 const missing = !clickHouseBinary()
   ? 'clickhouse-server is not installed (apt-get install clickhouse-server)'
   : !zooKeeperClassPath()
@@ -161,6 +163,15 @@ describe('stateless nodes on a two-shard ClickHouse cluster', { skip }, () => {
       deps.dependencies.map((d) => [d.parent, d.child, d.callCount]),
       [['frontend', 'backend', TRACES * (SPANS / 2)]],
     );
+    // The CLI, through either node: search, and a trace with its analysis.
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [ARIADNE, ...args], { encoding: 'utf8', timeout: 60_000 });
+    assert.match(
+      cli('search', '--service', 'backend', '--limit', '3', '--api', a.urls.api),
+      new RegExp(splitTraceId(TRACES - 1)),
+    );
+    const analysis = JSON.parse(cli('trace', splitTraceId(5), '--json', '--api', b.urls.api)) as { spanCount?: number };
+    assert.equal(JSON.stringify(analysis).includes('frontend') && JSON.stringify(analysis).includes('backend'), true);
     // Stateless: nothing was written to either node's data directory.
     assert.deepEqual(readdirSync(a.dir), []);
     assert.deepEqual(readdirSync(b.dir), []);
