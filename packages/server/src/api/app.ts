@@ -7,7 +7,7 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
 import {
   NotYetCommittedError,
-  type SpanStore,
+  type SpanReader,
   type StatusFilter,
   type TimeRange,
   type TraceQuery,
@@ -16,7 +16,7 @@ import { summarizeTrace, summaryToJson } from '../query/trace-summary.ts';
 
 /** What the API needs: a store to read from, and optionally the built web UI to serve. */
 export interface ApiDependencies {
-  readonly store: SpanStore;
+  readonly store: SpanReader;
   /** Directory of the built web UI (`packages/web/dist`); the UI routes are served from it if it exists. */
   readonly webRoot?: string;
   /** Where failures are logged, with their cause (default: nowhere). */

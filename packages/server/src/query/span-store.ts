@@ -107,8 +107,8 @@ export interface SpanWriter {
   writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void>;
 }
 
-/** A span store: durable writes and the reads the query API needs. */
-export interface SpanStore extends SpanWriter {
+/** The reads the query API needs: what the API, the UI and the CLI depend on, whatever the backend. */
+export interface SpanReader {
   /** Every span of a trace, ordered by start time; empty if the trace is unknown. */
   getTrace(traceId: string, range?: TimeRange): Promise<Span[]>;
   searchTraces(query: TraceQuery): Promise<TraceSummary[]>;
@@ -120,6 +120,14 @@ export interface SpanStore extends SpanWriter {
   dependencies(range: TimeRange): Promise<DependencyEdge[]>;
   /** Per-operation statistics of one service in a time window, sorted by operation. */
   operationStats(service: string, range: TimeRange): Promise<OperationStats[]>;
+}
+
+/**
+ * A span store: durable writes and the reads of the query API. `main.ts` chooses the backend
+ * (the embedded DuckDB store, or ClickHouse); ingest sees only `SpanWriter`, the API only
+ * `SpanReader`.
+ */
+export interface SpanStore extends SpanWriter, SpanReader {
   /** The last position committed for `source` by `writeSpans`, or undefined if none was. */
   readProgress(source: string): Promise<bigint | undefined>;
   /** Flushes and releases everything. Idempotent. */
