@@ -50,11 +50,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the real Ariadne server on free ports with a fresh data directory. */
-export async function startTestServer(): Promise<TestServer> {
+/**
+ * Starts the real Ariadne server on free ports with a fresh data directory; with `clickhouse`, on
+ * a ClickHouse server of its own (the test harness's, stopped with the server).
+ */
+export async function startTestServer(store: 'embedded' | 'clickhouse' = 'embedded'): Promise<TestServer> {
   const { startServer } = await import('../../../server/src/main.ts');
+  const { startClickHouse } = await import('../../../server/src/store/testdata/clickhouse-server.ts');
+  const clickHouse = store === 'clickhouse' ? await startClickHouse() : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-web-'));
   const s = await startServer({
+    store: clickHouse ? `clickhouse://${new URL(clickHouse.url).host}/web` : undefined,
     dataDir,
     host: '127.0.0.1',
     apiPort: 0,
@@ -67,6 +73,7 @@ export async function startTestServer(): Promise<TestServer> {
     otlpHttpUrl: s.otlpHttpUrl,
     async close() {
       await s.close();
+      await clickHouse?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
