@@ -9,6 +9,7 @@ Commands:
   search             find traces (by service, operation, status, duration, time, attributes)
   trace <id>         show a stored trace: waterfall, critical path, errors, time per service
   analyze <file...>  analyse trace files (OTLP JSON, Zipkin v2 JSON, Jaeger JSON)
+  copy --from DIR --to URL  move an embedded store's spans into ClickHouse
 
 Run \`ariadne <command> --help\` for a command's options.
 `;
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   search: async () => (await import('./search.ts')).runSearch,
   trace: async () => (await import('./trace.ts')).runTrace,
   analyze: async () => (await import('./analyze.ts')).runAnalyze,
+  copy: async () => (await import('./copy.ts')).runCopy,
 };
 
 /** Runs the CLI and returns the exit code: 0 success, 1 failure, 2 usage error. */

@@ -371,6 +371,30 @@ export class DuckDbSpanStore implements SpanStore {
     return positions.length === 0 ? undefined : (positions[0] as bigint);
   }
 
+  /**
+   * Up to `limit` distinct trace ids (32 lowercase hex digits) greater than `after`, ascending:
+   * a stable order to walk every trace in (`ariadne copy`). Each call scans `trace_parts`, whose
+   * fixed-width columns scan quickly; there is no index to seek to `after`.
+   */
+  async listTraceIds(after: string | undefined, limit: number): Promise<string[]> {
+    const n = BigInt(Math.max(0, Math.floor(limit)));
+    const [ids] =
+      after === undefined
+        ? await this.columns('SELECT DISTINCT trace_id FROM trace_parts ORDER BY trace_id LIMIT $1', [n], [UBIGINT])
+        : await this.columns(
+            'SELECT DISTINCT trace_id FROM trace_parts WHERE trace_id > $1 ORDER BY trace_id LIMIT $2',
+            [hexToBigInt(after), n],
+            [UHUGEINT, UBIGINT],
+          );
+    return ids.map((id) => bigIntToHex(id as bigint, 32));
+  }
+
+  /** The number of distinct traces stored. */
+  async countTraces(): Promise<number> {
+    const [counts] = await this.columns('SELECT count(DISTINCT trace_id) FROM trace_parts');
+    return Number(counts[0]);
+  }
+
   /** Runs `fn` after every write queued before it; writes and maintenance never overlap. */
   private onWriter<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.writeChain.then(fn);
