@@ -112,7 +112,7 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
       );
       assert.deepEqual(
         tables.map((t) => t.name),
-        ['operations', 'schema_migrations', 'span_index', 'spans', 'write_progress'],
+        ['bodies', 'operations', 'schema_migrations', 'span_index', 'spans', 'write_progress'],
       );
       await executor.command(
         `INSERT INTO ${db}.schema_migrations (version, description, applied_ns) VALUES (99, 'future', 0)`,
@@ -227,7 +227,9 @@ describe('ClickHouse store on a two-shard cluster', { skip: serverMissing && !in
         cluster.shards.map(async (shard) => {
           const e = httpExecutor(shard.url);
           try {
-            return await e.query<{ trace_id: string }>(`SELECT DISTINCT trace_id FROM ${database}.spans_local`);
+            return await e.query<{ trace_id: string }>(
+              `SELECT DISTINCT lower(hex(trace_id)) AS trace_id FROM ${database}.spans_local`,
+            );
           } finally {
             await e.close();
           }

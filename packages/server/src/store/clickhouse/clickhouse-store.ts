@@ -12,10 +12,12 @@ import type {
 import { attributeFilterCandidates } from '../attribute-codec.ts';
 import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
 import {
+  BODY_COLUMNS,
   INDEX_COLUMNS,
   NANOS_PER_DAY,
   OPERATION_COLUMNS,
   SPAN_COLUMNS,
+  SPAN_SELECT,
   type StoredSpanRow,
   spanRows,
   spansFromRows,
@@ -44,6 +46,15 @@ const NANOS_PER_MINUTE = 60_000_000_000n;
 const FIRST_WINDOW = 10n * NANOS_PER_MINUTE;
 const WINDOW_GROWTH = 6n;
 const MAX_LIMIT = 10_000;
+/** Resource and scope texts a node remembers (as stored, and as read) before it starts over. */
+const MAX_KNOWN_BODIES = 100_000;
+/** The all-zero parent id of a root span. */
+const ROOT = "toFixedString(unhex('0000000000000000'), 8)";
+
+/** An id as a ClickHouse `FixedString` of its bytes. */
+function idLiteral(hex: string): string {
+  return `unhex(${sqlString(hex)})`;
+}
 
 /**
  * Spans in ClickHouse (schema.ts): a stateless store, so that any number of Ariadne nodes can
@@ -59,6 +70,10 @@ export class ClickHouseSpanStore implements SpanStore {
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRunning: Promise<void> | undefined;
   private lastWriteFailure: Error | undefined;
+  /** Ids of resource and scope texts stored in `bodies` (by this node, or read back). */
+  private readonly storedBodies = new Set<bigint>();
+  /** Texts of `bodies` read back, by id (decimal). */
+  private readonly bodyCache = new Map<string, string>();
 
   private constructor(
     private readonly executor: ClickHouseExecutor,
@@ -97,29 +112,35 @@ export class ClickHouseSpanStore implements SpanStore {
   async writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void> {
     this.assertOpen();
     const sync = { distributedSync: this.tables.cluster !== undefined };
-    const inserts: Promise<void>[] = [];
     if (spans.length > 0) {
-      const rows = spanRows(spans);
-      inserts.push(
+      const rows = spanRows(spans, this.storedBodies);
+      // Resource and scope texts first: a span is never visible before what it refers to.
+      if (rows.bodies) {
+        const bodies = rows.bodies;
+        await this.retrying(() => this.executor.insert(this.tables.bodies, BODY_COLUMNS, bodies, sync));
+        if (this.storedBodies.size + rows.newBodies.length > MAX_KNOWN_BODIES) this.storedBodies.clear();
+        for (const id of rows.newBodies) this.storedBodies.add(id);
+      }
+      // Wait for every insert, even after one failed, so that nothing is left running.
+      const results = await Promise.allSettled([
         this.retrying(() => this.executor.insert(this.tables.spans, SPAN_COLUMNS, rows.spans, sync)),
         this.retrying(() => this.executor.insert(this.tables.spanIndex, INDEX_COLUMNS, rows.index, sync)),
         this.retrying(() => this.executor.insert(this.tables.operations, OPERATION_COLUMNS, rows.operations, sync)),
-      );
+      ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
-    // Wait for every insert, even after one failed, so that nothing is left running.
-    const results = await Promise.allSettled(inserts);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
     if (progress) {
-      const written = String(BigInt(Date.now()) * 1_000_000n);
+      const written = sqlUInt64(BigInt(Date.now()) * 1_000_000n);
       const entries: [string, bigint][] = [[progress.source, progress.position]];
       for (const [name, value] of Object.entries(progress.counters ?? {}))
         entries.push([`${progress.source}.${name}`, value]);
-      const text = entries
-        .map(([source, value]) => `${JSON.stringify({ source, value: sqlUInt64(value), written_ns: written })}\n`)
-        .join('');
+      const values = entries.map(([source, value]) => `(${sqlString(source)}, ${sqlUInt64(value)}, ${written})`);
       await this.retrying(() =>
-        this.executor.insert(this.tables.progress, ['source', 'value', 'written_ns'], text, sync),
+        this.executor.command(
+          `INSERT INTO ${this.tables.progress} (source, value, written_ns) VALUES ${values.join(', ')}`,
+          this.tables.cluster ? { insert_distributed_sync: 1 } : undefined,
+        ),
       );
     }
   }
@@ -158,11 +179,26 @@ export class ClickHouseSpanStore implements SpanStore {
 
   async getTrace(traceId: string, range: TimeRange = {}): Promise<Span[]> {
     if (!/^[0-9a-f]{32}$/.test(traceId)) return [];
-    const where = [`trace_id = ${sqlString(traceId)}`, ...rangeConditions(range, 'start_ns')];
+    const where = [`trace_id = ${idLiteral(traceId)}`, ...rangeConditions(range, 'start_ns')];
     const rows = await this.executor.query<StoredSpanRow>(
-      `SELECT ${SPAN_COLUMNS.join(', ')} FROM ${this.tables.spans} WHERE ${where.join(' AND ')}`,
+      `SELECT ${SPAN_SELECT} FROM ${this.tables.spans} WHERE ${where.join(' AND ')}`,
     );
-    return spansFromRows(rows);
+    if (rows.length === 0) return [];
+    return spansFromRows(rows, await this.bodies(rows.flatMap((r) => [r.resource_id, r.scope_id])));
+  }
+
+  /** The resource and scope texts of `ids` (decimal), from the cache or `bodies`. */
+  private async bodies(ids: readonly string[]): Promise<Map<string, string>> {
+    const missing = [...new Set(ids)].filter((id) => !this.bodyCache.has(id));
+    if (missing.length > 0) {
+      const rows = await this.executor.query<{ id_text: string; text: string }>(
+        `SELECT toString(id) AS id_text, any(body) AS text FROM ${this.tables.bodies}
+         WHERE id IN (${missing.map((id) => sqlUInt64(BigInt(id))).join(', ')}) GROUP BY id`,
+      );
+      if (this.bodyCache.size + rows.length > MAX_KNOWN_BODIES) this.bodyCache.clear();
+      for (const row of rows) this.bodyCache.set(row.id_text, row.text);
+    }
+    return this.bodyCache;
   }
 
   /** The first and last day holding spans (from the small operations table), if any. */
@@ -201,11 +237,11 @@ export class ClickHouseSpanStore implements SpanStore {
     for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
       const from = hi - width > lo ? hi - width : lo;
       const conditions = [...where, `start_ns >= ${sqlUInt64(from)}`, `start_ns < ${sqlUInt64(hi)}`];
-      const rows = await this.executor.query<{ trace_id: string }>(
-        `SELECT trace_id FROM ${this.tables.spanIndex} WHERE ${conditions.join(' AND ')}
+      const rows = await this.executor.query<{ trace_hex: string }>(
+        `SELECT lower(hex(trace_id)) AS trace_hex FROM ${this.tables.spanIndex} WHERE ${conditions.join(' AND ')}
          GROUP BY trace_id ORDER BY max(start_ns) DESC, trace_id LIMIT ${limit}`,
       );
-      ids = rows.map((r) => r.trace_id);
+      ids = rows.map((r) => r.trace_hex);
       if (ids.length >= limit || from === lo) break;
     }
     return this.summaries(ids);
@@ -215,7 +251,7 @@ export class ClickHouseSpanStore implements SpanStore {
   private async summaries(ids: readonly string[]): Promise<TraceSummary[]> {
     if (ids.length === 0) return [];
     const rows = await this.executor.query<{
-      trace_id: string;
+      trace_hex: string;
       first_ns: string;
       last_ns: string;
       span_count: string;
@@ -224,18 +260,18 @@ export class ClickHouseSpanStore implements SpanStore {
       root_service: string;
       root_name: string;
     }>(
-      `SELECT trace_id, min(start_ns) AS first_ns, max(start_ns + duration_ns) AS last_ns,
+      `SELECT lower(hex(trace_id)) AS trace_hex, min(start_ns) AS first_ns, max(start_ns + duration_ns) AS last_ns,
          uniqExact(span_id) AS span_count, uniqExactIf(span_id, status_code = 2) AS error_count,
          arraySort(groupUniqArray(toString(service))) AS services,
-         if(countIf(parent_span_id = '') > 0, argMinIf(toString(service), start_ns, parent_span_id = ''),
+         if(countIf(parent_span_id = ${ROOT}) > 0, argMinIf(toString(service), start_ns, parent_span_id = ${ROOT}),
             argMin(toString(service), start_ns)) AS root_service,
-         if(countIf(parent_span_id = '') > 0, argMinIf(toString(name), start_ns, parent_span_id = ''),
+         if(countIf(parent_span_id = ${ROOT}) > 0, argMinIf(toString(name), start_ns, parent_span_id = ${ROOT}),
             argMin(toString(name), start_ns)) AS root_name
-       FROM ${this.tables.spans} WHERE trace_id IN (${ids.map(sqlString).join(', ')})
+       FROM ${this.tables.spans} WHERE trace_id IN (${ids.map(idLiteral).join(', ')})
        GROUP BY trace_id`,
     );
     const summaries = rows.map((r) => ({
-      traceId: r.trace_id,
+      traceId: r.trace_hex,
       rootService: r.root_service,
       rootName: r.root_name,
       startUnixNano: unixNanos(BigInt(r.first_ns)),
@@ -265,18 +301,18 @@ export class ClickHouseSpanStore implements SpanStore {
 
   /**
    * Calls between services: each span in the window whose parent (anywhere in its trace) belongs
-   * to another service. The join runs where the trace lives (on its shard, with a cluster).
+   * to another service. The join runs where the trace lives (on its shard, with a cluster: the
+   * subqueries name the shard-local table).
    */
   async dependencies(range: TimeRange): Promise<DependencyEdge[]> {
-    const window = rangeConditions(range, 'start_ns');
-    const children = ["parent_span_id != ''", ...window].join(' AND ');
+    const children = [`parent_span_id != ${ROOT}`, ...rangeConditions(range, 'start_ns')].join(' AND ');
     const t = this.tables;
     const rows = await this.executor.query<{ parent: string; child: string; calls: string; errors: string }>(
       `SELECT parent, toString(service) AS child, count() AS calls, countIf(status_code = 2) AS errors
-       FROM ${t.spanIndex}
+       FROM ${t.spans}
        ALL INNER JOIN (
-         SELECT DISTINCT trace_id, toString(span_id) AS parent_span_id, toString(service) AS parent FROM ${t.spansLocal}
-         WHERE trace_id IN (SELECT trace_id FROM ${t.spanIndexLocal} WHERE ${children})
+         SELECT DISTINCT trace_id, span_id AS parent_span_id, toString(service) AS parent FROM ${t.spansLocal}
+         WHERE trace_id IN (SELECT trace_id FROM ${t.spansLocal} WHERE ${children})
        ) AS p USING (trace_id, parent_span_id)
        WHERE ${children} AND parent != toString(service)
        GROUP BY parent, child ORDER BY parent, child`,

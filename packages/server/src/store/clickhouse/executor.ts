@@ -5,17 +5,17 @@ import { redactUrl } from './store-url.ts';
 
 /**
  * What the ClickHouse store needs from an engine: statements, row queries and inserts of
- * JSONEachRow text. Two implementations: `HttpExecutor` (a server, over its HTTP interface, with
+ * RowBinary rows. Two implementations: `HttpExecutor` (a server, over its HTTP interface, with
  * @clickhouse/client) and, in tests, the engine embedded in the `chdb` package, so that every
  * statement the store issues runs on an old server (18.16) and a current engine (26.x).
  */
 export interface ClickHouseExecutor {
-  /** Runs a statement that returns nothing (DDL, ALTER, INSERT … SELECT). */
-  command(sql: string): Promise<void>;
+  /** Runs a statement that returns nothing (DDL, ALTER, INSERT … VALUES), with settings. */
+  command(sql: string, settings?: Readonly<Record<string, number | string>>): Promise<void>;
   /** Runs a query and returns its rows (64-bit integers arrive as decimal strings). */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /** Inserts rows given as JSONEachRow text (one JSON object per line) into `table`. */
-  insert(table: string, columns: readonly string[], jsonEachRow: string, settings?: InsertSettings): Promise<void>;
+  /** Inserts rows in RowBinary (row-binary.ts), values in `columns` order, into `table`. */
+  insert(table: string, columns: readonly string[], rowBinary: Buffer, settings?: InsertSettings): Promise<void>;
   /** Resolves when the engine answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -85,9 +85,9 @@ export class HttpExecutor implements ClickHouseExecutor {
     });
   }
 
-  async command(sql: string): Promise<void> {
+  async command(sql: string, settings?: Readonly<Record<string, number | string>>): Promise<void> {
     try {
-      await this.client.command({ query: sql });
+      await this.client.command({ query: sql, clickhouse_settings: settings as never });
     } catch (error) {
       throw explain(error, sql);
     }
@@ -102,12 +102,12 @@ export class HttpExecutor implements ClickHouseExecutor {
     }
   }
 
-  async insert(table: string, columns: readonly string[], jsonEachRow: string, settings: InsertSettings = {}) {
-    const sql = `INSERT INTO ${table} (${columns.join(', ')}) FORMAT JSONEachRow`;
+  async insert(table: string, columns: readonly string[], rowBinary: Buffer, settings: InsertSettings = {}) {
+    const sql = `INSERT INTO ${table} (${columns.join(', ')}) FORMAT RowBinary`;
     try {
       const result = await this.client.exec({
         query: sql,
-        values: Readable.from([Buffer.from(jsonEachRow)]),
+        values: Readable.from([rowBinary]),
         clickhouse_settings: settings.distributedSync ? { insert_distributed_sync: 1 } : {},
       });
       result.stream.resume();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Span, unixNanos } from '@ariadne/core';
 import { decodeAttribute, encodeAttribute } from '../attribute-codec.ts';
 import {
@@ -10,15 +11,17 @@ import {
   scopeBody,
   scopeFromBody,
 } from '../span-text.ts';
+import { RowBinaryWriter } from './row-binary.ts';
 
 /**
- * Spans to the JSONEachRow lines of the ClickHouse tables and back: pure, no I/O. 64-bit
- * integers travel as decimal strings (ClickHouse reads and writes them so in JSON formats);
- * attributes are the encoded strings of attribute-codec.ts, so an attribute filter is one
- * `hasAny` over candidates.
+ * Spans to the RowBinary rows of the ClickHouse tables (schema.ts), and rows read back to spans:
+ * pure, no I/O. Attributes are the codec's `key␞type value` strings (attribute-codec.ts), split
+ * at the first separator into a key array and a value array in `spans`, whole in `span_index`
+ * (where a `key=value` filter is one `hasAny` over candidates).
  */
 
 export const NANOS_PER_DAY = 86_400_000_000_000n;
+const KV_SEP = '\x1e';
 
 export const SPAN_COLUMNS = [
   'trace_id',
@@ -33,14 +36,15 @@ export const SPAN_COLUMNS = [
   'status_message',
   'trace_state',
   'flags',
-  'attributes',
+  'attr_keys',
+  'attr_values',
   'dropped_attributes',
   'events',
   'dropped_events',
   'links',
   'dropped_links',
-  'resource',
-  'scope',
+  'resource_id',
+  'scope_id',
 ] as const;
 
 export const INDEX_COLUMNS = [
@@ -51,89 +55,136 @@ export const INDEX_COLUMNS = [
   'status_code',
   'trace_id',
   'span_id',
-  'parent_span_id',
   'attrs',
 ] as const;
 
 export const OPERATION_COLUMNS = ['day', 'service', 'name'] as const;
+export const BODY_COLUMNS = ['id', 'body'] as const;
 
-/** The rows of one write, as JSONEachRow text per table. */
-export interface SpanRows {
-  readonly spans: string;
-  readonly index: string;
-  readonly operations: string;
+/** The id under which a resource's or scope's text is stored in `bodies`. */
+export function bodyId(kind: 'resource' | 'scope', body: string): bigint {
+  return createHash('sha256')
+    .update(kind === 'resource' ? 'r' : 's')
+    .update(body)
+    .digest()
+    .readBigUInt64BE(0);
 }
 
-/** One write's rows: every span into `spans` and `span_index`, each day's (service, name) pairs once. */
-export function spanRows(spans: readonly Span[]): SpanRows {
-  let spanLines = '';
-  let indexLines = '';
-  const operations = new Set<string>();
-  let operationLines = '';
-  const resourceCache = new Map<object, { body: string; attrs: string[] }>();
-  const scopeCache = new Map<object, string>();
+/** The rows of one write, per table; `bodies` only holds texts not in `knownBodies`. */
+export interface SpanRows {
+  readonly spans: Buffer;
+  readonly index: Buffer;
+  readonly operations: Buffer;
+  readonly bodies: Buffer | undefined;
+  /** Ids of the texts in `bodies`, to add to the known ones once they are stored. */
+  readonly newBodies: readonly bigint[];
+}
+
+interface Encoded {
+  readonly id: bigint;
+  readonly attrs: string[];
+}
+
+/**
+ * One write's rows: every span into `spans` and `span_index`, each day's (service, name) pairs
+ * once, and each resource and scope text not yet stored (`knownBodies` is not changed here).
+ */
+export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint>): SpanRows {
+  const out = new RowBinaryWriter(spans.length * 1024);
+  const index = new RowBinaryWriter(spans.length * 512);
+  const operations = new RowBinaryWriter();
+  const bodies = new RowBinaryWriter();
+  const newBodies: bigint[] = [];
+  const seenOperations = new Set<string>();
+  const resources = new Map<object, Encoded>();
+  const scopes = new Map<object, bigint>();
+  const body = (kind: 'resource' | 'scope', text: string): bigint => {
+    const id = bodyId(kind, text);
+    if (!knownBodies.has(id) && !newBodies.includes(id)) {
+      newBodies.push(id);
+      bodies.uint64(id);
+      bodies.string(text);
+    }
+    return id;
+  };
   for (const span of spans) {
-    let resource = resourceCache.get(span.resource);
+    let resource = resources.get(span.resource);
     if (resource === undefined) {
-      resource = { body: resourceBody(span.resource), attrs: span.resource.attributes.map(encodeAttribute) };
-      resourceCache.set(span.resource, resource);
+      resource = {
+        id: body('resource', resourceBody(span.resource)),
+        attrs: span.resource.attributes.map(encodeAttribute),
+      };
+      resources.set(span.resource, resource);
     }
-    let scope = scopeCache.get(span.scope);
+    let scope = scopes.get(span.scope);
     if (scope === undefined) {
-      scope = scopeBody(span.scope);
-      scopeCache.set(span.scope, scope);
+      scope = body('scope', scopeBody(span.scope));
+      scopes.set(span.scope, scope);
     }
-    const start = span.startTimeUnixNano.toString();
-    const duration = (span.endTimeUnixNano - span.startTimeUnixNano).toString();
+    const start = span.startTimeUnixNano as bigint;
+    const duration = (span.endTimeUnixNano as bigint) - start;
     const attributes = span.attributes.map(encodeAttribute);
-    spanLines += `${JSON.stringify({
-      trace_id: span.traceId,
-      span_id: span.spanId,
-      parent_span_id: span.parentSpanId,
-      start_ns: start,
-      duration_ns: duration,
-      service: span.serviceName,
-      name: span.name,
-      kind: span.kind,
-      status_code: span.status.code,
-      status_message: span.status.message,
-      trace_state: span.traceState,
-      flags: span.flags,
-      attributes,
-      dropped_attributes: span.droppedAttributesCount,
-      events: span.events.length === 0 ? '' : eventsToText(span.events),
-      dropped_events: span.droppedEventsCount,
-      links: span.links.length === 0 ? '' : linksToText(span.links),
-      dropped_links: span.droppedLinksCount,
-      resource: resource.body,
-      scope,
-    })}\n`;
-    indexLines += `${JSON.stringify({
-      service: span.serviceName,
-      name: span.name,
-      start_ns: start,
-      duration_ns: duration,
-      status_code: span.status.code,
-      trace_id: span.traceId,
-      span_id: span.spanId,
-      parent_span_id: span.parentSpanId,
-      attrs: resource.attrs.length === 0 ? attributes : attributes.concat(resource.attrs),
-    })}\n`;
-    const day = Number(span.startTimeUnixNano / NANOS_PER_DAY);
-    const key = JSON.stringify([day, span.serviceName, span.name]);
-    if (!operations.has(key)) {
-      operations.add(key);
-      operationLines += `${JSON.stringify({ day, service: span.serviceName, name: span.name })}\n`;
+
+    out.fixedHex(span.traceId, 16);
+    out.fixedHex(span.spanId, 8);
+    out.fixedHex(span.parentSpanId, 8);
+    out.uint64(start);
+    out.uint64(duration);
+    out.string(span.serviceName);
+    out.string(span.name);
+    out.uint8(span.kind);
+    out.uint8(span.status.code);
+    out.string(span.status.message);
+    out.string(span.traceState);
+    out.uint32(span.flags);
+    out.stringArray(attributes.map((a) => a.slice(0, a.indexOf(KV_SEP))));
+    out.stringArray(attributes.map((a) => a.slice(a.indexOf(KV_SEP) + 1)));
+    out.uint32(span.droppedAttributesCount);
+    out.string(span.events.length === 0 ? '' : eventsToText(span.events));
+    out.uint32(span.droppedEventsCount);
+    out.string(span.links.length === 0 ? '' : linksToText(span.links));
+    out.uint32(span.droppedLinksCount);
+    out.uint64(resource.id);
+    out.uint64(scope);
+
+    index.string(span.serviceName);
+    index.string(span.name);
+    index.uint64(start);
+    index.uint64(duration);
+    index.uint8(span.status.code);
+    index.fixedHex(span.traceId, 16);
+    index.fixedHex(span.spanId, 8);
+    index.stringArray(resource.attrs.length === 0 ? attributes : attributes.concat(resource.attrs));
+
+    const day = Number(start / NANOS_PER_DAY);
+    const key = `${day}\n${span.serviceName}\n${span.name}`;
+    if (!seenOperations.has(key)) {
+      seenOperations.add(key);
+      operations.uint32(day);
+      operations.string(span.serviceName);
+      operations.string(span.name);
     }
   }
-  return { spans: spanLines, index: indexLines, operations: operationLines };
+  return {
+    spans: out.bytes(),
+    index: index.bytes(),
+    operations: operations.bytes(),
+    bodies: newBodies.length > 0 ? bodies.bytes() : undefined,
+    newBodies,
+  };
 }
 
-/** A row of `spans` as ClickHouse returns it in JSONEachRow. */
+/** The columns of `spans` as the store selects them: ids as lowercase hex, 64-bit numbers as strings. */
+export const SPAN_SELECT = SPAN_COLUMNS.map((c) =>
+  // Aliases must not shadow the columns: a WHERE on trace_id would compare with the hex text.
+  c === 'trace_id' || c === 'span_id' || c === 'parent_span_id' ? `lower(hex(${c})) AS ${c}_hex` : c,
+).join(', ');
+
+/** A row of `spans` as `SPAN_SELECT` returns it in JSONEachRow. */
 export interface StoredSpanRow {
-  readonly trace_id: string;
-  readonly span_id: string;
-  readonly parent_span_id: string;
+  readonly trace_id_hex: string;
+  readonly span_id_hex: string;
+  readonly parent_span_id_hex: string;
   readonly start_ns: string;
   readonly duration_ns: string;
   readonly service: string;
@@ -143,55 +194,65 @@ export interface StoredSpanRow {
   readonly status_message: string;
   readonly trace_state: string;
   readonly flags: number;
-  readonly attributes: string[];
+  readonly attr_keys: string[];
+  readonly attr_values: string[];
   readonly dropped_attributes: number;
   readonly events: string;
   readonly dropped_events: number;
   readonly links: string;
   readonly dropped_links: number;
-  readonly resource: string;
-  readonly scope: string;
+  readonly resource_id: string;
+  readonly scope_id: string;
 }
+
+const ROOT_PARENT = '0000000000000000';
 
 /**
  * The spans of stored rows, ordered by start (then span id), each span once even if a retried
- * insert stored it twice. Resources, scopes and attributes shared by many spans are decoded once.
+ * insert stored it twice. `bodies` holds the resource and scope texts by id (decimal). Resources,
+ * scopes and attributes shared by many spans are decoded once.
  */
-export function spansFromRows(rows: readonly StoredSpanRow[]): Span[] {
+export function spansFromRows(rows: readonly StoredSpanRow[], bodies: ReadonlyMap<string, string>): Span[] {
   const resources = new Map<string, Span['resource']>();
   const scopes = new Map<string, Span['scope']>();
   const attributes = new Map<string, Span['attributes'][number]>();
+  const text = (id: string) => {
+    const found = bodies.get(id);
+    if (found === undefined) throw new Error(`corrupt store: no resource or scope text ${id}`);
+    return found;
+  };
   const seen = new Set<string>();
   const spans: Span[] = [];
   for (const row of rows) {
-    if (seen.has(row.span_id)) continue;
-    seen.add(row.span_id);
-    let resource = resources.get(row.resource);
+    if (seen.has(row.span_id_hex)) continue;
+    seen.add(row.span_id_hex);
+    let resource = resources.get(row.resource_id);
     if (resource === undefined) {
-      resource = resourceFromBody(row.resource);
-      resources.set(row.resource, resource);
+      resource = resourceFromBody(text(row.resource_id));
+      resources.set(row.resource_id, resource);
     }
-    let scope = scopes.get(row.scope);
+    let scope = scopes.get(row.scope_id);
     if (scope === undefined) {
-      scope = scopeFromBody(row.scope);
-      scopes.set(row.scope, scope);
+      scope = scopeFromBody(text(row.scope_id));
+      scopes.set(row.scope_id, scope);
     }
     const start = BigInt(row.start_ns);
     spans.push({
-      traceId: row.trace_id,
-      spanId: row.span_id,
-      parentSpanId: row.parent_span_id,
+      traceId: row.trace_id_hex,
+      spanId: row.span_id_hex,
+      parentSpanId: row.parent_span_id_hex === ROOT_PARENT ? '' : row.parent_span_id_hex,
       traceState: row.trace_state,
       flags: Number(row.flags),
       name: row.name,
       kind: Number(row.kind),
       startTimeUnixNano: unixNanos(start),
       endTimeUnixNano: unixNanos(start + BigInt(row.duration_ns)),
-      attributes: row.attributes.map((text) => {
-        let kv = attributes.get(text);
+      attributes: row.attr_keys.map((key, i) => {
+        const encoded = key + KV_SEP + row.attr_values[i];
+        let kv = attributes.get(encoded);
         if (kv === undefined) {
-          kv = decodeAttribute(text);
-          attributes.set(text, kv);
+          kv = decodeAttribute(encoded);
+          attributes.set(encoded, kv);
         }
         return kv;
       }),

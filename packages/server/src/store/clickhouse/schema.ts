@@ -1,6 +1,6 @@
 import type { Logger } from '../../logger.ts';
 import type { ClickHouseExecutor } from './executor.ts';
-import { sqlIdentifier, sqlString } from './sql.ts';
+import { sqlIdentifier, sqlString, sqlUInt64 } from './sql.ts';
 
 /**
  * The ClickHouse schema and its migrations.
@@ -10,9 +10,12 @@ import { sqlIdentifier, sqlString } from './sql.ts';
  * a hash of the trace id, so a trace lives on one shard and joins within a trace stay local):
  *
  * - `spans`: every field of every span, ordered by trace id, so trace by id is one key lookup
- *   per day partition;
- * - `span_index`: what searches, dependencies and statistics read (service, name, start,
- *   duration, status, ids, span and resource attributes), ordered by service, name and start;
+ *   per day partition; ids as bytes; attribute keys and values in two arrays (a service's key
+ *   lists repeat and compress to nearly nothing); the resource and scope by the id of their
+ *   stored text;
+ * - `span_index`: what searches and statistics read (service, name, start, duration, status,
+ *   trace and span id, span and resource attributes), ordered by service, name and start;
+ * - `bodies`: each distinct resource and scope text once, by a 64-bit hash of it;
  * - `operations`: the (service, span name) pairs of each day, for the service and operation lists;
  * - `write_progress`: positions and counters of writers' inputs (`ariadne copy`);
  * - `schema_migrations`: the versions applied.
@@ -30,12 +33,14 @@ export interface EngineFeatures {
   readonly version: string;
   /** `LowCardinality(String)` for service and span names (GA since 19.x). */
   readonly lowCardinality: boolean;
+  /** Column compression codecs (`CODEC(ZSTD(1))`, since 19.x). */
+  readonly codecs: boolean;
 }
 
 export function engineFeatures(version: string): EngineFeatures {
   const [major, minor] = version.split('.').map((p) => Number.parseInt(p, 10));
   const atLeast = (m: number, n: number) => major > m || (major === m && minor >= n);
-  return { version, lowCardinality: atLeast(19, 9) };
+  return { version, lowCardinality: atLeast(19, 9), codecs: atLeast(20, 1) };
 }
 
 /** Names of the store's tables in one database, for a single server or a cluster. */
@@ -46,6 +51,7 @@ export interface TableNames {
   readonly spans: string;
   readonly spanIndex: string;
   readonly operations: string;
+  readonly bodies: string;
   readonly progress: string;
   readonly migrations: string;
   /** The shard-local tables, for subqueries inside a query over a Distributed table. */
@@ -62,6 +68,7 @@ export function tableNames(database: string, cluster?: string): TableNames {
     spans: `${db}.spans`,
     spanIndex: `${db}.span_index`,
     operations: `${db}.operations`,
+    bodies: `${db}.bodies`,
     progress: `${db}.write_progress`,
     migrations: `${db}.schema_migrations`,
     spansLocal: `${db}.spans${local}`,
@@ -81,23 +88,32 @@ interface TableSpec {
 
 function tables(features: EngineFeatures): TableSpec[] {
   const lc = features.lowCardinality ? 'LowCardinality(String)' : 'String';
+  // Columns that hold most of the bytes compress far better with ZSTD, where the server has codecs.
+  const z = features.codecs ? ' CODEC(ZSTD(1))' : '';
   return [
     {
       name: 'spans',
-      columns: `trace_id FixedString(32), span_id FixedString(16), parent_span_id String,
+      columns: `trace_id FixedString(16), span_id FixedString(8), parent_span_id FixedString(8),
         start_ns UInt64, duration_ns UInt64, service ${lc}, name ${lc}, kind UInt8,
         status_code UInt8, status_message String, trace_state String, flags UInt32,
-        attributes Array(String), dropped_attributes UInt32, events String, dropped_events UInt32,
-        links String, dropped_links UInt32, resource String, scope String`,
+        attr_keys Array(String)${z}, attr_values Array(String)${z}, dropped_attributes UInt32,
+        events String${z}, dropped_events UInt32, links String${z}, dropped_links UInt32,
+        resource_id UInt64, scope_id UInt64`,
       engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (trace_id, span_id)`,
       shardBy: 'cityHash64(trace_id)',
     },
     {
       name: 'span_index',
       columns: `service ${lc}, name ${lc}, start_ns UInt64, duration_ns UInt64, status_code UInt8,
-        trace_id FixedString(32), span_id FixedString(16), parent_span_id String, attrs Array(String)`,
+        trace_id FixedString(16), span_id FixedString(8), attrs Array(String)${z}`,
       engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (service, name, start_ns, trace_id, span_id)`,
       shardBy: 'cityHash64(trace_id)',
+    },
+    {
+      name: 'bodies',
+      columns: 'id UInt64, body String',
+      engine: 'ReplacingMergeTree() ORDER BY id',
+      shardBy: 'id',
     },
     {
       name: 'operations',
@@ -141,7 +157,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'spans, span_index, operations, write_progress',
+    description: 'spans, span_index, bodies, operations, write_progress',
     statements: (names, features) => tables(features).flatMap((spec) => createTable(names, spec)),
   },
 ];
@@ -179,11 +195,9 @@ export async function migrateClickHouseSchema(
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
     for (const statement of migration.statements(names, features)) await executor.command(statement);
-    await executor.insert(
-      names.migrations,
-      ['version', 'description', 'applied_ns'],
-      `${JSON.stringify({ version: migration.version, description: migration.description, applied_ns: String(BigInt(Date.now()) * 1_000_000n) })}\n`,
-      { distributedSync: names.cluster !== undefined },
+    await executor.command(
+      `INSERT INTO ${names.migrations} (version, description, applied_ns) VALUES (${migration.version}, ${sqlString(migration.description)}, ${sqlUInt64(BigInt(Date.now()) * 1_000_000n)})`,
+      names.cluster ? { insert_distributed_sync: 1 } : undefined,
     );
     logger.info(
       { version: migration.version, database: names.database },

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,7 @@ export function loadChdb(): ChdbModule | string {
 }
 
 let shared: { session: ChdbSession; dir: string; users: number } | undefined;
+let inserts = 0;
 
 /**
  * An executor on the process's one chdb session (libchdb binds one data directory per process);
@@ -52,6 +53,7 @@ export function chdbExecutor(chdb: ChdbModule): ClickHouseExecutor {
   let closed = false;
   const run = async (sql: string, format?: string) => (await state.session.queryAsync(sql, { format })).text();
   return {
+    // Settings are for Distributed tables (insert_distributed_sync); chdb runs no cluster.
     async command(sql) {
       await run(sql);
     },
@@ -62,8 +64,15 @@ export function chdbExecutor(chdb: ChdbModule): ClickHouseExecutor {
         .filter((line) => line !== '')
         .map((line) => JSON.parse(line) as T);
     },
-    async insert(table, columns, jsonEachRow) {
-      await run(`INSERT INTO ${table} (${columns.join(', ')}) FORMAT JSONEachRow\n${jsonEachRow}`);
+    async insert(table, columns, rowBinary) {
+      // The same statement and format as over HTTP, the rows read from a file (chdb takes SQL text).
+      const file = join(state.dir, `insert-${++inserts}.bin`);
+      writeFileSync(file, rowBinary);
+      try {
+        await run(`INSERT INTO ${table} (${columns.join(', ')}) FROM INFILE '${file}' FORMAT RowBinary`);
+      } finally {
+        rmSync(file, { force: true });
+      }
     },
     async ping() {
       await run('SELECT 1');
