@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  type InstrumentationScope,
-  type KeyValue,
-  type Resource,
-  type Span,
-  type SpanEvent,
-  type SpanLink,
-  serviceNameOf,
-} from '@ariadne/core';
-import { attributesToJsonText, attributeValueText, encodeAttribute, encodeAttributeList } from './attribute-codec.ts';
+import { type InstrumentationScope, type KeyValue, type Resource, type Span, serviceNameOf } from '@ariadne/core';
+import { attributeValueText, encodeAttribute, encodeAttributeList } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, IndexPairs, minuteOf } from './attribute-index.ts';
 import { AttributeSlots, MAX_SLOTS, placeAttribute } from './attribute-slots.ts';
 import { ChunkBuilder, type ColumnKind, chunkBuffers, type PreparedChunk } from './chunk-builder.ts';
