@@ -63,7 +63,7 @@ Exit status: 0 when every trace is in ClickHouse, 1 on a failure, 2 on a usage e
 
 const PAGE_TRACES = 500;
 const DEFAULT_BATCH_SPANS = 20_000;
-/** Traces read at once (from the embedded store, and from ClickHouse when checking). */
+/** Traces looked up in ClickHouse at once when checking (the embedded store is read a page at a time). */
 const CONCURRENCY = 4;
 const U64_MASK = 0xffff_ffff_ffff_ffffn;
 /** The embedded store's database file in its data directory (as `DuckDbSpanStore.open` names it). */
@@ -229,8 +229,8 @@ async function openClickHouse(location: ClickHouseLocation): Promise<ClickHouseS
   }
 }
 
-/** The embedded store as the copy reads it. */
-type TraceSource = Pick<DuckDbSpanStore, 'listTraceIds' | 'getTrace'>;
+/** The embedded store as the copy reads it: a page of trace ids, then all their spans at once. */
+type TraceSource = Pick<DuckDbSpanStore, 'listTraceIds' | 'getTraces'>;
 /** The target as the copy writes it. */
 type TraceTarget = Pick<SpanStore, 'getTrace' | 'writeSpans' | 'readProgress'>;
 
@@ -344,7 +344,7 @@ class CopyBatcher {
   }
 }
 
-/** The copy loop: pages of trace ids after the resume point, read a few at once, written in batches. */
+/** The copy loop: pages of trace ids after the resume point, each page read at once, written in batches. */
 async function copyTraces(options: CopyTracesOptions): Promise<Omit<CopyResult, keyof CopyStart>> {
   const { from, to, start, signal } = options;
   const began = Date.now();
@@ -362,8 +362,7 @@ async function copyTraces(options: CopyTracesOptions): Promise<Omit<CopyResult, 
     });
     return shouldStop();
   });
-  const read = async (id: string, check: boolean): Promise<ReadTrace> => {
-    const spans = await from.getTrace(id);
+  const read = async (id: string, spans: Span[], check: boolean): Promise<ReadTrace> => {
     if (!check) return { id, spans, inTarget: false };
     const there = new Set((await to.getTrace(id)).map((s) => s.spanId));
     return { id, spans, inTarget: spans.every((s) => there.has(s.spanId)) };
@@ -377,10 +376,12 @@ async function copyTraces(options: CopyTracesOptions): Promise<Omit<CopyResult, 
   while (!stopped) {
     const ids = await from.listTraceIds(after, PAGE_TRACES);
     if (ids.length === 0) break;
+    const page = await from.getTraces(ids);
     const reads: Promise<ReadTrace>[] = [];
     const startRead = () => {
       const n = ordinal + reads.length;
-      const promise = read(ids[reads.length], n <= checkUntil);
+      const id = ids[reads.length];
+      const promise = read(id, page.get(id) ?? [], n <= checkUntil);
       promise.catch(() => undefined); // awaited in order below; this only keeps it from counting as unhandled
       reads.push(promise);
     };

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import {
   type ClickHouseCluster,
   type ClickHouseServer,
@@ -12,6 +13,7 @@ import {
   startClickHouseCluster,
   zooKeeperClassPath,
 } from '../store/testdata/clickhouse-server.ts';
+import { RpcStatus } from './otlp-proto-schema.ts';
 import {
   assertEveryAcknowledgedTrace,
   killServe,
@@ -29,7 +31,8 @@ import {
  * Stateless Ariadne nodes on ClickHouse, as real `ariadne serve --store clickhouse://…`
  * processes: two nodes on a two-shard cluster see the same traces, searches and dependencies
  * whichever node received the spans; a node killed right after an acknowledgement loses nothing;
- * a node whose ClickHouse stops answers 503 and recovers by itself, with nothing acknowledged lost.
+ * a node whose ClickHouse stops answers 503 (gRPC: UNAVAILABLE with RetryInfo) and recovers by
+ * itself, with nothing acknowledged lost.
  */
 
 const inCi = process.env.CI === 'true';
@@ -239,6 +242,27 @@ describe('a node whose ClickHouse stops under load', { skip }, () => {
     }
     assert.ok(refused, 'a request was refused while ClickHouse was down');
     assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
+    // The same over OTLP/gRPC: UNAVAILABLE with a RetryInfo delay.
+    const grpcAddress = /OTLP\/gRPC\s+(\S+)/.exec(node.serve.output())?.[1];
+    assert.ok(grpcAddress, 'the node printed its gRPC address');
+    const client = new grpc.Client(grpcAddress, grpc.credentials.createInsecure());
+    try {
+      const error = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.makeUnaryRequest(
+          '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          traceRequest(74, 0, 3),
+          (e) => resolve(e),
+        ),
+      );
+      assert.equal(error?.code, grpc.status.UNAVAILABLE);
+      const details = error?.metadata.get('grpc-status-details-bin')[0] as Buffer;
+      const status = RpcStatus.decode(details) as unknown as { details: { type_url: string }[] };
+      assert.equal(status.details[0].type_url, 'type.googleapis.com/google.rpc.RetryInfo');
+    } finally {
+      client.close();
+    }
     const ready = await fetch(`${api}/readyz`);
     assert.equal(ready.status, 503);
     assert.match(await ready.text(), /ClickHouse/);

@@ -140,6 +140,55 @@ describe('DuckDbSpanStore trace order', () => {
   });
 });
 
+describe('DuckDbSpanStore pages of traces', () => {
+  it('reads a page of traces as getTrace reads each, also a trace written in two parts and an unknown id', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    try {
+      const base = BigInt(Date.now()) * 1_000_000n;
+      const str = (key: string, value: string) => ({ key, value: { type: 'string' as const, value } });
+      const child = (traceNo: number, n: number, offset: bigint, service: string): Span => {
+        const s = span(traceNo, base + offset);
+        return {
+          ...s,
+          spanId: (traceNo * 100 + n).toString(16).padStart(16, '0'),
+          parentSpanId: n === 0 ? '' : (traceNo * 100).toString(16).padStart(16, '0'),
+          name: `op-${n % 3}`,
+          serviceName: service,
+          attributes: [str('http.method', n % 2 === 0 ? 'GET' : 'POST'), str(`k${n}`, `v${traceNo}`)],
+          events:
+            n === 1 ? [{ timeUnixNano: unixNanos(base), name: 'e', attributes: [], droppedAttributesCount: 0 }] : [],
+          resource: { ...s.resource, attributes: [str('service.name', service)] },
+        };
+      };
+      // Trace 1 in two parts, the second holding earlier spans and a tie on start; trace 2 in one
+      // part; trace 3 (not asked for) in the same time range; trace 4 with the packed read's separator.
+      const first = [child(1, 0, 50n, 'a'), child(1, 1, 60n, 'b'), child(1, 2, 70n, 'a')];
+      const second = [child(1, 3, 10n, 'c'), child(1, 4, 60n, 'b')];
+      const other = [child(2, 0, 20n, 'a'), child(2, 1, 5n, 'b'), child(3, 0, 30n, 'a')];
+      const separator = [{ ...child(4, 0, 40n, 'a'), name: 'op\x1cname' }, child(4, 1, 45n, 'b')];
+      await store.writeSpans([...first, ...other]);
+      await store.writeSpans([...second, ...separator]);
+      const ids = [1, 2, 4].map((no) => span(no, 0n).traceId);
+      const unknown = 'abc'.padStart(32, '0');
+      const check = async (page: string[]) => {
+        const got = await store.getTraces(page);
+        assert.deepEqual([...got.keys()], page);
+        for (const id of page) assert.deepEqual(got.get(id), await store.getTrace(id), `trace ${id}`);
+      };
+      assert.equal((await store.getTrace(ids[0])).length, 5);
+      assert.deepEqual(await store.getTrace(unknown), []);
+      await check([ids[0], unknown, ids[1]]);
+      await check([...ids, unknown]);
+      await check([unknown]);
+      await check([]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('DuckDbSpanStore attribute columns', () => {
   it('keeps attributes beyond the slot columns and repeated keys exactly, searchable, across a restart', async () => {
     const dir = tempDir();

@@ -1,0 +1,84 @@
+/**
+ * The DuckDB store's read connection: one read at a time, through cached prepared statements.
+ * Reads run on their own connection, so they see only committed write batches.
+ */
+import type {
+  DuckDBConnection,
+  DuckDBPreparedStatement,
+  DuckDBResultReader,
+  DuckDBType,
+  DuckDBValue,
+} from '@duckdb/node-api';
+import { columnsOf } from './sql.ts';
+
+/** Runs a parameterised statement; only valid inside `ReadConnection.read`. */
+export type RunRead = (sql: string, values: DuckDBValue[], types: DuckDBType[]) => Promise<DuckDBResultReader>;
+
+/** Prepared statements kept at most; searches vary their SQL, so the cache is emptied when full. */
+const MAX_PREPARED = 64;
+
+/**
+ * Serialises reads on one connection and keeps their prepared statements. Does not close the
+ * connection on its own: the store decides when (`close`).
+ */
+export class ReadConnection {
+  /** Prepared statements by SQL text. */
+  private readonly prepared = new Map<string, DuckDBPreparedStatement>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    /** Throws when the store is closed; checked before every read. */
+    private readonly assertOpen: () => void,
+  ) {}
+
+  /** Runs one read at a time on the read connection; `run` executes statements within it. */
+  read<T>(fn: (run: RunRead) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const run = this.chain.then(() => fn((sql, values, types) => this.runPrepared(sql, values, types)));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The result of one statement as row objects. */
+  async rows(sql: string, values: DuckDBValue[] = [], types: DuckDBType[] = []) {
+    return this.read(async (run) => (await run(sql, values, types)).getRowObjects());
+  }
+
+  /** The result of one statement as one array per column. */
+  async columns(sql: string, values: DuckDBValue[] = [], types: DuckDBType[] = []) {
+    return this.read(async (run) => columnsOf(await run(sql, values, types)));
+  }
+
+  /** Resolves once every read queued so far has finished. */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
+  /** Frees the prepared statements and closes the connection (after `idle`). */
+  close(): void {
+    this.dropPrepared();
+    this.connection.closeSync();
+  }
+
+  private dropPrepared(): void {
+    for (const statement of this.prepared.values()) statement.destroySync();
+    this.prepared.clear();
+  }
+
+  /**
+   * Runs a parameterised read on the read connection through a cached prepared statement:
+   * point lookups such as a trace by id are a few milliseconds, and parsing and planning the
+   * same SQL again each time was a measurable share of that. Call only inside `read`.
+   */
+  private async runPrepared(sql: string, values: DuckDBValue[], types: DuckDBType[]): Promise<DuckDBResultReader> {
+    let statement = this.prepared.get(sql);
+    if (statement === undefined) {
+      if (this.prepared.size >= MAX_PREPARED) this.dropPrepared();
+      statement = await this.connection.prepare(sql);
+      this.prepared.set(sql, statement);
+    }
+    statement.bind(values, types);
+    return statement.runAndReadAll();
+  }
+}
