@@ -112,7 +112,7 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
       );
       assert.deepEqual(
         tables.map((t) => t.name),
-        ['bodies', 'operations', 'schema_migrations', 'span_index', 'spans', 'write_progress'],
+        ['attr_index', 'bodies', 'operations', 'schema_migrations', 'span_index', 'spans', 'write_progress'],
       );
       await executor.command(
         `INSERT INTO ${db}.schema_migrations (version, description, applied_ns) VALUES (99, 'future', 0)`,

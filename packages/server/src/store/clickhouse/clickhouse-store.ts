@@ -10,8 +10,10 @@ import type {
   WriteProgress,
 } from '../../query/span-store.ts';
 import { attributeFilterCandidates } from '../attribute-codec.ts';
+import { hashAttribute, minuteOf, minutesToRanges } from '../attribute-index.ts';
 import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
 import {
+  ATTR_INDEX_COLUMNS,
   BODY_COLUMNS,
   INDEX_COLUMNS,
   NANOS_PER_DAY,
@@ -46,6 +48,10 @@ const NANOS_PER_MINUTE = 60_000_000_000n;
 const FIRST_WINDOW = 10n * NANOS_PER_MINUTE;
 const WINDOW_GROWTH = 6n;
 const MAX_LIMIT = 10_000;
+/** Time ranges a search for attribute values reads at most (nearby minutes merge). */
+const MAX_MINUTE_RANGES = 32;
+/** Beyond this many minutes with the value, a search reads newest first instead. */
+const MAX_INDEXED_MINUTES = 1_440;
 /** Resource and scope texts a node remembers (as stored, and as read) before it starts over. */
 const MAX_KNOWN_BODIES = 100_000;
 /** The all-zero parent id of a root span. */
@@ -126,6 +132,7 @@ export class ClickHouseSpanStore implements SpanStore {
         this.retrying(() => this.executor.insert(this.tables.spans, SPAN_COLUMNS, rows.spans, sync)),
         this.retrying(() => this.executor.insert(this.tables.spanIndex, INDEX_COLUMNS, rows.index, sync)),
         this.retrying(() => this.executor.insert(this.tables.operations, OPERATION_COLUMNS, rows.operations, sync)),
+        this.retrying(() => this.executor.insert(this.tables.attrIndex, ATTR_INDEX_COLUMNS, rows.attrIndex, sync)),
       ]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
@@ -229,20 +236,43 @@ export class ClickHouseSpanStore implements SpanStore {
       where.push(`duration_ns >= ${sqlUInt64(clampUInt64(query.minDurationNanos))}`);
     if (query.maxDurationNanos !== undefined)
       where.push(`duration_ns <= ${sqlUInt64(clampUInt64(query.maxDurationNanos))}`);
-    for (const filter of query.attributes ?? [])
-      where.push(`hasAny(attrs, ${sqlStringArray(attributeFilterCandidates(filter.key, filter.value))})`);
-
-    // Newest first: a small recent window, widened only while too few traces were found.
-    let ids: string[];
-    for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
-      const from = hi - width > lo ? hi - width : lo;
-      const conditions = [...where, `start_ns >= ${sqlUInt64(from)}`, `start_ns < ${sqlUInt64(hi)}`];
-      const rows = await this.executor.query<{ trace_hex: string }>(
-        `SELECT lower(hex(trace_id)) AS trace_hex FROM ${this.tables.spanIndex} WHERE ${conditions.join(' AND ')}
+    // Attribute filters: the minutes holding every filtered value (attr_index), so that a nearly
+    // unique value is searched in a few minutes, not a week.
+    let minutes: Set<number> | undefined;
+    for (const filter of query.attributes ?? []) {
+      const candidates = attributeFilterCandidates(filter.key, filter.value);
+      where.push(`hasAny(attrs, ${sqlStringArray(candidates)})`);
+      const rows = await this.executor.query<{ minute: number }>(
+        `SELECT DISTINCT minute FROM ${this.tables.attrIndex}
+         WHERE h IN (${candidates.map((c) => hashAttribute(c)).join(', ')})
+           AND minute >= ${minuteOf(lo)} AND minute <= ${minuteOf(hi - 1n)}`,
+      );
+      const found = new Set(rows.map((r) => Number(r.minute)));
+      minutes = minutes === undefined ? found : new Set([...minutes].filter((m) => found.has(m)));
+      if (minutes.size === 0) return [];
+    }
+    const select = (window: string) =>
+      this.executor.query<{ trace_hex: string }>(
+        `SELECT lower(hex(trace_id)) AS trace_hex FROM ${this.tables.spanIndex} WHERE ${[...where, window].join(' AND ')}
          GROUP BY trace_id ORDER BY max(start_ns) DESC, trace_id LIMIT ${limit}`,
       );
-      ids = rows.map((r) => r.trace_hex);
-      if (ids.length >= limit || from === lo) break;
+    const between = (from: bigint, to: bigint) => `start_ns >= ${sqlUInt64(from)} AND start_ns < ${sqlUInt64(to)}`;
+
+    let ids: string[];
+    // A value in most minutes (a common one) is found fastest newest first, like no filter at all.
+    if (minutes !== undefined && minutes.size <= MAX_INDEXED_MINUTES) {
+      const ranges = minutesToRanges([...minutes], MAX_MINUTE_RANGES)
+        .map((r) => ({ start: r.start > lo ? r.start : lo, end: r.end < hi ? r.end : hi }))
+        .filter((r) => r.start < r.end);
+      if (ranges.length === 0) return [];
+      ids = (await select(`(${ranges.map((r) => between(r.start, r.end)).join(' OR ')})`)).map((r) => r.trace_hex);
+    } else {
+      // Newest first: a small recent window, widened only while too few traces were found.
+      for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
+        const from = hi - width > lo ? hi - width : lo;
+        ids = (await select(between(from, hi))).map((r) => r.trace_hex);
+        if (ids.length >= limit || from === lo) break;
+      }
     }
     return this.summaries(ids);
   }
@@ -388,7 +418,7 @@ export class ClickHouseSpanStore implements SpanStore {
     for (const { day } of rows) {
       const partition = sqlUInt64(BigInt(day));
       // Operations last: a day stays listed until its spans are gone, so a failure is retried.
-      for (const table of ['spans', 'span_index', 'operations'])
+      for (const table of ['spans', 'span_index', 'attr_index', 'operations'])
         await this.executor.command(`ALTER TABLE ${t.database}.${table}${local}${on} DROP PARTITION ${partition}`);
       this.logger.info({ day: Number(day) }, 'retention: dropped a day of spans');
     }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Span, unixNanos } from '@ariadne/core';
 import { decodeAttribute, encodeAttribute } from '../attribute-codec.ts';
+import { hashAttribute, minuteOf } from '../attribute-index.ts';
 import {
   eventsFromText,
   eventsToText,
@@ -60,6 +61,7 @@ export const INDEX_COLUMNS = [
 
 export const OPERATION_COLUMNS = ['day', 'service', 'name'] as const;
 export const BODY_COLUMNS = ['id', 'body'] as const;
+export const ATTR_INDEX_COLUMNS = ['h', 'minute'] as const;
 
 /** The id under which a resource's or scope's text is stored in `bodies`. */
 export function bodyId(kind: 'resource' | 'scope', body: string): bigint {
@@ -75,6 +77,8 @@ export interface SpanRows {
   readonly spans: Buffer;
   readonly index: Buffer;
   readonly operations: Buffer;
+  /** Distinct (attribute hash, minute) pairs of the spans and their resources. */
+  readonly attrIndex: Buffer;
   readonly bodies: Buffer | undefined;
   /** Ids of the texts in `bodies`, to add to the known ones once they are stored. */
   readonly newBodies: readonly bigint[];
@@ -96,6 +100,22 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
   const bodies = new RowBinaryWriter();
   const newBodies: bigint[] = [];
   const seenOperations = new Set<string>();
+  const attrIndex = new RowBinaryWriter();
+  const seenPairs = new Set<number>();
+  const attrHashes = new Map<string, number>();
+  const indexPair = (text: string, minute: number) => {
+    let h = attrHashes.get(text);
+    if (h === undefined) {
+      h = hashAttribute(text);
+      attrHashes.set(text, h);
+    }
+    // h < 2^32 and minutes < 2^25 for centuries: the pair fits a double exactly.
+    const pair = h * 2 ** 25 + (minute % 2 ** 25);
+    if (seenPairs.has(pair)) return;
+    seenPairs.add(pair);
+    attrIndex.uint32(h);
+    attrIndex.uint32(minute);
+  };
   const resources = new Map<object, Encoded>();
   const scopes = new Map<object, bigint>();
   const body = (kind: 'resource' | 'scope', text: string): bigint => {
@@ -155,6 +175,9 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
     index.fixedHex(span.traceId, 16);
     index.fixedHex(span.spanId, 8);
     index.stringArray(resource.attrs.length === 0 ? attributes : attributes.concat(resource.attrs));
+    const minute = minuteOf(start);
+    for (const a of attributes) indexPair(a, minute);
+    for (const a of resource.attrs) indexPair(a, minute);
 
     const day = Number(start / NANOS_PER_DAY);
     const key = `${day}\n${span.serviceName}\n${span.name}`;
@@ -169,6 +192,7 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
     spans: out.bytes(),
     index: index.bytes(),
     operations: operations.bytes(),
+    attrIndex: attrIndex.bytes(),
     bodies: newBodies.length > 0 ? bodies.bytes() : undefined,
     newBodies,
   };

@@ -15,6 +15,9 @@ import { sqlIdentifier, sqlString, sqlUInt64 } from './sql.ts';
  *   stored text;
  * - `span_index`: what searches and statistics read (service, name, start, duration, status,
  *   trace and span id, span and resource attributes), ordered by service, name and start;
+ * - `attr_index`: which minutes hold a span with a given attribute (a 32-bit hash of its stored
+ *   string, span or resource), one row per distinct pair: a search for a nearly unique value
+ *   reads those minutes of `span_index` instead of a week of attributes;
  * - `bodies`: each distinct resource and scope text once, by a 64-bit hash of it;
  * - `operations`: the (service, span name) pairs of each day, for the service and operation lists;
  * - `write_progress`: positions and counters of writers' inputs (`ariadne copy`);
@@ -52,6 +55,7 @@ export interface TableNames {
   readonly spanIndex: string;
   readonly operations: string;
   readonly bodies: string;
+  readonly attrIndex: string;
   readonly progress: string;
   readonly migrations: string;
   /** The shard-local tables, for subqueries inside a query over a Distributed table. */
@@ -69,6 +73,7 @@ export function tableNames(database: string, cluster?: string): TableNames {
     spanIndex: `${db}.span_index`,
     operations: `${db}.operations`,
     bodies: `${db}.bodies`,
+    attrIndex: `${db}.attr_index`,
     progress: `${db}.write_progress`,
     migrations: `${db}.schema_migrations`,
     spansLocal: `${db}.spans${local}`,
@@ -108,6 +113,12 @@ function tables(features: EngineFeatures): TableSpec[] {
         trace_id FixedString(16), span_id FixedString(8), attrs Array(String)${z}`,
       engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (service, name, start_ns, trace_id, span_id)`,
       shardBy: 'cityHash64(trace_id)',
+    },
+    {
+      name: 'attr_index',
+      columns: 'h UInt32, minute UInt32',
+      engine: 'ReplacingMergeTree() PARTITION BY intDiv(minute, 1440) ORDER BY (h, minute)',
+      shardBy: 'h',
     },
     {
       name: 'bodies',
@@ -157,7 +168,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'spans, span_index, bodies, operations, write_progress',
+    description: 'spans, span_index, attr_index, bodies, operations, write_progress',
     statements: (names, features) => tables(features).flatMap((spec) => createTable(names, spec)),
   },
 ];
