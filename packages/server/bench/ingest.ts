@@ -1,3 +1,19 @@
+/**
+ * `npm run bench:ingest`: acknowledged spans a second of one `ariadne serve` process, fed OTLP/HTTP
+ * protobuf by 4 senders (batches of 512 spans, 21 attributes each), and what that costs: server
+ * CPU a span, peak RSS, bytes a span on disk. Decode-only rates of the same payloads, in this
+ * process, for comparison. `--json` prints one JSON object.
+ *
+ *   npm run bench:ingest -- [--spans 1000000] [--senders 4] [--batch 512] [--json]
+ *                           [--store clickhouse://host:port/database [--keep]]
+ *
+ * Without `--store`, the embedded DuckDB store in a fresh data directory; disk is the whole
+ * directory after a clean shutdown. With `--store`, ClickHouse: the server gets a database of the
+ * run's own (`<database>_ingest_<timestamp>`), acknowledged already means stored, and disk is what
+ * ClickHouse's active parts of that database take once `OPTIMIZE TABLE … FINAL` merged them; the
+ * database is dropped at the end unless `--keep`. The CPU of a ClickHouse server on this machine
+ * is reported too.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -6,7 +22,19 @@ import { parseArgs } from 'node:util';
 import { validateSpans } from '@ariadne/core';
 import { decodeOtlpProtobuf, spansFromOtlpProtobufLibrary } from '../src/ingest/decode-otlp.ts';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
-import { cpuSeconds, dirBytes, peakRssBytes, startServeProcess } from './serve-process.ts';
+import {
+  type ClickHouseRun,
+  clickHouseDisk,
+  clickHouseRun,
+  clickHouseVersion,
+  cpuSeconds,
+  dirBytes,
+  dropClickHouseRun,
+  localListenerPid,
+  optimizeClickHouse,
+  peakRssBytes,
+  startServeProcess,
+} from './serve-process.ts';
 import { generateTrace, makeWorkload, toExportRequest } from './workload.ts';
 
 const { values } = parseArgs({
@@ -16,6 +44,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '512' },
     pool: { type: 'string', default: '48' },
     json: { type: 'boolean', default: false },
+    store: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const TOTAL = Number(values.spans);
@@ -84,7 +114,13 @@ async function main() {
   );
 
   const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-bench-ingest-'));
-  const { child, otlpUrl, apiUrl } = await startServeProcess(dataDir);
+  const clickHouse = values.store === undefined ? undefined : clickHouseRun(values.store, 'ingest');
+  const clickHousePid = clickHouse && localListenerPid(clickHouse.location.url);
+  if (clickHouse) log(`ClickHouse store ${clickHouse.location.display} (server pid ${clickHousePid ?? 'not local'})`);
+  const { child, otlpUrl, apiUrl } = await startServeProcess(
+    dataDir,
+    clickHouse ? ['--store', clickHouse.storeUrl] : [],
+  );
   const url = otlpUrl;
   process.on('exit', () => child.kill('SIGKILL'));
   log(`server pid ${child.pid} at ${url}; sending ${TOTAL} spans with ${SENDERS} senders...`);
@@ -119,6 +155,7 @@ async function main() {
   let rejected = 0;
   let retries = 0;
   const cpuBefore = cpuSeconds(child.pid!);
+  const clickHouseCpuBefore = clickHousePid === undefined ? undefined : cpuSeconds(clickHousePid);
   const started = performance.now();
   const sender = async (id: number) => {
     const own = pool.map((p) => ({ ...p, bytes: Buffer.from(p.bytes) }));
@@ -167,6 +204,7 @@ async function main() {
   }
   const queryableSeconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuSeconds(child.pid!);
+  const clickHouseCpuAfter = clickHousePid === undefined ? undefined : cpuSeconds(clickHousePid);
   clearInterval(progress);
   agent.destroy();
   // A sanity check that the store answers queries (through the read-your-writes wait).
@@ -176,11 +214,15 @@ async function main() {
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGTERM');
   await exited;
-  const diskBytes = dirBytes(dataDir);
+  const clickHouseFigures = clickHouse ? await clickHouseResult(clickHouse, acked) : undefined;
+  const diskBytes = clickHouseFigures ? clickHouseFigures.diskBytes : dirBytes(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
+  const perSpan = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined ? null : Number((((after - before) * 1e6) / acked).toFixed(2));
 
   const result = {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    store: clickHouse ? clickHouse.location.display : 'duckdb',
     spans: acked,
     senders: SENDERS,
     batchSpans: BATCH,
@@ -196,10 +238,10 @@ async function main() {
     serverPeakRssBytes: peakRss,
     // CPU the server used from the first send until everything was queryable, all threads: steadier
     // than a rate when runs differ by a few percent, and what a machine with more cores would share.
-    serverCpuMicrosPerSpan:
-      cpuBefore === undefined || cpuAfter === undefined
-        ? null
-        : Number((((cpuAfter - cpuBefore) * 1e6) / acked).toFixed(2)),
+    serverCpuMicrosPerSpan: perSpan(cpuBefore, cpuAfter),
+    ...(clickHouse
+      ? { clickHouseCpuMicrosPerSpan: perSpan(clickHouseCpuBefore, clickHouseCpuAfter), ...clickHouseFigures }
+      : {}),
     retriesAfter503: retries,
     requestsWithPartialSuccess: rejected,
     seconds: Number(seconds.toFixed(2)),
@@ -211,6 +253,37 @@ async function main() {
     log('');
     for (const [k, v] of Object.entries(result))
       log(`${k.padEnd(36)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  }
+}
+
+/**
+ * After the server stopped: the run's size in ClickHouse before and after `OPTIMIZE … FINAL`, and
+ * the spans it holds; drops the database unless `--keep`.
+ */
+async function clickHouseResult(run: ClickHouseRun, acked: number) {
+  try {
+    const version = await clickHouseVersion(run);
+    const before = await clickHouseDisk(run);
+    log(`optimizing ${run.location.database} (${before.parts} parts)...`);
+    const optimizeSeconds = await optimizeClickHouse(run);
+    const after = await clickHouseDisk(run);
+    const [stored] = await run.executor.query<{ n: string }>(`SELECT count() AS n FROM ${run.location.database}.spans`);
+    if (values.keep) log(`kept the database ${run.location.display}`);
+    else await dropClickHouseRun(run);
+    return {
+      clickHouseVersion: version,
+      storedSpans: Number(stored.n),
+      diskBytes: after.bytes,
+      diskBytesPerSpanBeforeOptimize: Number((before.bytes / acked).toFixed(1)),
+      partsBeforeOptimize: before.parts,
+      partsAfterOptimize: after.parts,
+      optimizeSeconds: Number(optimizeSeconds.toFixed(1)),
+      diskBytesPerSpanByTable: Object.fromEntries(
+        Object.entries(after.byTable).map(([table, t]) => [table, Number((t.bytes / acked).toFixed(1))]),
+      ),
+    };
+  } finally {
+    await run.executor.close();
   }
 }
 

@@ -8,8 +8,18 @@
  * bytes on disk per span, the ingest rate while loading and the peak RSS of the server (loading)
  * and of the query process. `--json` prints one JSON object (latencies in milliseconds).
  *
+ * With `--store clickhouse://host:port/database`, the same load goes through `ariadne serve
+ * --store` into a database of the run's own (`<database>_query_<timestamp>`), whose MergeTree
+ * tables are then merged with `OPTIMIZE TABLE … FINAL` (bytes on disk are ClickHouse's active
+ * parts), and the same query shapes run on a `ClickHouseSpanStore` over that database. Cold means
+ * a new connection after `SYSTEM DROP MARK CACHE` and `SYSTEM DROP UNCOMPRESSED CACHE` (the OS page
+ * cache is not dropped). The database is dropped at the end unless `--keep`; `--reuse-store URL`
+ * runs the query phase again on a kept one (the load's figures and query parameters are kept in
+ * its `bench_load` table).
+ *
  *   npm run bench:query -- [--spans 10000000] [--queries 200] [--memory-limit 2GiB] [--json]
  *                          [--data DIR --keep] [--reuse DIR]
+ *                          [--store clickhouse://host:port/database [--keep]] [--reuse-store URL]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,10 +27,25 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
-import type { TraceQuery } from '../src/query/span-store.ts';
+import type { SpanStore, TraceQuery } from '../src/query/span-store.ts';
+import { ClickHouseSpanStore } from '../src/store/clickhouse/clickhouse-store.ts';
+import { HttpExecutor } from '../src/store/clickhouse/executor.ts';
+import { sqlIdentifier, sqlString } from '../src/store/clickhouse/sql.ts';
 import { DuckDbSpanStore } from '../src/store/duckdb-store.ts';
 import { databaseMemoryLimit, parseMemorySize } from '../src/store/memory-budget.ts';
-import { dirBytes, peakRssBytes, startServeProcess } from './serve-process.ts';
+import {
+  type ClickHouseRun,
+  clickHouseDisk,
+  clickHouseRun,
+  clickHouseVersion,
+  dirBytes,
+  dropClickHouseRun,
+  localListenerPid,
+  optimizeClickHouse,
+  peakRssBytes,
+  reuseClickHouseRun,
+  startServeProcess,
+} from './serve-process.ts';
 import { type GeneratedSpan, generateTrace, makeWorkload, prng, toExportRequest } from './workload.ts';
 
 const { values } = parseArgs({
@@ -37,6 +62,8 @@ const { values } = parseArgs({
     reuse: { type: 'string' },
     'query-phase': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    store: { type: 'string' },
+    'reuse-store': { type: 'string' },
   },
 });
 const log = (msg: string) => {
@@ -54,8 +81,15 @@ interface LoadInfo {
   readonly samples: { traceId: string; orderId: string; startMs: number }[];
 }
 
-/** Loads `total` spans in time order over `days` days ending now; returns what queries need. */
-async function load(dataDir: string, total: number): Promise<{ info: LoadInfo; figures: Record<string, unknown> }> {
+/**
+ * Loads `total` spans in time order over `days` days ending now into `ariadne serve --data dataDir`
+ * with `serverArgs`; returns what queries need and the load's figures (without the disk's).
+ */
+async function load(
+  dataDir: string,
+  total: number,
+  serverArgs: readonly string[],
+): Promise<{ info: LoadInfo; figures: Record<string, unknown> }> {
   const days = Number(values.days);
   const batch = Number(values.batch);
   const w = makeWorkload(42);
@@ -101,7 +135,7 @@ async function load(dataDir: string, total: number): Promise<{ info: LoadInfo; f
     return { bytes, spans: spans.length };
   };
 
-  const { child, otlpUrl } = await startServeProcess(dataDir, ['--memory-limit', values['memory-limit']!]);
+  const { child, otlpUrl } = await startServeProcess(dataDir, serverArgs);
   const kill = () => child.kill('SIGKILL');
   process.on('exit', kill);
   log(`server pid ${child.pid}; loading ${total} spans (avg ${avg.toFixed(1)} per trace) over ${days} days...`);
@@ -141,7 +175,6 @@ async function load(dataDir: string, total: number): Promise<{ info: LoadInfo; f
   child.kill('SIGTERM');
   await exited;
   process.off('exit', kill);
-  const diskBytes = dirBytes(dataDir);
   const info: LoadInfo = {
     endMs,
     days,
@@ -157,8 +190,6 @@ async function load(dataDir: string, total: number): Promise<{ info: LoadInfo; f
       loadSeconds: Number(seconds.toFixed(1)),
       ingestSpansPerSecond: Math.round(acked / seconds),
       retriesAfter503: retries,
-      diskBytes,
-      diskBytesPerSpan: Number((diskBytes / acked).toFixed(1)),
       serverPeakRssBytes: serverPeakRss,
     },
   };
@@ -167,7 +198,7 @@ async function load(dataDir: string, total: number): Promise<{ info: LoadInfo; f
 /** One query shape: builds its i-th query and runs it. */
 interface Shape {
   readonly name: string;
-  readonly run: (store: DuckDbSpanStore, i: number) => Promise<number>;
+  readonly run: (store: SpanStore, i: number) => Promise<number>;
 }
 
 function shapes(info: LoadInfo): Shape[] {
@@ -180,7 +211,7 @@ function shapes(info: LoadInfo): Shape[] {
   const pickOp = pickService.map((s) => s.operations[Math.floor(rand() * s.operations.length)]);
   const pickSample = Array.from({ length: n }, () => info.samples[Math.floor(rand() * info.samples.length)]);
   const pickHour = Array.from({ length: n }, () => end - BigInt(Math.floor(rand() * (info.days * 24 - 1)) + 1) * hour);
-  const search = (q: TraceQuery) => (store: DuckDbSpanStore) => store.searchTraces(q).then((r) => r.length);
+  const search = (q: TraceQuery) => (store: SpanStore) => store.searchTraces(q).then((r) => r.length);
   return [
     { name: 'traceById', run: (s, i) => s.getTrace(pickSample[i % n].traceId).then((r) => r.length) },
     { name: 'searchByService', run: (s, i) => search({ service: pickService[i % n].name, limit: 20 })(s) },
@@ -261,12 +292,56 @@ function summary(ms: number[]) {
   return { p50: r(percentile(sorted, 0.5)), p99: r(percentile(sorted, 0.99)), max: r(sorted[sorted.length - 1]) };
 }
 
+/** How the query phase opens the store under test, and empties its caches for a cold query. */
+interface StoreUnderTest {
+  open(): Promise<SpanStore>;
+  /** Runs between closing the store and opening it again before each cold query. */
+  emptyCaches(): Promise<void>;
+  /** Figures of the store's process or server, after the queries. */
+  figures(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+function duckDbUnderTest(dataDir: string): StoreUnderTest {
+  const memoryLimit = databaseMemoryLimit(parseSizeBytes(values['memory-limit']!));
+  return {
+    open: () => DuckDbSpanStore.open({ dataDir, memoryLimit }),
+    emptyCaches: async () => undefined,
+    figures: async () => ({}),
+    close: async () => undefined,
+  };
+}
+
+function clickHouseUnderTest(run: ClickHouseRun): StoreUnderTest {
+  const pid = localListenerPid(run.location.url);
+  const status = () => (pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const kB = (text: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) * 1024;
+  return {
+    open: () => ClickHouseSpanStore.open({ executor: new HttpExecutor(run.location), database: run.location.database }),
+    async emptyCaches() {
+      await run.executor.command('SYSTEM DROP MARK CACHE');
+      await run.executor.command('SYSTEM DROP UNCOMPRESSED CACHE');
+    },
+    async figures() {
+      const text = status();
+      const [parts] = await run.executor.query<{ n: string }>(
+        `SELECT count() AS n FROM system.parts WHERE database = ${sqlString(run.location.database)} AND active`,
+      );
+      return {
+        activeParts: Number(parts.n),
+        clickHouseRssBytes: pid === undefined ? null : kB(text, 'VmRSS'),
+        clickHousePeakRssBytesSinceStart: pid === undefined ? null : kB(text, 'VmHWM'),
+      };
+    },
+    close: () => run.executor.close(),
+  };
+}
+
 /** The query phase, in its own process: prints one JSON object on stdout. */
-async function queryPhase(dataDir: string, info: LoadInfo): Promise<void> {
+async function queryPhase(target: StoreUnderTest, info: LoadInfo): Promise<void> {
   const queries = Number(values.queries);
   const coldQueries = Number(values['cold-queries'] ?? values.queries);
-  const memoryLimit = databaseMemoryLimit(parseSizeBytes(values['memory-limit']!));
-  const open = () => DuckDbSpanStore.open({ dataDir, memoryLimit });
+  const open = () => target.open();
   const results: Record<string, unknown> = {};
   const empties: Record<string, number> = {};
   let store = await open();
@@ -285,6 +360,7 @@ async function queryPhase(dataDir: string, info: LoadInfo): Promise<void> {
     const cold: number[] = [];
     for (let i = 0; i < coldQueries; i++) {
       await store.close();
+      await target.emptyCaches();
       store = await open();
       const t0 = performance.now();
       await shape.run(store, 1024 + i);
@@ -295,8 +371,10 @@ async function queryPhase(dataDir: string, info: LoadInfo): Promise<void> {
     process.stderr.write(`  ${shape.name}: ${JSON.stringify(results[shape.name])}\n`);
   }
   await store.close();
+  const figures = await target.figures();
+  await target.close();
   process.stdout.write(
-    `${JSON.stringify({ queries, coldQueries, latencyMs: results, emptyResults: empties, queryPeakRssBytes: peakRssBytes(process.pid) })}\n`,
+    `${JSON.stringify({ queries, coldQueries, latencyMs: results, emptyResults: empties, queryPeakRssBytes: peakRssBytes(process.pid), ...figures })}\n`,
   );
 }
 
@@ -306,12 +384,18 @@ function parseSizeBytes(text: string): number {
   return parsed;
 }
 
-async function main() {
-  if (values['query-phase']) {
-    const dataDir = values.data!;
-    await queryPhase(dataDir, JSON.parse(readFileSync(join(dataDir, 'bench-load.json'), 'utf8')) as LoadInfo);
-    return;
-  }
+/** A loaded store, ready for the query phase. */
+interface PreparedBench {
+  /** The load's figures (and the disk's). */
+  readonly figures: Record<string, unknown>;
+  /** What tells the query phase's process where the store is. */
+  readonly queryArgs: string[];
+  /** Removes what the run made, unless it is to be kept. */
+  done(): Promise<void>;
+}
+
+/** The DuckDB benchmark: load into a data directory (or reuse one), then the query phase. */
+async function mainDuckDb(): Promise<PreparedBench> {
   let dataDir: string;
   let loadFigures: Record<string, unknown>;
   if (values.reuse) {
@@ -320,12 +404,110 @@ async function main() {
     log(`reusing ${dataDir} (${loadFigures.spans} spans)`);
   } else {
     dataDir = values.data ?? mkdtempSync(join(tmpdir(), 'ariadne-bench-query-'));
-    const loaded = await load(dataDir, Number(values.spans));
-    loadFigures = loaded.figures;
+    const loaded = await load(dataDir, Number(values.spans), ['--memory-limit', values['memory-limit']!]);
+    const diskBytes = dirBytes(dataDir);
+    loadFigures = {
+      ...loaded.figures,
+      diskBytes,
+      diskBytesPerSpan: Number((diskBytes / (loaded.figures.spans as number)).toFixed(1)),
+    };
     writeFileSync(join(dataDir, 'bench-load.json'), JSON.stringify(loaded.info));
     writeFileSync(join(dataDir, 'bench-figures.json'), JSON.stringify(loadFigures));
     log(`loaded: ${JSON.stringify(loadFigures)}`);
   }
+  return {
+    figures: loadFigures,
+    queryArgs: ['--data', dataDir, '--memory-limit', values['memory-limit']!],
+    async done() {
+      if (!values.keep && !values.reuse && !values.data) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The ClickHouse benchmark: load through `ariadne serve --store` into the run's database and
+ * merge it (or reuse a loaded one), then the query phase on that database.
+ */
+async function mainClickHouse(): Promise<PreparedBench> {
+  const reuse = values['reuse-store'];
+  const run = reuse ? reuseClickHouseRun(reuse) : clickHouseRun(values.store!, 'query');
+  let loadFigures: Record<string, unknown>;
+  if (reuse) {
+    loadFigures = (await readBenchRecord(run)).figures;
+    log(`reusing ${run.location.display} (${loadFigures.spans} spans)`);
+  } else {
+    log(`ClickHouse store ${run.location.display}`);
+    const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-bench-query-'));
+    const loaded = await load(dataDir, Number(values.spans), ['--store', run.storeUrl]);
+    rmSync(dataDir, { recursive: true, force: true });
+    const spans = loaded.figures.spans as number;
+    const before = await clickHouseDisk(run);
+    log(`loaded: ${JSON.stringify(loaded.figures)}; optimizing ${before.parts} parts...`);
+    const optimizeSeconds = await optimizeClickHouse(run);
+    const after = await clickHouseDisk(run);
+    const perSpan = (bytes: number) => Number((bytes / spans).toFixed(1));
+    loadFigures = {
+      store: run.location.display,
+      clickHouseVersion: await clickHouseVersion(run),
+      ...loaded.figures,
+      diskBytes: after.bytes,
+      diskBytesPerSpan: perSpan(after.bytes),
+      diskBytesPerSpanBeforeOptimize: perSpan(before.bytes),
+      partsBeforeOptimize: before.parts,
+      partsAfterOptimize: after.parts,
+      optimizeSeconds: Number(optimizeSeconds.toFixed(1)),
+      diskBytesPerSpanByTable: Object.fromEntries(Object.entries(after.byTable).map(([t, f]) => [t, perSpan(f.bytes)])),
+    };
+    await writeBenchRecord(run, loaded.info, loadFigures);
+    log(`merged: ${JSON.stringify(loadFigures)}`);
+  }
+  return {
+    figures: loadFigures,
+    queryArgs: ['--reuse-store', run.storeUrl],
+    async done() {
+      try {
+        if (!values.keep && !reuse) await dropClickHouseRun(run);
+        else log(`kept the database ${run.location.display} (--reuse-store to query it again)`);
+      } finally {
+        await run.executor.close();
+      }
+    },
+  };
+}
+
+const BENCH_TABLE = 'bench_load';
+
+/** Keeps the load's query parameters and figures in the run's database, for `--reuse-store`. */
+async function writeBenchRecord(run: ClickHouseRun, info: LoadInfo, figures: Record<string, unknown>) {
+  const table = `${sqlIdentifier(run.location.database)}.${BENCH_TABLE}`;
+  await run.executor.command(`CREATE TABLE IF NOT EXISTS ${table} (info String, figures String) ENGINE = TinyLog`);
+  await run.executor.command(
+    `INSERT INTO ${table} (info, figures) VALUES (${sqlString(JSON.stringify(info))}, ${sqlString(JSON.stringify(figures))})`,
+  );
+}
+
+async function readBenchRecord(run: ClickHouseRun): Promise<{ info: LoadInfo; figures: Record<string, unknown> }> {
+  const rows = await run.executor.query<{ info: string; figures: string }>(
+    `SELECT info, figures FROM ${sqlIdentifier(run.location.database)}.${BENCH_TABLE}`,
+  );
+  if (rows.length === 0) throw new Error(`${run.location.display} holds no bench:query load (${BENCH_TABLE})`);
+  return { info: JSON.parse(rows[0].info) as LoadInfo, figures: JSON.parse(rows[0].figures) };
+}
+
+async function main() {
+  if (values['query-phase']) {
+    const reuse = values['reuse-store'];
+    if (reuse) {
+      const run = reuseClickHouseRun(reuse);
+      await queryPhase(clickHouseUnderTest(run), (await readBenchRecord(run)).info);
+    } else {
+      const dataDir = values.data!;
+      const info = JSON.parse(readFileSync(join(dataDir, 'bench-load.json'), 'utf8')) as LoadInfo;
+      await queryPhase(duckDbUnderTest(dataDir), info);
+    }
+    return;
+  }
+  const bench = values.store || values['reuse-store'] ? await mainClickHouse() : await mainDuckDb();
   // Queries run in a fresh process, so its peak RSS is the store's, not the load generator's.
   const child = spawn(
     process.execPath,
@@ -334,14 +516,11 @@ async function main() {
       'tsx',
       new URL(import.meta.url).pathname,
       '--query-phase',
-      '--data',
-      dataDir,
+      ...bench.queryArgs,
       '--queries',
       values.queries!,
       '--cold-queries',
       values['cold-queries'] ?? values.queries!,
-      '--memory-limit',
-      values['memory-limit']!,
     ],
     { stdio: ['ignore', 'pipe', values.json ? 'ignore' : 'inherit'] },
   );
@@ -355,10 +534,10 @@ async function main() {
   const result = {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
     memoryLimit: values['memory-limit'],
-    ...loadFigures,
+    ...bench.figures,
     ...queryFigures,
   };
-  if (!values.keep && !values.reuse && !values.data) rmSync(dataDir, { recursive: true, force: true });
+  await bench.done();
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else log(JSON.stringify(result, null, 2));
 }

@@ -1,11 +1,15 @@
 /**
  * Benchmark helpers shared by bench:ingest and bench:query: `ariadne serve` as its own process on
- * free ports, its peak RSS, and the size of a data directory.
+ * free ports, its peak RSS and CPU, the size of a data directory, and, with `--store
+ * clickhouse://…`, a ClickHouse database of the run's own with its size on disk.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ariadneNodeFlags } from '../src/cli/node-flags.ts';
+import { HttpExecutor } from '../src/store/clickhouse/executor.ts';
+import { sqlIdentifier, sqlString } from '../src/store/clickhouse/sql.ts';
+import { type ClickHouseLocation, parseClickHouseUrl } from '../src/store/clickhouse/store-url.ts';
 
 export interface ServeProcess {
   readonly child: ChildProcess;
@@ -76,4 +80,145 @@ export function dirBytes(dir: string): number {
     total += st.isDirectory() ? dirBytes(p) : st.size;
   }
   return total;
+}
+
+/**
+ * A ClickHouse database of its own for one benchmark run: `--store` with the database of the URL
+ * replaced by `<database>_<purpose>_<UTC timestamp>`, so that runs never share tables. One server
+ * only: a `?cluster=` URL is refused, since the disk figures read one server's `system.parts`.
+ */
+export interface ClickHouseRun {
+  /** The `--store` URL of the run's database (credentials kept). */
+  readonly storeUrl: string;
+  readonly location: ClickHouseLocation;
+  /** Connected to the server, for the figures below and for dropping the database. */
+  readonly executor: HttpExecutor;
+}
+
+/** The run's database on the server of `storeUrl`; `purpose` is `ingest` or `query`. */
+export function clickHouseRun(storeUrl: string, purpose: string): ClickHouseRun {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/\D/g, '');
+  return reuseClickHouseRun(
+    storeUrlWithDatabase(storeUrl, `${parseClickHouseUrl(storeUrl).database}_${purpose}_${stamp}`),
+  );
+}
+
+/** A run on the database `storeUrl` names (already loaded, or to be made by `ariadne serve`). */
+export function reuseClickHouseRun(storeUrl: string): ClickHouseRun {
+  const location = parseClickHouseUrl(storeUrl);
+  if (location.cluster !== undefined)
+    throw new Error('the ClickHouse benchmarks measure one server: leave ?cluster= out of --store');
+  return { storeUrl, location, executor: new HttpExecutor(location, { requestTimeoutMs: 3_600_000 }) };
+}
+
+function storeUrlWithDatabase(storeUrl: string, database: string): string {
+  const url = new URL(storeUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Bytes, rows and parts of the run's database on disk, in total and per table. */
+export interface ClickHouseDiskFigures {
+  readonly bytes: number;
+  readonly parts: number;
+  readonly byTable: Record<string, { bytes: number; rows: number; parts: number }>;
+}
+
+/** What the active parts of the run's MergeTree tables hold now (`system.parts`). */
+export async function clickHouseDisk(run: ClickHouseRun): Promise<ClickHouseDiskFigures> {
+  const rows = await run.executor.query<{ table: string; bytes: string; rows: string; parts: string }>(
+    `SELECT table, sum(bytes_on_disk) AS bytes, sum(rows) AS rows, count() AS parts FROM system.parts
+     WHERE database = ${sqlString(run.location.database)} AND active GROUP BY table ORDER BY table`,
+  );
+  const byTable: ClickHouseDiskFigures['byTable'] = {};
+  for (const r of rows) byTable[r.table] = { bytes: Number(r.bytes), rows: Number(r.rows), parts: Number(r.parts) };
+  const all = Object.values(byTable);
+  return { bytes: all.reduce((a, t) => a + t.bytes, 0), parts: all.reduce((a, t) => a + t.parts, 0), byTable };
+}
+
+/**
+ * Merges every part of each MergeTree table of the run's database into one per partition
+ * (`OPTIMIZE TABLE … FINAL`, which also removes the copies a retried insert left), as the
+ * background merges would in time; returns how long that took. OPTIMIZE does nothing, silently,
+ * while a background merge holds parts it would take, so each table is optimized again after its
+ * merges finished until every partition is one part.
+ */
+export async function optimizeClickHouse(run: ClickHouseRun): Promise<number> {
+  const db = sqlIdentifier(run.location.database);
+  const where = (table: string) => `database = ${sqlString(run.location.database)} AND table = ${sqlString(table)}`;
+  const tables = await run.executor.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = ${sqlString(run.location.database)} AND engine LIKE '%MergeTree' ORDER BY name`,
+  );
+  const started = performance.now();
+  for (const { name } of tables) {
+    for (let attempt = 1; ; attempt++) {
+      while ((await run.executor.query(`SELECT 1 FROM system.merges WHERE ${where(name)}`)).length > 0)
+        await new Promise((r) => setTimeout(r, 200));
+      await run.executor.command(`OPTIMIZE TABLE ${db}.${sqlIdentifier(name)} FINAL`);
+      const [row] = await run.executor.query<{ parts: string; partitions: string }>(
+        `SELECT count() AS parts, uniqExact(partition) AS partitions FROM system.parts WHERE ${where(name)} AND active`,
+      );
+      if (row.parts === row.partitions) break;
+      if (attempt === 20)
+        throw new Error(`${db}.${name} still has ${row.parts} parts in ${row.partitions} partitions after OPTIMIZE`);
+    }
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** Drops the run's database. */
+export async function dropClickHouseRun(run: ClickHouseRun): Promise<void> {
+  await run.executor.command(`DROP DATABASE IF EXISTS ${sqlIdentifier(run.location.database)}`);
+}
+
+/** The server's version (`SELECT version()`). */
+export async function clickHouseVersion(run: ClickHouseRun): Promise<string> {
+  const [row] = await run.executor.query<{ v: string }>('SELECT version() AS v');
+  return row.v;
+}
+
+/**
+ * The process listening on the TCP port of `url` on this machine, from /proc/net/tcp and each
+ * process's open sockets (Linux; undefined elsewhere, for a remote host, or when the process
+ * belongs to another user). For the CPU a local ClickHouse server spends.
+ */
+export function localListenerPid(url: string): number | undefined {
+  const { hostname, port } = new URL(url);
+  if (!['127.0.0.1', 'localhost', '[::1]', '0.0.0.0'].includes(hostname)) return undefined;
+  const portHex = Number(port).toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the 10th field.
+      if (f.length > 9 && f[1].endsWith(`:${portHex}`) && f[3] === '0A') inodes.add(f[9]);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1])) return Number(pid);
+      } catch {
+        // The descriptor closed meanwhile.
+      }
+    }
+  }
+  return undefined;
 }
