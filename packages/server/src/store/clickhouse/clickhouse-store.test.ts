@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { type Span, unixNanos } from '@ariadne/core';
 import { silentLogger } from '../../logger.ts';
 import { capturingLogger } from '../../testdata/capture-log.ts';
+import { attributeFilterCandidates } from '../attribute-codec.ts';
+import { hashAttribute } from '../attribute-index.ts';
 import { runSpanStoreContract } from '../span-store.contract.ts';
 import { chdbExecutor, loadChdb } from '../testdata/chdb-executor.ts';
 import {
@@ -112,7 +115,17 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
       );
       assert.deepEqual(
         tables.map((t) => t.name),
-        ['attr_index', 'bodies', 'operations', 'schema_migrations', 'span_index', 'spans', 'write_progress'],
+        [
+          'attr_index',
+          'attr_traces',
+          'bodies',
+          'operations',
+          'schema_migrations',
+          'span_index',
+          'spans',
+          'traces',
+          'write_progress',
+        ],
       );
       await executor.command(
         `INSERT INTO ${db}.schema_migrations (version, description, applied_ns) VALUES (99, 'future', 0)`,
@@ -123,6 +136,80 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
       );
     } finally {
       await executor.close();
+    }
+  });
+
+  it('refuses a database of the development layout (schema version 1)', async () => {
+    const db = freshDatabase();
+    const executor = httpExecutor(server.url);
+    try {
+      await executor.command(`CREATE DATABASE ${db}`);
+      await executor.command(
+        `CREATE TABLE ${db}.schema_migrations (version UInt32, description String, applied_ns UInt64) ENGINE = MergeTree() ORDER BY version`,
+      );
+      await executor.command(`INSERT INTO ${db}.schema_migrations VALUES (1, 'old', 0)`);
+      await assert.rejects(
+        ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database: db }),
+        /schema version 1, a development layout no release of Ariadne reads: drop the database/,
+      );
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('indexes a value held by one trace of a write by that trace, a shared one by minute only', async () => {
+    const db = freshDatabase();
+    const store = await ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database: db });
+    const executor = httpExecutor(server.url);
+    try {
+      const t1 = '1111111100000000000000000000000a';
+      const t2 = '2222222200000000000000000000000b';
+      await store.writeSpans([
+        indexSpan(t1, '1000000000000001', [
+          ['order.id', 'ORD-1'],
+          ['tier', 'gold'],
+        ]),
+        indexSpan(t2, '2000000000000001', [
+          ['order.id', 'ORD-2'],
+          ['tier', 'gold'],
+        ]),
+      ]);
+      const covered = async (key: string, value: string) =>
+        (
+          await executor.query<{ c: number }>(
+            `SELECT covered AS c FROM ${db}.attr_index WHERE h = ${hashAttribute(attributeFilterCandidates(key, value)[0])}`,
+          )
+        ).map((r) => Number(r.c));
+      const prefixes = async (key: string, value: string) =>
+        (
+          await executor.query<{ p: string }>(
+            `SELECT lower(hex(trace_prefix)) AS p FROM ${db}.attr_traces WHERE h = ${hashAttribute(attributeFilterCandidates(key, value)[0])}`,
+          )
+        ).map((r) => r.p.padStart(8, '0'));
+      assert.deepEqual(await covered('order.id', 'ORD-1'), [1]);
+      assert.deepEqual(await prefixes('order.id', 'ORD-1'), ['11111111']);
+      assert.deepEqual(await covered('tier', 'gold'), [0]);
+      assert.deepEqual(await prefixes('tier', 'gold'), []);
+      const found = await store.searchTraces({ attributes: [{ key: 'order.id', value: 'ORD-2' }], limit: 10 });
+      assert.deepEqual(
+        found.map((t) => t.traceId),
+        [t2],
+      );
+      // A write retried after a lost acknowledgement stores a span twice: dependencies count it once.
+      const parent = indexSpan(t1, '1000000000000002', [], 'shop');
+      const child = { ...indexSpan(t1, '1000000000000003', [], 'db'), parentSpanId: '1000000000000002' };
+      await store.writeSpans([parent, child]);
+      await store.writeSpans([parent, child]);
+      const lone = { ...indexSpan(t1, '1000000000000004', [], 'cache'), parentSpanId: '1000000000000002' };
+      await store.writeSpans([lone]);
+      await store.writeSpans([lone]);
+      assert.deepEqual(await store.dependencies({}), [
+        { parent: 'shop', child: 'cache', callCount: 1, errorCount: 0 },
+        { parent: 'shop', child: 'db', callCount: 1, errorCount: 0 },
+      ]);
+    } finally {
+      await executor.close();
+      await store.close();
     }
   });
 
@@ -243,3 +330,33 @@ describe('ClickHouse store on a two-shard cluster', { skip: serverMissing && !in
     }
   });
 });
+
+/** A one-millisecond span of `trace` with string attributes, for the index tests. */
+function indexSpan(trace: string, id: string, attributes: [string, string][], service = 'shop'): Span {
+  const start = 1_760_000_000_000_000_000n;
+  return {
+    traceId: trace,
+    spanId: id,
+    parentSpanId: '',
+    traceState: '',
+    flags: 1,
+    name: 'op',
+    kind: 2,
+    startTimeUnixNano: unixNanos(start),
+    endTimeUnixNano: unixNanos(start + 1_000_000n),
+    attributes: attributes.map(([key, value]) => ({ key, value: { type: 'string', value } })),
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { code: 0, message: '' },
+    serviceName: service,
+    resource: {
+      attributes: [{ key: 'service.name', value: { type: 'string', value: service } }],
+      droppedAttributesCount: 0,
+      schemaUrl: '',
+    },
+    scope: { name: 'test', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
+  };
+}

@@ -11,9 +11,11 @@ import type {
 } from '../../query/span-store.ts';
 import { attributeFilterCandidates } from '../attribute-codec.ts';
 import { hashAttribute, minuteOf, minutesToRanges } from '../attribute-index.ts';
+import { spanMatcher } from '../trace-query-match.ts';
 import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
 import {
   ATTR_INDEX_COLUMNS,
+  ATTR_TRACE_COLUMNS,
   BODY_COLUMNS,
   INDEX_COLUMNS,
   NANOS_PER_DAY,
@@ -23,6 +25,7 @@ import {
   type StoredSpanRow,
   spanRows,
   spansFromRows,
+  TRACE_COLUMNS,
 } from './rows.ts';
 import { type EngineFeatures, engineFeatures, migrateClickHouseSchema, type TableNames, tableNames } from './schema.ts';
 import { clampUInt64, sqlString, sqlStringArray, sqlUInt64 } from './sql.ts';
@@ -50,6 +53,8 @@ const WINDOW_GROWTH = 6n;
 const MAX_LIMIT = 10_000;
 /** Time ranges a search for attribute values reads at most (nearby minutes merge). */
 const MAX_MINUTE_RANGES = 32;
+/** Beyond this many traces holding a value (attr_traces), a search reads its minutes instead. */
+const MAX_PREFIX_CANDIDATES = 256;
 /** Beyond this many minutes with the value, a search reads newest first instead. */
 const MAX_INDEXED_MINUTES = 1_440;
 /** Resource and scope texts a node remembers (as stored, and as read) before it starts over. */
@@ -128,12 +133,20 @@ export class ClickHouseSpanStore implements SpanStore {
         for (const id of rows.newBodies) this.storedBodies.add(id);
       }
       // Wait for every insert, even after one failed, so that nothing is left running.
-      const results = await Promise.allSettled([
-        this.retrying(() => this.executor.insert(this.tables.spans, SPAN_COLUMNS, rows.spans, sync)),
-        this.retrying(() => this.executor.insert(this.tables.spanIndex, INDEX_COLUMNS, rows.index, sync)),
-        this.retrying(() => this.executor.insert(this.tables.operations, OPERATION_COLUMNS, rows.operations, sync)),
-        this.retrying(() => this.executor.insert(this.tables.attrIndex, ATTR_INDEX_COLUMNS, rows.attrIndex, sync)),
-      ]);
+      const t = this.tables;
+      const inserts: [string, readonly string[], Buffer][] = [
+        [t.spans, SPAN_COLUMNS, rows.spans],
+        [t.spanIndex, INDEX_COLUMNS, rows.index],
+        [t.traces, TRACE_COLUMNS, rows.traces],
+        [t.operations, OPERATION_COLUMNS, rows.operations],
+        [t.attrIndex, ATTR_INDEX_COLUMNS, rows.attrIndex],
+        [t.attrTraces, ATTR_TRACE_COLUMNS, rows.attrTraces],
+      ];
+      const results = await Promise.allSettled(
+        inserts
+          .filter(([, , bytes]) => bytes.length > 0)
+          .map(([table, columns, bytes]) => this.retrying(() => this.executor.insert(table, columns, bytes, sync))),
+      );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     }
@@ -186,12 +199,35 @@ export class ClickHouseSpanStore implements SpanStore {
 
   async getTrace(traceId: string, range: TimeRange = {}): Promise<Span[]> {
     if (!/^[0-9a-f]{32}$/.test(traceId)) return [];
-    const where = [`trace_id = ${idLiteral(traceId)}`, ...rangeConditions(range, 'start_ns')];
+    const where =
+      range.startUnixNano === undefined && range.endUnixNano === undefined
+        ? [await this.traceCondition([traceId])]
+        : [`trace_id = ${idLiteral(traceId)}`, ...rangeConditions(range, 'start_ns')];
     const rows = await this.executor.query<StoredSpanRow>(
       `SELECT ${SPAN_SELECT} FROM ${this.tables.spans} WHERE ${where.join(' AND ')}`,
     );
     if (rows.length === 0) return [];
     return spansFromRows(rows, await this.bodies(rows.flatMap((r) => [r.resource_id, r.scope_id])));
+  }
+
+  /**
+   * A condition selecting the spans of these traces that reads only their time (from `traces`):
+   * each trace's id with its first start and last start, so that a read touches one day and one
+   * granule per trace. Without a `traces` row for one of them (not written yet), the ids alone.
+   */
+  private async traceCondition(ids: readonly string[]): Promise<string> {
+    const plain = `trace_id IN (${ids.map(idLiteral).join(', ')})`;
+    const rows = await this.executor.query<{ trace_hex: string; lo: string; hi: string }>(
+      `SELECT lower(hex(trace_id)) AS trace_hex, min(first_ns) AS lo, max(last_ns) AS hi FROM ${this.tables.traces}
+       WHERE trace_id IN (${ids.map(idLiteral).join(', ')}) GROUP BY trace_id`,
+    );
+    if (rows.length < new Set(ids).size) return plain;
+    return `(${rows
+      .map(
+        (r) =>
+          `(trace_id = ${idLiteral(r.trace_hex)} AND start_ns >= ${sqlUInt64(BigInt(r.lo))} AND start_ns <= ${sqlUInt64(BigInt(r.hi))})`,
+      )
+      .join(' OR ')})`;
   }
 
   /** The resource and scope texts of `ids` (decimal), from the cache or `bodies`. */
@@ -237,20 +273,31 @@ export class ClickHouseSpanStore implements SpanStore {
     if (query.maxDurationNanos !== undefined)
       where.push(`duration_ns <= ${sqlUInt64(clampUInt64(query.maxDurationNanos))}`);
     // Attribute filters: the minutes holding every filtered value (attr_index), so that a nearly
-    // unique value is searched in a few minutes, not a week.
+    // unique value is searched in a few minutes, not a week; and where every occurrence of one of
+    // them is covered by attr_traces, the few traces holding it.
     let minutes: Set<number> | undefined;
+    let prefixes: number[] | undefined;
+    const minuteRange = `minute >= ${minuteOf(lo)} AND minute <= ${minuteOf(hi - 1n)}`;
     for (const filter of query.attributes ?? []) {
       const candidates = attributeFilterCandidates(filter.key, filter.value);
       where.push(`hasAny(attrs, ${sqlStringArray(candidates)})`);
-      const rows = await this.executor.query<{ minute: number }>(
-        `SELECT DISTINCT minute FROM ${this.tables.attrIndex}
-         WHERE h IN (${candidates.map((c) => hashAttribute(c)).join(', ')})
-           AND minute >= ${minuteOf(lo)} AND minute <= ${minuteOf(hi - 1n)}`,
+      const hashes = `h IN (${candidates.map((c) => hashAttribute(c)).join(', ')})`;
+      const rows = await this.executor.query<{ minute: number; covered: number }>(
+        `SELECT minute, min(covered) AS covered FROM ${this.tables.attrIndex}
+         WHERE ${hashes} AND ${minuteRange} GROUP BY minute`,
       );
       const found = new Set(rows.map((r) => Number(r.minute)));
       minutes = minutes === undefined ? found : new Set([...minutes].filter((m) => found.has(m)));
       if (minutes.size === 0) return [];
+      if (prefixes === undefined && rows.every((r) => Number(r.covered) === 1)) {
+        const traces = await this.executor.query<{ p: number }>(
+          `SELECT DISTINCT trace_prefix AS p FROM ${this.tables.attrTraces}
+           WHERE ${hashes} AND ${minuteRange} LIMIT ${MAX_PREFIX_CANDIDATES + 1}`,
+        );
+        if (traces.length <= MAX_PREFIX_CANDIDATES) prefixes = traces.map((r) => Number(r.p));
+      }
     }
+    if (prefixes !== undefined) return this.summaries(await this.searchPrefixes(prefixes, where, query, lo, hi, limit));
     const select = (window: string) =>
       this.executor.query<{ trace_hex: string }>(
         `SELECT lower(hex(trace_id)) AS trace_hex FROM ${this.tables.spanIndex} WHERE ${[...where, window].join(' AND ')}
@@ -277,6 +324,59 @@ export class ClickHouseSpanStore implements SpanStore {
     return this.summaries(ids);
   }
 
+  /**
+   * The traces among those whose id starts with one of `prefixes` that have a span meeting the
+   * query, newest first (by their latest matching span): the spans of those traces in the window
+   * that meet the SQL conditions are read, and the attribute filters checked on them here (a
+   * resource's attributes are stored with the resource, not with each span).
+   */
+  private async searchPrefixes(
+    prefixes: readonly number[],
+    where: readonly string[],
+    query: TraceQuery,
+    lo: bigint,
+    hi: bigint,
+    limit: number,
+  ): Promise<string[]> {
+    if (prefixes.length === 0) return [];
+    const idRange = (p: number) => {
+      const hex = p.toString(16).padStart(8, '0');
+      return `(trace_id >= ${idLiteral(`${hex}${'0'.repeat(24)}`)} AND trace_id <= ${idLiteral(`${hex}${'f'.repeat(24)}`)})`;
+    };
+    const conditions = [
+      `(${prefixes.map(idRange).join(' OR ')})`,
+      `start_ns >= ${sqlUInt64(lo)}`,
+      `start_ns < ${sqlUInt64(hi)}`,
+      // The span_index conditions that spans has too (its attributes are checked below).
+      ...where.filter((c) => !c.startsWith('hasAny(attrs')),
+    ];
+    const rows = await this.executor.query<StoredSpanRow>(
+      `SELECT ${SPAN_SELECT} FROM ${this.tables.spans} WHERE ${conditions.join(' AND ')}`,
+    );
+    if (rows.length === 0) return [];
+    const matches = spanMatcher(query);
+    const newest = new Map<string, bigint>();
+    const bodies = await this.bodies(rows.flatMap((r) => [r.resource_id, r.scope_id]));
+    const byTrace = new Map<string, StoredSpanRow[]>();
+    for (const row of rows) {
+      const group = byTrace.get(row.trace_id_hex);
+      if (group) group.push(row);
+      else byTrace.set(row.trace_id_hex, [row]);
+    }
+    for (const [traceId, traceRows] of byTrace) {
+      for (const span of spansFromRows(traceRows, bodies)) {
+        if (!matches(span)) continue;
+        const start = span.startTimeUnixNano as bigint;
+        const seen = newest.get(traceId);
+        if (seen === undefined || start > seen) newest.set(traceId, start);
+      }
+    }
+    return [...newest]
+      .sort(([a, x], [b, y]) => (x > y ? -1 : x < y ? 1 : a < b ? -1 : 1))
+      .slice(0, limit)
+      .map(([id]) => id);
+  }
+
   /** A summary of each trace, from all its spans (each counted once), newest first. */
   private async summaries(ids: readonly string[]): Promise<TraceSummary[]> {
     if (ids.length === 0) return [];
@@ -297,7 +397,7 @@ export class ClickHouseSpanStore implements SpanStore {
             argMin(toString(service), start_ns)) AS root_service,
          if(countIf(parent_span_id = ${ROOT}) > 0, argMinIf(toString(name), start_ns, parent_span_id = ${ROOT}),
             argMin(toString(name), start_ns)) AS root_name
-       FROM ${this.tables.spans} WHERE trace_id IN (${ids.map(idLiteral).join(', ')})
+       FROM ${this.tables.spans} WHERE ${await this.traceCondition(ids)}
        GROUP BY trace_id`,
     );
     const summaries = rows.map((r) => ({
@@ -331,28 +431,51 @@ export class ClickHouseSpanStore implements SpanStore {
 
   /**
    * Calls between services: each span in the window whose parent (anywhere in its trace) belongs
-   * to another service. The join runs where the trace lives (on its shard, with a cluster: the
-   * subqueries name the shard-local table).
+   * to another service, each counted once. Spans whose parent arrived in the same write carry the
+   * parent's service (`span_index.parent_service`); only the others are joined with their parent,
+   * where the trace lives (on its shard, with a cluster: the subqueries name the shard-local
+   * tables).
    */
   async dependencies(range: TimeRange): Promise<DependencyEdge[]> {
-    const children = [`parent_span_id != ${ROOT}`, ...rangeConditions(range, 'start_ns')].join(' AND ');
+    const window = rangeConditions(range, 'start_ns');
     const t = this.tables;
-    const rows = await this.executor.query<{ parent: string; child: string; calls: string; errors: string }>(
-      `SELECT parent, toString(service) AS child, count() AS calls, countIf(status_code = 2) AS errors
+    type Row = { parent: string; child: string; calls: string; errors: string };
+    const resolved = this.executor.query<Row>(
+      `SELECT toString(parent_service) AS parent, toString(service) AS child, uniqExact(trace_id, span_id) AS calls,
+         uniqExactIf(trace_id, span_id, status_code = 2) AS errors
+       FROM ${t.spanIndex} WHERE ${["parent_service != ''", 'parent_service != service', ...window].join(' AND ')}
+       GROUP BY parent, child`,
+    );
+    const unresolved = [
+      `parent_span_id != ${ROOT}`,
+      ...window,
+      `(trace_id, span_id) IN (SELECT trace_id, span_id FROM ${t.spanIndexLocal} WHERE ${['parent_unresolved = 1', ...window].join(' AND ')})`,
+    ].join(' AND ');
+    const joined = this.executor.query<Row>(
+      `SELECT parent, toString(service) AS child, uniqExact(trace_id, span_id) AS calls,
+         uniqExactIf(trace_id, span_id, status_code = 2) AS errors
        FROM ${t.spans}
        ALL INNER JOIN (
          SELECT DISTINCT trace_id, span_id AS parent_span_id, toString(service) AS parent FROM ${t.spansLocal}
-         WHERE trace_id IN (SELECT trace_id FROM ${t.spansLocal} WHERE ${children})
+         WHERE trace_id IN (SELECT trace_id FROM ${t.spansLocal} WHERE ${unresolved})
        ) AS p USING (trace_id, parent_span_id)
-       WHERE ${children} AND parent != toString(service)
-       GROUP BY parent, child ORDER BY parent, child`,
+       WHERE ${unresolved} AND parent != toString(service)
+       GROUP BY parent, child`,
     );
-    return rows.map((r) => ({
-      parent: r.parent,
-      child: r.child,
-      callCount: Number(r.calls),
-      errorCount: Number(r.errors),
-    }));
+    const edges = new Map<string, DependencyEdge>();
+    for (const r of [...(await resolved), ...(await joined)]) {
+      const key = `${r.parent}\n${r.child}`;
+      const seen = edges.get(key);
+      edges.set(key, {
+        parent: r.parent,
+        child: r.child,
+        callCount: (seen?.callCount ?? 0) + Number(r.calls),
+        errorCount: (seen?.errorCount ?? 0) + Number(r.errors),
+      });
+    }
+    return [...edges.values()].sort((a, b) =>
+      a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : a.child < b.child ? -1 : a.child > b.child ? 1 : 0,
+    );
   }
 
   async operationStats(service: string, range: TimeRange): Promise<OperationStats[]> {
@@ -418,7 +541,7 @@ export class ClickHouseSpanStore implements SpanStore {
     for (const { day } of rows) {
       const partition = sqlUInt64(BigInt(day));
       // Operations last: a day stays listed until its spans are gone, so a failure is retried.
-      for (const table of ['spans', 'span_index', 'attr_index', 'operations'])
+      for (const table of ['spans', 'span_index', 'traces', 'attr_index', 'attr_traces', 'operations'])
         await this.executor.command(`ALTER TABLE ${t.database}.${table}${local}${on} DROP PARTITION ${partition}`);
       this.logger.info({ day: Number(day) }, 'retention: dropped a day of spans');
     }

@@ -57,11 +57,20 @@ export const INDEX_COLUMNS = [
   'trace_id',
   'span_id',
   'attrs',
+  'parent_service',
+  'parent_unresolved',
 ] as const;
 
 export const OPERATION_COLUMNS = ['day', 'service', 'name'] as const;
 export const BODY_COLUMNS = ['id', 'body'] as const;
-export const ATTR_INDEX_COLUMNS = ['h', 'minute'] as const;
+export const ATTR_INDEX_COLUMNS = ['h', 'minute', 'covered'] as const;
+export const ATTR_TRACE_COLUMNS = ['h', 'trace_prefix', 'minute'] as const;
+export const TRACE_COLUMNS = ['trace_id', 'first_ns', 'last_ns'] as const;
+
+/** The first 4 bytes of a trace id (hex) as the number `attr_traces` stores. */
+export function tracePrefix(traceId: string): number {
+  return Number.parseInt(traceId.slice(0, 8), 16) >>> 0;
+}
 
 /** The id under which a resource's or scope's text is stored in `bodies`. */
 export function bodyId(kind: 'resource' | 'scope', body: string): bigint {
@@ -77,8 +86,15 @@ export interface SpanRows {
   readonly spans: Buffer;
   readonly index: Buffer;
   readonly operations: Buffer;
-  /** Distinct (attribute hash, minute) pairs of the spans and their resources. */
+  /**
+   * Distinct (attribute hash, minute, covered) rows of the spans and their resources: `covered`
+   * when the value was in one trace only of this write, whose prefix is then in `attrTraces`.
+   */
   readonly attrIndex: Buffer;
+  /** (attribute hash, trace prefix, minute) of the values found in one trace only of this write. */
+  readonly attrTraces: Buffer;
+  /** Each trace's first start and last end in this write. */
+  readonly traces: Buffer;
   readonly bodies: Buffer | undefined;
   /** Ids of the texts in `bodies`, to add to the known ones once they are stored. */
   readonly newBodies: readonly bigint[];
@@ -100,22 +116,21 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
   const bodies = new RowBinaryWriter();
   const newBodies: bigint[] = [];
   const seenOperations = new Set<string>();
-  const attrIndex = new RowBinaryWriter();
-  const seenPairs = new Set<number>();
-  const attrHashes = new Map<string, number>();
-  const indexPair = (text: string, minute: number) => {
-    let h = attrHashes.get(text);
-    if (h === undefined) {
-      h = hashAttribute(text);
-      attrHashes.set(text, h);
+  // Per attribute text: the one trace holding it in this write (undefined once a second trace
+  // does) and the minutes it was seen in.
+  const values = new Map<string, { trace: string | undefined; minutes: number[] }>();
+  const seen = (text: string, traceId: string, minute: number) => {
+    const v = values.get(text);
+    if (v === undefined) {
+      values.set(text, { trace: traceId, minutes: [minute] });
+      return;
     }
-    // h < 2^32 and minutes < 2^25 for centuries: the pair fits a double exactly.
-    const pair = h * 2 ** 25 + (minute % 2 ** 25);
-    if (seenPairs.has(pair)) return;
-    seenPairs.add(pair);
-    attrIndex.uint32(h);
-    attrIndex.uint32(minute);
+    if (v.trace !== traceId) v.trace = undefined;
+    if (!v.minutes.includes(minute)) v.minutes.push(minute);
   };
+  const traceRanges = new Map<string, { first: bigint; last: bigint }>();
+  const serviceOf = new Map<string, string>();
+  for (const span of spans) serviceOf.set(span.spanId, span.serviceName);
   const resources = new Map<object, Encoded>();
   const scopes = new Map<object, bigint>();
   const body = (kind: 'resource' | 'scope', text: string): bigint => {
@@ -175,9 +190,20 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
     index.fixedHex(span.traceId, 16);
     index.fixedHex(span.spanId, 8);
     index.stringArray(resource.attrs.length === 0 ? attributes : attributes.concat(resource.attrs));
+    // The parent's service when the parent is in this write (dependencies read it without a join).
+    const parentService = span.parentSpanId === '' ? undefined : serviceOf.get(span.parentSpanId);
+    index.string(parentService ?? '');
+    index.uint8(span.parentSpanId !== '' && parentService === undefined ? 1 : 0);
     const minute = minuteOf(start);
-    for (const a of attributes) indexPair(a, minute);
-    for (const a of resource.attrs) indexPair(a, minute);
+    for (const a of attributes) seen(a, span.traceId, minute);
+    for (const a of resource.attrs) seen(a, span.traceId, minute);
+    const end = start + duration;
+    const range = traceRanges.get(span.traceId);
+    if (range === undefined) traceRanges.set(span.traceId, { first: start, last: end });
+    else {
+      if (start < range.first) range.first = start;
+      if (end > range.last) range.last = end;
+    }
 
     const day = Number(start / NANOS_PER_DAY);
     const key = `${day}\n${span.serviceName}\n${span.name}`;
@@ -188,11 +214,37 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
       operations.string(span.name);
     }
   }
+  const attrIndex = new RowBinaryWriter();
+  const attrTraces = new RowBinaryWriter();
+  for (const [text, v] of values) {
+    const h = hashAttribute(text);
+    for (const minute of v.minutes) {
+      attrIndex.uint32(h);
+      attrIndex.uint32(minute);
+      attrIndex.uint8(v.trace === undefined ? 0 : 1);
+    }
+    if (v.trace !== undefined) {
+      const prefix = tracePrefix(v.trace);
+      for (const minute of v.minutes) {
+        attrTraces.uint32(h);
+        attrTraces.uint32(prefix);
+        attrTraces.uint32(minute);
+      }
+    }
+  }
+  const traces = new RowBinaryWriter();
+  for (const [traceId, range] of traceRanges) {
+    traces.fixedHex(traceId, 16);
+    traces.uint64(range.first);
+    traces.uint64(range.last);
+  }
   return {
     spans: out.bytes(),
     index: index.bytes(),
     operations: operations.bytes(),
     attrIndex: attrIndex.bytes(),
+    attrTraces: attrTraces.bytes(),
+    traces: traces.bytes(),
     bodies: newBodies.length > 0 ? bodies.bytes() : undefined,
     newBodies,
   };
