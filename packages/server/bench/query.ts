@@ -20,14 +20,17 @@
  *   npm run bench:query -- [--spans 10000000] [--queries 200] [--memory-limit 2GiB] [--json]
  *                          [--data DIR --keep] [--reuse DIR]
  *                          [--store clickhouse://host:port/database [--keep]] [--reuse-store URL]
+ *                          [--shapes traceql,traceById]   (only the query shapes whose names contain one)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { compileTraceQL, unixNanos } from '@ariadne/core';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
 import type { SpanStore, TraceQuery } from '../src/query/span-store.ts';
+import { searchTraceQL } from '../src/query/traceql-search.ts';
 import { ClickHouseSpanStore } from '../src/store/clickhouse/clickhouse-store.ts';
 import { HttpExecutor } from '../src/store/clickhouse/executor.ts';
 import { sqlIdentifier, sqlString } from '../src/store/clickhouse/sql.ts';
@@ -64,6 +67,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     store: { type: 'string' },
     'reuse-store': { type: 'string' },
+    shapes: { type: 'string' },
   },
 });
 const log = (msg: string) => {
@@ -212,6 +216,13 @@ function shapes(info: LoadInfo): Shape[] {
   const pickSample = Array.from({ length: n }, () => info.samples[Math.floor(rand() * info.samples.length)]);
   const pickHour = Array.from({ length: n }, () => end - BigInt(Math.floor(rand() * (info.days * 24 - 1)) + 1) * hour);
   const search = (q: TraceQuery) => (store: SpanStore) => store.searchTraces(q).then((r) => r.length);
+  const traceql = (text: string, width: bigint) => (store: SpanStore) =>
+    searchTraceQL(store, compileTraceQL(text), {
+      startUnixNano: unixNanos(end - width),
+      endUnixNano: unixNanos(end),
+      limit: 20,
+      source: text,
+    }).then((r) => r.traces.length);
   return [
     { name: 'traceById', run: (s, i) => s.getTrace(pickSample[i % n].traceId).then((r) => r.length) },
     { name: 'searchByService', run: (s, i) => search({ service: pickService[i % n].name, limit: 20 })(s) },
@@ -269,6 +280,19 @@ function shapes(info: LoadInfo): Shape[] {
           })
           .then((r) => r.length),
     },
+    {
+      name: 'traceqlOrderId7d',
+      run: (s, i) => traceql(`{ span.order.id = "${pickSample[i % n].orderId}" }`, 7n * day)(s),
+    },
+    {
+      name: 'traceqlServiceDuration24h',
+      run: (s, i) => traceql(`{ resource.service.name = "${pickService[i % n].name}" && duration > 500ms }`, day)(s),
+    },
+    {
+      name: 'traceqlFrontendDescendantError24h',
+      run: (s) => traceql('{ resource.service.name = "frontend" } >> { status = error }', day)(s),
+    },
+    { name: 'traceqlErrorCount24h', run: (s) => traceql('{ status = error } | count() > 2', day)(s) },
     {
       name: 'operationPercentiles24h',
       run: (s, i) =>
@@ -345,7 +369,9 @@ async function queryPhase(target: StoreUnderTest, info: LoadInfo): Promise<void>
   const results: Record<string, unknown> = {};
   const empties: Record<string, number> = {};
   let store = await open();
+  const only = values.shapes?.split(',').filter((x) => x !== '');
   for (const shape of shapes(info)) {
+    if (only !== undefined && !only.some((o) => shape.name.includes(o))) continue;
     // Warm: a pass with other parameters primes the buffer pool, then the measured queries.
     for (let i = 0; i < Math.min(queries, 50); i++) await shape.run(store, 2048 + i);
     const warm: number[] = [];
@@ -521,6 +547,7 @@ async function main() {
       values.queries!,
       '--cold-queries',
       values['cold-queries'] ?? values.queries!,
+      ...(values.shapes === undefined ? [] : ['--shapes', values.shapes]),
     ],
     { stdio: ['ignore', 'pipe', values.json ? 'ignore' : 'inherit'] },
   );

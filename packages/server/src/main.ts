@@ -9,6 +9,7 @@ import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
 import { type Logger, silentLogger } from './logger.ts';
+import { dataDirUsage, ServerMetrics } from './metrics.ts';
 import type { SpanStore, SpanWriter } from './query/span-store.ts';
 import { ClickHouseSpanStore } from './store/clickhouse/clickhouse-store.ts';
 import { ClickHouseUnavailableError, HttpExecutor } from './store/clickhouse/executor.ts';
@@ -227,7 +228,7 @@ interface StoreSide {
  * The embedded store: DuckDB in the data directory, behind an ingest log. A request is
  * acknowledged once durable in the log; the queue writes it to the database in the background.
  */
-async function startEmbeddedStore(config: ServerConfig, logger: Logger): Promise<StoreSide> {
+async function startEmbeddedStore(config: ServerConfig, logger: Logger, metrics: ServerMetrics): Promise<StoreSide> {
   // Memory: one limit, shared by the database and the spans waiting to be committed.
   const memoryBytes = config.memoryLimit === undefined ? undefined : parseMemorySize(config.memoryLimit);
   const budget = memoryBytes === undefined ? undefined : memoryBudget(memoryBytes);
@@ -272,6 +273,7 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger): Promise
     maxBatchSpans,
     appliedSpans: replayed.appliedSpans,
     trimmable: () => store.checkpointedProgress(INGEST_LOG_SOURCE),
+    metrics,
     onWriteError: (error) =>
       logger.error(
         { err: error },
@@ -340,7 +342,12 @@ const CLICKHOUSE_CONNECT_MS = 60_000;
  * acknowledged the insert holding its spans; concurrent requests are gathered into one insert
  * while the one before is in flight.
  */
-async function startClickHouseStore(url: string, config: ServerConfig, logger: Logger): Promise<StoreSide> {
+async function startClickHouseStore(
+  url: string,
+  config: ServerConfig,
+  logger: Logger,
+  metrics: ServerMetrics,
+): Promise<StoreSide> {
   const location = parseClickHouseUrl(url);
   const open = () =>
     ClickHouseSpanStore.open({
@@ -376,6 +383,7 @@ async function startClickHouseStore(url: string, config: ServerConfig, logger: L
     maxPendingSpans: config.maxPendingSpans ?? 200_000,
     maxBatchSpans: config.maxBatchSpans ?? DEFAULT_MAX_BATCH_SPANS,
     minWriteIntervalMs: CLICKHOUSE_INSERT_INTERVAL_MS,
+    metrics,
   });
   // While writes fail, ask ClickHouse every second whether it answers, so that /readyz and new
   // requests recover as soon as it is back, without waiting for a write to succeed.
@@ -426,22 +434,26 @@ async function startClickHouseStore(url: string, config: ServerConfig, logger: L
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger = config.logger ?? silentLogger;
+  // Metrics: one registry for the server, served at the API's /metrics; each part records into it.
+  const metrics = new ServerMetrics();
 
   // Store: the embedded DuckDB database in the data directory, or ClickHouse.
   const side = isClickHouseStore(config.store)
-    ? await startClickHouseStore(config.store, config, logger)
-    : await startEmbeddedStore(config, logger);
+    ? await startClickHouseStore(config.store, config, logger, metrics)
+    : await startEmbeddedStore(config, logger, metrics);
+  if (!isClickHouseStore(config.store)) metrics.watchDisk(() => dataDirUsage(config.dataDir));
   const { store, queue, replayed } = side;
   const unavailableBecause = () => side.unavailableBecause();
 
   // Ingest: receivers decode, validate and enqueue.
-  const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes, logger });
-  const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes });
+  const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes, logger, metrics });
+  const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes, metrics });
 
   // Query: the HTTP API and the web UI read from the store, after what was acknowledged.
   let ready = false;
   const api = buildApiApp({
     logger,
+    metrics,
     store: new ReadYourWritesStore(store, queue),
     webRoot: config.webRoot ?? DEFAULT_WEB_ROOT,
     readiness: () => {

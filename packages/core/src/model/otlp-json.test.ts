@@ -143,6 +143,82 @@ describe('OTLP JSON', () => {
     assert.equal(result.spans.length, 1);
   });
 
+  it('decodes enums by name or as any int32, and refuses the rest naming the names', () => {
+    const kindOf = (kind: unknown) =>
+      spansFromOtlpJson({ resourceSpans: [{ scopeSpans: [{ spans: [{ kind }] }] }] })[0].kind;
+    assert.equal(kindOf('SPAN_KIND_CLIENT'), 3);
+    assert.equal(kindOf(999), 999, 'decoded, then rejected by validateSpans, as from protobuf');
+    assert.equal(kindOf(-1), -1);
+    assert.equal(kindOf('-2147483648'), -(2 ** 31));
+    // Before: `"constructor" in names` was true, and the kind became the Object function.
+    for (const bad of ['constructor', '__proto__', 'toString', 'SPAN_KIND_NONE', 2 ** 31, 1.5, '1e3', [], {}]) {
+      assert.throws(
+        () => kindOf(bad),
+        /kind: expected one of SPAN_KIND_UNSPECIFIED, .* or a 32-bit integer/,
+        String(bad),
+      );
+    }
+  });
+
+  it('rejects span kinds and status codes OTLP does not define', () => {
+    const base = spansFromOtlpJson(request)[0];
+    const result = validateSpans([
+      { ...base, kind: 6 },
+      { ...base, kind: -1 },
+      { ...base, status: { code: 3, message: '' } },
+      { ...base, kind: 5, status: { code: 2, message: '' } },
+    ]);
+    assert.equal(result.spans.length, 1);
+    assert.equal(
+      result.errorMessage,
+      'span 0 (save_order): span kind 6 is not one OTLP defines (0 to 5); ' +
+        'span 1 (save_order): span kind -1 is not one OTLP defines (0 to 5); ' +
+        'span 2 (save_order): status code 3 is not one OTLP defines (0 to 2)',
+    );
+  });
+
+  it('rejects spans holding lone surrogates when asked to check text, anywhere in the span', () => {
+    const base = spansFromOtlpJson(request)[0];
+    const lone = '\udcff';
+    const spans = [
+      { ...base, name: `a${lone}` },
+      {
+        ...base,
+        attributes: [
+          { key: 'k', value: { type: 'kvlist' as const, value: [{ key: lone, value: { type: 'empty' as const } }] } },
+        ],
+      },
+      { ...base, resource: { ...base.resource, schemaUrl: lone } },
+      { ...base, name: 'pair \ud83d\ude00' },
+    ];
+    assert.equal(validateSpans(spans).rejectedSpans, 0, 'text is not checked unless asked');
+    const result = validateSpans(spans, { checkText: true });
+    assert.deepEqual(
+      result.spans.map((s) => s.name),
+      ['pair 😀'],
+    );
+    assert.equal(
+      result.errorMessage,
+      'span 0 (a\uFFFD): invalid UTF-8 in the name; span 1 (save_order): invalid UTF-8 in attribute "k"; ' +
+        'span 2 (save_order): invalid UTF-8 in the resource',
+    );
+  });
+
+  it('refuses what JSON.parse refuses, though long integer literals are quoted', () => {
+    for (const text of [
+      '{1234567890123456: 1}',
+      '{"a": 00000000000000001}',
+      '[-0000000000000000001]',
+      '["a" 1234567890123456]',
+    ]) {
+      assert.throws(() => parseOtlpJsonText(text), SyntaxError, text);
+    }
+    assert.deepEqual(parseOtlpJsonText('[1234567890123456, -12345678901234567]'), [
+      '1234567890123456',
+      '-12345678901234567',
+    ]);
+  });
+
   it('keeps large integer literals exact and leaves strings and doubles alone', () => {
     const text =
       '{"a":1152921504606846977,"b":-9223372036854775808,"c":"12345678901234567890","d":1.5e300,"e":1234567890123456.0,"f":"x\\"1234567890123456789"}';

@@ -354,9 +354,27 @@ function u32(value: Json, path: string): number {
   return n;
 }
 
+const INT32_TEXT = /^-?\d{1,10}$/;
+
+/**
+ * An enum: its name, or any 32-bit integer as a number or decimal string. Proto3 enums are open,
+ * so a number OTLP does not define decodes (as it does from protobuf) and `validateSpans` rejects
+ * the span; an unknown name or a number that is not an int32 cannot be decoded at all.
+ */
 function enumValue(value: Json, path: string, names: Record<string, number>): number {
-  if (typeof value === 'string' && value in names) return names[value];
-  const n = u32(value, path);
+  if (value === undefined || value === null) return 0;
+  // Own names only: `"constructor" in names` is true as well.
+  if (typeof value === 'string' && Object.hasOwn(names, value)) return names[value];
+  const n = typeof value === 'string' && INT32_TEXT.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) {
+    const shown =
+      typeof value === 'string'
+        ? JSON.stringify(value.slice(0, 40))
+        : typeof value === 'number'
+          ? String(value)
+          : `a value of type ${Array.isArray(value) ? 'array' : typeof value}`;
+    fail(path, `expected one of ${Object.keys(names).join(', ')} or a 32-bit integer, got ${shown}`);
+  }
   return n;
 }
 
@@ -459,12 +477,16 @@ const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE
 /**
  * Decodes an OTLP JSON `ExportTraceServiceRequest` (also `TracesData`, the same shape) into spans.
  * Unknown fields are ignored; a field of the wrong type throws `OtlpJsonError` with its path.
- * Does not validate ids or times: pass the result through `validateSpans`.
+ * Does not validate ids or times: pass the result through `validateSpans`. With `visit`, each
+ * span is handed to it as soon as it is decoded instead of collected (see `SpanSource`).
  */
-export function spansFromOtlpJson(body: Json): Span[] {
+export function spansFromOtlpJson(body: Json): Span[];
+export function spansFromOtlpJson(body: Json, visit: (span: Span) => void): void;
+export function spansFromOtlpJson(body: Json, visit?: (span: Span) => void): Span[] | undefined {
   const root = obj(body, '$');
   if (Array.isArray(body)) fail('$', 'expected an object with resourceSpans');
   const spans: Span[] = [];
+  const emit = visit ?? ((span: Span) => spans.push(span));
   const resourceSpans = arr(root.resourceSpans, 'resourceSpans');
   for (let r = 0; r < resourceSpans.length; r++) {
     const rPath = `resourceSpans[${r}]`;
@@ -490,11 +512,11 @@ export function spansFromOtlpJson(body: Json): Span[] {
       };
       const list = arr(ss.spans, `${sPath}.spans`);
       for (let i = 0; i < list.length; i++) {
-        spans.push(spanFromJson(list[i], `${sPath}.spans[${i}]`, serviceName, resource, scope));
+        emit(spanFromJson(list[i], `${sPath}.spans[${i}]`, serviceName, resource, scope));
       }
     }
   }
-  return spans;
+  return visit === undefined ? spans : undefined;
 }
 
 function spanFromJson(
@@ -582,7 +604,9 @@ export function spanFromApiJson(value: Json, path = 'span'): Span {
  * `JSON.parse` for OTLP JSON that keeps 64-bit integers exact: integer literals of 16 or more
  * digits (which a double may not hold exactly) are turned into strings before parsing, as OTLP
  * JSON allows int64 and fixed64 fields either way. Senders such as OpenTelemetry JS write large
- * integers as bare numbers. Strings in the text are left untouched.
+ * integers as bare numbers. Strings in the text are left untouched, and so is a literal where JSON
+ * allows no value (an object key, or one with leading zeros): quoted, it would make text that
+ * JSON.parse refuses into text it accepts. Throws what JSON.parse throws.
  */
 export function parseOtlpJsonText(text: string): unknown {
   if (!/\d{16}/.test(text)) return JSON.parse(text);
@@ -590,6 +614,9 @@ export function parseOtlpJsonText(text: string): unknown {
   let last = 0;
   let i = 0;
   const n = text.length;
+  // Whether a value may start here: at the top, after `:`, `[`, or `,` inside an array.
+  const inArray: boolean[] = [];
+  let valueNext = true;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 34) {
@@ -602,19 +629,32 @@ export function parseOtlpJsonText(text: string): unknown {
         else i++;
       }
       i++;
+      valueNext = false;
     } else if (c === 45 || (c >= 48 && c <= 57)) {
       const start = i;
       if (c === 45) i++;
+      const digits = i;
       while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
       const next = text.charCodeAt(i);
       const isInteger = next !== 46 && next !== 101 && next !== 69;
-      if (isInteger && i - start - (c === 45 ? 1 : 0) >= 16) {
+      const leadingZero = i - digits > 1 && text.charCodeAt(digits) === 48;
+      if (valueNext && isInteger && !leadingZero && i - digits >= 16) {
         out += `${text.slice(last, start)}"${text.slice(start, i)}"`;
         last = i;
       } else {
         while (i < n && /[0-9.eE+-]/.test(text[i])) i++;
       }
-    } else i++;
+      valueNext = false;
+    } else {
+      if (c === 123) inArray.push(false);
+      else if (c === 91) inArray.push(true);
+      else if (c === 125 || c === 93) inArray.pop();
+      // JSON's whitespace leaves the position as it was; any other character ends a value.
+      if (c === 58 || c === 91) valueNext = true;
+      else if (c === 44) valueNext = inArray[inArray.length - 1] === true;
+      else if (c !== 32 && c !== 9 && c !== 10 && c !== 13) valueNext = false;
+      i++;
+    }
   }
   return JSON.parse(out + text.slice(last));
 }

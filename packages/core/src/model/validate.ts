@@ -1,9 +1,17 @@
-import type { Span } from './span.ts';
+import type { AnyValue, KeyValue, Span } from './span.ts';
+
+/** The span kinds OTLP defines, `SPAN_KIND_UNSPECIFIED` (0) to `SPAN_KIND_CONSUMER` (5). */
+const MAX_SPAN_KIND = 5;
+/** The status codes OTLP defines, `STATUS_CODE_UNSET` (0) to `STATUS_CODE_ERROR` (2). */
+const MAX_STATUS_CODE = 2;
 
 /**
  * Why OTLP says a decoded span must be rejected, or undefined if it is valid: trace and span ids
- * of the right length and not all zeros, a parent id that is empty or a valid span id, and an end
- * time not before the start. Expects lowercase hex ids, as every decoder in Ariadne produces.
+ * of the right length and not all zeros, a parent id that is empty or a valid span id, an end
+ * time not before the start, and a span kind and status code that OTLP defines (protobuf enums
+ * are open, so a decoder passes any int32 on; stored in a byte, 999 became 231 and -1 255).
+ * Expects lowercase hex ids, as every decoder in Ariadne produces. Does not look at the text of
+ * strings: see `textInvalidReason`.
  */
 export function spanInvalidReason(span: Span): string | undefined {
   if (span.traceId.length !== 32 || !isHex(span.traceId)) {
@@ -20,6 +28,72 @@ export function spanInvalidReason(span: Span): string | undefined {
     }
   }
   if (span.endTimeUnixNano < span.startTimeUnixNano) return 'end time is before start time';
+  if (!(Number.isInteger(span.kind) && span.kind >= 0 && span.kind <= MAX_SPAN_KIND)) {
+    return `span kind ${span.kind} is not one OTLP defines (0 to ${MAX_SPAN_KIND})`;
+  }
+  const code = span.status.code;
+  if (!(Number.isInteger(code) && code >= 0 && code <= MAX_STATUS_CODE)) {
+    return `status code ${code} is not one OTLP defines (0 to ${MAX_STATUS_CODE})`;
+  }
+  return undefined;
+}
+
+/**
+ * A lone UTF-16 surrogate: in a `u` regular expression a valid surrogate pair is one code point,
+ * so only unpaired halves match. Ariadne's OTLP decoders turn bytes that are not UTF-8 into lone
+ * surrogates, one per byte, and JSON can carry them as `\ud800` escapes.
+ */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const LONE_SURROGATE_G = /[\uD800-\uDFFF]/gu;
+
+function badText(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
+function badValue(value: AnyValue): boolean {
+  switch (value.type) {
+    case 'string':
+      return badText(value.value);
+    case 'array':
+      return value.value.some(badValue);
+    case 'kvlist':
+      return badAttributes(value.value) !== undefined;
+    default:
+      return false;
+  }
+}
+
+/** The key of the first attribute whose key or value holds text that is not Unicode. */
+function badAttributes(list: readonly KeyValue[]): string | undefined {
+  for (const kv of list) if (badText(kv.key) || badValue(kv.value)) return kv.key;
+  return undefined;
+}
+
+/**
+ * Why a span must be rejected for its text, or undefined: every string of the span, its events,
+ * links, resource and scope must be valid Unicode, as protobuf requires of `string` fields and
+ * JSON of its text. A string that is not (invalid UTF-8 in protobuf, or a lone surrogate escape in
+ * JSON) arrives here holding a lone surrogate. Walks every string, so decoders ask for it only
+ * when their input had such text.
+ */
+export function textInvalidReason(span: Span): string | undefined {
+  const where = (what: string) => `invalid UTF-8 in ${what}`;
+  if (badText(span.name)) return where('the name');
+  if (badText(span.traceState)) return where('the trace state');
+  if (badText(span.status.message)) return where('the status message');
+  let key = badAttributes(span.attributes);
+  if (key !== undefined) return where(`attribute ${JSON.stringify(key)}`);
+  for (const event of span.events) {
+    if (badText(event.name) || badAttributes(event.attributes) !== undefined) return where('an event');
+  }
+  for (const link of span.links) {
+    if (badText(link.traceState) || badAttributes(link.attributes) !== undefined) return where('a link');
+  }
+  key = badAttributes(span.resource.attributes);
+  if (key !== undefined || badText(span.resource.schemaUrl)) return where('the resource');
+  const scope = span.scope;
+  if (badText(scope.name) || badText(scope.version) || badText(scope.schemaUrl)) return where('the scope');
+  if (badAttributes(scope.attributes) !== undefined) return where('the scope');
   return undefined;
 }
 
@@ -45,27 +119,55 @@ export interface ValidatedSpans {
   readonly errorMessage: string;
 }
 
+/** Options of `validateSpans`. */
+export interface ValidateOptions {
+  /**
+   * Also reject spans holding text that is not valid Unicode (`textInvalidReason`). Decoders ask
+   * for it when their input had such text; checking every string of every span otherwise costs
+   * ingest time for nothing.
+   */
+  readonly checkText?: boolean;
+}
+
+/**
+ * A decoder that hands each span to `visit` as soon as it is decoded, saying whether that span's
+ * text must be checked (`textInvalidReason`). Validating spans as they come means that rejected
+ * ones never pile up: a 16 MiB request of empty spans made 3 GiB of span objects when all were
+ * decoded before any was validated.
+ */
+export type SpanSource = (visit: (span: Span, checkText: boolean) => void) => void;
+
 /**
  * Splits decoded spans into valid and rejected, as OTLP partial success needs. A parent id of all
- * zeros is treated as "no parent" (some SDKs send it), not as an error.
+ * zeros is treated as "no parent" (some SDKs send it), not as an error. Takes the spans as a list
+ * or straight from a decoder (`SpanSource`).
  */
-export function validateSpans(spans: readonly Span[]): ValidatedSpans {
+export function validateSpans(spans: readonly Span[] | SpanSource, options: ValidateOptions = {}): ValidatedSpans {
+  const checkAll = options.checkText === true;
   const valid: Span[] = [];
   const reasons: string[] = [];
   let rejected = 0;
-  for (let i = 0; i < spans.length; i++) {
-    let span = spans[i];
+  let i = 0;
+  const visit = (decoded: Span, checkText: boolean) => {
+    let span = decoded;
     if (span.parentSpanId.length === 16 && isAllZero(span.parentSpanId)) {
       span = { ...span, parentSpanId: '' };
     }
-    const reason = spanInvalidReason(span);
+    const reason = spanInvalidReason(span) ?? (checkAll || checkText ? textInvalidReason(span) : undefined);
     if (reason === undefined) {
       valid.push(span);
     } else {
       rejected++;
-      if (reasons.length < 5) reasons.push(`span ${i} (${span.name || 'unnamed'}): ${reason}`);
+      if (reasons.length < 5) {
+        // A name that is not Unicode is shown with replacement characters: the message is sent back.
+        const name = span.name.replace(LONE_SURROGATE_G, '\uFFFD');
+        reasons.push(`span ${i} (${name || 'unnamed'}): ${reason}`);
+      }
     }
-  }
+    i++;
+  };
+  if (typeof spans === 'function') spans(visit);
+  else for (const span of spans) visit(span, false);
   let errorMessage = reasons.join('; ');
   if (rejected > reasons.length) errorMessage += `; and ${rejected - reasons.length} more`;
   return { spans: valid, rejectedSpans: rejected, errorMessage };

@@ -100,8 +100,16 @@ describe('query API', () => {
     const cases: [string, RegExp][] = [
       ['minDuration=fast', /minDuration: cannot parse "fast"/],
       ['status=broken', /status/],
-      ['limit=0', /limit/],
-      ['limit=abc', /limit/],
+      ['limit=0', /limit: "0" is out of range; use 1 to 1000/],
+      ['limit=abc', /limit: expected a decimal integer from 1 to 1000, got "abc"/],
+      ['limit=Infinity', /limit: expected a decimal integer from 1 to 1000, got "Infinity"/],
+      ['limit=0x10', /limit: expected a decimal integer/],
+      ['limit=%205', /limit: expected a decimal integer from 1 to 1000, got " 5"/],
+      ['limit=1e2', /limit: expected a decimal integer/],
+      ['start=%205', /start: cannot parse " 5"/],
+      ['start=9999999999999999', /start: "9999999999999999" is out of range/],
+      ['end=2025-02-30T00:00:00Z', /end: "2025-02-30T00:00:00Z" is not a date and time that exists/],
+      ['minDuration=5%20ms', /minDuration: cannot parse "5 ms"/],
       ['start=yesterday', /start: cannot parse/],
       ['start=2000&end=1000', /end is before start/],
       ['minDuration=2s&maxDuration=1s', /maxDuration is less than minDuration/],
@@ -125,6 +133,67 @@ describe('query API', () => {
     );
     const none = await get('/api/v1/search?attr=order.id%3DORD-9&attr=order.id%3DORD-10');
     assert.deepEqual(none.json().traces, []);
+  });
+
+  it('searches with TraceQL: matched spansets cut to spss, the fields the query read', async () => {
+    const q = encodeURIComponent('{ resource.service.name = "frontend" } >> { status = error }');
+    const r = await get(`/api/v1/search?q=${q}`);
+    assert.equal(r.statusCode, 200);
+    const body = r.json();
+    assert.equal(body.traces.length, 1);
+    assert.equal(body.traces[0].traceId, 'abcdef0123456789abcdef0123456789');
+    assert.equal(body.traces[0].rootName, 'GET /');
+    assert.deepEqual(body.traces[0].spanSets, [
+      {
+        spans: [
+          {
+            spanId: '0000000000000002',
+            name: 'child',
+            service: 'frontend',
+            startUnixNano: String(now),
+            durationNanos: '1000000',
+            attributes: [
+              { key: 'service.name', field: 'resource.service.name', value: 'frontend' },
+              { key: 'status', field: 'span:status', value: 'error' },
+            ],
+          },
+        ],
+        matched: 1,
+        attributes: [],
+      },
+    ]);
+    const all = (await get(`/api/v1/search?q=${encodeURIComponent('{ } | count() > 1')}&spss=1`)).json();
+    assert.equal(all.traces[0].spanSets[0].matched, 2);
+    assert.equal(all.traces[0].spanSets[0].spans.length, 1);
+    assert.deepEqual(all.traces[0].spanSets[0].attributes, [{ name: 'count()', value: 2 }]);
+    const none = (await get(`/api/v1/search?q=${encodeURIComponent('{ span.order.id = "ORD-10" }')}`)).json();
+    assert.deepEqual(none.traces, []);
+    const found = (
+      await get(`/api/v1/search?q=${encodeURIComponent('{ .order.id = "ORD-9" && duration > 250ms }')}`)
+    ).json();
+    assert.equal(found.traces.length, 1);
+  });
+
+  it('answers a bad TraceQL query with 400, the position and the reason', async () => {
+    const r = await get(`/api/v1/search?q=${encodeURIComponent('{ .a = 1 status = error }')}`);
+    assert.equal(r.statusCode, 400);
+    const body = r.json();
+    assert.equal(body.error, 'bad_request');
+    assert.match(body.message, /^invalid TraceQL query: 1:10: expected "}" or an operator, found "status"/);
+    assert.deepEqual(
+      { kind: body.traceql.kind, line: body.traceql.line, col: body.traceql.col, offset: body.traceql.offset },
+      { kind: 'syntax', line: 1, col: 10, offset: 9 },
+    );
+    const typed = (await get(`/api/v1/search?q=${encodeURIComponent('{ 1 = "a" }')}`)).json();
+    assert.equal(typed.traceql.kind, 'invalid');
+    const metrics = (await get(`/api/v1/search?q=${encodeURIComponent('{ } | rate()')}`)).json();
+    assert.equal(metrics.traceql.kind, 'unsupported');
+    assert.match(metrics.message, /not supported yet/);
+    const mixed = await get(`/api/v1/search?q=${encodeURIComponent('{ }')}&service=frontend`);
+    assert.equal(mixed.statusCode, 400);
+    assert.match(mixed.json().message, /cannot be combined with service/);
+    assert.equal((await get(`/api/v1/search?q=${encodeURIComponent('{ }')}&spss=0`)).statusCode, 400);
+    assert.equal((await get('/api/v1/search?service=frontend&spss=2')).statusCode, 400);
   });
 
   it('lists services, operations, dependencies and stats over a default window', async () => {

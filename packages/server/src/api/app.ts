@@ -1,10 +1,26 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spansToApiJsonText, spansToTracesData, type UnixNanos, unixNanos } from '@ariadne/core';
+import {
+  compileTraceQL,
+  spansToApiJsonText,
+  spansToTracesData,
+  TraceQLError,
+  type TraceQLQuery,
+  type UnixNanos,
+  unixNanos,
+} from '@ariadne/core';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, silentLogger } from '../logger.ts';
-import { BadParameterError, isTraceId, parseAttributeFilter, parseDuration, parseTime } from '../query/params.ts';
+import { type ApiMetrics, recordRequests, timedReader } from '../metrics.ts';
+import {
+  BadParameterError,
+  isTraceId,
+  parseAttributeFilter,
+  parseDuration,
+  parseInteger,
+  parseTime,
+} from '../query/params.ts';
 import {
   NotYetCommittedError,
   type SpanReader,
@@ -13,6 +29,8 @@ import {
   type TraceQuery,
 } from '../query/span-store.ts';
 import { summarizeTrace, summaryToJson } from '../query/trace-summary.ts';
+import { traceQLHitJson } from '../query/traceql-json.ts';
+import { searchTraceQL, type TraceQLSearchResult } from '../query/traceql-search.ts';
 
 /** What the API needs: a store to read from, and optionally the built web UI to serve. */
 export interface ApiDependencies {
@@ -25,6 +43,11 @@ export interface ApiDependencies {
   readonly readiness?: () => { readonly ready: boolean; readonly reason?: string };
   /** Spans acknowledged but not yet in the store, and why ingest is unavailable if it is (`/healthz`). */
   readonly ingestStatus?: () => { readonly pendingSpans: number; readonly unavailable?: string };
+  /**
+   * Where request and query durations are recorded, served at `/metrics` (Prometheus text) with
+   * every other metric of the server; without it there is no `/metrics`.
+   */
+  readonly metrics?: ApiMetrics;
 }
 
 /** One table maps API error codes to HTTP statuses. */
@@ -40,10 +63,29 @@ class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** More fields of the error body (a TraceQL error's position). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
 }
+
+/** A query that does not parse, validate or run: 400 with where and why. */
+function traceQLBadRequest(error: TraceQLError): ApiError {
+  return new ApiError('bad_request', `invalid TraceQL query: ${error.message}`, {
+    traceql: {
+      kind: error.code,
+      line: error.line,
+      col: error.col,
+      offset: error.offset,
+      end: error.end,
+      reason: error.reason,
+    },
+  });
+}
+
+const DEFAULT_SPSS = 3;
+const MAX_SPSS = 1000;
 
 const DEFAULT_SEARCH_LIMIT = 20;
 const MAX_SEARCH_LIMIT = 1000;
@@ -62,8 +104,11 @@ const searchSchema = {
       maxDuration: { type: 'string' },
       start: { type: 'string' },
       end: { type: 'string' },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_SEARCH_LIMIT },
+      // A string parsed by parseInteger: coerced by the schema, `Infinity`, `0x10` and ` 5` passed.
+      limit: { type: 'string' },
       attr: stringOrArray,
+      q: { type: 'string' },
+      spss: { type: 'string' },
     },
   },
 } as const;
@@ -117,11 +162,16 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     routerOptions: { querystringParser: (text: string) => Object.fromEntries(groupParams(new URLSearchParams(text))) },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }) as unknown as FastifyInstance;
-  const { store } = deps;
+  const { metrics } = deps;
+  const store = metrics ? timedReader(deps.store, metrics) : deps.store;
+  if (metrics) {
+    recordRequests(app, metrics, 'http');
+    metrics.watchReadiness(() => (deps.readiness ? deps.readiness().ready : true));
+  }
 
   app.setErrorHandler((error: FastifyError | ApiError | BadParameterError, request, reply) => {
     if (error instanceof ApiError) {
-      return reply.code(ERROR_STATUS[error.code]).send({ error: error.code, message: error.message });
+      return reply.code(ERROR_STATUS[error.code]).send({ error: error.code, message: error.message, ...error.details });
     }
     if (error instanceof NotYetCommittedError) {
       reply.header('retry-after', '5');
@@ -148,6 +198,9 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     if (!readiness.ready) throw new ApiError('unavailable', `not ready: ${readiness.reason ?? 'unknown'}`);
     return reply.send({ status: 'ready' });
   });
+
+  if (metrics)
+    app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.exposition()));
 
   app.get<{ Params: { traceId: string }; Querystring: { format?: 'ariadne' | 'otlp'; start?: string; end?: string } }>(
     '/api/v1/traces/:traceId',
@@ -181,11 +234,15 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
       maxDuration?: string;
       start?: string;
       end?: string;
-      limit?: number;
+      limit?: string;
       attr?: string | string[];
+      q?: string;
+      spss?: string;
     };
   }>('/api/v1/search', { schema: searchSchema }, async (request) => {
     const q = request.query;
+    if (q.q !== undefined) return traceQLSearch(q);
+    if (q.spss !== undefined) throw new ApiError('bad_request', 'spss applies to a TraceQL search (q) only');
     const attrs = q.attr === undefined ? [] : Array.isArray(q.attr) ? q.attr : [q.attr];
     const query: TraceQuery = {
       ...timeRange(q),
@@ -195,7 +252,7 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
       minDurationNanos: q.minDuration === undefined ? undefined : parseDuration(q.minDuration, 'minDuration'),
       maxDurationNanos: q.maxDuration === undefined ? undefined : parseDuration(q.maxDuration, 'maxDuration'),
       attributes: attrs.map(parseAttributeFilter),
-      limit: q.limit ?? DEFAULT_SEARCH_LIMIT,
+      limit: q.limit === undefined ? DEFAULT_SEARCH_LIMIT : parseInteger(q.limit, 'limit', 1, MAX_SEARCH_LIMIT),
     };
     if (
       query.minDurationNanos !== undefined &&
@@ -207,6 +264,37 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     const traces = await store.searchTraces(query);
     return { traces: traces.map(summaryToJson) };
   });
+
+  /** `GET /api/v1/search?q=<TraceQL>`: every other form parameter is refused alongside `q`. */
+  async function traceQLSearch(q: { q?: string; start?: string; end?: string; limit?: string; spss?: string }) {
+    const form = Object.keys(q).filter((k) => !['q', 'start', 'end', 'limit', 'spss'].includes(k));
+    if (form.length > 0)
+      throw new ApiError(
+        'bad_request',
+        `q (TraceQL) cannot be combined with ${form.join(', ')}: write them in the query`,
+      );
+    const source = q.q ?? '';
+    let query: TraceQLQuery;
+    try {
+      query = compileTraceQL(source);
+    } catch (error) {
+      if (error instanceof TraceQLError) throw traceQLBadRequest(error);
+      throw error;
+    }
+    const limit = q.limit === undefined ? DEFAULT_SEARCH_LIMIT : parseInteger(q.limit, 'limit', 1, MAX_SEARCH_LIMIT);
+    const spss = q.spss === undefined ? DEFAULT_SPSS : parseInteger(q.spss, 'spss', 1, MAX_SPSS);
+    let result: TraceQLSearchResult;
+    try {
+      result = await searchTraceQL(store, query, { ...timeRange(q), limit, source });
+    } catch (error) {
+      if (error instanceof TraceQLError) throw traceQLBadRequest(error);
+      throw error;
+    }
+    return {
+      traces: result.traces.map((hit) => traceQLHitJson(hit, spss)),
+      metrics: { inspectedTraces: result.tracesInspected, truncated: result.truncated },
+    };
+  }
 
   app.get('/api/v1/services', async () => ({ services: await store.listServices() }));
 

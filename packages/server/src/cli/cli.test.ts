@@ -175,6 +175,21 @@ describe('ariadne CLI', () => {
     assert.equal(search.code, 0, search.stderr);
     assert.match(search.stdout, new RegExp(TRACE));
     assert.match(search.stdout, /cli-shop: POST \/orders/);
+    const traceql = await run([
+      'search',
+      '{ resource.service.name = "cli-shop" && span.order.id = "ORD-CLI-1" } | count() > 0',
+      '--api',
+      server.api,
+    ]);
+    assert.equal(traceql.code, 0, traceql.stderr);
+    assert.match(traceql.stdout, new RegExp(`${TRACE}.*cli-shop: POST /orders.*\\s[1-9]\\d*$`, 'm'));
+    assert.match(traceql.stdout, /MATCHED/);
+    const bad = await run(['search', '{ status = }', '--api', server.api]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /invalid TraceQL query: 1:12: /);
+    const mixed = await run(['search', '{ }', '--service', 'cli-shop', '--api', server.api]);
+    assert.equal(mixed.code, 2);
+    assert.match(mixed.stderr, /cannot be combined with --service/);
     const trace = await run(['trace', TRACE, '--api', server.api]);
     assert.equal(trace.code, 0, trace.stderr);
     assert.match(trace.stdout, /POST \/orders/);

@@ -3,8 +3,11 @@ import { formatDuration } from '@ariadne/core';
 import { apiBase, type CliIo, fetchJson, UsageError } from './io.ts';
 
 export const SEARCH_USAGE = `Usage: ariadne search [options]
+       ariadne search '<TraceQL>' [--start T] [--end T] [--limit N] [--spss N] [--json]
 
-Finds traces through the query API, newest first. All span conditions hold for one span.
+Finds traces through the query API, newest first. With a TraceQL query (Grafana Tempo's
+language), for example '{ resource.service.name = "order" && status = error }', the traces it
+matches, with how many spans matched; with options, all span conditions hold for one span.
 
 Options:
   --service NAME        spans of this service
@@ -15,6 +18,7 @@ Options:
   --start T, --end T    unix milliseconds or RFC 3339
   --attr KEY=VALUE      attribute equality (repeatable), e.g. --attr order.id=ORD-42
   --limit N             at most N traces (default 20)
+  --spss N              spans shown per matched spanset with --json (default 3)
   --json                print the API's JSON
   --api URL             query API (env ARIADNE_API; default http://127.0.0.1:4320)
   --help
@@ -29,13 +33,15 @@ interface TraceRow {
   spanCount: number;
   errorCount: number;
   services: string[];
+  /** With a TraceQL query: the matched spansets. */
+  spanSets?: { matched: number }[];
 }
 
 /** `ariadne search`: the search API as a table. */
 export async function runSearch(argv: string[], io: CliIo): Promise<number> {
-  let values: Record<string, string | string[] | boolean | undefined>;
+  let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
-    ({ values } = parseArgs({
+    parsed = parseArgs({
       args: argv,
       options: {
         service: { type: 'string' },
@@ -47,20 +53,35 @@ export async function runSearch(argv: string[], io: CliIo): Promise<number> {
         end: { type: 'string' },
         attr: { type: 'string', multiple: true },
         limit: { type: 'string' },
+        spss: { type: 'string' },
         json: { type: 'boolean' },
         api: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
-    }));
+      allowPositionals: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const { values, positionals } = parsed;
   if (values.help) {
     io.stdout.write(SEARCH_USAGE);
     return 0;
   }
+  if (positionals.length > 1) throw new UsageError('give the TraceQL query as one argument, in quotes');
+  const traceql = positionals[0];
+  const formFlags = ['service', 'operation', 'status', 'min-duration', 'max-duration', 'attr'].filter(
+    (f) => values[f] !== undefined,
+  );
+  if (traceql !== undefined && formFlags.length > 0)
+    throw new UsageError(
+      `a TraceQL query cannot be combined with --${formFlags.join(', --')}: write them in the query`,
+    );
+  if (traceql === undefined && values.spss !== undefined) throw new UsageError('--spss needs a TraceQL query');
   const params = new URLSearchParams();
+  if (traceql !== undefined) params.set('q', traceql);
+  if (typeof values.spss === 'string') params.set('spss', values.spss);
   const map: [string, string][] = [
     ['service', 'service'],
     ['operation', 'operation'],
@@ -75,6 +96,7 @@ export async function runSearch(argv: string[], io: CliIo): Promise<number> {
   for (const a of (values.attr as string[] | undefined) ?? []) params.append('attr', a);
   const base = apiBase(values.api as string | undefined);
   const body = (await fetchJson(`${base}/api/v1/search?${params}`)) as { traces: TraceRow[] };
+  const matched = (t: TraceRow) => (t.spanSets ?? []).reduce((n, set) => n + set.matched, 0);
   if (values.json) {
     io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return 0;
@@ -91,8 +113,18 @@ export async function runSearch(argv: string[], io: CliIo): Promise<number> {
     t.errorCount > 0 ? `${t.errorCount} errors` : '',
     `${t.rootService}: ${t.rootName}`,
     t.services.join(','),
+    ...(traceql === undefined ? [] : [String(matched(t))]),
   ]);
-  const header = ['TRACE ID', 'START', 'DURATION', 'SPANS', 'ERRORS', 'ROOT', 'SERVICES'];
+  const header = [
+    'TRACE ID',
+    'START',
+    'DURATION',
+    'SPANS',
+    'ERRORS',
+    'ROOT',
+    'SERVICES',
+    ...(traceql === undefined ? [] : ['MATCHED']),
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells

@@ -21,13 +21,26 @@ interface Long {
   high: number;
 }
 
+import { escapeInvalidUtf8InJson } from './decode-otlp-utf8.ts';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './otlp-proto-schema.ts';
-import { ProtobufError, readExportTraceServiceRequest } from './otlp-protobuf-reader.ts';
+import { ProtobufError, readExportTraceServiceRequest, type SpanVisitor } from './otlp-protobuf-reader.ts';
 
 /**
  * Pure decoders for OTLP trace export requests: bytes in, validated model spans out. They know
  * nothing about HTTP or gRPC (the receivers only move bytes and status codes), so they can be
  * tested and benchmarked on their own.
+ *
+ * Protobuf and JSON are judged alike (decode-otlp.test.ts sends the same requests both ways):
+ * - a body that is not a message at all (truncated, wrong wire types, malformed JSON, a field of
+ *   the wrong JSON type) is undecodable: `OtlpDecodeError`, so HTTP 400 / gRPC INVALID_ARGUMENT
+ *   and nothing is stored, as OTLP says of requests that cannot be decoded;
+ * - a message that decodes but holds invalid spans (bad ids, end before start, a span kind or
+ *   status code OTLP does not define, text that is not UTF-8: invalid bytes in a protobuf string,
+ *   in a JSON string, or a lone surrogate `\ud800` escape) has those spans rejected and the rest
+ *   stored, reported through OTLP partial success (`rejected_spans`, `error_message`).
+ * Proto3 enums are open, so an out-of-range kind is a decodable message with an invalid span; and
+ * rejecting only the spans that hold bad text keeps the rest of a batch, where failing the whole
+ * request would lose it (the sender must not retry a 400).
  */
 
 /** A request body that cannot be decoded at all; the whole request is rejected (HTTP 400, gRPC INVALID_ARGUMENT). */
@@ -210,11 +223,18 @@ export function spansFromOtlpProtobufLibrary(bytes: Uint8Array): Span[] {
 /**
  * Decodes a protobuf export request with the strict hand-written reader, without validating the
  * spans. Throws `OtlpDecodeError` for bytes that are not a valid message (truncated, wrong wire
- * types, lengths beyond the buffer, nesting deeper than 64 levels).
+ * types, lengths beyond the buffer, nesting deeper than 64 levels). A string that is not UTF-8
+ * comes back with lone surrogates in place of its bad bytes (decode-otlp-utf8.ts).
  */
 export function spansFromOtlpProtobuf(bytes: Uint8Array): Span[] {
+  const spans: Span[] = [];
+  readProtobuf(bytes, (span) => spans.push(span));
+  return spans;
+}
+
+function readProtobuf(bytes: Uint8Array, visit: SpanVisitor): void {
   try {
-    return readExportTraceServiceRequest(bytes);
+    readExportTraceServiceRequest(bytes, visit);
   } catch (error) {
     if (error instanceof ProtobufError || error instanceof RangeError) {
       throw new OtlpDecodeError(`invalid protobuf ExportTraceServiceRequest: ${error.message}`);
@@ -223,16 +243,40 @@ export function spansFromOtlpProtobuf(bytes: Uint8Array): Span[] {
   }
 }
 
-/** Decodes and validates a protobuf export request. Throws `OtlpDecodeError` if undecodable. */
+/**
+ * Decodes and validates a protobuf export request. Throws `OtlpDecodeError` if undecodable;
+ * invalid spans are counted in the result (partial success).
+ */
 export function decodeOtlpProtobuf(bytes: Uint8Array): ValidatedSpans {
-  return validateSpans(spansFromOtlpProtobuf(bytes));
+  return validateSpans((visit) => readProtobuf(bytes, visit));
 }
 
-/** Decodes and validates an OTLP JSON export request. Throws `OtlpDecodeError` if undecodable. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** A `\uD800`–`\uDFFF` escape: JSON.parse may make a lone surrogate of it (or half of a pair). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Decodes and validates an OTLP JSON export request. Throws `OtlpDecodeError` if undecodable;
+ * invalid spans, including those holding text that is not UTF-8, are counted in the result
+ * (partial success).
+ */
 export function decodeOtlpJson(bytes: Uint8Array): ValidatedSpans {
+  let text: string;
+  let checkText = false;
+  try {
+    text = utf8.decode(bytes);
+    checkText = SURROGATE_ESCAPE.test(text);
+  } catch {
+    const escaped = escapeInvalidUtf8InJson(bytes);
+    if ('invalidAt' in escaped) {
+      throw new OtlpDecodeError(`invalid JSON: byte ${escaped.invalidAt} is not UTF-8 and not inside a string`);
+    }
+    text = escaped.text;
+    checkText = true;
+  }
   let body: unknown;
   try {
-    body = parseOtlpJsonText(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    body = parseOtlpJsonText(text);
   } catch (error) {
     throw new OtlpDecodeError(`invalid JSON: ${(error as Error).message}`);
   }
@@ -240,7 +284,7 @@ export function decodeOtlpJson(bytes: Uint8Array): ValidatedSpans {
     throw new OtlpDecodeError('invalid OTLP JSON: expected an ExportTraceServiceRequest object');
   }
   try {
-    return validateSpans(spansFromOtlpJson(body));
+    return validateSpans((visit) => spansFromOtlpJson(body, (span) => visit(span, checkText)));
   } catch (error) {
     if (error instanceof OtlpJsonError) throw new OtlpDecodeError(`invalid OTLP JSON: ${error.message}`);
     throw error;

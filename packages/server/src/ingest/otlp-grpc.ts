@@ -1,13 +1,20 @@
 import * as grpc from '@grpc/grpc-js';
+import { grpcHttpStatus, type IngestMetrics } from '../metrics.ts';
 import { encodeExportResponseProtobuf, encodeRpcStatusProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { LogFormat } from './ingest-log.ts';
-import { QueueFullError, type WriteQueue } from './write-queue.ts';
+import { QueueFullError, refusalReason, type WriteQueue } from './write-queue.ts';
 
 /** Options for the OTLP/gRPC receiver. */
 export interface OtlpGrpcOptions {
   readonly queue: WriteQueue;
   /** Largest message accepted, after decompression (default 16 MiB). */
   readonly maxMessageBytes: number;
+  /**
+   * Where spans received, accepted and refused, and call durations, are counted (default:
+   * nowhere). Messages over `maxMessageBytes` are refused by grpc-js before they reach Ariadne and
+   * are not counted.
+   */
+  readonly metrics?: IngestMetrics;
 }
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -48,12 +55,21 @@ export class OtlpGrpcReceiver {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
     });
-    const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+    const { metrics } = options;
+    const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, send) => {
+      // Every answer goes through `callback`, which records how long the call took.
+      const started = performance.now();
+      const callback: grpc.sendUnaryData<Buffer> = (error, value) => {
+        const status = grpcHttpStatus(error?.code ?? grpc.status.OK);
+        metrics?.request('otlp_grpc', EXPORT_PATH, status, (performance.now() - started) / 1000);
+        send(error, value);
+      };
       const raw = { format: LogFormat.OTLP_PROTOBUF, body: call.request };
       options.queue.decode(raw).then(
         (decoded) =>
           options.queue.enqueueDecoded(decoded, raw).then(
-            () =>
+            () => {
+              metrics?.accepted('otlp_grpc', decoded);
               callback(
                 null,
                 Buffer.from(
@@ -62,13 +78,16 @@ export class OtlpGrpcReceiver {
                     errorMessage: decoded.errorMessage,
                   }),
                 ),
-              ),
+              );
+            },
             (error: Error) => {
+              metrics?.refused('otlp_grpc', refusalReason(error), decoded);
               const retry = error instanceof QueueFullError ? error.retryAfterSeconds : 5;
               callback(errorWithDetails(grpc.status.UNAVAILABLE, error.message, retry));
             },
           ),
         (error: Error) => {
+          metrics?.refused('otlp_grpc', error instanceof OtlpDecodeError ? 'malformed' : refusalReason(error));
           if (error instanceof OtlpDecodeError) callback(errorWithDetails(grpc.status.INVALID_ARGUMENT, error.message));
           else callback(errorWithDetails(grpc.status.UNAVAILABLE, `spans could not be decoded: ${error.message}`, 5));
         },

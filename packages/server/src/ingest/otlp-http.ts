@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { type Logger, silentLogger } from '../logger.ts';
+import { type IngestMetrics, recordRequests } from '../metrics.ts';
 import {
   encodeExportResponseJson,
   encodeExportResponseProtobuf,
@@ -11,7 +12,13 @@ import {
   OtlpDecodeError,
 } from './decode-otlp.ts';
 import { LogFormat } from './ingest-log.ts';
-import { type DecodedRequest, QueueClosedError, QueueFullError, type WriteQueue } from './write-queue.ts';
+import {
+  type DecodedRequest,
+  QueueClosedError,
+  QueueFullError,
+  refusalReason,
+  type WriteQueue,
+} from './write-queue.ts';
 
 /** Options for the OTLP/HTTP receiver. */
 export interface OtlpHttpOptions {
@@ -20,6 +27,8 @@ export interface OtlpHttpOptions {
   readonly maxBodyBytes: number;
   /** Where failures are logged, with their cause (default: nowhere). */
   readonly logger?: Logger;
+  /** Where spans received, accepted and refused, and request durations, are counted (default: nowhere). */
+  readonly metrics?: IngestMetrics;
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -72,6 +81,8 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
   // Hand the raw stream to the route: decompression and limits are ours.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  const { metrics } = options;
+  if (metrics) recordRequests(app, metrics, 'otlp_http');
 
   const sendStatus = (reply: FastifyReply, json: boolean, http: number, code: number, message: string) => {
     if (json) return reply.code(http).type(JSON_TYPE).send(encodeRpcStatusJson(code, message));
@@ -87,6 +98,7 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
     const stream = request.body as Readable;
     if (!json && contentType !== PROTOBUF) {
       stream.resume();
+      metrics?.refused('otlp_http', 'unsupported_media_type');
       return reply
         .code(415)
         .type(JSON_TYPE)
@@ -100,6 +112,7 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
     const encoding = (request.headers['content-encoding'] ?? 'identity').toString().trim().toLowerCase();
     if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
       stream.resume();
+      metrics?.refused('otlp_http', 'unsupported_media_type');
       return sendStatus(
         reply.code(415),
         json,
@@ -111,6 +124,7 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > options.maxBodyBytes) {
       stream.resume();
+      metrics?.refused('otlp_http', 'too_large');
       return sendStatus(
         reply,
         json,
@@ -125,6 +139,7 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         reply.header('connection', 'close');
+        metrics?.refused('otlp_http', 'too_large');
         return sendStatus(
           reply,
           json,
@@ -133,8 +148,10 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
           `body exceeds the limit of ${options.maxBodyBytes} bytes after decompression`,
         );
       }
-      if (error instanceof BadEncodingError)
+      if (error instanceof BadEncodingError) {
+        metrics?.refused('otlp_http', 'malformed');
         return sendStatus(reply, json, 400, GrpcCode.INVALID_ARGUMENT, error.message);
+      }
       throw error;
     }
     const raw = { format: json ? LogFormat.OTLP_JSON : LogFormat.OTLP_PROTOBUF, body };
@@ -153,15 +170,20 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
     try {
       decoded = await options.queue.decode(raw);
     } catch (error) {
-      if (error instanceof OtlpDecodeError)
+      if (error instanceof OtlpDecodeError) {
+        metrics?.refused('otlp_http', 'malformed');
         return sendStatus(reply, json, 400, GrpcCode.INVALID_ARGUMENT, error.message);
+      }
+      metrics?.refused('otlp_http', refusalReason(error));
       return unavailable(error, 'decoded');
     }
     try {
       await options.queue.enqueueDecoded(decoded, raw);
     } catch (error) {
+      metrics?.refused('otlp_http', refusalReason(error), decoded);
       return unavailable(error, 'stored');
     }
+    metrics?.accepted('otlp_http', decoded);
     const result = { rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.errorMessage };
     if (json) return reply.code(200).type(JSON_TYPE).send(encodeExportResponseJson(result));
     return reply

@@ -1,4 +1,4 @@
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import {
   type AnyValue,
   type InstrumentationScope,
@@ -10,6 +10,7 @@ import {
   serviceNameOf,
   type UnixNanos,
 } from '@ariadne/core';
+import { decodeUtf8Escaping } from './decode-otlp-utf8.ts';
 
 /**
  * A hand-written, strict decoder for `ExportTraceServiceRequest`, straight into model spans.
@@ -22,7 +23,9 @@ import {
  * (otlp-protobuf-reader.test.ts).
  *
  * Unknown fields with a valid wire type are skipped, as protobuf requires. Errors are thrown as
- * `ProtobufError` with the message path.
+ * `ProtobufError` with the message path. A `string` field that is not UTF-8 is not an error here:
+ * it is decoded with lone surrogates in place of the bad bytes (decode-otlp-utf8.ts) and counted,
+ * so that validation can reject just the spans that hold it.
  */
 export class ProtobufError extends Error {
   override readonly name = 'ProtobufError';
@@ -55,7 +58,10 @@ function cachedHead<T>(cache: Map<string, T>, r: Reader, range: [number, number]
   let value = cache.get(key);
   if (value === undefined) {
     r.pos = range[0];
+    const invalid = r.invalidStrings;
     value = read();
+    // One holding text that is not UTF-8 is not kept: found in the cache, it would not be counted.
+    if (r.invalidStrings !== invalid) return value;
     if (cache.size >= HEADS_MAX) cache.clear();
     cache.set(key, value);
   }
@@ -65,6 +71,8 @@ function cachedHead<T>(cache: Map<string, T>, r: Reader, range: [number, number]
 class Reader {
   pos: number;
   readonly node: NodeBuffer;
+  /** How many `string` fields were not UTF-8 (decoded with lone surrogates, see `string`). */
+  invalidStrings = 0;
   /** The last 16-byte trace id read, and where its bytes are (see `traceIdHex`). */
   private lastTraceId: string | undefined;
   private lastTraceIdAt = 0;
@@ -148,7 +156,12 @@ class Reader {
     const start = this.pos;
     this.pos = stop;
     if (start === stop) return '';
-    return this.node.utf8Slice(start, stop);
+    const text = this.node.utf8Slice(start, stop);
+    // utf8Slice puts U+FFFD where bytes are not UTF-8, so only a string holding one can be bad
+    // (indexOf is immediate on the usual one-byte strings, which cannot hold it).
+    if (text.indexOf('\uFFFD') === -1 || isUtf8(this.buf.subarray(start, stop))) return text;
+    this.invalidStrings++;
+    return decodeUtf8Escaping(this.buf, start, stop);
   }
 
   hex(end: number, path: string): string {
@@ -230,9 +243,19 @@ function readTag(r: Reader, end: number, path: string): number {
   return tag;
 }
 
+/**
+ * Shared immutable values for what is often absent: a request of 2-byte empty messages would
+ * otherwise make a 30 to 60-byte object from every 2 bytes (see the memory test in
+ * decode-otlp.fuzz.test.ts).
+ */
+const EMPTY_VALUE: AnyValue = Object.freeze({ type: 'empty' });
+const UNSET_STATUS = Object.freeze({ code: 0, message: '' });
+/** The events, links or attributes of what has none: one shared, frozen empty list. */
+const NONE: readonly never[] = Object.freeze([]);
+
 function readAnyValue(r: Reader, end: number, path: string, depth: number): AnyValue {
   if (depth > MAX_DEPTH) throw new ProtobufError(`${path}: nested more than ${MAX_DEPTH} levels`);
-  let value: AnyValue = { type: 'empty' };
+  let value: AnyValue = EMPTY_VALUE;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
     const field = tag >>> 3;
@@ -299,7 +322,7 @@ function readAnyValue(r: Reader, end: number, path: string, depth: number): AnyV
 
 function readKeyValue(r: Reader, end: number, path: string, depth: number): KeyValue {
   let key = '';
-  let value: AnyValue = { type: 'empty' };
+  let value: AnyValue = EMPTY_VALUE;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
     const field = tag >>> 3;
@@ -363,11 +386,18 @@ function readAttribute(r: Reader, end: number, wt: number, list: KeyValue[], pat
       return;
     }
   }
+  const invalid = r.invalidStrings;
   const kv = readKeyValue(r, stop, path, 0);
   r.pos = stop;
   list.push(kv);
-  // Values holding bytes are mutable Uint8Arrays: never share them.
-  if (kv.value.type !== 'bytes' && kv.value.type !== 'array' && kv.value.type !== 'kvlist') {
+  // Values holding bytes are mutable Uint8Arrays: never share them. Text that is not UTF-8 must be
+  // counted each time it is read, so it is not kept either.
+  if (
+    kv.value.type !== 'bytes' &&
+    kv.value.type !== 'array' &&
+    kv.value.type !== 'kvlist' &&
+    r.invalidStrings === invalid
+  ) {
     cacheArena.set(buf.subarray(start, stop), base);
     cacheLengths[slot] = length;
     cacheValues[slot] = kv;
@@ -417,7 +447,7 @@ function readScope(r: Reader, end: number, path: string, schemaUrl: string): Ins
 function readEvent(r: Reader, end: number, path: string): SpanEvent {
   let time = 0n;
   let name = '';
-  const attributes: KeyValue[] = [];
+  let attributes: KeyValue[] | undefined;
   let dropped = 0;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
@@ -429,20 +459,22 @@ function readEvent(r: Reader, end: number, path: string): SpanEvent {
     } else if (field === 2) {
       expect(wt, LEN, `${path}.name`);
       name = r.string(end, path);
-    } else if (field === 3) readAttribute(r, end, wt, attributes, `${path}.attributes`);
-    else if (field === 4) {
+    } else if (field === 3) {
+      attributes ??= [];
+      readAttribute(r, end, wt, attributes, `${path}.attributes`);
+    } else if (field === 4) {
       expect(wt, VARINT, `${path}.droppedAttributesCount`);
       dropped = r.varint32(end, path);
     } else r.skip(wt, end, path);
   }
-  return { timeUnixNano: time as UnixNanos, name, attributes, droppedAttributesCount: dropped };
+  return { timeUnixNano: time as UnixNanos, name, attributes: attributes ?? NONE, droppedAttributesCount: dropped };
 }
 
 function readLink(r: Reader, end: number, path: string): SpanLink {
   let traceId = '';
   let spanId = '';
   let traceState = '';
-  const attributes: KeyValue[] = [];
+  let attributes: KeyValue[] | undefined;
   let dropped = 0;
   let flags = 0;
   while (r.pos < end) {
@@ -463,6 +495,7 @@ function readLink(r: Reader, end: number, path: string): SpanLink {
         traceState = r.string(end, path);
         break;
       case 4:
+        attributes ??= [];
         readAttribute(r, end, wt, attributes, `${path}.attributes`);
         break;
       case 5:
@@ -477,11 +510,8 @@ function readLink(r: Reader, end: number, path: string): SpanLink {
         r.skip(wt, end, path);
     }
   }
-  return { traceId, spanId, traceState, attributes, droppedAttributesCount: dropped, flags };
+  return { traceId, spanId, traceState, attributes: attributes ?? NONE, droppedAttributesCount: dropped, flags };
 }
-
-/** The events or links of a span that has none: one shared, frozen empty list. */
-const NONE: readonly never[] = Object.freeze([]);
 
 function readSpan(
   r: Reader,
@@ -500,7 +530,7 @@ function readSpan(
   let kind = 0;
   let start = 0n;
   let endTime = 0n;
-  const attributes: KeyValue[] = [];
+  let attributes: KeyValue[] | undefined;
   let droppedAttributes = 0;
   let events: SpanEvent[] | undefined;
   let droppedEvents = 0;
@@ -546,6 +576,7 @@ function readSpan(
         endTime = r.fixed64(end, path);
         break;
       case 9:
+        attributes ??= [];
         readAttribute(r, end, wt, attributes, `${path}.attributes`);
         break;
       case 10:
@@ -609,13 +640,13 @@ function readSpan(
     kind,
     startTimeUnixNano: start as UnixNanos,
     endTimeUnixNano: endTime as UnixNanos,
-    attributes,
+    attributes: attributes ?? NONE,
     droppedAttributesCount: droppedAttributes,
     events: events ?? NONE,
     droppedEventsCount: droppedEvents,
     links: links ?? NONE,
     droppedLinksCount: droppedLinks,
-    status: { code: statusCode, message: statusMessage },
+    status: statusCode === 0 && statusMessage === '' ? UNSET_STATUS : { code: statusCode, message: statusMessage },
     serviceName,
     resource,
     scope,
@@ -625,16 +656,20 @@ function readSpan(
 /**
  * `ResourceSpans` and `ScopeSpans` share one layout: field 1 a message (resource or scope),
  * field 2 repeated children (scope spans or spans), field 3 the schema URL. The head message may
- * come after the children on the wire, so this collects byte ranges first.
+ * come after the children on the wire, so a first pass finds it and checks every field, and a
+ * second (`nextChild`) walks the children. Collecting the children's byte ranges instead took
+ * 40 bytes for each 2-byte empty span.
  */
 interface Envelope {
   head?: [number, number];
-  children: [number, number][];
   schemaUrl: string;
+  /** Where the envelope's fields start and end. */
+  start: number;
+  end: number;
 }
 
 function readEnvelope(r: Reader, end: number, path: string, headName: string, childName: string): Envelope {
-  const envelope: Envelope = { children: [], schemaUrl: '' };
+  const envelope: Envelope = { schemaUrl: '', start: r.pos, end };
   while (r.pos < end) {
     const t = readTag(r, end, path);
     const f = t >>> 3;
@@ -643,7 +678,6 @@ function readEnvelope(r: Reader, end: number, path: string, headName: string, ch
       expect(t & 7, LEN, name);
       const stop = r.len(end, name);
       if (f === 1) envelope.head = [r.pos, stop];
-      else envelope.children.push([r.pos, stop]);
       r.pos = stop;
     } else if (f === 3) {
       expect(t & 7, LEN, `${path}.schemaUrl`);
@@ -653,11 +687,33 @@ function readEnvelope(r: Reader, end: number, path: string, headName: string, ch
   return envelope;
 }
 
-/** Decodes a protobuf `ExportTraceServiceRequest` (or `TracesData`) into spans, without validating them. */
-export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
+/**
+ * Moves `r` from `from` to the start of the next child of an envelope that `readEnvelope` has
+ * checked, and returns where that child ends, or -1 after the last one.
+ */
+function nextChild(r: Reader, from: number, envelope: Envelope, path: string): number {
+  r.pos = from;
+  while (r.pos < envelope.end) {
+    const t = readTag(r, envelope.end, path);
+    if (t >>> 3 === 2) return r.len(envelope.end, path);
+    r.skip(t & 7, envelope.end, path);
+  }
+  return -1;
+}
+
+/**
+ * Takes each decoded span; `invalidText` is true when a string of the span, its resource or its
+ * scope was not UTF-8 (validation must then check its text).
+ */
+export type SpanVisitor = (span: Span, invalidText: boolean) => void;
+
+/**
+ * Decodes a protobuf `ExportTraceServiceRequest` (or `TracesData`), handing each span to `visit`
+ * as soon as it is decoded (so that a caller can drop invalid ones at once), without validating.
+ */
+export function readExportTraceServiceRequest(buf: Uint8Array, visit: SpanVisitor): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const r = new Reader(buf, 0, view);
-  const spans: Span[] = [];
   const end = buf.length;
   let rsIndex = 0;
   while (r.pos < end) {
@@ -669,6 +725,7 @@ export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
     const path = `resourceSpans[${rsIndex++}]`;
     expect(tag & 7, LEN, path);
     const rsEnd = r.len(end, path);
+    const rsInvalid = r.invalidStrings;
     const rs = readEnvelope(r, rsEnd, path, 'resource', 'scopeSpans');
     let resource: Resource = { attributes: [], droppedAttributesCount: 0, schemaUrl: rs.schemaUrl };
     if (rs.head) {
@@ -678,10 +735,15 @@ export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
       );
     }
     const serviceName = serviceNameOf(resource);
-    for (let si = 0; si < rs.children.length; si++) {
+    const resourceInvalid = r.invalidStrings !== rsInvalid;
+    for (
+      let si = 0, ssEnd = nextChild(r, rs.start, rs, path);
+      ssEnd >= 0;
+      si++, ssEnd = nextChild(r, ssEnd, rs, path)
+    ) {
       const sPath = `${path}.scopeSpans[${si}]`;
-      r.pos = rs.children[si][0];
-      const ss = readEnvelope(r, rs.children[si][1], sPath, 'scope', 'spans');
+      const ssInvalid = r.invalidStrings;
+      const ss = readEnvelope(r, ssEnd, sPath, 'scope', 'spans');
       let scope: InstrumentationScope = {
         name: '',
         version: '',
@@ -695,12 +757,17 @@ export function readExportTraceServiceRequest(buf: Uint8Array): Span[] {
           readScope(r, head[1], `${sPath}.scope`, ss.schemaUrl),
         );
       }
-      for (let i = 0; i < ss.children.length; i++) {
-        r.pos = ss.children[i][0];
-        spans.push(readSpan(r, ss.children[i][1], `${sPath}.spans[${i}]`, serviceName, resource, scope));
+      const scopeInvalid = resourceInvalid || r.invalidStrings !== ssInvalid;
+      for (
+        let i = 0, spanEnd = nextChild(r, ss.start, ss, sPath);
+        spanEnd >= 0;
+        i++, spanEnd = nextChild(r, spanEnd, ss, sPath)
+      ) {
+        const spanInvalid = r.invalidStrings;
+        const span = readSpan(r, spanEnd, `${sPath}.spans[${i}]`, serviceName, resource, scope);
+        visit(span, scopeInvalid || r.invalidStrings !== spanInvalid);
       }
     }
     r.pos = rsEnd;
   }
-  return spans;
 }

@@ -249,6 +249,60 @@ describe('OTLP/HTTP receiver', () => {
     });
   });
 
+  it('answers the same partial success for an undefined kind and text that is not UTF-8, protobuf or JSON', async () => {
+    // Before: protobuf stored kind 999 as 231 and the text with U+FFFD; JSON took 999 and refused the text with 400.
+    const pb = Buffer.from(
+      protobuf([
+        validSpan('kept', new Uint8Array(8).fill(3)),
+        { ...validSpan('kind'), kind: 999 },
+        { ...validSpan('text'), attributes: [{ key: 'k', value: { stringValue: '@@' } }] },
+      ])
+        .toString('latin1')
+        .replace('@@', '\xc3\x28'),
+      'latin1',
+    );
+    const js = Buffer.from(
+      JSON.stringify(
+        request([
+          jsonSpan('kept', { spanId: 'cdcdcdcdcdcdcd03' }),
+          jsonSpan('kind', { kind: 999 }),
+          jsonSpan('text', { attributes: [{ key: 'k', value: { stringValue: '@@' } }] }),
+        ]),
+      ).replace('@@', '\xc3\x28'),
+      'latin1',
+    );
+    const expected = {
+      rejectedSpans: '2',
+      errorMessage:
+        'span 1 (kind): span kind 999 is not one OTLP defines (0 to 5); span 2 (text): invalid UTF-8 in attribute "k"',
+    };
+    const fromProtobuf = await app.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/x-protobuf' },
+      payload: pb,
+    });
+    assert.equal(fromProtobuf.statusCode, 200);
+    const decoded = ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(fromProtobuf.rawPayload), {
+      longs: String,
+    }) as { partialSuccess: object };
+    assert.deepEqual(decoded.partialSuccess, expected);
+    const fromJson = await app.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      headers: { 'content-type': 'application/json' },
+      payload: js,
+    });
+    assert.equal(fromJson.statusCode, 200, fromJson.body);
+    assert.deepEqual(JSON.parse(fromJson.body), { partialSuccess: expected });
+    const kept = (await store.getTrace('abababababababababababababababab')).filter((s) => s.name === 'kept');
+    assert.equal(kept.length, 2);
+    assert.deepEqual(
+      kept.map((s) => s.kind),
+      [0, 0],
+    );
+  });
+
   it('answers 404 JSON for other paths', async () => {
     const response = await app.inject({
       method: 'POST',
@@ -386,5 +440,17 @@ describe('OTLP/gRPC receiver', () => {
       (await store.getTrace('abababababababababababababababab')).map((s) => s.name),
       ['grpc-first', 'grpc-third'],
     );
+  });
+
+  it('answers OK with partial success for a span kind OTLP does not define, not INVALID_ARGUMENT', async () => {
+    const { error, response } = await call(protobuf([{ ...validSpan('grpc-kind'), kind: -1 }]));
+    assert.equal(error, null);
+    const decoded = ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(response!), {
+      longs: String,
+    }) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    assert.deepEqual(decoded.partialSuccess, {
+      rejectedSpans: '1',
+      errorMessage: 'span 0 (grpc-kind): span kind -1 is not one OTLP defines (0 to 5)',
+    });
   });
 });

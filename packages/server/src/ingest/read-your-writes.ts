@@ -5,6 +5,8 @@ import {
   type OperationStats,
   type SpanStore,
   type TimeRange,
+  type TraceCandidate,
+  type TraceCandidateQuery,
   type TraceQuery,
   type TraceSummary,
   type WriteProgress,
@@ -61,6 +63,16 @@ export class ReadYourWritesStore implements SpanStore {
   async searchTraces(query: TraceQuery): Promise<TraceSummary[]> {
     await this.caughtUp();
     return this.store.searchTraces(query);
+  }
+
+  async findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]> {
+    await this.caughtUp();
+    return this.store.findTraceCandidates(query);
+  }
+
+  async getTraces(traceIds: readonly string[]): Promise<Map<string, Span[]>> {
+    await this.caughtUp();
+    return this.store.getTraces(traceIds);
   }
 
   async listServices(): Promise<string[]> {

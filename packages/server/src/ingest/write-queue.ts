@@ -1,4 +1,5 @@
 import type { Span } from '@ariadne/core';
+import type { RequestRefusal, WriteQueueMetrics } from '../metrics.ts';
 import type { SpanWriter, WriteProgress } from '../query/span-store.ts';
 import { decodeOtlpJson, decodeOtlpProtobuf } from './decode-otlp.ts';
 import { INGEST_LOG_SOURCE, type IngestLog, LogFormat } from './ingest-log.ts';
@@ -20,6 +21,16 @@ export class QueueClosedError extends Error {
   constructor() {
     super('server is shutting down');
   }
+}
+
+/**
+ * The refusal reason (metrics.ts) of an error from `decode` or `enqueue`: the queue full, the
+ * queue closed, or anything else (the ingest log or the store failing, the decoder gone).
+ */
+export function refusalReason(error: unknown): RequestRefusal {
+  if (error instanceof QueueFullError) return 'queue_full';
+  if (error instanceof QueueClosedError) return 'shutting_down';
+  return 'unavailable';
 }
 
 /** An export request as received (decompressed), which the ingest log keeps for replay. */
@@ -116,6 +127,8 @@ export interface WriteQueueOptions {
    * meanwhile are gathered into one (ClickHouse wants few, large inserts). Default 0.
    */
   readonly minWriteIntervalMs?: number;
+  /** Where store write durations, depth and lag are recorded (default: nowhere). */
+  readonly metrics?: WriteQueueMetrics;
 }
 
 interface Pending {
@@ -131,6 +144,8 @@ interface Pending {
   readonly logBytes: number;
   /** Durable in the log, ready to be written to the store. Always true without a log. */
   ready: boolean;
+  /** When it was acknowledged (`performance.now()`), for the queue's lag. */
+  acknowledgedAt: number;
   readonly resolve?: () => void;
   readonly reject?: (error: unknown) => void;
 }
@@ -191,6 +206,7 @@ export class WriteQueue {
     this.acknowledged = options.log?.end ?? 0n;
     this.committed = this.acknowledged;
     this.maxPendingLogBytes = options.maxPendingLogBytes ?? DEFAULT_MAX_PENDING_LOG_BYTES;
+    options.metrics?.watchQueue(this);
   }
 
   /** The last failed store write, while none has succeeded since. */
@@ -201,6 +217,26 @@ export class WriteQueue {
   /** Spans accepted and not yet committed to the store. */
   get pending(): number {
     return this.pendingSpans;
+  }
+
+  /** Bytes of log records not yet committed to the store (0 without a log). */
+  get uncommittedLogBytes(): number {
+    return this.pendingLogBytes;
+  }
+
+  /** Pending spans beyond which new requests are refused. */
+  get maxPendingSpans(): number {
+    return this.options.maxPendingSpans;
+  }
+
+  /**
+   * Seconds the oldest acknowledged request not yet committed has waited (0 when none waits): how
+   * far the store is behind what senders were told is safe.
+   */
+  get lagSeconds(): number {
+    // Requests are acknowledged in log order, so the first ready one is the oldest.
+    const oldest = this.queue.find((p) => p.ready);
+    return oldest ? (performance.now() - oldest.acknowledgedAt) / 1000 : 0;
   }
 
   /** Log position up to which every acknowledged request is committed to the store (with a log). */
@@ -276,7 +312,16 @@ export class WriteQueue {
     }
     if (!log) {
       return new Promise<void>((resolve, reject) => {
-        this.queue.push({ spans, count: spans.length, end: 0n, logBytes: 0, ready: true, resolve, reject });
+        this.queue.push({
+          spans,
+          count: spans.length,
+          end: 0n,
+          logBytes: 0,
+          ready: true,
+          acknowledgedAt: performance.now(),
+          resolve,
+          reject,
+        });
         this.pendingSpans += spans.length;
         if (!this.writing) this.drain();
       });
@@ -308,6 +353,7 @@ export class WriteQueue {
       end: appended.end,
       logBytes: Number(appended.end - before),
       ready: false,
+      acknowledgedAt: 0,
     };
     this.queue.push(entry);
     this.pendingSpans += entry.count;
@@ -324,6 +370,7 @@ export class WriteQueue {
       throw error;
     }
     entry.ready = true;
+    entry.acknowledgedAt = performance.now();
     this.acknowledgedSpans += BigInt(entry.count);
     if (entry.end > this.acknowledged) this.acknowledged = entry.end;
     if (!this.writing) this.drain();
@@ -437,7 +484,7 @@ export class WriteQueue {
         const write = await current.prepared;
         // The preparer is free: start on the next batch while this one is written.
         ahead = stage(current.batch.length);
-        await write.write(this.progress(position, current.count));
+        await this.timedWrite(current.count, () => write.write(this.progress(position, current.count)));
       } catch (error) {
         this.lastStoreFailure = error as Error;
         (this.options.onWriteError ?? reportWriteError)(error);
@@ -473,7 +520,9 @@ export class WriteQueue {
       const { log } = this.options;
       const position = batch[batch.length - 1].end;
       try {
-        await this.options.writer.writeSpans(spans, log ? this.progress(position, count) : undefined);
+        await this.timedWrite(count, () =>
+          this.options.writer.writeSpans(spans, log ? this.progress(position, count) : undefined),
+        );
       } catch (error) {
         if (!log) {
           this.settle(batch, count);
@@ -500,6 +549,18 @@ export class WriteQueue {
     }
     this.writing = false;
     this.markIdle();
+  }
+
+  /** Runs one store write of `count` spans, recording how long it took and whether it committed. */
+  private async timedWrite(count: number, write: () => Promise<void>): Promise<void> {
+    const started = performance.now();
+    try {
+      await write();
+    } catch (error) {
+      this.options.metrics?.commit((performance.now() - started) / 1000, undefined);
+      throw error;
+    }
+    this.options.metrics?.commit((performance.now() - started) / 1000, count);
   }
 
   private settle(batch: Pending[], count: number): void {

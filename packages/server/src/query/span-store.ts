@@ -98,6 +98,63 @@ export class NotYetCommittedError extends Error {
   }
 }
 
+/**
+ * A span field a store can filter on (Tempo's `Condition` attribute): intrinsics stored per span,
+ * `service` (`resource.service.name`), and attributes by scope (`any`: the span's or its
+ * resource's, as TraceQL's unscoped `.key`).
+ */
+export type SpanField =
+  | { readonly kind: 'name' | 'service' | 'statusMessage' | 'status' | 'kind' | 'duration' }
+  | { readonly kind: 'attribute'; readonly scope: 'span' | 'resource' | 'any'; readonly key: string };
+
+/**
+ * A typed value to compare a field with: strings, 64-bit integers (also durations in
+ * nanoseconds, status codes and span kinds as their OTLP numbers), floats and booleans.
+ */
+export type SpanValue = string | bigint | number | boolean;
+
+/** Comparison operators of span conditions. */
+export type SpanCompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
+/**
+ * A condition on one span, as TraceQL means it: a comparison with a missing attribute or a value
+ * of another type is false (also for `!=`), numbers compare across int and float, an array
+ * attribute is equal when one element is. Stores may over-approximate (treat a condition they
+ * cannot express as true): the engine evaluates every candidate exactly.
+ */
+export type SpanPredicate =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'compare'; readonly field: SpanField; readonly op: SpanCompareOp; readonly value: SpanValue }
+  | { readonly kind: 'and' | 'or'; readonly args: readonly SpanPredicate[] };
+
+/** At least `minSpans` spans of a trace meet `predicate`. */
+export interface SpanRequirement {
+  readonly predicate: SpanPredicate;
+  readonly minSpans: number;
+}
+
+/**
+ * Which traces may match a query: those with, for every requirement, at least `minSpans` spans
+ * starting in the window that meet its predicate. A store returns a superset of the traces that
+ * do (it may ignore conditions it cannot express), newest first by their latest span in the
+ * window meeting any requirement, at most `limit`.
+ */
+export interface TraceCandidateQuery extends TimeRange {
+  readonly requirements: readonly SpanRequirement[];
+  readonly limit: number;
+  /**
+   * The next page: only candidates after this one in the order (older, or as old with a greater
+   * trace id), so that paging never skips traces whose latest spans share one instant.
+   */
+  readonly after?: TraceCandidate;
+}
+
+/** A trace that may match, and the start of its latest span meeting a requirement. */
+export interface TraceCandidate {
+  readonly traceId: string;
+  readonly lastMatchUnixNano: UnixNanos;
+}
+
 /** Writes spans durably. */
 export interface SpanWriter {
   /**
@@ -112,6 +169,10 @@ export interface SpanReader {
   /** Every span of a trace, ordered by start time; empty if the trace is unknown. */
   getTrace(traceId: string, range?: TimeRange): Promise<Span[]>;
   searchTraces(query: TraceQuery): Promise<TraceSummary[]>;
+  /** Traces that may match a TraceQL query (a superset), newest first: see {@link TraceCandidateQuery}. */
+  findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]>;
+  /** The spans of each trace, by the id as given, as `getTrace(id)` returns them ([] if unknown). */
+  getTraces(traceIds: readonly string[]): Promise<Map<string, Span[]>>;
   /** Service names, sorted. */
   listServices(): Promise<string[]>;
   /** Span names of one service, sorted. */

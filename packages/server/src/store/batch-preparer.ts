@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { type InstrumentationScope, type KeyValue, type Resource, type Span, serviceNameOf } from '@ariadne/core';
+import {
+  type AnyValue,
+  type InstrumentationScope,
+  type KeyValue,
+  type Resource,
+  type Span,
+  serviceNameOf,
+} from '@ariadne/core';
 import { attributeValueText, encodeAttribute, encodeAttributeList } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, IndexPairs, minuteOf } from './attribute-index.ts';
 import { AttributeSlots, MAX_SLOTS, placeAttribute } from './attribute-slots.ts';
@@ -137,6 +144,11 @@ interface StoredAttribute {
   readonly value: string;
   /** Attribute index hash; undefined for types that are not indexed. */
   readonly hash: number | undefined;
+  /**
+   * For an array, the index hashes of its scalar elements as if each were the attribute's value:
+   * TraceQL's `=` matches an array holding the value, so the index must lead there too.
+   */
+  readonly elementHashes: readonly number[] | undefined;
   /** The key's slot column, or -1 if it has none. */
   readonly slot: number;
   /** Known to be frequent (a value once frequent stays so for this preparer). */
@@ -329,6 +341,7 @@ export class BatchPreparer {
               encoded,
               value: attributeValueText(encoded),
               hash: indexed ? hashAttribute(encoded) : undefined,
+              elementHashes: kv.value.type === 'array' ? arrayElementHashes(kv.key, kv.value.value) : undefined,
               slot: slotBatch.slotFor(kv.key) ?? -1,
               frequent: false,
               owner: this.id,
@@ -346,6 +359,8 @@ export class BatchPreparer {
             }
             pairs.add(h, minute);
           }
+          if (stored.elementHashes !== undefined)
+            for (const h of stored.elementHashes) if (!this.frequent.isFrequent(h)) pairs.add(h, minute);
         }
 
         const row = out.next();
@@ -487,4 +502,14 @@ function countTraces(sorted: readonly Span[]): number {
 
 function hashId(text: string): bigint {
   return createHash('sha256').update(text).digest().readBigUInt64BE(0);
+}
+
+/** Index hashes of the scalar elements of an array attribute, each as `key = element`. */
+export function arrayElementHashes(key: string, values: readonly AnyValue[]): number[] {
+  const out: number[] = [];
+  for (const value of values) {
+    if (value.type === 'string' || value.type === 'int' || value.type === 'double' || value.type === 'bool')
+      out.push(hashAttribute(encodeAttribute({ key, value })));
+  }
+  return out;
 }

@@ -8,6 +8,8 @@ import type {
   OperationStats,
   SpanStore,
   TimeRange,
+  TraceCandidate,
+  TraceCandidateQuery,
   TraceQuery,
   TraceSummary,
   WriteProgress,
@@ -15,9 +17,10 @@ import type {
 import { AttributeSlots } from './attribute-slots.ts';
 import { BatchPreparer, type PreparedBatch, type PreparerState } from './batch-preparer.ts';
 import { dependencies, listOperations, listServices, operationStats } from './duckdb/aggregates.ts';
+import { findTraceCandidates } from './duckdb/candidates.ts';
 import { ReadConnection } from './duckdb/read-connection.ts';
 import { deleteSlice, nextSliceEnd, RetentionTimer } from './duckdb/retention.ts';
-import { searchTraces } from './duckdb/search.ts';
+import { type SearchContext, type StoredTimeRange, searchTraces } from './duckdb/search.ts';
 import { clampU64, columnsOf } from './duckdb/sql.ts';
 import {
   countTraces,
@@ -298,17 +301,26 @@ export class DuckDbSpanStore implements SpanStore {
   }
 
   searchTraces(query: TraceQuery): Promise<TraceSummary[]> {
-    const stored =
-      this.minStartNs === undefined || this.maxStartNs === undefined
-        ? undefined
-        : { minStartNs: this.minStartNs, maxStartNs: this.maxStartNs };
-    const ctx = {
+    return searchTraces(this.searchContext(), query, this.storedRange());
+  }
+
+  findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]> {
+    return findTraceCandidates(this.searchContext(), query, this.storedRange());
+  }
+
+  private storedRange(): StoredTimeRange | undefined {
+    return this.minStartNs === undefined || this.maxStartNs === undefined
+      ? undefined
+      : { minStartNs: this.minStartNs, maxStartNs: this.maxStartNs };
+  }
+
+  private searchContext(): SearchContext {
+    return {
       reads: this.reads,
       slots: this.slots,
       frequent: this.frequent,
       firstWindowNanos: this.options.firstSearchWindowNanos,
     };
-    return searchTraces(ctx, query, stored);
   }
 
   listServices(): Promise<string[]> {

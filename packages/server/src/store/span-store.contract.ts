@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type KeyValue, type Span, unixNanos } from '@ariadne/core';
-import type { SpanStore } from '../query/span-store.ts';
+import { type KeyValue, type Span, type UnixNanos, unixNanos } from '@ariadne/core';
+import type { SpanCompareOp, SpanField, SpanPredicate, SpanStore, SpanValue } from '../query/span-store.ts';
 
 /**
  * The contract every `SpanStore` must pass (hono runs one router suite against all its routers;
@@ -325,6 +325,99 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
     });
     it('honours the limit, keeping the newest', async () => {
       assert.deepEqual(await ids({ limit: 2 }), [rich.traceId, TRACE_C]);
+    });
+  });
+
+  describe('TraceQL candidates', () => {
+    type Requirement = Parameters<SpanStore['findTraceCandidates']>[0]['requirements'][number];
+    const cands = async (requirements: Requirement[], window: { startUnixNano?: UnixNanos } = {}) =>
+      (await store.findTraceCandidates({ requirements, limit: 100, ...window })).map((c) => c.traceId);
+    const one = (predicate: SpanPredicate, minSpans = 1): Requirement[] => [{ predicate, minSpans }];
+    const is = (field: SpanField, op: SpanCompareOp, value: SpanValue): SpanPredicate => ({
+      kind: 'compare',
+      field,
+      op,
+      value,
+    });
+    const attribute = (key: string, scope: 'span' | 'resource' | 'any' = 'any'): SpanField => ({
+      kind: 'attribute',
+      scope,
+      key,
+    });
+    it('finds traces with spans meeting each requirement, newest first by the latest such span', async () => {
+      assert.deepEqual(await cands(one(is({ kind: 'service' }, '=', 'payment'))), [TRACE_C, TRACE_A]);
+      assert.deepEqual(await cands(one({ kind: 'all' })), [rich.traceId, TRACE_C, TRACE_B, TRACE_A]);
+      assert.deepEqual(await cands([]), [rich.traceId, TRACE_C, TRACE_B, TRACE_A]);
+      const latest = await store.findTraceCandidates({
+        requirements: one(is({ kind: 'service' }, '=', 'frontend')),
+        limit: 1,
+      });
+      assert.deepEqual(latest, [{ traceId: TRACE_B, lastMatchUnixNano: ms(1000) }]);
+      const next = await store.findTraceCandidates({
+        requirements: one(is({ kind: 'service' }, '=', 'frontend')),
+        limit: 5,
+        after: latest[0],
+      });
+      assert.deepEqual(next, [{ traceId: TRACE_A, lastMatchUnixNano: ms(0) }]);
+      const tie = await store.findTraceCandidates({
+        requirements: [],
+        limit: 5,
+        after: { traceId: '0'.repeat(32), lastMatchUnixNano: ms(1002) },
+      });
+      assert.deepEqual(
+        tie.map((c) => c.traceId),
+        [TRACE_B, TRACE_A],
+        'as old as the cursor with a greater id, then older',
+      );
+    });
+    it('counts the spans of each requirement', async () => {
+      assert.deepEqual(
+        await cands([
+          { predicate: is({ kind: 'service' }, '=', 'frontend'), minSpans: 1 },
+          { predicate: is({ kind: 'status' }, '=', 2n), minSpans: 1 },
+        ]),
+        [TRACE_A],
+      );
+      assert.deepEqual(await cands(one({ kind: 'all' }, 4)), [TRACE_A]);
+      assert.deepEqual(await cands(one({ kind: 'all' }, 2)), [TRACE_B, TRACE_A]);
+      assert.deepEqual(
+        await cands(
+          one({
+            kind: 'or',
+            args: [is({ kind: 'name' }, '=', 'get_stock'), is({ kind: 'name' }, '=', 'call_gateway')],
+          }),
+        ),
+        [TRACE_C, TRACE_B],
+      );
+    });
+    it('compares durations, names and status as TraceQL does', async () => {
+      assert.deepEqual(await cands(one(is({ kind: 'duration' }, '>', 250n * MS))), [TRACE_C, TRACE_A]);
+      assert.deepEqual(await cands(one(is({ kind: 'duration' }, '>=', 5e8))), [TRACE_C]);
+      assert.deepEqual(await cands(one(is({ kind: 'duration' }, '>', -1n))), [rich.traceId, TRACE_C, TRACE_B, TRACE_A]);
+      assert.deepEqual(await cands(one(is({ kind: 'duration' }, '=', 'slow'))), [], 'another type is never equal');
+      assert.deepEqual(await cands(one(is({ kind: 'name' }, '=', 'get_stock'))), [TRACE_B]);
+      assert.deepEqual(await cands(one(is({ kind: 'status' }, '!=', 2n))), [TRACE_C, TRACE_B, TRACE_A]);
+      assert.ok((await cands(one(is({ kind: 'kind' }, '=', 5n)))).includes(rich.traceId));
+    });
+    it('matches attributes by typed equality, and an array holding the value', async () => {
+      assert.deepEqual(await cands(one(is(attribute('order.id'), '=', 'ORD-1'))), [TRACE_A]);
+      assert.deepEqual(await cands(one(is(attribute('order.id', 'span'), '=', 'ORD-1'))), [TRACE_A]);
+      assert.deepEqual(await cands(one(is(attribute('http.status_code'), '=', 200n))), [TRACE_A]);
+      assert.deepEqual(await cands(one(is(attribute('http.status_code'), '=', 200))), [TRACE_A]);
+      assert.deepEqual(await cands(one(is(attribute('http.status_code'), '=', '200'))), [], 'a string is not an int');
+      assert.deepEqual(await cands(one(is(attribute('ratio'), '=', 0.25))), [TRACE_B]);
+      assert.deepEqual(await cands(one(is(attribute('cached'), '=', true))), [TRACE_B]);
+      assert.deepEqual(await cands(one(is(attribute('host.name', 'resource'), '=', 'db-host-7'))), [TRACE_A]);
+      assert.deepEqual(await cands(one(is(attribute('host.name'), '=', 'db-host-7'))), [TRACE_A]);
+      assert.ok((await cands(one(is(attribute('list'), '=', 'x')))).includes(rich.traceId));
+      assert.deepEqual(await cands(one(is(attribute("o'; DROP TABLE spans; --"), '=', "'"))), []);
+      assert.deepEqual(await cands(one(is(attribute('order.id'), '=', 'ORD-1')), { startUnixNano: ms(50) }), []);
+    });
+    it('reads several traces at once', async () => {
+      const traces = await store.getTraces([TRACE_A, TRACE_B, '0123456789abcdef0123456789abcdef']);
+      assert.deepEqual(traces.get(TRACE_A), await store.getTrace(TRACE_A));
+      assert.equal(traces.get(TRACE_B)?.length, 2);
+      assert.deepEqual(traces.get('0123456789abcdef0123456789abcdef'), []);
     });
   });
 

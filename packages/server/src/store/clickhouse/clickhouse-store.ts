@@ -3,14 +3,21 @@ import { type Logger, silentLogger } from '../../logger.ts';
 import type {
   DependencyEdge,
   OperationStats,
+  SpanCompareOp,
+  SpanField,
+  SpanPredicate,
   SpanStore,
+  SpanValue,
   TimeRange,
+  TraceCandidate,
+  TraceCandidateQuery,
   TraceQuery,
   TraceSummary,
   WriteProgress,
 } from '../../query/span-store.ts';
 import { attributeFilterCandidates } from '../attribute-codec.ts';
 import { hashAttribute, minuteOf, minutesToRanges } from '../attribute-index.ts';
+import { attributeEqualityTexts, jsonValuePrefix, requiredEqualities, simplifyPredicate } from '../span-predicate.ts';
 import { spanMatcher } from '../trace-query-match.ts';
 import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
 import {
@@ -210,6 +217,114 @@ export class ClickHouseSpanStore implements SpanStore {
     return spansFromRows(rows, await this.bodies(rows.flatMap((r) => [r.resource_id, r.scope_id])));
   }
 
+  async getTraces(traceIds: readonly string[]): Promise<Map<string, Span[]>> {
+    const result = new Map<string, Span[]>();
+    const wanted = [...new Set(traceIds.filter((id) => /^[0-9a-f]{32}$/.test(id)))];
+    if (wanted.length > 0) {
+      const rows = await this.executor.query<StoredSpanRow>(
+        `SELECT ${SPAN_SELECT} FROM ${this.tables.spans} WHERE ${await this.traceCondition(wanted)}`,
+      );
+      const bodies = await this.bodies(rows.flatMap((r) => [r.resource_id, r.scope_id]));
+      for (const [id, traceRows] of groupByTrace(rows)) result.set(id, spansFromRows(traceRows, bodies));
+    }
+    for (const id of traceIds) if (!result.has(id)) result.set(id, []);
+    return result;
+  }
+
+  async findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]> {
+    const limit = Math.max(1, Math.min(Math.floor(query.limit), MAX_LIMIT));
+    const requirements = query.requirements.map((r) => ({
+      predicate: simplifyPredicate(r.predicate),
+      minSpans: Math.max(1, Math.floor(r.minSpans)),
+    }));
+    const days = await this.dataDays();
+    if (days === undefined) return [];
+    let lo = days.first * NANOS_PER_DAY;
+    let hi = (days.last + 1n) * NANOS_PER_DAY;
+    if (query.startUnixNano !== undefined && query.startUnixNano > lo) lo = query.startUnixNano;
+    if (query.endUnixNano !== undefined && query.endUnixNano < hi) hi = query.endUnixNano;
+    const after = query.after;
+    if (after !== undefined && after.lastMatchUnixNano + 1n < hi) hi = after.lastMatchUnixNano + 1n;
+    if (lo >= hi) return [];
+    const conditions = requirements.map((r) => predicateSql(r.predicate));
+    const any = requirements.length === 0 ? '1' : conditions.map((c) => `(${c})`).join(' OR ');
+    const having = requirements.map((r, i) => `countIf(${conditions[i]}) >= ${r.minSpans}`);
+    if (after !== undefined)
+      having.push(`(max(start_ns) < ${sqlUInt64(after.lastMatchUnixNano)} OR trace_id > ${idLiteral(after.traceId)})`);
+    const select = async (window: string) =>
+      (
+        await this.executor.query<{ trace_hex: string; last_ns: string }>(
+          `SELECT lower(hex(trace_id)) AS trace_hex, max(start_ns) AS last_ns FROM ${this.tables.spanIndex}
+           WHERE (${any}) AND ${window} GROUP BY trace_id
+           ${having.length > 0 ? `HAVING ${having.join(' AND ')}` : ''}
+           ORDER BY last_ns DESC, trace_id LIMIT ${limit}`,
+        )
+      ).map((r) => ({ traceId: r.trace_hex, lastMatchUnixNano: unixNanos(BigInt(r.last_ns)) }));
+    // One requirement with attribute equalities: the attribute index names the minutes (or the
+    // traces) that can hold its spans.
+    const equalities = requirements.length === 1 ? requiredEqualities(requirements[0].predicate) : [];
+    if (equalities.length > 0) {
+      const narrowed = await this.attributeNarrowing(
+        equalities.map((e) => attributeEqualityTexts(e.key, e.value)),
+        lo,
+        hi,
+      );
+      if (narrowed === 'none') return [];
+      if (narrowed !== undefined && 'prefixes' in narrowed) {
+        const ids = narrowed.prefixes.map(prefixRange);
+        return select(`(${ids.join(' OR ')}) AND ${between(lo, hi)}`);
+      }
+      if (narrowed !== undefined)
+        return select(`(${narrowed.ranges.map((r) => between(r.start, r.end)).join(' OR ')})`);
+    }
+    let found: TraceCandidate[] = [];
+    for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
+      const from = later(hi - width, lo);
+      found = await select(between(from, hi));
+      if (found.length >= limit || from === lo) return found;
+    }
+  }
+
+  /**
+   * What the attribute index says of spans holding one of each list of stored texts in
+   * `[lo, hi)`: none; a few trace id prefixes (attr_traces) when one list's every occurrence is
+   * covered there; else the time ranges of the minutes holding all of them, if not too many;
+   * undefined when it cannot narrow.
+   */
+  private async attributeNarrowing(
+    textLists: readonly (readonly string[])[],
+    lo: bigint,
+    hi: bigint,
+  ): Promise<'none' | { prefixes: number[] } | { ranges: { start: bigint; end: bigint }[] } | undefined> {
+    let minutes: Set<number> | undefined;
+    let prefixes: number[] | undefined;
+    const minuteRange = `minute >= ${minuteOf(lo)} AND minute <= ${minuteOf(hi - 1n)}`;
+    for (const texts of textLists) {
+      if (texts.length === 0) return 'none';
+      const hashes = `h IN (${texts.map((c) => hashAttribute(c)).join(', ')})`;
+      const rows = await this.executor.query<{ minute: number; covered: number }>(
+        `SELECT minute, min(covered) AS covered FROM ${this.tables.attrIndex}
+         WHERE ${hashes} AND ${minuteRange} GROUP BY minute`,
+      );
+      const found = new Set(rows.map((r) => Number(r.minute)));
+      minutes = minutes === undefined ? found : new Set([...minutes].filter((m) => found.has(m)));
+      if (minutes.size === 0) return 'none';
+      if (prefixes === undefined && rows.every((r) => Number(r.covered) === 1)) {
+        const traces = await this.executor.query<{ p: number }>(
+          `SELECT DISTINCT trace_prefix AS p FROM ${this.tables.attrTraces}
+           WHERE ${hashes} AND ${minuteRange} LIMIT ${MAX_PREFIX_CANDIDATES + 1}`,
+        );
+        if (traces.length <= MAX_PREFIX_CANDIDATES) prefixes = traces.map((r) => Number(r.p));
+      }
+    }
+    if (prefixes !== undefined) return prefixes.length === 0 ? 'none' : { prefixes };
+    if (minutes === undefined || minutes.size > MAX_INDEXED_MINUTES) return undefined;
+    const ranges = minutesToRanges([...minutes], MAX_MINUTE_RANGES)
+      .map((r) => ({ start: later(r.start, lo), end: earlier(r.end, hi) }))
+      .filter((r) => r.start < r.end);
+    return ranges.length === 0 ? 'none' : { ranges };
+  }
+
   /**
    * A condition selecting the spans of these traces that reads only their time (from `traces`):
    * each trace's id with its first start and last start, so that a read touches one day and one
@@ -309,14 +424,14 @@ export class ClickHouseSpanStore implements SpanStore {
     // A value in most minutes (a common one) is found fastest newest first, like no filter at all.
     if (minutes !== undefined && minutes.size <= MAX_INDEXED_MINUTES) {
       const ranges = minutesToRanges([...minutes], MAX_MINUTE_RANGES)
-        .map((r) => ({ start: r.start > lo ? r.start : lo, end: r.end < hi ? r.end : hi }))
+        .map((r) => ({ start: later(r.start, lo), end: earlier(r.end, hi) }))
         .filter((r) => r.start < r.end);
       if (ranges.length === 0) return [];
       ids = (await select(`(${ranges.map((r) => between(r.start, r.end)).join(' OR ')})`)).map((r) => r.trace_hex);
     } else {
       // Newest first: a small recent window, widened only while too few traces were found.
       for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
-        const from = hi - width > lo ? hi - width : lo;
+        const from = later(hi - width, lo);
         ids = (await select(between(from, hi))).map((r) => r.trace_hex);
         if (ids.length >= limit || from === lo) break;
       }
@@ -565,6 +680,82 @@ export class ClickHouseSpanStore implements SpanStore {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.retentionRunning;
     await this.executor.close();
+  }
+}
+
+/** The later of two instants (bigints, which `Math.max` does not take). */
+const later = (a: bigint, b: bigint) => (a > b ? a : b);
+/** The earlier of two instants. */
+const earlier = (a: bigint, b: bigint) => (a < b ? a : b);
+
+/** Rows grouped by trace id (hex), in order of first appearance. */
+function groupByTrace(rows: readonly StoredSpanRow[]): Map<string, StoredSpanRow[]> {
+  const byTrace = new Map<string, StoredSpanRow[]>();
+  for (const row of rows) {
+    const group = byTrace.get(row.trace_id_hex);
+    if (group) group.push(row);
+    else byTrace.set(row.trace_id_hex, [row]);
+  }
+  return byTrace;
+}
+
+const between = (from: bigint, to: bigint) => `start_ns >= ${sqlUInt64(from)} AND start_ns < ${sqlUInt64(to)}`;
+
+/** The trace ids starting with a 32-bit prefix, as a range of the sorting key. */
+function prefixRange(p: number): string {
+  const hex = p.toString(16).padStart(8, '0');
+  return `(trace_id >= ${idLiteral(`${hex}${'0'.repeat(24)}`)} AND trace_id <= ${idLiteral(`${hex}${'f'.repeat(24)}`)})`;
+}
+
+const SQL_OPS: Record<SpanCompareOp, string> = { '=': '=', '!=': '!=', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+
+/**
+ * A span predicate as a condition on `span_index` rows: exact where the table holds the field,
+ * true (`1`) where it does not (span kind, status message, non-equality attribute conditions) or
+ * cannot tell span from resource attributes (it holds both in one array).
+ */
+export function predicateSql(p: SpanPredicate): string {
+  switch (p.kind) {
+    case 'all':
+      return '1';
+    case 'and':
+    case 'or':
+      return p.args.length === 0
+        ? p.kind === 'and'
+          ? '1'
+          : '0'
+        : `(${p.args.map(predicateSql).join(p.kind === 'and' ? ' AND ' : ' OR ')})`;
+    case 'compare':
+      return compareSql(p.field, p.op, p.value);
+  }
+}
+
+function compareSql(field: SpanField, op: SpanCompareOp, value: SpanValue): string {
+  switch (field.kind) {
+    case 'name':
+    case 'service':
+      return typeof value === 'string' ? `${field.kind} ${SQL_OPS[op]} ${sqlString(value)}` : '0';
+    case 'status':
+      if (typeof value !== 'bigint') return '0';
+      return op === '=' || op === '!=' ? `status_code ${SQL_OPS[op]} ${sqlUInt64(clampUInt64(value))}` : '1';
+    case 'duration': {
+      if (typeof value === 'bigint') {
+        if (value < 0n) return op === '>' || op === '>=' || op === '!=' ? '1' : '0';
+        return `duration_ns ${SQL_OPS[op]} ${sqlUInt64(clampUInt64(value))}`;
+      }
+      if (typeof value === 'number' && Number.isFinite(value)) return `toFloat64(duration_ns) ${SQL_OPS[op]} ${value}`;
+      return typeof value === 'number' ? '1' : '0';
+    }
+    case 'attribute': {
+      if (op !== '=') return '1';
+      const texts = attributeEqualityTexts(field.key, value);
+      const json = jsonValuePrefix(field.key);
+      const prefixBytes = Buffer.byteLength(json);
+      const arrays = `arrayExists(x -> substring(x, 1, ${prefixBytes}) = ${sqlString(json)}, attrs)`;
+      return texts.length === 0 ? arrays : `(hasAny(attrs, ${sqlStringArray(texts)}) OR ${arrays})`;
+    }
+    default:
+      return '1';
   }
 }
 

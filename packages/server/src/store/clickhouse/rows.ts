@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Span, unixNanos } from '@ariadne/core';
+import { type KeyValue, type Span, unixNanos } from '@ariadne/core';
 import { decodeAttribute, encodeAttribute } from '../attribute-codec.ts';
 import { hashAttribute, minuteOf } from '../attribute-index.ts';
 import {
@@ -103,6 +103,24 @@ export interface SpanRows {
 interface Encoded {
   readonly id: bigint;
   readonly attrs: string[];
+  /** What the attribute index holds of the resource's attributes (see `indexTexts`). */
+  readonly indexed: string[];
+}
+
+/**
+ * The texts the attribute index records for these attributes: each as stored, and for an array
+ * each scalar element as if it were the value (TraceQL's `=` matches an array holding it).
+ */
+function indexTexts(attributes: readonly KeyValue[], encoded: readonly string[]): string[] {
+  if (!attributes.some((a) => a.value.type === 'array')) return encoded as string[];
+  const out = [...encoded];
+  for (const a of attributes) {
+    if (a.value.type !== 'array') continue;
+    for (const value of a.value.value)
+      if (value.type === 'string' || value.type === 'int' || value.type === 'double' || value.type === 'bool')
+        out.push(encodeAttribute({ key: a.key, value }));
+  }
+  return out;
 }
 
 /**
@@ -145,9 +163,11 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
   for (const span of spans) {
     let resource = resources.get(span.resource);
     if (resource === undefined) {
+      const attrs = span.resource.attributes.map(encodeAttribute);
       resource = {
         id: body('resource', resourceBody(span.resource)),
-        attrs: span.resource.attributes.map(encodeAttribute),
+        attrs,
+        indexed: indexTexts(span.resource.attributes, attrs),
       };
       resources.set(span.resource, resource);
     }
@@ -195,8 +215,8 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
     index.string(parentService ?? '');
     index.uint8(span.parentSpanId !== '' && parentService === undefined ? 1 : 0);
     const minute = minuteOf(start);
-    for (const a of attributes) seen(a, span.traceId, minute);
-    for (const a of resource.attrs) seen(a, span.traceId, minute);
+    for (const a of indexTexts(span.attributes, attributes)) seen(a, span.traceId, minute);
+    for (const a of resource.indexed) seen(a, span.traceId, minute);
     const end = start + duration;
     const range = traceRanges.get(span.traceId);
     if (range === undefined) traceRanges.set(span.traceId, { first: start, last: end });

@@ -1,0 +1,82 @@
+import { createTraceQLEvaluator, type Span, type TraceQLQuery, type TraceQLTraceMatch } from '@ariadne/core';
+import type { SpanReader, TimeRange, TraceCandidate, TraceSummary } from './span-store.ts';
+import { summarizeTrace } from './trace-summary.ts';
+import { planTraceQL } from './traceql-plan.ts';
+
+/** Options of a TraceQL search. */
+export interface TraceQLSearchOptions extends TimeRange {
+  /** Traces returned at most, newest first. */
+  readonly limit: number;
+  /** The query text, for error positions. */
+  readonly source?: string;
+  /** Candidate traces evaluated at most before the search stops with what it found (default 20,000). */
+  readonly maxTracesEvaluated?: number;
+}
+
+/** A trace that matched, with its summary, spans and how it matched. */
+export interface TraceQLHit {
+  readonly summary: TraceSummary;
+  readonly spans: readonly Span[];
+  readonly match: TraceQLTraceMatch;
+}
+
+/** What a TraceQL search found. */
+export interface TraceQLSearchResult {
+  readonly traces: readonly TraceQLHit[];
+  /** Candidate traces read and evaluated. */
+  readonly tracesInspected: number;
+  /** True when the search stopped at `maxTracesEvaluated` before running out of candidates. */
+  readonly truncated: boolean;
+}
+
+const DEFAULT_MAX_EVALUATED = 20_000;
+
+/**
+ * Runs a validated TraceQL query over a store: the store names candidate traces from what the
+ * query requires of their spans (traceql-plan.ts), newest first, page after page; each candidate
+ * is read whole and evaluated exactly (core's evaluator), until `limit` traces matched or the
+ * candidates ran out. Results are newest first by their latest span meeting the query's span
+ * conditions. A trace's spans are read whole, also those outside the window: the window selects
+ * traces by the spans that meet the query's conditions.
+ */
+export async function searchTraceQL(
+  reader: SpanReader,
+  query: TraceQLQuery,
+  options: TraceQLSearchOptions,
+): Promise<TraceQLSearchResult> {
+  const evaluator = createTraceQLEvaluator(query, { source: options.source });
+  const requirements = planTraceQL(query);
+  const limit = Math.max(1, Math.floor(options.limit));
+  const maxEvaluated = options.maxTracesEvaluated ?? DEFAULT_MAX_EVALUATED;
+  const page = Math.min(1_000, Math.max(50, limit * 2));
+  const seen = new Set<string>();
+  const traces: TraceQLHit[] = [];
+  let after: TraceCandidate | undefined;
+  let inspected = 0;
+  for (;;) {
+    const candidates = await reader.findTraceCandidates({
+      requirements,
+      startUnixNano: options.startUnixNano,
+      endUnixNano: options.endUnixNano,
+      limit: page,
+      after,
+    });
+    // A store may name a trace again on a later page (a duplicate row); it is evaluated once.
+    const fresh = candidates.filter((c) => !seen.has(c.traceId));
+    for (const c of fresh) seen.add(c.traceId);
+    const spansById = fresh.length > 0 ? await reader.getTraces(fresh.map((c) => c.traceId)) : new Map();
+    for (const c of fresh) {
+      const spans = spansById.get(c.traceId) ?? [];
+      inspected++;
+      if (spans.length === 0) continue;
+      const match = evaluator.evaluate(spans);
+      const summary = summarizeTrace(spans);
+      if (match === undefined || summary === undefined) continue;
+      traces.push({ summary, spans, match });
+      if (traces.length >= limit) return { traces, tracesInspected: inspected, truncated: false };
+    }
+    if (candidates.length < page) return { traces, tracesInspected: inspected, truncated: false };
+    if (inspected >= maxEvaluated) return { traces, tracesInspected: inspected, truncated: true };
+    after = candidates[candidates.length - 1];
+  }
+}

@@ -1,0 +1,66 @@
+import type { AnyValue } from '@ariadne/core';
+import type { SpanPredicate, SpanValue } from '../query/span-store.ts';
+import { attributeKeyPrefix, encodeAttribute } from './attribute-codec.ts';
+
+/**
+ * Helpers the stores share to turn span predicates (query/span-store.ts) into their SQL: the
+ * stored attribute texts a typed equality matches, and the simplifications every store applies.
+ * Pure; what a store cannot express it treats as true (the engine checks candidates exactly).
+ */
+
+/**
+ * The stored texts (attribute-codec.ts) of attribute `key` equal to `value` as TraceQL compares:
+ * a string only a string attribute, a number an int or double attribute of the same value, a
+ * boolean a bool attribute. Array and map values are stored as JSON (`j…`): see
+ * {@link jsonValuePrefix}.
+ */
+export function attributeEqualityTexts(key: string, value: SpanValue): string[] {
+  const text = (v: AnyValue) => encodeAttribute({ key, value: v });
+  switch (typeof value) {
+    case 'string':
+      return [text({ type: 'string', value })];
+    case 'boolean':
+      return [text({ type: 'bool', value })];
+    case 'bigint': {
+      const out = [text({ type: 'int', value })];
+      const d = Number(value);
+      if (BigInt(d) === value) out.push(text({ type: 'double', value: d }));
+      return out;
+    }
+    case 'number': {
+      if (Number.isNaN(value)) return [];
+      // -0 and 0 are equal numbers but distinct stored texts.
+      const out = [text({ type: 'double', value }), ...(value === 0 ? [text({ type: 'double', value: -value })] : [])];
+      if (Number.isInteger(value)) out.push(text({ type: 'int', value: BigInt(value) }));
+      return out;
+    }
+  }
+}
+
+/** The stored prefix of attribute `key` holding an array or map (JSON), which `=` may match. */
+export function jsonValuePrefix(key: string): string {
+  return `${attributeKeyPrefix(key)}j`;
+}
+
+/** `p` with `all` folded away: `and` drops it, `or` becomes it; an empty `and` is `all`. */
+export function simplifyPredicate(p: SpanPredicate): SpanPredicate {
+  if (p.kind === 'compare' || p.kind === 'all') return p;
+  const args = p.args.map(simplifyPredicate);
+  if (p.kind === 'and') {
+    const kept = args.filter((a) => a.kind !== 'all');
+    return kept.length === 0 ? { kind: 'all' } : kept.length === 1 ? kept[0] : { kind: 'and', args: kept };
+  }
+  if (args.length === 0 || args.some((a) => a.kind === 'all')) return { kind: 'all' };
+  return args.length === 1 ? args[0] : { kind: 'or', args };
+}
+
+/**
+ * Attribute equalities that every span meeting `p` satisfies (the comparisons of its top-level
+ * `and`): what an attribute index can narrow a search with.
+ */
+export function requiredEqualities(p: SpanPredicate): { key: string; value: SpanValue }[] {
+  if (p.kind === 'compare')
+    return p.field.kind === 'attribute' && p.op === '=' ? [{ key: p.field.key, value: p.value }] : [];
+  if (p.kind === 'and') return p.args.flatMap(requiredEqualities);
+  return [];
+}
