@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from './api/app.ts';
 import { INGEST_LOG_SOURCE, IngestLog, type LogDamage } from './ingest/ingest-log.ts';
 import { OtlpGrpcReceiver } from './ingest/otlp-grpc.ts';
@@ -35,6 +36,12 @@ export interface ServerConfig {
   readonly apiPort: number;
   readonly otlpHttpPort: number;
   readonly otlpGrpcPort: number;
+  /** Zipkin's port (ingest and read API, as Zipkin's own 9411); unset or 0: off. */
+  readonly zipkinPort?: number;
+  /** The Jaeger query API's port (as Jaeger's 16686); unset or 0: off. */
+  readonly jaegerPort?: number;
+  /** The Tempo API's port (as Tempo's 3200); unset or 0: off. */
+  readonly tempoPort?: number;
   /** Largest OTLP request accepted, after decompression. */
   readonly maxBodyBytes?: number;
   /** Spans acknowledged but not yet committed to the store before receivers answer 503 / UNAVAILABLE. */
@@ -63,6 +70,8 @@ export interface RunningServer {
   readonly otlpGrpcAddress: string;
   /** `http://host:port` of the OTLP/gRPC receiver, as OTLP exporters take it. */
   readonly otlpGrpcUrl: string;
+  /** `http://host:port` of each compatible API that listens (`zipkin`, `jaeger`, `tempo`). */
+  readonly compatUrls: Readonly<Record<string, string>>;
   readonly store: SpanStore;
   /** Where the spans go (`data in DIR`, or the ClickHouse store without credentials). */
   readonly where: string;
@@ -430,6 +439,15 @@ async function startClickHouseStore(
   };
 }
 
+/** A compatible API's app and the port it listens on. */
+interface CompatApp {
+  readonly name: 'zipkin' | 'jaeger' | 'tempo';
+  readonly port: number;
+  readonly app: FastifyInstance;
+  /** Takes spans (stopped with the receivers, before the queue drains). */
+  readonly ingests: boolean;
+}
+
 /** Starts the store, the OTLP receivers and the query API. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const maxBodyBytes = config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -450,11 +468,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes, metrics });
 
   // Query: the HTTP API and the web UI read from the store, after what was acknowledged.
+  const reader = new ReadYourWritesStore(store, queue);
   let ready = false;
   const api = buildApiApp({
     logger,
     metrics,
-    store: new ReadYourWritesStore(store, queue),
+    store: reader,
     webRoot: config.webRoot ?? DEFAULT_WEB_ROOT,
     readiness: () => {
       if (!ready) return { ready: false, reason: 'starting or stopping' };
@@ -464,6 +483,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ingestStatus: () => ({ pendingSpans: queue.pending, unavailable: unavailableBecause() }),
   });
 
+  // Compatible APIs: Zipkin, Jaeger and Tempo clients, each on its own port (off when unset or
+  // 0), each a thin layer over the same reader as /api/v1 (and, for Zipkin, the same queue).
+  const compat: CompatApp[] = [];
+
   const started: { close: () => Promise<unknown> }[] = [];
   try {
     await otlpHttp.listen({ host: config.host, port: config.otlpHttpPort });
@@ -472,6 +495,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     started.push(grpc);
     await api.listen({ host: config.host, port: config.apiPort });
     started.push(api);
+    for (const c of compat) {
+      await c.app.listen({ host: config.host, port: c.port });
+      started.push(c.app);
+    }
     ready = true;
     const port = (app: typeof api) => {
       const address = app.server.address();
@@ -484,6 +511,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       otlpHttpUrl: `http://${host}:${port(otlpHttp)}`,
       otlpGrpcAddress: `${host}:${grpcPort}`,
       otlpGrpcUrl: `http://${host}:${grpcPort}`,
+      compatUrls: Object.fromEntries(compat.map((c) => [c.name, `http://${host}:${port(c.app as typeof api)}`])),
       store,
       where: side.where,
       replayed,
@@ -492,9 +520,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         closing ??= (async () => {
           ready = false;
           // Stop receiving first, then commit what was acknowledged, then stop answering queries.
-          await Promise.all([closeHttp(otlpHttp), grpc.close()]);
+          await Promise.all([
+            closeHttp(otlpHttp),
+            grpc.close(),
+            ...compat.filter((c) => c.ingests).map((c) => closeHttp(c.app)),
+          ]);
           await side.drain();
           await closeHttp(api);
+          await Promise.all(compat.filter((c) => !c.ingests).map((c) => closeHttp(c.app)));
           await side.closeStore();
         })();
         return closing;

@@ -50,6 +50,8 @@ export type QueryKind =
   | 'traces'
   | 'search'
   | 'traceql_candidates'
+  | 'tags'
+  | 'tag_values'
   | 'services'
   | 'operations'
   | 'operation_stats'
@@ -376,6 +378,8 @@ export function timedReader(reader: SpanReader, metrics: Pick<ApiMetrics, 'timeQ
     searchTraces: (query) => metrics.timeQuery('search', () => reader.searchTraces(query)),
     findTraceCandidates: (query) => metrics.timeQuery('traceql_candidates', () => reader.findTraceCandidates(query)),
     getTraces: (ids) => metrics.timeQuery('traces', () => reader.getTraces(ids)),
+    listTagNames: (scope, range, limit) => metrics.timeQuery('tags', () => reader.listTagNames(scope, range, limit)),
+    listTagValues: (query) => metrics.timeQuery('tag_values', () => reader.listTagValues(query)),
     listServices: () => metrics.timeQuery('services', () => reader.listServices()),
     listOperations: (service) => metrics.timeQuery('operations', () => reader.listOperations(service)),
     dependencies: (range) => metrics.timeQuery('dependencies', () => reader.dependencies(range)),

@@ -196,6 +196,39 @@ describe('query API', () => {
     assert.equal((await get('/api/v1/search?service=frontend&spss=2')).statusCode, 400);
   });
 
+  it('lists tag names by scope and typed tag values, for autocompletion', async () => {
+    const tags = (await get('/api/v1/tags')).json();
+    assert.deepEqual(
+      tags.scopes.map((s: { name: string }) => s.name),
+      ['span', 'resource', 'intrinsic'],
+    );
+    assert.deepEqual(tags.scopes[0].tags, ['order.id']);
+    assert.deepEqual(tags.scopes[1].tags, ['service.name']);
+    assert.ok(tags.scopes[2].tags.includes('duration') && tags.scopes[2].tags.includes('span:status'));
+    assert.deepEqual((await get('/api/v1/tags?scope=resource')).json(), {
+      scopes: [{ name: 'resource', tags: ['service.name'] }],
+    });
+    const values = async (name: string, query = '') =>
+      (await get(`/api/v1/tags/${encodeURIComponent(name)}/values${query}`)).json().tagValues;
+    assert.deepEqual(await values('resource.service.name'), [{ type: 'string', value: 'frontend' }]);
+    assert.deepEqual(await values('.order.id'), [{ type: 'string', value: 'ORD-9' }]);
+    assert.deepEqual(await values('name', `?q=${encodeURIComponent('{ status = error }')}`), [
+      { type: 'string', value: 'child' },
+    ]);
+    assert.deepEqual(await values('name', `?q=${encodeURIComponent('{ status = error && }')}`), [
+      { type: 'string', value: 'GET /' },
+      { type: 'string', value: 'child' },
+    ]);
+    assert.deepEqual(
+      (await values('status')).map((v: { value: string }) => v.value),
+      ['error', 'ok', 'unset'],
+    );
+    assert.deepEqual(await values('span:id'), []);
+    const old = `?start=${encodeURIComponent('2020-01-01T00:00:00Z')}&end=${encodeURIComponent('2020-01-02T00:00:00Z')}`;
+    assert.deepEqual(await values('resource.service.name', old), []);
+    assert.equal((await get('/api/v1/tags?scope=events')).statusCode, 400);
+  });
+
   it('lists services, operations, dependencies and stats over a default window', async () => {
     assert.deepEqual((await get('/api/v1/services')).json(), { services: ['frontend'] });
     assert.deepEqual((await get('/api/v1/services/frontend/operations')).json(), { operations: ['GET /', 'child'] });

@@ -25,9 +25,11 @@ import {
   NotYetCommittedError,
   type SpanReader,
   type StatusFilter,
+  type TagScope,
   type TimeRange,
   type TraceQuery,
 } from '../query/span-store.ts';
+import { listTags, listTagValuesJson } from '../query/tags.ts';
 import { summarizeTrace, summaryToJson } from '../query/trace-summary.ts';
 import { traceQLHitJson } from '../query/traceql-json.ts';
 import { searchTraceQL, type TraceQLSearchResult } from '../query/traceql-search.ts';
@@ -85,6 +87,37 @@ function traceQLBadRequest(error: TraceQLError): ApiError {
 }
 
 const DEFAULT_SPSS = 3;
+const DEFAULT_TAG_LIMIT = 1000;
+const MAX_TAG_LIMIT = 10_000;
+/** Tags and values are listed from the last hour unless the caller gives a window. */
+const TAG_LOOKBACK_NANOS = 3_600_000_000_000n;
+
+const tagsSchema = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      scope: { type: 'string', enum: ['span', 'resource', 'intrinsic', 'all'] },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  },
+} as const;
+
+const tagValuesSchema = {
+  params: { type: 'object', properties: { name: { type: 'string', minLength: 1 } }, required: ['name'] },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      q: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  },
+} as const;
 const MAX_SPSS = 1000;
 
 const DEFAULT_SEARCH_LIMIT = 20;
@@ -296,6 +329,36 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     };
   }
 
+  app.get<{ Querystring: { scope?: string; start?: string; end?: string; limit?: string } }>(
+    '/api/v1/tags',
+    { schema: tagsSchema },
+    async (request) => {
+      const q = request.query;
+      const range = defaultWindow(timeRange(q), TAG_LOOKBACK_NANOS);
+      const limit = q.limit === undefined ? DEFAULT_TAG_LIMIT : parseInteger(q.limit, 'limit', 1, MAX_TAG_LIMIT);
+      const scopes = (q.scope === undefined || q.scope === 'all' ? ['span', 'resource', 'intrinsic'] : [q.scope]) as (
+        | TagScope
+        | 'intrinsic'
+      )[];
+      return {
+        scopes: await Promise.all(
+          scopes.map(async (name) => ({ name, tags: await listTags(store, name, range, limit) })),
+        ),
+      };
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { q?: string; start?: string; end?: string; limit?: string } }>(
+    '/api/v1/tags/:name/values',
+    { schema: tagValuesSchema },
+    async (request) => {
+      const q = request.query;
+      const range = defaultWindow(timeRange(q), TAG_LOOKBACK_NANOS);
+      const limit = q.limit === undefined ? DEFAULT_TAG_LIMIT : parseInteger(q.limit, 'limit', 1, MAX_TAG_LIMIT);
+      return { tagValues: await listTagValuesJson(store, request.params.name, { ...range, query: q.q, limit }) };
+    },
+  );
+
   app.get('/api/v1/services', async () => ({ services: await store.listServices() }));
 
   app.get<{ Params: { service: string } }>('/api/v1/services/:service/operations', async (request) => ({
@@ -345,7 +408,14 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     app.get('/', async () => ({
       name: 'ariadne',
       message: 'query API; the web UI is not built (run `npm run build`)',
-      api: ['/api/v1/search', '/api/v1/traces/{traceId}', '/api/v1/services', '/api/v1/dependencies'],
+      api: [
+        '/api/v1/search',
+        '/api/v1/traces/{traceId}',
+        '/api/v1/tags',
+        '/api/v1/tags/{name}/values',
+        '/api/v1/services',
+        '/api/v1/dependencies',
+      ],
     }));
   }
 

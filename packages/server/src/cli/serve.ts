@@ -3,6 +3,8 @@ import { type RunningServer, startServer } from '../main.ts';
 import { parseServeArgs, SERVE_USAGE } from './config.ts';
 import type { CliIo } from './io.ts';
 
+const COMPAT_LABELS: Record<string, string> = { zipkin: 'Zipkin', jaeger: 'Jaeger', tempo: 'Tempo' };
+
 /**
  * `ariadne serve`: starts everything, prints where it listens, and on SIGINT/SIGTERM stops
  * receiving, commits every acknowledged span and exits 0.
@@ -46,6 +48,9 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
       `  web UI and query API  ${server.apiUrl}`,
       `  OTLP/HTTP             ${server.otlpHttpUrl}/v1/traces`,
       `  OTLP/gRPC             ${server.otlpGrpcAddress}`,
+      ...Object.entries(server.compatUrls).map(
+        ([name, url]) => `  ${`${COMPAT_LABELS[name] ?? name} API`.padEnd(21)} ${url}`,
+      ),
       '',
     ].join('\n'),
   );

@@ -4,6 +4,9 @@ import {
   NotYetCommittedError,
   type OperationStats,
   type SpanStore,
+  type TagScope,
+  type TagValue,
+  type TagValuesQuery,
   type TimeRange,
   type TraceCandidate,
   type TraceCandidateQuery,
@@ -73,6 +76,16 @@ export class ReadYourWritesStore implements SpanStore {
   async getTraces(traceIds: readonly string[]): Promise<Map<string, Span[]>> {
     await this.caughtUp();
     return this.store.getTraces(traceIds);
+  }
+
+  async listTagNames(scope: TagScope, range: TimeRange, limit: number): Promise<string[]> {
+    await this.caughtUp();
+    return this.store.listTagNames(scope, range, limit);
+  }
+
+  async listTagValues(query: TagValuesQuery): Promise<TagValue[]> {
+    await this.caughtUp();
+    return this.store.listTagValues(query);
   }
 
   async listServices(): Promise<string[]> {

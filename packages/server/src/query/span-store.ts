@@ -155,6 +155,25 @@ export interface TraceCandidate {
   readonly lastMatchUnixNano: UnixNanos;
 }
 
+/** Where attribute names are listed from: span attributes, or their resources'. */
+export type TagScope = 'span' | 'resource';
+
+/** A distinct value of a field, typed as stored (ints exact). */
+export type TagValue =
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'int'; readonly value: bigint }
+  | { readonly type: 'float'; readonly value: number }
+  | { readonly type: 'bool'; readonly value: boolean };
+
+/** A request for the values of one field, for autocompletion. */
+export interface TagValuesQuery extends TimeRange {
+  /** An attribute by scope (`any`: span or resource), or `service`, `name` or `statusMessage`. */
+  readonly field: SpanField;
+  /** Only values on spans meeting this (a store may ignore what it cannot express). */
+  readonly where?: SpanPredicate;
+  readonly limit: number;
+}
+
 /** Writes spans durably. */
 export interface SpanWriter {
   /**
@@ -173,6 +192,17 @@ export interface SpanReader {
   findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]>;
   /** The spans of each trace, by the id as given, as `getTrace(id)` returns them ([] if unknown). */
   getTraces(traceIds: readonly string[]): Promise<Map<string, Span[]>>;
+  /**
+   * Attribute names seen on spans starting in the window (`span`) or on their resources
+   * (`resource`), sorted, at most `limit`. Only scalar and array values' keys are listed.
+   */
+  listTagNames(scope: TagScope, range: TimeRange, limit: number): Promise<string[]>;
+  /**
+   * Distinct values of a field on spans starting in the window, sorted (by type, then value), at
+   * most `limit`; array attributes contribute their scalar elements. Values of types TraceQL
+   * cannot search (bytes, maps) are left out.
+   */
+  listTagValues(query: TagValuesQuery): Promise<TagValue[]>;
   /** Service names, sorted. */
   listServices(): Promise<string[]>;
   /** Span names of one service, sorted. */

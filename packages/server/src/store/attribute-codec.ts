@@ -81,6 +81,11 @@ export function attributeValueText(encoded: string): string {
   return encoded.slice(encoded.indexOf(KV_SEP) + 1);
 }
 
+/** The key of a stored key part (what precedes the separator), unescaped. */
+export function decodeAttributeKey(storedKey: string): string {
+  return unescapeSeparators(storedKey);
+}
+
 /** Inverse of `encodeAttribute`. */
 export function decodeAttribute(text: string): KeyValue {
   const sep = text.indexOf(KV_SEP);

@@ -78,6 +78,11 @@ export class AttributeSlots {
     return this.slotByKey.get(key);
   }
 
+  /** The key of a slot in use. */
+  keyAt(slot: number): string {
+    return this.keys[slot];
+  }
+
   /** The stored-attribute prefix (`attributeKeyPrefix`) of each slot's key, by slot. */
   prefixes(): string[] {
     return this.keys.map(attributeKeyPrefix);

@@ -7,6 +7,9 @@ import type {
   DependencyEdge,
   OperationStats,
   SpanStore,
+  TagScope,
+  TagValue,
+  TagValuesQuery,
   TimeRange,
   TraceCandidate,
   TraceCandidateQuery,
@@ -22,6 +25,7 @@ import { ReadConnection } from './duckdb/read-connection.ts';
 import { deleteSlice, nextSliceEnd, RetentionTimer } from './duckdb/retention.ts';
 import { type SearchContext, type StoredTimeRange, searchTraces } from './duckdb/search.ts';
 import { clampU64, columnsOf } from './duckdb/sql.ts';
+import { listTagNames, listTagValues } from './duckdb/tags.ts';
 import {
   countTraces,
   getTrace,
@@ -306,6 +310,14 @@ export class DuckDbSpanStore implements SpanStore {
 
   findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]> {
     return findTraceCandidates(this.searchContext(), query, this.storedRange());
+  }
+
+  listTagNames(scope: TagScope, range: TimeRange, limit: number): Promise<string[]> {
+    return listTagNames(this.searchContext(), scope, range, limit);
+  }
+
+  listTagValues(query: TagValuesQuery): Promise<TagValue[]> {
+    return listTagValues(this.searchContext(), query);
   }
 
   private storedRange(): StoredTimeRange | undefined {

@@ -1,5 +1,5 @@
 import type { AnyValue } from '@ariadne/core';
-import type { SpanPredicate, SpanValue } from '../query/span-store.ts';
+import type { SpanPredicate, SpanValue, TagValue } from '../query/span-store.ts';
 import { attributeKeyPrefix, encodeAttribute } from './attribute-codec.ts';
 
 /**
@@ -63,4 +63,34 @@ export function requiredEqualities(p: SpanPredicate): { key: string; value: Span
     return p.field.kind === 'attribute' && p.op === '=' ? [{ key: p.field.key, value: p.value }] : [];
   if (p.kind === 'and') return p.args.flatMap(requiredEqualities);
   return [];
+}
+
+/**
+ * The searchable values of attributes as TraceQL sees them, sorted (strings, ints, floats,
+ * booleans; each by value) and distinct, at most `limit`: scalars as they are, an array's
+ * scalar elements, nothing of bytes, maps and empty values.
+ */
+export function tagValuesOf(values: Iterable<AnyValue>, limit: number): TagValue[] {
+  const seen = new Map<string, TagValue>();
+  const add = (v: AnyValue) => {
+    let tag: TagValue | undefined;
+    if (v.type === 'string') tag = { type: 'string', value: v.value };
+    else if (v.type === 'int') tag = { type: 'int', value: v.value };
+    else if (v.type === 'double') tag = { type: 'float', value: v.value };
+    else if (v.type === 'bool') tag = { type: 'bool', value: v.value };
+    else if (v.type === 'array') for (const e of v.value) add(e);
+    if (tag !== undefined) seen.set(`${tag.type}:${String(tag.value)}`, tag);
+  };
+  for (const v of values) add(v);
+  const order = { string: 0, int: 1, float: 2, bool: 3 } as const;
+  return [...seen.values()]
+    .sort((a, b) =>
+      a.type !== b.type ? order[a.type] - order[b.type] : a.value < b.value ? -1 : a.value > b.value ? 1 : 0,
+    )
+    .slice(0, Math.max(0, limit));
+}
+
+/** Whether an attribute value is one TraceQL can search (a scalar, or an array). */
+export function isSearchableValue(v: AnyValue): boolean {
+  return v.type === 'string' || v.type === 'int' || v.type === 'double' || v.type === 'bool' || v.type === 'array';
 }

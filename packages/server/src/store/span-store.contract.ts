@@ -421,6 +421,69 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
     });
   });
 
+  describe('attribute names and values, for autocompletion', () => {
+    it('lists the searchable attribute names of spans and of resources seen in the window', async () => {
+      assert.deepEqual(await store.listTagNames('span', {}, 100), [
+        'big',
+        'cached',
+        'http.status_code',
+        'list',
+        'neg',
+        'order.id',
+        'pi',
+        'ratio',
+        'unicode',
+        'yes',
+      ]);
+      assert.deepEqual(await store.listTagNames('span', { startUnixNano: ms(1000), endUnixNano: ms(2000) }, 100), [
+        'cached',
+        'ratio',
+      ]);
+      assert.deepEqual(await store.listTagNames('span', {}, 2), ['big', 'cached']);
+      assert.deepEqual(await store.listTagNames('resource', {}, 100), ['host.id', 'host.name', 'service.name']);
+      assert.deepEqual(await store.listTagNames('resource', { startUnixNano: ms(2000), endUnixNano: ms(2001) }, 100), [
+        'service.name',
+      ]);
+    });
+    it('lists the typed values of a field, sorted, filtered by a span predicate', async () => {
+      const values = (q: Omit<Parameters<SpanStore['listTagValues']>[0], 'limit'>, limit = 100) =>
+        store.listTagValues({ ...q, limit });
+      const strings = (...v: string[]) => v.map((value) => ({ type: 'string', value }));
+      assert.deepEqual(
+        await values({ field: { kind: 'service' } }),
+        strings('frontend', 'inventory', 'order', 'payment', 'rich'),
+      );
+      assert.deepEqual(
+        await values({
+          field: { kind: 'name' },
+          where: { kind: 'compare', field: { kind: 'status' }, op: '=', value: 2n },
+        }),
+        strings('everything', 'save_order'),
+      );
+      assert.deepEqual(await values({ field: { kind: 'statusMessage' } }), strings('failed', 'it broke'));
+      assert.deepEqual(await values({ field: { kind: 'attribute', scope: 'any', key: 'order.id' } }), strings('ORD-1'));
+      assert.deepEqual(await values({ field: { kind: 'attribute', scope: 'span', key: 'http.status_code' } }), [
+        { type: 'int', value: 200n },
+      ]);
+      assert.deepEqual(await values({ field: { kind: 'attribute', scope: 'span', key: 'list' } }), [
+        { type: 'string', value: 'x' },
+        { type: 'int', value: 1n },
+      ]);
+      assert.deepEqual(await values({ field: { kind: 'attribute', scope: 'span', key: 'ratio' } }), [
+        { type: 'float', value: 0.25 },
+      ]);
+      assert.deepEqual(
+        await values({ field: { kind: 'attribute', scope: 'resource', key: 'host.name' } }),
+        strings('db-host-7'),
+      );
+      assert.deepEqual(
+        await values({ field: { kind: 'service' }, startUnixNano: ms(1000), endUnixNano: ms(2000) }, 1),
+        strings('frontend'),
+      );
+      assert.deepEqual(await values({ field: { kind: 'attribute', scope: 'any', key: 'map' } }), []);
+    });
+  });
+
   describe('services, operations and aggregates', () => {
     it('lists services and operations, sorted', async () => {
       assert.deepEqual(await store.listServices(), ['frontend', 'inventory', 'order', 'payment', 'rich']);

@@ -8,6 +8,9 @@ import type {
   SpanPredicate,
   SpanStore,
   SpanValue,
+  TagScope,
+  TagValue,
+  TagValuesQuery,
   TimeRange,
   TraceCandidate,
   TraceCandidateQuery,
@@ -15,9 +18,22 @@ import type {
   TraceSummary,
   WriteProgress,
 } from '../../query/span-store.ts';
-import { attributeFilterCandidates } from '../attribute-codec.ts';
+import {
+  attributeFilterCandidates,
+  attributeKeyPrefix,
+  decodeAttribute,
+  decodeAttributeKey,
+} from '../attribute-codec.ts';
 import { hashAttribute, minuteOf, minutesToRanges } from '../attribute-index.ts';
-import { attributeEqualityTexts, jsonValuePrefix, requiredEqualities, simplifyPredicate } from '../span-predicate.ts';
+import {
+  attributeEqualityTexts,
+  isSearchableValue,
+  jsonValuePrefix,
+  requiredEqualities,
+  simplifyPredicate,
+  tagValuesOf,
+} from '../span-predicate.ts';
+import { resourceFromBody } from '../span-text.ts';
 import { spanMatcher } from '../trace-query-match.ts';
 import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
 import {
@@ -60,6 +76,8 @@ const WINDOW_GROWTH = 6n;
 const MAX_LIMIT = 10_000;
 /** Time ranges a search for attribute values reads at most (nearby minutes merge). */
 const MAX_MINUTE_RANGES = 32;
+/** Distinct stored attribute texts read for a value list at most (before typing and sorting). */
+const MAX_TAG_TEXTS = 100_000;
 /** Beyond this many traces holding a value (attr_traces), a search reads its minutes instead. */
 const MAX_PREFIX_CANDIDATES = 256;
 /** Beyond this many minutes with the value, a search reads newest first instead. */
@@ -527,6 +545,71 @@ export class ClickHouseSpanStore implements SpanStore {
     }));
     return summaries.sort((a, b) =>
       a.startUnixNano > b.startUnixNano ? -1 : a.startUnixNano < b.startUnixNano ? 1 : a.traceId < b.traceId ? -1 : 1,
+    );
+  }
+
+  async listTagNames(scope: TagScope, range: TimeRange, limit: number): Promise<string[]> {
+    const n = Math.max(1, Math.min(Math.floor(limit), MAX_LIMIT));
+    const window = [...rangeConditions(range, 'start_ns'), '1'].join(' AND ');
+    if (scope === 'span') {
+      // Keys whose value is a scalar or an array (a map's or bytes' keys are not searchable).
+      const rows = await this.executor.query<{ k: string }>(
+        `SELECT DISTINCT arrayJoin(arrayFilter((k, v) -> substring(v, 1, 1) IN ('s', 'i', 'd', 'b')
+             OR substring(v, 1, 14) = 'j{"arrayValue"', attr_keys, attr_values)) AS k
+         FROM ${this.tables.spans} WHERE ${window} ORDER BY k LIMIT ${n}`,
+      );
+      return rows.map((r) => decodeAttributeKey(r.k));
+    }
+    const names = new Set<string>();
+    for (const resource of await this.resourcesIn(window))
+      for (const a of resource.attributes) if (isSearchableValue(a.value)) names.add(a.key);
+    return [...names].sort().slice(0, n);
+  }
+
+  /** The resources of spans matching `where` (SQL on `spans`). */
+  private async resourcesIn(where: string): Promise<Span['resource'][]> {
+    const rows = await this.executor.query<{ id: string }>(
+      `SELECT DISTINCT toString(resource_id) AS id FROM ${this.tables.spans} WHERE ${where} LIMIT ${MAX_KNOWN_BODIES}`,
+    );
+    const bodies = await this.bodies(rows.map((r) => r.id));
+    return rows.flatMap((r) => {
+      const body = bodies.get(r.id);
+      return body === undefined ? [] : [resourceFromBody(body)];
+    });
+  }
+
+  async listTagValues(query: TagValuesQuery): Promise<TagValue[]> {
+    const n = Math.max(1, Math.min(Math.floor(query.limit), MAX_LIMIT));
+    const where = [
+      ...rangeConditions(query, 'start_ns'),
+      query.where === undefined ? '1' : predicateSql(simplifyPredicate(query.where)),
+    ].join(' AND ');
+    const field = query.field;
+    if (field.kind === 'service' || field.kind === 'name') {
+      const rows = await this.executor.query<{ v: string }>(
+        `SELECT DISTINCT toString(${field.kind}) AS v FROM ${this.tables.spanIndex} WHERE ${where} ORDER BY v LIMIT ${n}`,
+      );
+      return rows.map((r) => ({ type: 'string', value: r.v }));
+    }
+    if (field.kind === 'statusMessage') {
+      // The message is in spans only; the condition may name span_index's attributes.
+      const rows = await this.executor.query<{ v: string }>(
+        `SELECT DISTINCT status_message AS v FROM ${this.tables.spans}
+         WHERE status_message != '' AND (trace_id, span_id) IN (SELECT trace_id, span_id FROM ${this.tables.spanIndexLocal} WHERE ${where})
+         ORDER BY v LIMIT ${n}`,
+      );
+      return rows.map((r) => ({ type: 'string', value: r.v }));
+    }
+    if (field.kind !== 'attribute') return [];
+    // span_index holds span and resource attributes in one array: the values of both scopes.
+    const prefix = attributeKeyPrefix(field.key);
+    const rows = await this.executor.query<{ t: string }>(
+      `SELECT DISTINCT arrayJoin(arrayFilter(x -> substring(x, 1, ${Buffer.byteLength(prefix)}) = ${sqlString(prefix)}, attrs)) AS t
+       FROM ${this.tables.spanIndex} WHERE ${where} LIMIT ${MAX_TAG_TEXTS}`,
+    );
+    return tagValuesOf(
+      rows.map((r) => decodeAttribute(r.t).value),
+      n,
     );
   }
 
