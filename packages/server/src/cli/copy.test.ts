@@ -21,7 +21,7 @@ import {
   CLICKHOUSE_TEST_PASSWORD,
   CLICKHOUSE_TEST_USER,
   type ClickHouseServer,
-  clickHouseBinary,
+  clickHouseMissing,
   startClickHouse,
 } from '../store/testdata/clickhouse-server.ts';
 import { copyStore } from './copy.ts';
@@ -29,7 +29,7 @@ import { main } from './main.ts';
 
 const BIN = new URL('../../bin/ariadne.mjs', import.meta.url).pathname;
 
-const missing = clickHouseBinary() ? undefined : 'clickhouse-server not found (apt-get install clickhouse-server)';
+const missing = clickHouseMissing();
 if (missing && process.env.CI === 'true') {
   test('clickhouse-server is installed (required when CI=true)', () => {
     assert.fail(missing);

@@ -8,10 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 import {
   type ClickHouseCluster,
   type ClickHouseServer,
-  clickHouseBinary,
+  clickHouseMissing,
   startClickHouse,
   startClickHouseCluster,
-  zooKeeperClassPath,
 } from '../store/testdata/clickhouse-server.ts';
 import { RpcStatus } from './otlp-proto-schema.ts';
 import {
@@ -37,11 +36,7 @@ import {
 
 const inCi = process.env.CI === 'true';
 const ARIADNE = new URL('../../bin/ariadne.mjs', import.meta.url).pathname;
-const missing = !clickHouseBinary()
-  ? 'clickhouse-server is not installed (apt-get install clickhouse-server)'
-  : !zooKeeperClassPath()
-    ? 'ZooKeeper is not installed (apt-get install zookeeper)'
-    : undefined;
+const missing = clickHouseMissing({ zooKeeper: true });
 const skip = missing && !inCi ? missing : false;
 
 interface Node {

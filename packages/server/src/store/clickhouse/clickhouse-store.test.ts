@@ -12,10 +12,9 @@ import {
   CLICKHOUSE_TEST_USER,
   type ClickHouseCluster,
   type ClickHouseServer,
-  clickHouseBinary,
+  clickHouseMissing,
   startClickHouse,
   startClickHouseCluster,
-  zooKeeperClassPath,
 } from '../testdata/clickhouse-server.ts';
 import { ClickHouseSpanStore } from './clickhouse-store.ts';
 import { type ClickHouseExecutor, HttpExecutor } from './executor.ts';
@@ -61,11 +60,7 @@ export async function assertLiteralsRoundTrip(executor: ClickHouseExecutor): Pro
   assert.deepEqual(rows.map((r) => r.s).sort(), [...nasty].sort());
 }
 
-const serverMissing = !clickHouseBinary()
-  ? 'clickhouse-server is not installed (apt-get install clickhouse-server)'
-  : !zooKeeperClassPath()
-    ? 'ZooKeeper is not installed (apt-get install zookeeper)'
-    : undefined;
+const serverMissing = clickHouseMissing({ zooKeeper: true });
 
 /** An executor on a server, as `ariadne serve --store` makes it. */
 const httpExecutor = (url: string, user = '') =>

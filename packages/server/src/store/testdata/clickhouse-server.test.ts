@@ -11,17 +11,12 @@ import {
   CLICKHOUSE_TEST_USER,
   type ClickHouseCluster,
   type ClickHouseServer,
-  clickHouseBinary,
+  clickHouseMissing,
   startClickHouse,
   startClickHouseCluster,
-  zooKeeperClassPath,
 } from './clickhouse-server.ts';
 
-const missing = !clickHouseBinary()
-  ? 'clickhouse-server not found (apt-get install clickhouse-server)'
-  : !zooKeeperClassPath()
-    ? 'ZooKeeper or java not found (apt-get install zookeeper)'
-    : undefined;
+const missing = clickHouseMissing({ zooKeeper: true });
 if (missing && process.env.CI === 'true') {
   test('clickhouse-server and ZooKeeper are installed (required when CI=true)', () => {
     assert.fail(missing);

@@ -98,6 +98,18 @@ export interface StartClickHouseClusterOptions {
  * /usr/sbin) or the single `clickhouse` binary (run as `clickhouse server`) on PATH, /usr/sbin or
  * /usr/bin. Undefined when none is installed.
  */
+/**
+ * Why the ClickHouse tests cannot run here (no server binary; with `zooKeeper`, no ZooKeeper for
+ * the cluster tests either), or undefined when they can. Test files skip with it, or fail with it
+ * under `CI=true`.
+ */
+export function clickHouseMissing(options: { readonly zooKeeper?: boolean } = {}): string | undefined {
+  if (!clickHouseBinary()) return 'clickhouse-server is not installed (apt-get install clickhouse-server)';
+  if (options.zooKeeper && !zooKeeperClassPath())
+    return 'ZooKeeper or java is not installed (apt-get install zookeeper)';
+  return undefined;
+}
+
 export function clickHouseBinary(): string | undefined {
   const fromEnv = process.env.ARIADNE_CLICKHOUSE;
   if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined;
