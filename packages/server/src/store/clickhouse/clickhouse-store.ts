@@ -264,20 +264,28 @@ export class ClickHouseSpanStore implements SpanStore {
     const after = query.after;
     if (after !== undefined && after.lastMatchUnixNano + 1n < hi) hi = after.lastMatchUnixNano + 1n;
     if (lo >= hi) return [];
-    const conditions = requirements.map((r) => predicateSql(r.predicate));
-    const any = requirements.length === 0 ? '1' : conditions.map((c) => `(${c})`).join(' OR ');
-    const having = requirements.map((r, i) => `countIf(${conditions[i]}) >= ${r.minSpans}`);
-    if (after !== undefined)
-      having.push(`(max(start_ns) < ${sqlUInt64(after.lastMatchUnixNano)} OR trace_id > ${idLiteral(after.traceId)})`);
-    const select = async (window: string) =>
-      (
-        await this.executor.query<{ trace_hex: string; last_ns: string }>(
-          `SELECT lower(hex(trace_id)) AS trace_hex, max(start_ns) AS last_ns FROM ${this.tables.spanIndex}
-           WHERE (${any}) AND ${window} GROUP BY trace_id
-           ${having.length > 0 ? `HAVING ${having.join(' AND ')}` : ''}
-           ORDER BY last_ns DESC, trace_id LIMIT ${limit}`,
-        )
-      ).map((r) => ({ traceId: r.trace_hex, lastMatchUnixNano: unixNanos(BigInt(r.last_ns)) }));
+    /**
+     * The candidates among spans in `window`, from `span_index` (ordered by service and time) or
+     * from `spans` (ordered by trace id: for a few traces named by id prefix; it has no
+     * attribute array, so attribute conditions count as true there).
+     */
+    const select = async (window: string, table: 'index' | 'spans' = 'index') => {
+      const conditions = requirements.map((r) => predicateSql(r.predicate, table));
+      const any = requirements.length === 0 ? '1' : conditions.map((c) => `(${c})`).join(' OR ');
+      const having = requirements.map((r, i) => `countIf(${conditions[i]}) >= ${r.minSpans}`);
+      if (after !== undefined)
+        having.push(
+          `(max(start_ns) < ${sqlUInt64(after.lastMatchUnixNano)} OR trace_id > ${idLiteral(after.traceId)})`,
+        );
+      const rows = await this.executor.query<{ trace_hex: string; last_ns: string }>(
+        `SELECT lower(hex(trace_id)) AS trace_hex, max(start_ns) AS last_ns
+         FROM ${table === 'index' ? this.tables.spanIndex : this.tables.spans}
+         WHERE (${any}) AND ${window} GROUP BY trace_id
+         ${having.length > 0 ? `HAVING ${having.join(' AND ')}` : ''}
+         ORDER BY last_ns DESC, trace_id LIMIT ${limit}`,
+      );
+      return rows.map((r) => ({ traceId: r.trace_hex, lastMatchUnixNano: unixNanos(BigInt(r.last_ns)) }));
+    };
     // One requirement with attribute equalities: the attribute index names the minutes (or the
     // traces) that can hold its spans.
     const equalities = requirements.length === 1 ? requiredEqualities(requirements[0].predicate) : [];
@@ -290,7 +298,7 @@ export class ClickHouseSpanStore implements SpanStore {
       if (narrowed === 'none') return [];
       if (narrowed !== undefined && 'prefixes' in narrowed) {
         const ids = narrowed.prefixes.map(prefixRange);
-        return select(`(${ids.join(' OR ')}) AND ${between(lo, hi)}`);
+        return select(`(${ids.join(' OR ')}) AND ${between(lo, hi)}`, 'spans');
       }
       if (narrowed !== undefined)
         return select(`(${narrowed.ranges.map((r) => between(r.start, r.end)).join(' OR ')})`);
@@ -793,11 +801,12 @@ function prefixRange(p: number): string {
 const SQL_OPS: Record<SpanCompareOp, string> = { '=': '=', '!=': '!=', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
 
 /**
- * A span predicate as a condition on `span_index` rows: exact where the table holds the field,
- * true (`1`) where it does not (span kind, status message, non-equality attribute conditions) or
- * cannot tell span from resource attributes (it holds both in one array).
+ * A span predicate as a condition on `span_index` rows (or `spans` rows): exact where the table
+ * holds the field, true (`1`) where it does not (span kind, status message, non-equality attribute
+ * conditions, every attribute condition on `spans`) or cannot tell span from resource attributes
+ * (`span_index` holds both in one array).
  */
-export function predicateSql(p: SpanPredicate): string {
+export function predicateSql(p: SpanPredicate, table: 'index' | 'spans' = 'index'): string {
   switch (p.kind) {
     case 'all':
       return '1';
@@ -807,13 +816,13 @@ export function predicateSql(p: SpanPredicate): string {
         ? p.kind === 'and'
           ? '1'
           : '0'
-        : `(${p.args.map(predicateSql).join(p.kind === 'and' ? ' AND ' : ' OR ')})`;
+        : `(${p.args.map((a) => predicateSql(a, table)).join(p.kind === 'and' ? ' AND ' : ' OR ')})`;
     case 'compare':
-      return compareSql(p.field, p.op, p.value);
+      return compareSql(p.field, p.op, p.value, table);
   }
 }
 
-function compareSql(field: SpanField, op: SpanCompareOp, value: SpanValue): string {
+function compareSql(field: SpanField, op: SpanCompareOp, value: SpanValue, table: 'index' | 'spans'): string {
   switch (field.kind) {
     case 'name':
     case 'service':
@@ -830,7 +839,7 @@ function compareSql(field: SpanField, op: SpanCompareOp, value: SpanValue): stri
       return typeof value === 'number' ? '1' : '0';
     }
     case 'attribute': {
-      if (op !== '=') return '1';
+      if (op !== '=' || table === 'spans') return '1';
       const texts = attributeEqualityTexts(field.key, value);
       const json = jsonValuePrefix(field.key);
       const prefixBytes = Buffer.byteLength(json);
