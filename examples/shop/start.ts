@@ -397,6 +397,8 @@ export async function runShop(options: ShopOptions, io: ShopIo, signal: AbortSig
         auto ? '0' : '4318',
         '--otlp-grpc-port',
         auto ? '0' : '4317',
+        // With free ports (tests), the compatible APIs stay off: their standard ports would collide.
+        ...(auto ? ['--zipkin-port', '0', '--jaeger-port', '0', '--tempo-port', '0'] : []),
       ],
       cwd: ROOT,
       ready: /OTLP\/HTTP\s+(\S+)\/v1\/traces/,

@@ -15,6 +15,11 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     chunkSizeWarningLimit: 800,
+    rolldownOptions: {
+      // Core is pure (no module does anything on import), so its unused modules can be dropped and
+      // the TraceQL parser, used only by the lazily loaded editor, stays out of the first chunk.
+      treeshake: { moduleSideEffects: [{ test: /[\\/]packages[\\/]core[\\/]src[\\/]/, sideEffects: false }] },
+    },
   },
   server: {
     proxy: { '/api': 'http://127.0.0.1:4320' },

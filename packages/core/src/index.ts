@@ -33,11 +33,79 @@ export type { OperationTime, ServiceTime, TimeBreakdown, TimeShare } from './ana
 export { selfTimes, timeByService } from './analysis/time-by-service.ts';
 export type { WaterfallOptions } from './analysis/waterfall-text.ts';
 export { renderWaterfall } from './analysis/waterfall-text.ts';
+// Jaeger's JSON trace model (query API shape), OTLP to Jaeger and back.
+export type {
+  JaegerKeyValue,
+  JaegerLog,
+  JaegerProcess,
+  JaegerReference,
+  JaegerSpan,
+  JaegerTrace,
+  JaegerValueType,
+} from './formats/jaeger.ts';
+export {
+  jaegerTag,
+  jaegerTraceId,
+  spansFromJaegerJson,
+  spansFromJaegerTrace,
+  spansToJaegerTrace,
+  spansToJaegerTraces,
+} from './formats/jaeger.ts';
+// Grafana Tempo's response shapes (traces, search results, tag values) from the span model.
+export type {
+  TempoKeyValueJson,
+  TempoResourceSpansJson,
+  TempoSearchMetadataOptions,
+  TempoSearchSpanJson,
+  TempoSpanJson,
+  TempoSpanSetJson,
+  TempoTagValueInput,
+  TempoTagValueJson,
+  TempoTraceJson,
+  TempoTraceSearchMetadataJson,
+} from './formats/tempo.ts';
+export {
+  TEMPO_INTRINSIC_TAGS,
+  TEMPO_KIND_VALUES,
+  TEMPO_ROOT_SPAN_NOT_YET_RECEIVED,
+  TEMPO_STATUS_VALUES,
+  tempoAnyValue,
+  tempoTagValue,
+  tempoTagValueText,
+  tempoTraceByIdV2Json,
+  tempoTraceIdHex,
+  tempoTraceJson,
+  tempoTraceSearchMetadata,
+  tempoTraceV1Json,
+} from './formats/tempo.ts';
+// Zipkin's v2 span model (and v1 JSON read into it), Zipkin to OTLP and back.
+export type {
+  SpansFromZipkinOptions,
+  ZipkinAnnotation,
+  ZipkinEndpoint,
+  ZipkinKind,
+  ZipkinSpan,
+} from './formats/zipkin.ts';
+export {
+  isZipkinV1Span,
+  RESOURCE_TAG_PREFIXES,
+  readZipkinSpan,
+  readZipkinSpans,
+  spansFromZipkin,
+  spansFromZipkinJson,
+  spansToZipkin,
+  spanToZipkin,
+  ZIPKIN_DEBUG,
+  ZIPKIN_FIELD_ATTRIBUTES,
+  ZIPKIN_SHARED,
+  ZIPKIN_START_TIME_ABSENT,
+  zipkinTagText,
+  zipkinTraceId,
+} from './formats/zipkin.ts';
+export { readZipkinV1Spans } from './formats/zipkin-v1.ts';
 export { TraceImportError } from './import/import-error.ts';
 export type { ImportedTraces, TraceFormat } from './import/import-traces.ts';
 export { detectTraceFormat, importTraces, importTracesFromJson } from './import/import-traces.ts';
-export { spansFromJaegerJson, spansFromJaegerTrace } from './import/jaeger.ts';
-export { spanFromZipkin, spansFromZipkinJson } from './import/zipkin.ts';
 export type {
   AnyValueJson,
   ApiSpanJson,

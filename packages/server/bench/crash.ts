@@ -142,7 +142,22 @@ const liveChildren = new Map<ChildProcess, Promise<ExitStatus>>();
  */
 function spawnServer(dataDir: string, generation: number, onStderrLine: (line: string) => void): ServerProcess {
   const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
-  const ports = ['--host', '127.0.0.1', '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'];
+  const ports = [
+    '--host',
+    '127.0.0.1',
+    '--api-port',
+    '0',
+    '--otlp-http-port',
+    '0',
+    '--otlp-grpc-port',
+    '0',
+    '--zipkin-port',
+    '0',
+    '--jaeger-port',
+    '0',
+    '--tempo-port',
+    '0',
+  ];
   const child = spawn(process.execPath, [...ariadneNodeFlags(), bin, 'serve', '--data', dataDir, ...ports], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -31,7 +31,20 @@ export async function startServeProcess(dataDir: string, extraArgs: readonly str
     ...(process.env.BENCH_SERVER_PLAIN_NODE === '1' ? [] : ariadneNodeFlags()),
     ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   ];
-  const ports = ['--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'];
+  const ports = [
+    '--api-port',
+    '0',
+    '--otlp-http-port',
+    '0',
+    '--otlp-grpc-port',
+    '0',
+    '--zipkin-port',
+    '0',
+    '--jaeger-port',
+    '0',
+    '--tempo-port',
+    '0',
+  ];
   const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--data', dataDir, ...ports, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

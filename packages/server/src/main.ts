@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from './api/app.ts';
+import { buildJaegerApp } from './api/jaeger/app.ts';
+import { buildTempoApp } from './api/tempo/tempo-app.ts';
+import { buildZipkinApp } from './api/zipkin/zipkin-app.ts';
 import { INGEST_LOG_SOURCE, IngestLog, type LogDamage } from './ingest/ingest-log.ts';
 import { OtlpGrpcReceiver } from './ingest/otlp-grpc.ts';
 import { buildOtlpHttpApp } from './ingest/otlp-http.ts';
@@ -9,6 +12,7 @@ import { PrepareWorker } from './ingest/prepare-worker.ts';
 import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
+import { zipkinReceiver } from './ingest/zipkin-http.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { dataDirUsage, ServerMetrics } from './metrics.ts';
 import type { SpanStore, SpanWriter } from './query/span-store.ts';
@@ -486,6 +490,22 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // Compatible APIs: Zipkin, Jaeger and Tempo clients, each on its own port (off when unset or
   // 0), each a thin layer over the same reader as /api/v1 (and, for Zipkin, the same queue).
   const compat: CompatApp[] = [];
+  if (config.zipkinPort)
+    compat.push({
+      name: 'zipkin',
+      port: config.zipkinPort,
+      ingests: true,
+      app: buildZipkinApp({ reader, logger, ingest: zipkinReceiver({ queue, maxBodyBytes }) }),
+    });
+  if (config.jaegerPort)
+    compat.push({
+      name: 'jaeger',
+      port: config.jaegerPort,
+      ingests: false,
+      app: buildJaegerApp({ reader, logger, maxBodyBytes }),
+    });
+  if (config.tempoPort)
+    compat.push({ name: 'tempo', port: config.tempoPort, ingests: false, app: buildTempoApp({ reader, logger }) });
 
   const started: { close: () => Promise<unknown> }[] = [];
   try {

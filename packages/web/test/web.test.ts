@@ -76,6 +76,40 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       return new URL(page.url()).searchParams;
     }
 
+    const EDITOR = '[data-testid="traceql-editor"] .cm-content';
+
+    /** The TraceQL editor's text, once CodeMirror has loaded. */
+    async function editorText(page: Page): Promise<string> {
+      await page.waitForSelector(EDITOR);
+      return (await page.locator(`${EDITOR} .cm-line`).allTextContents()).join('\n');
+    }
+
+    /** Replaces the editor's text by typing `text` key by key, as a person would. */
+    async function typeQuery(page: Page, text: string): Promise<void> {
+      await page.click(EDITOR);
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      await page.keyboard.type(text);
+    }
+
+    /** Waits for a completion option labelled exactly `label` (matched letters are wrapped in spans). */
+    async function option(page: Page, label: string): Promise<void> {
+      await page.waitForFunction(
+        (l) =>
+          [...document.querySelectorAll('.cm-tooltip-autocomplete .cm-completionLabel')].some(
+            (e) => e.textContent === l,
+          ),
+        label,
+      );
+    }
+
+    async function optionLabels(page: Page): Promise<string[]> {
+      return page.locator('.cm-tooltip-autocomplete .cm-completionLabel').allTextContents();
+    }
+
+    const lostOrderErrorSpans = () =>
+      lostOrder.spans.filter((s) => s.service === 'order' && s.status?.code === 2).map((s) => s.spanId);
+
     test('/ redirects to the search page, which lists recent traces with a scatter plot', async () => {
       const page = await open('/');
       await page.waitForSelector(`.result[data-trace-id="${lostOrder.traceId}"]`);
@@ -106,6 +140,180 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       await page.click('.result');
       await page.waitForURL(`**/trace/${lostOrder.traceId}`);
       await page.waitForSelector('[data-testid="waterfall"] .wf-row');
+    });
+
+    test('a TraceQL query typed in the editor finds traces with their matched spans and counts', async () => {
+      const page = await open('/search');
+      await page.waitForSelector('.result');
+      const text = '{ resource.service.name = "order" && status = error }';
+      await typeQuery(page, text);
+      await page.keyboard.press('Control+Enter');
+      await page.waitForFunction((q) => new URL(location.href).searchParams.get('q') === q, text);
+      await page.waitForFunction(() => document.querySelectorAll('.result').length === 1);
+      const row = page.locator(`.result[data-trace-id="${lostOrder.traceId}"]`);
+      await row.waitFor();
+      assert.match((await page.locator('[data-testid="result-count"]').textContent()) ?? '', /1 trace matching/);
+      // Three saves and their three inserts failed in the order service: one spanset of six.
+      assert.equal(await row.locator('[data-testid="matched-count"]').getAttribute('data-matched'), '6');
+      assert.equal((await row.locator('[data-testid="matched-count"]').textContent())?.trim(), '6 matched');
+      const shown = await row
+        .locator('[data-testid="matched-span"]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-span-id')));
+      const expected = lostOrderErrorSpans();
+      assert.equal(shown.length, 3, 'the first three spans of the spanset are listed');
+      for (const id of shown) assert.ok(expected.includes(id!), `${id} is an error span of the order service`);
+      const spanText = (await row.locator('[data-testid="matched-span"]').first().textContent()) ?? '';
+      assert.match(spanText, /save_order/);
+      assert.match(spanText, /status=error/);
+      assert.match((await row.textContent()) ?? '', /\+3 more/);
+      await shoot(page, 'search-traceql-light');
+    });
+
+    test("a bad query shows the server's error at its position, in the editor and under it", async () => {
+      const bad = '{ span.order.id = "ord-7731" status = error }';
+      const answer = await fetch(`${server.apiUrl}/api/v1/search?q=${encodeURIComponent(bad)}`);
+      assert.equal(answer.status, 400);
+      const { traceql } = (await answer.json()) as {
+        traceql: { offset: number; end: number; line: number; col: number; reason: string };
+      };
+      assert.equal(bad.slice(traceql.offset, traceql.end), 'status');
+
+      // Opened from a link: the server refuses it and the editor marks where.
+      const page = await open(`/search?q=${encodeURIComponent(bad)}`);
+      const error = page.locator('[data-testid="traceql-error"][data-origin="server"]');
+      await error.waitFor();
+      assert.equal(await error.getAttribute('data-offset'), String(traceql.offset));
+      assert.equal(await error.getAttribute('data-end'), String(traceql.end));
+      const errorText = (await error.textContent()) ?? '';
+      assert.ok(errorText.includes(`${traceql.line}:${traceql.col} ${traceql.reason}`), errorText);
+      const caretLine = (await error.locator('pre').textContent())?.split('\n')[1] ?? '';
+      assert.equal(caretLine, `${' '.repeat(traceql.offset)}^^^^^^`, 'the caret is under "status"');
+      assert.equal(await page.locator('[data-testid="traceql-error-mark"]').textContent(), 'status');
+      assert.match((await page.locator('.banner.error').textContent()) ?? '', /invalid TraceQL query: 1:30/);
+      await shoot(page, 'search-traceql-error-light');
+
+      // Typed: checked in the browser while typing, then refused by the server when run.
+      await typeQuery(page, '{ name = "x" && }');
+      const local = page.locator('[data-testid="traceql-error"][data-origin="local"]');
+      await local.waitFor();
+      assert.equal(await local.getAttribute('data-offset'), '16');
+      await page.keyboard.press('Enter');
+      const fromServer = page.locator('[data-testid="traceql-error"][data-origin="server"][data-offset="16"]');
+      await fromServer.waitFor();
+      assert.equal(await page.locator('[data-testid="traceql-error-mark"]').textContent(), '}');
+      // Fixing the query clears the mark.
+      await typeQuery(page, '{ name = "x" }');
+      await page.waitForFunction(() => document.querySelector('[data-testid="traceql-error"]') === null);
+      assert.equal(await page.locator('[data-testid="traceql-error-mark"]').count(), 0);
+    });
+
+    test('autocompletion offers scopes and intrinsics, then attribute names and values from the tags API', async () => {
+      const page = await open('/search');
+      await page.waitForSelector(EDITOR);
+      await typeQuery(page, '{ ');
+      await option(page, 'resource.');
+      const fields = await optionLabels(page);
+      for (const f of ['span.', '.', 'event.', 'status', 'duration', 'span:name', 'trace:rootService']) {
+        assert.ok(fields.includes(f), `${f} is offered`);
+      }
+      await page.keyboard.type('resource.');
+      await option(page, 'service.name');
+      assert.ok((await optionLabels(page)).includes('host.name'));
+      await page.keyboard.type('serv');
+      await option(page, 'service.name');
+      await page.keyboard.press('Enter');
+      assert.equal(await editorText(page), '{ resource.service.name');
+      await page.keyboard.type(' ');
+      await option(page, '=~');
+      await page.keyboard.press('Enter');
+      assert.equal(await editorText(page), '{ resource.service.name = ');
+      // Picking the operator opens the values, typed and quoted.
+      await option(page, '"order"');
+      assert.ok((await optionLabels(page)).includes('"frontend"'));
+      await page.keyboard.type('"ord');
+      await option(page, '"order"');
+      await page.keyboard.press('Enter');
+      assert.equal(await editorText(page), '{ resource.service.name = "order"');
+      // Values under the conditions before them: only the order service's span names.
+      await page.keyboard.type(' && name = ');
+      await option(page, '"save_order"');
+      const names = await optionLabels(page);
+      assert.ok(names.includes('"INSERT orders"'));
+      assert.ok(!names.includes('"POST /checkout"'), 'span names of other services are not offered');
+      await page.keyboard.type('"save_order" }');
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.querySelectorAll('.result').length === 1);
+      // Span attribute names after span.
+      await typeQuery(page, '{ span.');
+      await option(page, 'order.id');
+      assert.ok((await optionLabels(page)).includes('retry.attempt'));
+      await page.keyboard.press('Escape');
+    });
+
+    test('the form writes TraceQL into the editor, and the URL round-trips the query', async () => {
+      const page = await open('/search');
+      await page.waitForSelector('.result');
+      assert.equal(await editorText(page), '{}');
+      await page.selectOption('#f-service', 'order');
+      await page.click('fieldset[aria-label="Status"] button:has-text("Error")');
+      await page.fill('input[name="minDuration"]', '20');
+      await page.fill('input[name="attr"]', 'order.id=ord-7731');
+      const fromForm = '{resource.service.name="order" && status=error && duration>=20ms && .order.id="ord-7731"}';
+      assert.equal(await editorText(page), fromForm);
+      // The form's query runs as the form's parameters.
+      await page.click('button:has-text("Find traces")');
+      await page.waitForFunction(() => new URL(location.href).searchParams.get('service') === 'order');
+      assert.equal(query(page).get('q'), null);
+      await page.waitForFunction(() => document.querySelectorAll('.result').length === 1);
+      assert.equal(await page.locator('.result').getAttribute('data-trace-id'), lostOrder.traceId);
+
+      // A query edited by hand goes into ?q=, and comes back from the URL.
+      const text = '{ span.order.id = "ord-7731" } >> { status = error }';
+      await typeQuery(page, text);
+      await page.click('button:has-text("Run query")');
+      await page.waitForFunction((q) => new URL(location.href).searchParams.get('q') === q, text);
+      assert.equal(query(page).get('service'), null, 'the form parameters are not mixed with q');
+      await page.waitForSelector(`.result[data-trace-id="${lostOrder.traceId}"] [data-testid="matched-count"]`);
+      await page.reload();
+      await page.waitForSelector(`.result[data-trace-id="${lostOrder.traceId}"] [data-testid="matched-count"]`);
+      assert.equal(await editorText(page), text);
+      assert.equal(await page.locator('.result').count(), 1);
+      // Back: the form's search, and its query in the editor again.
+      await page.goBack();
+      await page.waitForFunction(() => new URL(location.href).searchParams.get('service') === 'order');
+      await page.waitForFunction((q) => {
+        const lines = [...document.querySelectorAll('[data-testid="traceql-editor"] .cm-line')];
+        return lines.map((l) => l.textContent).join('\n') === q;
+      }, fromForm);
+      // A link from the services page carries form parameters: the editor shows their query.
+      const linked = await open('/search?service=order&operation=save_order');
+      await linked.waitForSelector('.result');
+      assert.equal(await editorText(linked), '{resource.service.name="order" && name="save_order"}');
+    });
+
+    test('matched spans are highlighted in the trace view opened from a TraceQL result', async () => {
+      const text = '{ resource.service.name = "order" && status = error }';
+      const page = await open(`/search?q=${encodeURIComponent(text)}`);
+      await page.click(`.result[data-trace-id="${lostOrder.traceId}"]`);
+      await page.waitForURL(
+        (url) => url.pathname === `/trace/${lostOrder.traceId}` && url.searchParams.has('highlight'),
+      );
+      const expected = lostOrderErrorSpans().sort();
+      assert.deepEqual((query(page).get('highlight') ?? '').split(',').sort(), expected);
+      await page.waitForSelector('.wf-row[data-query-match="true"]');
+      const marked = await page
+        .locator('.wf-row[data-query-match="true"]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-span-id')));
+      assert.deepEqual(marked.sort(), expected);
+      assert.match((await page.locator('[data-testid="query-matches"]').textContent()) ?? '', /6 spans matched/);
+      await shoot(page, 'trace-traceql-highlight-light');
+      // Selecting a span keeps the highlight.
+      const root = lostOrder.spans[0].spanId;
+      await page.click(`.wf-row[data-span-id="${root}"]`);
+      await page.waitForFunction((id) => new URL(location.href).searchParams.get('span') === id, root);
+      assert.equal((query(page).get('highlight') ?? '').split(',').length, 6);
+      assert.equal(await page.locator('.wf-row[data-query-match="true"]').count(), 6);
     });
 
     test('clicking a dot of the scatter plot opens its trace', async () => {
@@ -268,6 +476,17 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       assert.ok(body.includes('<script>window.__xss=1</script>'), 'the script payload is shown as text');
       assert.ok(body.includes('<img src=x onerror=window.__xss=1>'), 'the img payload is shown as text');
       await shoot(page, 'trace-xss-light');
+      // The same payloads as matched spans and selected fields of a TraceQL result.
+      const q =
+        '{ span.xss.marker = "payload" || span.note != nil } | select(span.user.query, span.note, statusMessage)';
+      await page.goto(`${server.apiUrl}/search?q=${encodeURIComponent(q)}`);
+      await page.waitForSelector(`.result[data-trace-id="${xss.traceId}"] [data-testid="matched-span"]`);
+      const resultText = (await page.locator(`.result[data-trace-id="${xss.traceId}"]`).textContent()) ?? '';
+      assert.ok(resultText.includes('<script>window.__xss=1</script>'), resultText);
+      assert.ok(resultText.includes('user.query="<img src=x onerror=window.__xss=1>"'), resultText);
+      await page.waitForTimeout(300);
+      assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+      assert.equal(await page.locator('img[src="x"]').count(), 0);
     });
 
     test('an unknown trace id shows a clear not-found page', async () => {

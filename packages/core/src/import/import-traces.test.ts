@@ -53,13 +53,19 @@ describe('importTraces: Zipkin v2', () => {
     assert.equal(span.scope.name, 'lib');
     assert.deepEqual(findAttribute(span.attributes, 'peer.service'), { type: 'string', value: 'users' });
     assert.deepEqual(findAttribute(span.attributes, 'network.local.port'), { type: 'int', value: 8080n });
-    assert.equal(findAttribute(span.attributes, 'error'), undefined);
+    // Kept, as Zipkin reads any `error` tag as a failure and the way back must say so again.
+    assert.deepEqual(findAttribute(span.attributes, 'error'), { type: 'string', value: 'timeout' });
     assert.deepEqual(
       span.events.map((e) => [e.name, e.timeUnixNano]),
       [['ws', 1_700_000_000_124_000_000n]],
     );
     assert.equal(bare.kind, SpanKind.INTERNAL);
-    assert.equal(bare.startTimeUnixNano, 0n);
+    // No timestamp: placed at the start of the earliest span of its trace, and marked.
+    assert.equal(bare.startTimeUnixNano, 1_700_000_000_123_456_000n);
+    assert.deepEqual(findAttribute(bare.attributes, 'otel.zipkin.absentField.startTime'), {
+      type: 'bool',
+      value: true,
+    });
     assert.equal(bare.serviceName, 'unknown_service');
   });
 

@@ -1,8 +1,8 @@
+import { spansFromJaegerJson } from '../formats/jaeger.ts';
+import { spansFromZipkinJson } from '../formats/zipkin.ts';
 import { OtlpJsonError, spansFromOtlpJson } from '../model/otlp-json.ts';
 import { base64ToBytes, bytesToHex, type Span } from '../model/span.ts';
 import { TraceImportError } from './import-error.ts';
-import { spansFromJaegerJson } from './jaeger.ts';
-import { spansFromZipkinJson } from './zipkin.ts';
 
 /**
  * Reads a trace file in whichever format it is, detected from its shape:

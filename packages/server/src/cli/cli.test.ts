@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { COMPAT_OFF } from '../ingest/testdata/ariadne-process.ts';
 import { parseServeArgs } from './config.ts';
 import { main } from './main.ts';
 import { ariadneNodeFlags } from './node-flags.ts';
@@ -40,7 +41,7 @@ interface Serve {
 async function serve(dataDir: string): Promise<Serve> {
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'],
+    [BIN, 'serve', '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0', ...COMPAT_OFF],
     {
       env: { ...process.env, ARIADNE_DATA: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it, test } from 'node:test';
 import { type KeyValue, type Span, seededRandom, unixNanos } from '@ariadne/core';
 import { IngestLog, LogFormat } from '../ingest/ingest-log.ts';
+import { COMPAT_OFF } from '../ingest/testdata/ariadne-process.ts';
 import { ClickHouseSpanStore } from '../store/clickhouse/clickhouse-store.ts';
 import { HttpExecutor } from '../store/clickhouse/executor.ts';
 import { parseClickHouseUrl } from '../store/clickhouse/store-url.ts';
@@ -435,7 +436,19 @@ describe('ariadne copy into ClickHouse', { skip }, () => {
     const served = mkdtempSync(join(tmpdir(), 'ariadne-copy-served-'));
     const child = spawn(
       process.execPath,
-      [BIN, 'serve', '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0', '--log-level', 'warn'],
+      [
+        BIN,
+        'serve',
+        '--api-port',
+        '0',
+        '--otlp-http-port',
+        '0',
+        '--otlp-grpc-port',
+        '0',
+        ...COMPAT_OFF,
+        '--log-level',
+        'warn',
+      ],
       { env: { ...process.env, ARIADNE_DATA: served }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {

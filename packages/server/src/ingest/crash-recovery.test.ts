@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { type RunningServer, startServer } from '../main.ts';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.ts';
+import { COMPAT_OFF } from './testdata/ariadne-process.ts';
 
 /**
  * Crashes for real: a server process acknowledges spans and is killed with SIGKILL before (or
@@ -218,7 +219,19 @@ describe('crash recovery through the ingest log', () => {
     const SPANS = 400;
     try {
       const { child, match } = await startChild(
-        [BIN, 'serve', '--data', dataDir, '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0'],
+        [
+          BIN,
+          'serve',
+          '--data',
+          dataDir,
+          '--api-port',
+          '0',
+          '--otlp-http-port',
+          '0',
+          '--otlp-grpc-port',
+          '0',
+          ...COMPAT_OFF,
+        ],
         /OTLP\/HTTP\s+(\S+)\/v1\/traces[\s\S]*OTLP\/gRPC/,
       );
       const acked = new Set<number>();

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { type Logger, silentLogger } from '../logger.ts';
 import { type IngestMetrics, recordRequests } from '../metrics.ts';
@@ -11,14 +10,9 @@ import {
   GrpcCode,
   OtlpDecodeError,
 } from './decode-otlp.ts';
+import { BadEncodingError, BodyTooLargeError, readBody, unavailableAnswer } from './http-body.ts';
 import { LogFormat } from './ingest-log.ts';
-import {
-  type DecodedRequest,
-  QueueClosedError,
-  QueueFullError,
-  refusalReason,
-  type WriteQueue,
-} from './write-queue.ts';
+import { type DecodedRequest, refusalReason, type WriteQueue } from './write-queue.ts';
 
 /** Options for the OTLP/HTTP receiver. */
 export interface OtlpHttpOptions {
@@ -33,36 +27,6 @@ export interface OtlpHttpOptions {
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
-
-class BodyTooLargeError extends Error {}
-class BadEncodingError extends Error {}
-
-/**
- * Reads a request body, decompressing gzip or deflate on the fly and counting the bytes after
- * decompression, so a gzip bomb stops at `limit` bytes instead of exhausting memory.
- */
-async function readBody(stream: Readable, encoding: string, limit: number): Promise<Buffer> {
-  let source: Readable = stream;
-  if (encoding === 'gzip') source = stream.pipe(createGunzip());
-  else if (encoding === 'deflate') source = stream.pipe(createInflate());
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of source) {
-      total += (chunk as Buffer).length;
-      if (total > limit) throw new BodyTooLargeError();
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    if (source !== stream) source.destroy();
-    stream.resume();
-    if (error instanceof BodyTooLargeError) throw error;
-    if (encoding !== 'identity')
-      throw new BadEncodingError(`cannot decompress ${encoding} body: ${(error as Error).message}`);
-    throw error;
-  }
-  return Buffer.concat(chunks, total);
-}
 
 /**
  * Builds the OTLP/HTTP receiver (`POST /v1/traces`), following the OTLP specification's HTTP
@@ -157,14 +121,11 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
     const raw = { format: json ? LogFormat.OTLP_JSON : LogFormat.OTLP_PROTOBUF, body };
     // 503 with a retry delay: the server is busy, shutting down, or failing (logged).
     const unavailable = (error: unknown, what: string) => {
-      const retryAfter = error instanceof QueueFullError ? error.retryAfterSeconds : 5;
-      let message = (error as Error).message;
-      if (!(error instanceof QueueFullError || error instanceof QueueClosedError)) {
+      const answer = unavailableAnswer(error, what);
+      if (answer.unexpected)
         request.log.error({ err: error }, `OTLP/HTTP request answered 503: spans could not be ${what}`);
-        message = `spans could not be ${what}: ${message}`;
-      }
-      reply.header('retry-after', String(retryAfter));
-      return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, message);
+      reply.header('retry-after', String(answer.retryAfterSeconds));
+      return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, answer.message);
     };
     let decoded: DecodedRequest;
     try {

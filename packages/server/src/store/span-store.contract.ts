@@ -695,6 +695,42 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
     });
   });
 
+  describe('spans sharing an id', () => {
+    it('keeps a Zipkin client and server half that share one span id', async () => {
+      const shared = 'e0000000000000000000000000000005';
+      const client = makeSpan({
+        trace: shared,
+        id: 'e000000000000001',
+        service: 'shared-a',
+        name: 'call',
+        startMs: 9,
+        durationMs: 10,
+      });
+      const server = {
+        ...makeSpan({
+          trace: shared,
+          id: 'e000000000000001',
+          service: 'shared-b',
+          name: 'call',
+          startMs: 10,
+          durationMs: 8,
+        }),
+        kind: 2,
+      };
+      await store.writeSpans([{ ...client, kind: 3 }, server]);
+      const spans = await store.getTrace(shared);
+      assert.deepEqual(
+        spans.map((s) => [s.spanId, s.kind, s.serviceName]),
+        [
+          ['e000000000000001', 3, 'shared-a'],
+          ['e000000000000001', 2, 'shared-b'],
+        ],
+      );
+      const [summary] = await store.searchTraces({ service: 'shared-b', limit: 5 });
+      assert.equal(summary.spanCount, 2);
+    });
+  });
+
   if (options.reopen) {
     const reopen = options.reopen;
     it('keeps everything across a restart', async () => {

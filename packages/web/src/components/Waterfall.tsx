@@ -19,6 +19,8 @@ export interface WaterfallProps {
   readonly onSelect: (index: number) => void;
   /** Find-in-trace matches; when non-empty other rows are dimmed. */
   readonly matches: ReadonlySet<number>;
+  /** Spans a search query matched (the trace was opened from a TraceQL result): marked, not dimmed. */
+  readonly highlighted?: ReadonlySet<number>;
   /** Row to scroll into view (changes when the selection or find cursor moves). */
   readonly reveal: { index: number; seq: number } | null;
   readonly showCriticalPath: boolean;
@@ -152,6 +154,7 @@ export function Waterfall(props: WaterfallProps) {
         selected={i === selected}
         cursor={i === cursor}
         match={matches.size > 0 ? (matches.has(i) ? 1 : -1) : 0}
+        highlighted={props.highlighted?.has(i) ?? false}
         showCriticalPath={props.showCriticalPath}
         onToggle={props.onToggle}
         onSelect={(index) => {
@@ -212,6 +215,7 @@ interface RowProps {
   readonly cursor: boolean;
   /** 1 match, -1 not a match while finding, 0 not finding. */
   readonly match: number;
+  readonly highlighted: boolean;
   readonly showCriticalPath: boolean;
   readonly onToggle: (index: number) => void;
   readonly onSelect: (index: number) => void;
@@ -231,6 +235,7 @@ function Row(props: RowProps) {
   if (props.cursor) classes.push('cursor');
   if (props.match === 1) classes.push('match');
   if (props.match === -1) classes.push('dim');
+  if (props.highlighted) classes.push('query-match');
   if (error) classes.push('error');
   return (
     // biome-ignore lint/a11y/useKeyWithClickEvents: the tree container handles the keyboard for all rows
@@ -246,6 +251,7 @@ function Row(props: RowProps) {
       data-span-id={span.spanId}
       data-critical={cp ? 'true' : undefined}
       data-error={error ? 'true' : undefined}
+      data-query-match={props.highlighted ? 'true' : undefined}
       onClick={() => props.onSelect(i)}
     >
       <div class="wf-name">
@@ -263,6 +269,11 @@ function Row(props: RowProps) {
           {props.collapsed ? '▶' : '▼'}
         </button>
         <span class="wf-svc-bar" style={{ background: props.color }} />
+        {props.highlighted && (
+          <span class="wf-query-mark" title="Matched by the search query">
+            ◆
+          </span>
+        )}
         {error && (
           <span class="wf-err-icon" title="Error">
             !

@@ -1,5 +1,15 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { fetchOperations, fetchServices, searchTraces, type TraceSummaryJson } from '../api.ts';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import {
+  ApiError,
+  fetchOperations,
+  fetchServices,
+  searchTraceQL,
+  searchTraces,
+  type TraceQLSpanJson,
+  type TraceQLSpanSetJson,
+  type TraceSummaryJson,
+} from '../api.ts';
+import { createTagSource } from '../completion-data.ts';
 import { ScatterPlot } from '../components/ScatterPlot.tsx';
 import { ServiceChip } from '../components/ServiceChip.tsx';
 import {
@@ -8,10 +18,12 @@ import {
   timeRangeFromQuery,
   timeRangeToParams,
 } from '../components/TimeRangePicker.tsx';
+import { type EditorText, TraceQLEditor } from '../components/TraceQLEditor.tsx';
 import { formatAge, formatNanos, formatTimestamp } from '../format.ts';
 import { useAsync } from '../hooks.ts';
 import { buildUrl, navigate, onLinkClick } from '../router.ts';
 import { resolveWindow } from '../time-range.ts';
+import { formToTraceQL } from '../traceql-form.ts';
 
 interface Filters {
   service: string;
@@ -66,6 +78,48 @@ function apiParams(query: URLSearchParams): URLSearchParams {
   return p;
 }
 
+/** The form fields a TraceQL query stands for (time range and limit are not part of it). */
+const QUERY_KEYS: readonly (keyof Filters)[] = [
+  'service',
+  'operation',
+  'status',
+  'minDuration',
+  'maxDuration',
+  'attrs',
+];
+
+/** Spans asked per matched spanset: the first three are listed, all are highlighted in the trace. */
+const SPANS_PER_SPANSET = 20;
+/** Spans listed per spanset in a result row. */
+const SPANS_LISTED = 3;
+/** Most span ids put in a trace link's `highlight` (keeps the URL short). */
+const MAX_HIGHLIGHT = 100;
+
+/** One row of results: a trace, with what a TraceQL query matched in it. */
+type ResultTrace = TraceSummaryJson & { readonly spanSets?: readonly TraceQLSpanSetJson[] };
+
+interface SearchResults {
+  readonly traces: readonly ResultTrace[];
+  /** For TraceQL: the server stopped reading candidates before finding `limit` traces. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Runs the URL's search: the TraceQL query in `q`, or the form's parameters (a query the form can
+ * express is kept as form parameters, so links from other pages and older links still work).
+ */
+async function runSearch(query: URLSearchParams, signal: AbortSignal): Promise<SearchResults> {
+  const q = query.get('q');
+  if (q === null) return { traces: await searchTraces(apiParams(query), signal), truncated: false };
+  const w = resolveWindow(query);
+  const limit = Number(query.get('limit') ?? '20') || 20;
+  const body = await searchTraceQL(
+    { query: q, start: w.start, end: w.end, limit, spansPerSpanSet: SPANS_PER_SPANSET },
+    signal,
+  );
+  return { traces: body.traces, truncated: body.metrics.truncated };
+}
+
 type SortKey = 'recent' | 'longest' | 'shortest' | 'spans' | 'errors';
 
 const SORTS: Record<SortKey, { label: string; compare: (a: TraceSummaryJson, b: TraceSummaryJson) => number }> = {
@@ -82,22 +136,59 @@ function cmpBig(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** The search page: filters on the left, scatter plot and results on the right; state in the URL. */
+/**
+ * The search page: filters on the left; the TraceQL editor, scatter plot and results on the
+ * right; state in the URL. The form writes its query into the editor (as Grafana does), and a
+ * search runs what the editor holds: as form parameters while it is exactly the form's query, as
+ * `?q=` once it was edited by hand.
+ */
 export function SearchPage(props: { query: URLSearchParams }) {
   const queryText = props.query.toString();
   const [filters, setFilters] = useState(() => filtersFromQuery(props.query));
+  // What the editor holds (kept as it types), and what the form or the URL last wrote into it.
+  const [editorText, setEditorText] = useState(
+    () => props.query.get('q') ?? formToTraceQL(filtersFromQuery(props.query)),
+  );
+  const [written, setWritten] = useState<EditorText>(() => ({ text: editorText }));
+  const writeEditor = (text: string) => {
+    setEditorText(text);
+    setWritten({ text });
+  };
   const [refresh, setRefresh] = useState(0);
   const [sort, setSort] = useState<SortKey>('recent');
-  useEffect(() => setFilters(filtersFromQuery(props.query)), [queryText]);
+  useEffect(() => {
+    const f = filtersFromQuery(props.query);
+    setFilters(f);
+    writeEditor(props.query.get('q') ?? formToTraceQL(f));
+  }, [queryText]);
 
   const services = useAsync('services', fetchServices);
   const operations = useAsync(`ops:${filters.service}`, (signal) =>
     filters.service ? fetchOperations(filters.service, signal) : Promise.resolve([]),
   );
-  const results = useAsync(`search:${queryText}:${refresh}`, (signal) => searchTraces(apiParams(props.query), signal));
+  const results = useAsync(`search:${queryText}:${refresh}`, (signal) => runSearch(props.query, signal));
+  const traceQLMode = props.query.get('q') !== null;
+
+  // The completion's time window is the form's current range, read when a suggestion is asked for.
+  const timeRef = useRef(filters.time);
+  timeRef.current = filters.time;
+  const tags = useMemo(
+    () =>
+      createTagSource(() => {
+        const p = new URLSearchParams();
+        timeRangeToParams(timeRef.current, p);
+        return resolveWindow(p);
+      }),
+    [],
+  );
+  const serverError = useMemo(() => {
+    const e = results.error;
+    const q = props.query.get('q');
+    return e instanceof ApiError && e.traceql && q !== null ? { source: q, error: e.traceql } : undefined;
+  }, [results.error]);
 
   const sorted = useMemo(() => {
-    const list = [...(results.value ?? [])];
+    const list = [...(results.value?.traces ?? [])];
     if (sort !== 'recent') list.sort(SORTS[sort].compare);
     return list;
   }, [results.value, sort]);
@@ -106,14 +197,34 @@ export function SearchPage(props: { query: URLSearchParams }) {
     [sorted],
   );
 
-  const submit = (e: Event) => {
-    e.preventDefault();
-    const url = buildUrl('/search', filtersToParams(filters));
+  const run = () => {
+    // An emptied editor means every span, as the form's `{}`.
+    const text = editorText.trim() === '' ? '{}' : editorText;
+    let params: URLSearchParams;
+    if (text === formToTraceQL(filters)) {
+      params = filtersToParams(filters);
+    } else {
+      params = new URLSearchParams({ q: text });
+      if (filters.limit && filters.limit !== '20') params.set('limit', filters.limit);
+      timeRangeToParams(filters.time, params);
+    }
+    const url = buildUrl('/search', params);
     if (url === window.location.pathname + window.location.search) setRefresh((n) => n + 1);
     else navigate(url);
   };
-  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
-  const openTrace = (id: string) => navigate(`/trace/${id}`);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    run();
+  };
+  const set = (patch: Partial<Filters>) => {
+    const next = { ...filters, ...patch };
+    setFilters(next);
+    if (QUERY_KEYS.some((k) => k in patch)) writeEditor(formToTraceQL(next));
+  };
+  const openTrace = (id: string) => {
+    const trace = sorted.find((t) => t.traceId === id);
+    navigate(trace ? traceHref(trace) : `/trace/${id}`);
+  };
 
   return (
     <div class="search-layout">
@@ -265,6 +376,20 @@ export function SearchPage(props: { query: URLSearchParams }) {
         </form>
       </aside>
       <section class="results" aria-label="Search results">
+        <div class="card" data-testid="traceql">
+          <div class="card-title">
+            <span>TraceQL</span>
+            <span class="faint" style={{ fontWeight: 400, fontSize: '12px' }}>
+              Enter to run · Ctrl-Space to complete · the filters on the left write here
+            </span>
+          </div>
+          <div class="tql-row">
+            <TraceQLEditor value={written} onChange={setEditorText} onRun={run} serverError={serverError} data={tags} />
+            <button class="btn primary" type="button" onClick={run}>
+              Run query
+            </button>
+          </div>
+        </div>
         {results.error ? (
           <div class="banner error" role="alert">
             <span class="icon">!</span>
@@ -296,7 +421,11 @@ export function SearchPage(props: { query: URLSearchParams }) {
                   <span class="spinner" /> Searching…
                 </>
               ) : (
-                `${sorted.length} trace${sorted.length === 1 ? '' : 's'}`
+                <span data-testid="result-count">
+                  {sorted.length} trace{sorted.length === 1 ? '' : 's'}
+                  {traceQLMode ? ' matching the query' : ''}
+                  {results.value?.truncated ? ' (stopped early: narrow the query or the time range)' : ''}
+                </span>
               )}
             </span>
             <select
@@ -331,9 +460,17 @@ export function SearchPage(props: { query: URLSearchParams }) {
   );
 }
 
-function ResultRow(props: { trace: TraceSummaryJson; maxDuration: bigint }) {
+/** The trace page's link for a result: with `?highlight=` naming the spans a query matched. */
+function traceHref(t: ResultTrace): string {
+  const ids = new Set<string>();
+  for (const set of t.spanSets ?? []) for (const span of set.spans) ids.add(span.spanId);
+  const highlight = [...ids].slice(0, MAX_HIGHLIGHT).join(',');
+  return buildUrl(`/trace/${t.traceId}`, { highlight });
+}
+
+function ResultRow(props: { trace: ResultTrace; maxDuration: bigint }) {
   const t = props.trace;
-  const href = `/trace/${t.traceId}`;
+  const href = traceHref(t);
   const pct = Math.max(0.5, Number((BigInt(t.durationNanos) * 10000n) / props.maxDuration) / 100);
   return (
     <a class="result" href={href} data-trace-id={t.traceId} onClick={(e) => onLinkClick(e, href)}>
@@ -367,6 +504,70 @@ function ResultRow(props: { trace: TraceSummaryJson; maxDuration: bigint }) {
           {formatTimestamp(t.startUnixNano)} · {formatAge(t.startUnixNano)}
         </span>
       </div>
+      {t.spanSets && t.spanSets.length > 0 && (
+        <div class="tql-matches">
+          {t.spanSets.map((set, k) => (
+            <SpanSetRow key={k} set={set} />
+          ))}
+        </div>
+      )}
     </a>
   );
+}
+
+/** One matched spanset of a TraceQL result: its size, aggregates, and its first spans. */
+function SpanSetRow(props: { set: TraceQLSpanSetJson }) {
+  const { set } = props;
+  const listed = set.spans.slice(0, SPANS_LISTED);
+  return (
+    <div class="tql-spanset" data-testid="spanset">
+      <span class="badge accent" data-testid="matched-count" data-matched={set.matched}>
+        {set.matched} matched
+      </span>
+      {set.attributes.map((a) => (
+        <span key={a.name} class="badge mono">
+          {a.name} = {fieldValueText(a.value)}
+        </span>
+      ))}
+      <div class="tql-spans">
+        {listed.map((span) => (
+          <MatchedSpan key={span.spanId} span={span} />
+        ))}
+        {set.matched > listed.length && <span class="faint">+{set.matched - listed.length} more</span>}
+      </div>
+    </div>
+  );
+}
+
+function MatchedSpan(props: { span: TraceQLSpanJson }) {
+  const { span } = props;
+  return (
+    <span class="tql-span" data-span-id={span.spanId} data-testid="matched-span">
+      <span class="tql-span-mark" aria-hidden="true" />
+      <ServiceChip service={span.service} />
+      <span class="op">{span.name}</span>
+      <span class="faint">{formatNanos(span.durationNanos)}</span>
+      {span.attributes
+        .filter((a) => a.key !== 'service.name' && a.key !== 'name' && a.key !== 'duration')
+        .map((a) => (
+          <span key={a.field} class="tql-field mono" title={a.field}>
+            {a.key}={fieldValueText(a.value, a.field)}
+          </span>
+        ))}
+    </span>
+  );
+}
+
+/** Intrinsics whose values are words or durations, written without quotes. */
+const BARE_FIELD = /(^|:)(status|kind|duration|traceDuration|timeSinceStart)$/;
+
+/**
+ * A field value from a TraceQL result as query text: strings quoted, except the words and
+ * durations of status, kind and duration fields; the rest as they are.
+ */
+function fieldValueText(value: unknown, field = ''): string {
+  if (typeof value === 'string') return BARE_FIELD.test(field) ? value : JSON.stringify(value);
+  if (value === null) return 'nil';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
 }

@@ -7,7 +7,7 @@ import { TraceGraph } from '../components/TraceGraph.tsx';
 import { Waterfall } from '../components/Waterfall.tsx';
 import { formatCount, formatNanos, formatTimestamp } from '../format.ts';
 import { copyText, useAsync } from '../hooks.ts';
-import { navigate, onLinkClick } from '../router.ts';
+import { buildUrl, navigate, onLinkClick } from '../router.ts';
 import { analyzeTrace } from '../trace-analysis.ts';
 import { ancestorsOf, findSpans, type TraceError, type TraceView } from '../trace-view.ts';
 
@@ -70,6 +70,8 @@ function TraceLoaded(props: { view: TraceView; query: URLSearchParams }) {
   const colors = useMemo(() => view.services.map((s) => colorMap.get(s)!), [view, colorMap]);
   const spanParam = props.query.get('span') ?? '';
   const selected = spanParam ? view.indexOf(spanParam.toLowerCase()) : -1;
+  const highlightParam = props.query.get('highlight') ?? '';
+  const highlighted = useMemo(() => highlightedSpans(view, highlightParam), [view, highlightParam]);
   const matchList = useMemo(() => findSpans(view, find), [view, find]);
   const matches = useMemo(() => new Set(matchList), [matchList]);
   const errorByIndex = useMemo(() => new Map(view.errors.map((e) => [e.index, e])), [view]);
@@ -94,15 +96,16 @@ function TraceLoaded(props: { view: TraceView; query: URLSearchParams }) {
     setReveal((r) => ({ index, seq: (r?.seq ?? 0) + 1 }));
   };
 
-  // A span selected through the URL (a shared link, back/forward) is revealed once.
+  // A span selected through the URL (a shared link, back/forward) is revealed once; with none,
+  // the first span a search query matched.
   useEffect(() => {
     if (selected >= 0) revealIndex(selected);
-  }, [selected, view]);
+    else if (highlighted.size > 0) revealIndex(Math.min(...highlighted));
+  }, [selected, view, highlighted]);
 
   const select = (index: number) => {
     const spanId = index >= 0 ? view.spans[index].spanId : '';
-    const url = spanId ? `/trace/${view.traceId}?span=${spanId}` : `/trace/${view.traceId}`;
-    navigate(url, { replace: true });
+    navigate(buildUrl(`/trace/${view.traceId}`, { highlight: highlightParam, span: spanId }), { replace: true });
   };
   const selectById = (spanId: string): boolean => {
     const index = view.indexOf(spanId);
@@ -153,8 +156,26 @@ function TraceLoaded(props: { view: TraceView; query: URLSearchParams }) {
           <Stat k="Spans" v={formatCount(view.spans.length)} />
           <Stat k="Errors" v={formatCount(errorCount)} error={errorCount > 0} />
         </div>
-        {(swallowed.length > 0 || view.warnings.length > 0) && (
+        {(highlighted.size > 0 || swallowed.length > 0 || view.warnings.length > 0) && (
           <div class="trace-alerts">
+            {highlighted.size > 0 && (
+              <div class="banner info" data-testid="query-matches">
+                <span class="icon">◆</span>
+                <div>
+                  {highlighted.size} span{highlighted.size === 1 ? '' : 's'} matched by the search query{' '}
+                  {highlighted.size === 1 ? 'is' : 'are'} marked with ◆.{' '}
+                  <a
+                    href={`/trace/${view.traceId}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      navigate(buildUrl(`/trace/${view.traceId}`, { span: spanParam }), { replace: true });
+                    }}
+                  >
+                    Clear
+                  </a>
+                </div>
+              </div>
+            )}
             {swallowed.slice(0, 3).map((g) => (
               <SwallowedBanner key={g.first.index} view={view} group={g} onOpen={() => select(g.first.index)} />
             ))}
@@ -305,6 +326,7 @@ function TraceLoaded(props: { view: TraceView; query: URLSearchParams }) {
                 selected={selected}
                 onSelect={select}
                 matches={matches}
+                highlighted={highlighted}
                 reveal={reveal}
                 showCriticalPath={showCriticalPath}
               />
@@ -368,6 +390,20 @@ function TraceIdCopy(props: { traceId: string }) {
       </button>
     </span>
   );
+}
+
+/**
+ * The spans named by `?highlight=` (comma-separated span ids, from a TraceQL result), as indices
+ * into the view; ids that are not span ids of this trace are ignored.
+ */
+function highlightedSpans(view: TraceView, param: string): ReadonlySet<number> {
+  const out = new Set<number>();
+  for (const id of param.split(',')) {
+    if (!/^[0-9a-fA-F]{16}$/.test(id)) continue;
+    const index = view.indexOf(id.toLowerCase());
+    if (index >= 0) out.add(index);
+  }
+  return out;
 }
 
 /** Swallowed failures, one group per failing operation and the caller that hid it. */

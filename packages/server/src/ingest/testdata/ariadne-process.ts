@@ -23,8 +23,15 @@ export function spawnServe(dataDir: string, args: readonly string[] = []): Serve
   const ports = ['--api-port', '--otlp-http-port', '--otlp-grpc-port'].flatMap((flag) =>
     args.includes(flag) ? [] : [flag, '0'],
   );
+  // The compatible APIs stay off unless asked for: their standard ports would collide between
+  // servers running side by side.
+  for (const flag of ['--zipkin-port', '--jaeger-port', '--tempo-port'])
+    if (!args.includes(flag)) ports.push(flag, '0');
   return spawnWatched([BIN, 'serve', '--data', dataDir, ...ports, ...args]);
 }
+
+/** Flags that turn the compatible APIs (Zipkin, Jaeger, Tempo) off, for servers started side by side. */
+export const COMPAT_OFF: readonly string[] = ['--zipkin-port', '0', '--jaeger-port', '0', '--tempo-port', '0'];
 
 /** Runs Node with `args`, keeping everything it writes to stdout and stderr. */
 function spawnWatched(args: readonly string[]): ServeChild {

@@ -195,6 +195,7 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
       const child = { ...indexSpan(t1, '1000000000000003', [], 'db'), parentSpanId: '1000000000000002' };
       await store.writeSpans([parent, child]);
       await store.writeSpans([parent, child]);
+      assert.equal((await store.getTrace(t1)).length, 3, 'a repeated write is read once');
       const lone = { ...indexSpan(t1, '1000000000000004', [], 'cache'), parentSpanId: '1000000000000002' };
       await store.writeSpans([lone]);
       await store.writeSpans([lone]);

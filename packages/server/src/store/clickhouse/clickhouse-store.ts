@@ -532,7 +532,8 @@ export class ClickHouseSpanStore implements SpanStore {
       root_name: string;
     }>(
       `SELECT lower(hex(trace_id)) AS trace_hex, min(start_ns) AS first_ns, max(start_ns + duration_ns) AS last_ns,
-         uniqExact(span_id) AS span_count, uniqExactIf(span_id, status_code = 2) AS error_count,
+         uniqExact(span_id, kind, start_ns, parent_span_id) AS span_count,
+         uniqExactIf(span_id, kind, start_ns, parent_span_id, status_code = 2) AS error_count,
          arraySort(groupUniqArray(toString(service))) AS services,
          if(countIf(parent_span_id = ${ROOT}) > 0, argMinIf(toString(service), start_ns, parent_span_id = ${ROOT}),
             argMin(toString(service), start_ns)) AS root_service,
@@ -647,8 +648,8 @@ export class ClickHouseSpanStore implements SpanStore {
     const t = this.tables;
     type Row = { parent: string; child: string; calls: string; errors: string };
     const resolved = this.executor.query<Row>(
-      `SELECT toString(parent_service) AS parent, toString(service) AS child, uniqExact(trace_id, span_id) AS calls,
-         uniqExactIf(trace_id, span_id, status_code = 2) AS errors
+      `SELECT toString(parent_service) AS parent, toString(service) AS child, uniqExact(trace_id, span_id, start_ns) AS calls,
+         uniqExactIf(trace_id, span_id, start_ns, status_code = 2) AS errors
        FROM ${t.spanIndex} WHERE ${["parent_service != ''", 'parent_service != service', ...window].join(' AND ')}
        GROUP BY parent, child`,
     );
@@ -658,8 +659,8 @@ export class ClickHouseSpanStore implements SpanStore {
       `(trace_id, span_id) IN (SELECT trace_id, span_id FROM ${t.spanIndexLocal} WHERE ${['parent_unresolved = 1', ...window].join(' AND ')})`,
     ].join(' AND ');
     const joined = this.executor.query<Row>(
-      `SELECT parent, toString(service) AS child, uniqExact(trace_id, span_id) AS calls,
-         uniqExactIf(trace_id, span_id, status_code = 2) AS errors
+      `SELECT parent, toString(service) AS child, uniqExact(trace_id, span_id, kind, start_ns) AS calls,
+         uniqExactIf(trace_id, span_id, kind, start_ns, status_code = 2) AS errors
        FROM ${t.spans}
        ALL INNER JOIN (
          SELECT DISTINCT trace_id, span_id AS parent_span_id, toString(service) AS parent FROM ${t.spansLocal}

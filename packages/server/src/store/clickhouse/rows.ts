@@ -320,8 +320,11 @@ export function spansFromRows(rows: readonly StoredSpanRow[], bodies: ReadonlyMa
   const seen = new Set<string>();
   const spans: Span[] = [];
   for (const row of rows) {
-    if (seen.has(row.span_id_hex)) continue;
-    seen.add(row.span_id_hex);
+    // A retried insert's exact repeat is skipped; spans sharing an id (Zipkin's client and server
+    // halves) differ in kind, start or parent and are all kept.
+    const identity = `${row.span_id_hex}/${row.kind}/${row.start_ns}/${row.parent_span_id_hex}`;
+    if (seen.has(identity)) continue;
+    seen.add(identity);
     let resource = resources.get(row.resource_id);
     if (resource === undefined) {
       resource = resourceFromBody(text(row.resource_id));

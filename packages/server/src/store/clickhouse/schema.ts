@@ -10,7 +10,9 @@ import { sqlIdentifier, sqlString, sqlUInt64 } from './sql.ts';
  * a hash of the trace id, so a trace lives on one shard and joins within a trace stay local):
  *
  * - `spans`: every field of every span, ordered by trace id, so trace by id is one key lookup
- *   per day partition; ids as bytes; attribute keys and values in two arrays (a service's key
+ *   per day partition; the sorting key goes on to kind, start and parent, because the replacing
+ *   engine merges rows with one key: only an insert's exact repeat may merge, never the client
+ *   and server halves of a Zipkin span that share one id; ids as bytes; attribute keys and values in two arrays (a service's key
  *   lists repeat and compress to nearly nothing); the resource and scope by the id of their
  *   stored text;
  * - `span_index`: what searches and statistics read (service, name, start, duration, status,
@@ -120,7 +122,7 @@ function tables(features: EngineFeatures): TableSpec[] {
         attr_keys Array(String)${z}, attr_values Array(String)${z}, dropped_attributes UInt32,
         events String${z}, dropped_events UInt32, links String${z}, dropped_links UInt32,
         resource_id UInt64, scope_id UInt64`,
-      engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (trace_id, span_id) ${SMALL_GRANULES}`,
+      engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (trace_id, span_id, kind, start_ns, parent_span_id) ${SMALL_GRANULES}`,
       shardBy: 'cityHash64(trace_id)',
     },
     {
