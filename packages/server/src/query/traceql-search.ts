@@ -9,7 +9,10 @@ export interface TraceQLSearchOptions extends TimeRange {
   readonly limit: number;
   /** The query text, for error positions. */
   readonly source?: string;
-  /** Candidate traces evaluated at most before the search stops with what it found (default 20,000). */
+  /**
+   * Candidate traces evaluated before the search stops with what it found (default 20,000); it
+   * stops after the page of candidates that reaches it.
+   */
   readonly maxTracesEvaluated?: number;
 }
 
@@ -48,7 +51,11 @@ export async function searchTraceQL(
   const requirements = planTraceQL(query);
   const limit = Math.max(1, Math.floor(options.limit));
   const maxEvaluated = options.maxTracesEvaluated ?? DEFAULT_MAX_EVALUATED;
-  const page = Math.min(1_000, Math.max(50, limit * 2));
+  // The first page: with one requirement the store usually expressed the whole query, so about
+  // `limit` candidates are enough; with several (`&&`, structural operators) the store cannot
+  // check how the spans relate, so more candidates fail and twice as many are read at once. Each
+  // further page doubles, up to 1,000.
+  let page = Math.min(1_000, requirements.length > 1 ? Math.max(50, limit * 2) : limit);
   const seen = new Set<string>();
   const traces: TraceQLHit[] = [];
   let after: TraceCandidate | undefined;
@@ -76,6 +83,7 @@ export async function searchTraceQL(
       if (traces.length >= limit) return { traces, tracesInspected: inspected, truncated: false };
     }
     if (candidates.length < page) return { traces, tracesInspected: inspected, truncated: false };
+    page = Math.min(1_000, page * 2);
     if (inspected >= maxEvaluated) return { traces, tracesInspected: inspected, truncated: true };
     after = candidates[candidates.length - 1];
   }
