@@ -266,6 +266,7 @@ export {
   MAX_QUERY_DEPTH,
   parseTraceQL,
   printTraceQL,
+  TRACEQL_PUNCTUATION,
   TraceQLError,
   tokenizeTraceQL,
   traceqlValueToText,

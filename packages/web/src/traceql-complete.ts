@@ -14,7 +14,7 @@
  * sits in); it does not parse, so a spot inside a query that is wrong elsewhere is still found.
  */
 
-import { INTRINSIC_TYPES, type IntrinsicType } from '@ariadne/core';
+import { INTRINSIC_TYPES, type IntrinsicType, TRACEQL_PUNCTUATION } from '@ariadne/core';
 
 /** An attribute scope as written before the name: `.` is `none`. */
 export type CompletionScope = 'none' | 'span' | 'resource' | 'event' | 'link' | 'instrumentation';
@@ -54,44 +54,6 @@ interface Token {
   readonly scope?: CompletionScope;
   readonly nameStart?: number;
 }
-
-const PUNCTUATION = [
-  '!>>',
-  '!<<',
-  '&>>',
-  '&<<',
-  '!=',
-  '!~',
-  '!>',
-  '!<',
-  '=~',
-  '<=',
-  '>=',
-  '>>',
-  '<<',
-  '&&',
-  '||',
-  '&>',
-  '&<',
-  '&~',
-  '{',
-  '}',
-  '(',
-  ')',
-  ',',
-  '=',
-  '<',
-  '>',
-  '~',
-  '!',
-  '|',
-  '+',
-  '-',
-  '*',
-  '/',
-  '%',
-  '^',
-];
 
 const DOT_SCOPES: ReadonlyMap<string, CompletionScope> = new Map([
   ['span', 'span'],
@@ -222,7 +184,7 @@ function scan(text: string): Token[] | undefined {
           push(w in UNSCOPED_INTRINSICS || w.startsWith('nestedSet') ? 'intrinsic' : 'word', start);
         }
       } else {
-        const p = PUNCTUATION.find((op) => text.startsWith(op, i));
+        const p = TRACEQL_PUNCTUATION.find((op) => text.startsWith(op, i));
         i += p === undefined ? 1 : p.length;
         push(p === undefined ? 'other' : 'punct', start);
       }

@@ -62,7 +62,7 @@ export { createTraceQLEvaluator, evaluateTraceQL } from './evaluate.ts';
 export type { IntrinsicType } from './keywords.ts';
 export { INTRINSIC_TYPES } from './keywords.ts';
 export type { TraceQLLexer, TraceQLPunctuation, TraceQLToken, TraceQLTokenPosition } from './lexer.ts';
-export { createTraceQLLexer, tokenizeTraceQL } from './lexer.ts';
+export { createTraceQLLexer, TRACEQL_PUNCTUATION, tokenizeTraceQL } from './lexer.ts';
 export { MAX_QUERY_DEPTH, parseTraceQL } from './parser.ts';
 export { printTraceQL } from './print.ts';
 export type { TraceQLErrorCode } from './traceql-error.ts';

@@ -89,7 +89,8 @@ export interface TraceQLLexer {
   next(): TraceQLToken;
 }
 
-const PUNCTUATION: readonly TraceQLPunctuation[] = [
+/** Every operator and bracket of TraceQL, longest first where one is a prefix of another. */
+export const TRACEQL_PUNCTUATION: readonly TraceQLPunctuation[] = [
   '!>>',
   '!<<',
   '&>>',
@@ -130,7 +131,7 @@ const PUNCTUATION: readonly TraceQLPunctuation[] = [
 /** TraceQLPunctuation grouped by first character, longest first within each group. */
 const PUNCTUATION_BY_FIRST: ReadonlyMap<string, readonly TraceQLPunctuation[]> = (() => {
   const byFirst = new Map<string, TraceQLPunctuation[]>();
-  for (const p of PUNCTUATION) byFirst.set(p[0], [...(byFirst.get(p[0]) ?? []), p]);
+  for (const p of TRACEQL_PUNCTUATION) byFirst.set(p[0], [...(byFirst.get(p[0]) ?? []), p]);
   return byFirst;
 })();
 
