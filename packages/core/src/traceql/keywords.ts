@@ -103,3 +103,27 @@ export const METRICS_SECOND_STAGE: ReadonlySet<string> = new Set(['topk', 'botto
 export const MIN_INT = -(1n << 63n);
 /** The greatest int64, spelled `maxInt` in queries. */
 export const MAX_INT = (1n << 63n) - 1n;
+
+/**
+ * Binding strength of the binary operators inside `{ }` (and of scalar arithmetic), lowest first,
+ * as Tempo's grammar ranks them: `&&` and `||` share one level. The parser and the printer both
+ * read it.
+ */
+export const FIELD_PRECEDENCE: Readonly<Record<string, number>> = {
+  '||': 1,
+  '&&': 1,
+  '=': 2,
+  '!=': 2,
+  '<': 2,
+  '<=': 2,
+  '>': 2,
+  '>=': 2,
+  '=~': 2,
+  '!~': 2,
+  '+': 3,
+  '-': 3,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  '^': 6,
+};

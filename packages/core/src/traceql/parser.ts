@@ -52,6 +52,7 @@ import type {
   TraceQLQuery,
 } from './ast.ts';
 import {
+  FIELD_PRECEDENCE,
   KIND_VALUES,
   MAX_INT,
   METRICS_FUNCTIONS,
@@ -64,25 +65,6 @@ import {
 import type { TraceQLLexer, TraceQLPunctuation, TraceQLToken } from './lexer.ts';
 import { createTraceQLLexer } from './lexer.ts';
 import { TraceQLError } from './traceql-error.ts';
-
-const FIELD_PRECEDENCE: Readonly<Partial<Record<TraceQLPunctuation, number>>> = {
-  '||': 1,
-  '&&': 1,
-  '=': 2,
-  '!=': 2,
-  '<': 2,
-  '<=': 2,
-  '>': 2,
-  '>=': 2,
-  '=~': 2,
-  '!~': 2,
-  '+': 3,
-  '-': 3,
-  '*': 5,
-  '/': 5,
-  '%': 5,
-  '^': 6,
-};
 
 /** Outside `{ }`: spanset operators, comparisons and arithmetic. `=~` is not among them. */
 const TERM_PRECEDENCE: Readonly<Partial<Record<TraceQLPunctuation, number>>> = {

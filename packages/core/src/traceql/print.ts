@@ -27,28 +27,10 @@ import type {
   TraceQLNode,
   TraceQLQuery,
 } from './ast.ts';
-import { MIN_INT } from './keywords.ts';
+import { FIELD_PRECEDENCE, MIN_INT } from './keywords.ts';
 import { isAttributeNameChar } from './lexer.ts';
 
-/** Precedence of an expression by its top operator; a primary is 9, the highest. */
-const PRECEDENCE: Readonly<Record<string, number>> = {
-  '||': 1,
-  '&&': 1,
-  '=': 2,
-  '!=': 2,
-  '<': 2,
-  '<=': 2,
-  '>': 2,
-  '>=': 2,
-  '=~': 2,
-  '!~': 2,
-  '+': 3,
-  '-': 3,
-  '*': 5,
-  '/': 5,
-  '%': 5,
-  '^': 6,
-};
+/** Precedence of a primary (above every operator of FIELD_PRECEDENCE). */
 const PRIMARY = 9;
 /** Structural spanset operators share level 2 with comparisons. */
 const STRUCTURAL = 2;
@@ -146,7 +128,7 @@ function printScalar(expr: ScalarExpression, minPrecedence: number): string {
       text = `-${printScalar(expr.operand, PRIMARY)}`;
       break;
     case 'scalarOperation': {
-      precedence = PRECEDENCE[expr.op];
+      precedence = FIELD_PRECEDENCE[expr.op];
       const [left, right] = expr.op === '^' ? [precedence + 1, precedence] : [precedence, precedence + 1];
       text = `${printScalar(expr.lhs, left)} ${expr.op} ${printScalar(expr.rhs, right)}`;
       break;
@@ -174,7 +156,7 @@ function printField(expr: FieldExpression, minPrecedence: number): string {
       text = expr.op + printField(expr.operand, PRIMARY);
       break;
     case 'binary': {
-      precedence = PRECEDENCE[expr.op];
+      precedence = FIELD_PRECEDENCE[expr.op];
       const [left, right] = expr.op === '^' ? [precedence + 1, precedence] : [precedence, precedence + 1];
       text = `${printField(expr.lhs, left)} ${expr.op} ${printField(expr.rhs, right)}`;
       break;

@@ -413,54 +413,28 @@ export class ClickHouseSpanStore implements SpanStore {
       where.push(`duration_ns >= ${sqlUInt64(clampUInt64(query.minDurationNanos))}`);
     if (query.maxDurationNanos !== undefined)
       where.push(`duration_ns <= ${sqlUInt64(clampUInt64(query.maxDurationNanos))}`);
-    // Attribute filters: the minutes holding every filtered value (attr_index), so that a nearly
-    // unique value is searched in a few minutes, not a week; and where every occurrence of one of
-    // them is covered by attr_traces, the few traces holding it.
-    let minutes: Set<number> | undefined;
-    let prefixes: number[] | undefined;
-    const minuteRange = `minute >= ${minuteOf(lo)} AND minute <= ${minuteOf(hi - 1n)}`;
-    for (const filter of query.attributes ?? []) {
-      const candidates = attributeFilterCandidates(filter.key, filter.value);
-      where.push(`hasAny(attrs, ${sqlStringArray(candidates)})`);
-      const hashes = `h IN (${candidates.map((c) => hashAttribute(c)).join(', ')})`;
-      const rows = await this.executor.query<{ minute: number; covered: number }>(
-        `SELECT minute, min(covered) AS covered FROM ${this.tables.attrIndex}
-         WHERE ${hashes} AND ${minuteRange} GROUP BY minute`,
-      );
-      const found = new Set(rows.map((r) => Number(r.minute)));
-      minutes = minutes === undefined ? found : new Set([...minutes].filter((m) => found.has(m)));
-      if (minutes.size === 0) return [];
-      if (prefixes === undefined && rows.every((r) => Number(r.covered) === 1)) {
-        const traces = await this.executor.query<{ p: number }>(
-          `SELECT DISTINCT trace_prefix AS p FROM ${this.tables.attrTraces}
-           WHERE ${hashes} AND ${minuteRange} LIMIT ${MAX_PREFIX_CANDIDATES + 1}`,
-        );
-        if (traces.length <= MAX_PREFIX_CANDIDATES) prefixes = traces.map((r) => Number(r.p));
-      }
-    }
-    if (prefixes !== undefined) return this.summaries(await this.searchPrefixes(prefixes, where, query, lo, hi, limit));
-    const select = (window: string) =>
-      this.executor.query<{ trace_hex: string }>(
-        `SELECT lower(hex(trace_id)) AS trace_hex FROM ${this.tables.spanIndex} WHERE ${[...where, window].join(' AND ')}
-         GROUP BY trace_id ORDER BY max(start_ns) DESC, trace_id LIMIT ${limit}`,
-      );
-    const between = (from: bigint, to: bigint) => `start_ns >= ${sqlUInt64(from)} AND start_ns < ${sqlUInt64(to)}`;
-
+    // Attribute filters: the attribute index names the minutes (or, for nearly unique values, the
+    // traces) that can hold them; a value in most minutes is found fastest newest first.
+    const filters = (query.attributes ?? []).map((f) => attributeFilterCandidates(f.key, f.value));
+    for (const candidates of filters) where.push(`hasAny(attrs, ${sqlStringArray(candidates)})`);
+    const narrowed = filters.length > 0 ? await this.attributeNarrowing(filters, lo, hi) : undefined;
+    if (narrowed === 'none') return [];
+    if (narrowed !== undefined && 'prefixes' in narrowed)
+      return this.summaries(await this.searchPrefixes(narrowed.prefixes, where, query, lo, hi, limit));
+    const select = async (window: string) =>
+      (
+        await this.executor.query<{ trace_hex: string }>(
+          `SELECT lower(hex(trace_id)) AS trace_hex FROM ${this.tables.spanIndex} WHERE ${[...where, window].join(' AND ')}
+           GROUP BY trace_id ORDER BY max(start_ns) DESC, trace_id LIMIT ${limit}`,
+        )
+      ).map((r) => r.trace_hex);
+    if (narrowed !== undefined)
+      return this.summaries(await select(`(${narrowed.ranges.map((r) => between(r.start, r.end)).join(' OR ')})`));
     let ids: string[];
-    // A value in most minutes (a common one) is found fastest newest first, like no filter at all.
-    if (minutes !== undefined && minutes.size <= MAX_INDEXED_MINUTES) {
-      const ranges = minutesToRanges([...minutes], MAX_MINUTE_RANGES)
-        .map((r) => ({ start: later(r.start, lo), end: earlier(r.end, hi) }))
-        .filter((r) => r.start < r.end);
-      if (ranges.length === 0) return [];
-      ids = (await select(`(${ranges.map((r) => between(r.start, r.end)).join(' OR ')})`)).map((r) => r.trace_hex);
-    } else {
-      // Newest first: a small recent window, widened only while too few traces were found.
-      for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
-        const from = later(hi - width, lo);
-        ids = (await select(between(from, hi))).map((r) => r.trace_hex);
-        if (ids.length >= limit || from === lo) break;
-      }
+    for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
+      const from = later(hi - width, lo);
+      ids = await select(between(from, hi));
+      if (ids.length >= limit || from === lo) break;
     }
     return this.summaries(ids);
   }
