@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Order } from './catalog.ts';
 
@@ -17,6 +16,24 @@ export interface LockStallOptions {
   readonly stallMs: number;
   /** Source of randomness in [0, 1); use `seededRandom` to repeat a run. */
   readonly random: () => number;
+  /**
+   * Hold each stall, past `stallMs` if need be, until the write that started it has timed out
+   * this many times (default 0: exactly `stallMs`). The order service passes its number of
+   * attempts, so that every stall loses the order that started it however late a busy machine
+   * runs the retries.
+   */
+  readonly holdForAttempts?: number;
+}
+
+/** One stall of the lock: until when, who started it, and the hold on that writer's attempts. */
+interface Stall {
+  readonly until: number;
+  readonly writer: string;
+  timeoutsLeft: number;
+  /** Resolves once the writer that started the stall has timed out `holdForAttempts` times. */
+  readonly held: Promise<void>;
+  released: boolean;
+  release(): void;
 }
 
 /**
@@ -31,22 +48,81 @@ export interface LockStallOptions {
  * order B:                      |try 1 ✗|  |try 2 ✓|    recovered: the stall ended in time
  * ```
  * The draws happen only while the lock is free, so with a seeded `random` the first stall
- * starts at the same write in every run, whatever the timing.
+ * starts at the same write in every run, whatever the timing. With `holdForAttempts` the stall
+ * also waits for the last try of order A (an event, not a duration), so A is lost in every run
+ * too; which other writes in the window fail still depends on timing.
+ *
+ * Time is `Date.now()` and the global `setTimeout`, so tests drive it with node:test's mock
+ * timers.
  */
 export class LockStalls {
-  private stalledUntil = 0;
+  private stall: Stall | undefined;
 
   constructor(private readonly options: LockStallOptions) {}
 
-  /** Resolves once the lock is free; rejects with `signal.reason` if aborted while waiting. */
-  async waitForLock(signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves once the lock is free for `writer` (an id of the write, the same for its retries);
+   * rejects with `signal.reason` if aborted while waiting.
+   */
+  async waitForLock(writer: string, signal: AbortSignal): Promise<void> {
     const now = Date.now();
-    if (now >= this.stalledUntil) {
+    let stall = this.stall;
+    if (stall === undefined || (now >= stall.until && stall.released)) {
+      this.stall = undefined;
       if (this.options.rate <= 0 || this.options.random() >= this.options.rate) return;
-      this.stalledUntil = now + this.options.stallMs;
+      stall = this.newStall(now, writer);
+      this.stall = stall;
     }
-    await sleep(this.stalledUntil - now, undefined, { signal });
+    try {
+      await waitFor(stall.until - now, stall.held, signal);
+    } catch (error) {
+      if (signal.aborted && writer === stall.writer && --stall.timeoutsLeft <= 0) stall.release();
+      throw error;
+    }
   }
+
+  private newStall(now: number, writer: string): Stall {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stall: Stall = {
+      until: now + this.options.stallMs,
+      writer,
+      timeoutsLeft: this.options.holdForAttempts ?? 0,
+      held,
+      released: false,
+      release() {
+        stall.released = true;
+        release();
+      },
+    };
+    if (stall.timeoutsLeft <= 0) stall.release();
+    return stall;
+  }
+}
+
+/** Resolves after `ms` and once `held` has resolved; rejects with `signal.reason` if aborted first. */
+function waitFor(ms: number, held: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const elapsed = new Promise<void>((done) => {
+      timer = setTimeout(done, Math.max(0, ms));
+    });
+    Promise.all([elapsed, held]).then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 /** Options of {@link OrderDb.open}. */
@@ -118,7 +194,7 @@ export class OrderDb {
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), this.lockTimeoutMs);
       try {
-        await this.stalls.waitForLock(timeout.signal);
+        await this.stalls.waitForLock(order.orderId, timeout.signal);
       } catch (error) {
         if (timeout.signal.aborted) {
           throw new DbTimeoutError(`lock wait timeout: orders table locked for more than ${this.lockTimeoutMs} ms`);

@@ -21,7 +21,7 @@ import { createFrontendHandler } from './frontend.ts';
 import { HttpError, sendJson } from './http-json.ts';
 import { createInventoryService } from './inventory.ts';
 import { createLogger } from './log.ts';
-import { createOrderService } from './order.ts';
+import { createOrderService, SAVE_ATTEMPTS } from './order.ts';
 import { LockStalls, OrderDb } from './order-db.ts';
 import { createPaymentHandler } from './payment.ts';
 import { seededRandom } from './random.ts';
@@ -51,7 +51,8 @@ Options:
   --order-url URL          inventory: the order service (default http://127.0.0.1:8083)
   --db FILE                order: database file (default ./ariadne-data/shop/orders.duckdb)
   --db-timeout-rate R      order: probability that a write hits a lock stall (default 0)
-  --db-stall-ms MS         order: how long a stall holds the lock (default 300)
+  --db-stall-ms MS         order: how long a stall holds the lock (default 300), and in any
+                           case until the write that started it has given up
   --db-lock-timeout-ms MS  order: how long a write waits for the lock (default 50)
   --seed N                 order: seed of the fault injection (default: random)
   --stop-on-stdin-close    stop when stdin ends (used by examples/shop/start.ts)
@@ -124,6 +125,8 @@ async function main(): Promise<void> {
         rate,
         stallMs: number(values['db-stall-ms'], 'db-stall-ms', 300),
         random: seededRandom(seed),
+        // Every stall loses the order that started it, on a quiet machine or a busy one.
+        holdForAttempts: SAVE_ATTEMPTS,
       }),
     });
     const service = createOrderService({ db, tracer, log });

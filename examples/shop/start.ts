@@ -218,7 +218,8 @@ class OrderDriver {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
+        // A bound for a hung frontend, generous enough for a busy machine.
+        signal: AbortSignal.timeout(30_000),
       });
       const text = await response.text();
       this.answered++;
@@ -259,8 +260,16 @@ class OrderDriver {
 // ---------------------------------------------------------------------------------------------
 // Asking Ariadne
 
+/**
+ * GET as JSON. The demo reads its own writes: the answer includes every span the services had
+ * exported when it asked, even those Ariadne has acknowledged and not yet committed (the final
+ * judgement of `--once` depends on it).
+ */
 async function getJson(url: string): Promise<unknown> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(url, {
+    headers: { 'x-ariadne-consistency': 'read-your-writes' },
+    signal: AbortSignal.timeout(30_000),
+  });
   if (!response.ok) throw new Error(`HTTP ${response.status} from ${url}`);
   return response.json();
 }
@@ -365,8 +374,9 @@ export async function runShop(options: ShopOptions, io: ShopIo, signal: AbortSig
   process.once('exit', killAll);
   // In the order requests flow, so that each service's outgoing calls are answered before the
   // callee stops; Ariadne last, after every span was exported to it.
+  // A generous grace: a service killed before its exporter has flushed loses the last spans.
   const stopServices = async () => {
-    for (const name of SERVICE_NAMES) await services.find((p) => p.name === name)?.stop();
+    for (const name of SERVICE_NAMES) await services.find((p) => p.name === name)?.stop(30_000);
   };
   const stopAll = async () => {
     await stopServices();
@@ -397,6 +407,9 @@ export async function runShop(options: ShopOptions, io: ShopIo, signal: AbortSig
         auto ? '0' : '4318',
         '--otlp-grpc-port',
         auto ? '0' : '4317',
+        // The demo's traces show up in the UI as soon as the shop's requests return.
+        '--read-consistency',
+        'read-your-writes',
         // With free ports (tests), the compatible APIs stay off: their standard ports would collide.
         ...(auto ? ['--zipkin-port', '0', '--jaeger-port', '0', '--tempo-port', '0'] : []),
       ],

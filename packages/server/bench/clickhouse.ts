@@ -5,11 +5,12 @@
  * Prints the URLs and a ready `--store` argument, then runs until Ctrl-C (SIGINT) or SIGTERM and
  * stops the servers cleanly; a second Ctrl-C kills them.
  *
- *   npm run clickhouse -- --dir D [--port P] [--shards N]
+ *   npm run clickhouse -- --dir D [--port P] [--shards N [--replicas R]]
  *
- * `--port` is the HTTP port (shard n of a cluster gets P + n - 1); free ports otherwise. The native
- * and interserver ports are free ports chosen at every start. Without `--shards` one server starts;
- * with it, N shards named as one cluster, with distributed DDL (`ON CLUSTER`).
+ * `--port` is the HTTP port of the first server (the others of a cluster follow: P + 1, ...); free
+ * ports otherwise. The native and interserver ports are free ports chosen at every start. Without
+ * `--shards` one server starts; with it, N shards of R replicas each (default 1) named as one
+ * cluster, with distributed DDL (`ON CLUSTER`); with R > 1 the store makes replicated tables.
  */
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,7 @@ import {
   startClickHouseCluster,
 } from '../src/store/testdata/clickhouse-server.ts';
 
-const USAGE = 'usage: npm run clickhouse -- --dir D [--port P] [--shards N]\n';
+const USAGE = 'usage: npm run clickhouse -- --dir D [--port P] [--shards N [--replicas R]]\n';
 const WATCH_MS = 5000;
 
 const { values } = parseArgs({
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     port: { type: 'string' },
     shards: { type: 'string' },
+    replicas: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -41,6 +43,8 @@ if (!values.dir) fail('--dir is required');
 const dir = resolvePath(values.dir);
 const httpPort = values.port === undefined ? undefined : positiveInteger('--port', values.port);
 const shardCount = values.shards === undefined ? undefined : positiveInteger('--shards', values.shards);
+const replicaCount = values.replicas === undefined ? 1 : positiveInteger('--replicas', values.replicas);
+if (values.replicas !== undefined && shardCount === undefined) fail('--replicas needs --shards');
 if (!clickHouseBinary()) fail('clickhouse-server not found (apt-get install clickhouse-server)');
 
 // Listen for the stop signals before starting: one that arrives during the start stops the servers
@@ -76,12 +80,23 @@ try {
       `  --store clickhouse://127.0.0.1:${server.httpPort}/ariadne`,
     ]);
   } else {
-    const cluster = await startClickHouseCluster({ dir, keepDir: true, httpPort, shards: shardCount });
-    servers = cluster.shards;
+    const cluster = await startClickHouseCluster({
+      dir,
+      keepDir: true,
+      httpPort,
+      shards: shardCount,
+      replicas: replicaCount,
+    });
+    servers = cluster.replicas.flat();
     stop = () => cluster.stop();
     print([
-      `ClickHouse cluster ${cluster.name}, ${shardCount} shards, in ${dir}`,
-      ...cluster.shards.map((s, n) => `  shard ${n + 1}  HTTP ${s.url}  native 127.0.0.1:${s.tcpPort}`),
+      `ClickHouse cluster ${cluster.name}, ${shardCount} shards × ${replicaCount} replicas, in ${dir}`,
+      ...cluster.replicas.flatMap((replicas, n) =>
+        replicas.map(
+          (s, m) =>
+            `  shard ${n + 1}${replicaCount > 1 ? ` replica ${m + 1}` : ''}  HTTP ${s.url}  native 127.0.0.1:${s.tcpPort}`,
+        ),
+      ),
       `  ${users}`,
       '',
       `  --store clickhouse://127.0.0.1:${cluster.shards[0].httpPort}/ariadne?cluster=${cluster.name}`,

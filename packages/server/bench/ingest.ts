@@ -8,13 +8,14 @@
  *                           [--store clickhouse://host:port/database [--keep]]
  *
  * Without `--store`, the embedded DuckDB store in a fresh data directory; disk is the whole
- * directory after a clean shutdown. With `--store`, ClickHouse: the server gets a database of the
+ * directory after a clean shutdown, and the directory and the database file are also reported at
+ * rest: once the running server has checkpointed and trimmed its ingest log after ingest paused. With `--store`, ClickHouse: the server gets a database of the
  * run's own (`<database>_ingest_<timestamp>`), acknowledged already means stored, and disk is what
  * ClickHouse's active parts of that database take once `OPTIMIZE TABLE … FINAL` merged them; the
  * database is dropped at the end unless `--keep`. The CPU of a ClickHouse server on this machine
  * is reported too.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,11 +212,14 @@ async function main() {
   const services = (await (await fetch(`${apiUrl}/api/v1/services`)).json()) as { services: string[] };
   if (services.services.length === 0) throw new Error('no services in the store after the drain');
   const peakRss = peakRssBytes(child.pid!);
+  // At rest: once ingest pauses, the server checkpoints and trims its log by itself.
+  const atRest = clickHouse ? undefined : await dataDirAtRest(dataDir);
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGTERM');
   await exited;
   const clickHouseFigures = clickHouse ? await clickHouseResult(clickHouse, acked) : undefined;
   const diskBytes = clickHouseFigures ? clickHouseFigures.diskBytes : dirBytes(dataDir);
+  const databaseBytes = clickHouse ? undefined : statSync(join(dataDir, 'ariadne.duckdb')).size;
   rmSync(dataDir, { recursive: true, force: true });
   const perSpan = (before: number | undefined, after: number | undefined) =>
     before === undefined || after === undefined ? null : Number((((after - before) * 1e6) / acked).toFixed(2));
@@ -235,6 +239,17 @@ async function main() {
     endToEndShareOfDecode: Number((acked / seconds / decodeHandWritten).toFixed(3)),
     queryableShareOfDecode: Number((acked / queryableSeconds / decodeHandWritten).toFixed(3)),
     diskBytesPerSpan: Number((diskBytes / acked).toFixed(1)),
+    ...(atRest && databaseBytes !== undefined
+      ? {
+          // The whole data directory and the database file alone: at rest (after the server's
+          // idle checkpoint and log trim, with the server still running) and after the clean stop.
+          dataDirBytesPerSpanAtRest: Number((atRest.dirBytes / acked).toFixed(1)),
+          databaseBytesPerSpanAtRest: Number((atRest.databaseBytes / acked).toFixed(1)),
+          secondsToRest: atRest.seconds,
+          dataDirBytesPerSpanStopped: Number((diskBytes / acked).toFixed(1)),
+          databaseBytesPerSpanStopped: Number((databaseBytes / acked).toFixed(1)),
+        }
+      : {}),
     serverPeakRssBytes: peakRss,
     // CPU the server used from the first send until everything was queryable, all threads: steadier
     // than a rate when runs differ by a few percent, and what a machine with more cores would share.
@@ -254,6 +269,28 @@ async function main() {
     for (const [k, v] of Object.entries(result))
       log(`${k.padEnd(36)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   }
+}
+
+/**
+ * The data directory once the running server has settled after ingest paused: polls until the
+ * WAL is folded in and the ingest log holds no record (at most 2 minutes; whatever it is then).
+ */
+async function dataDirAtRest(dataDir: string): Promise<{ dirBytes: number; databaseBytes: number; seconds: number }> {
+  const started = performance.now();
+  const logDir = join(dataDir, 'ingest-log');
+  const settled = () => {
+    const wal = existsSync(join(dataDir, 'ariadne.duckdb.wal'))
+      ? statSync(join(dataDir, 'ariadne.duckdb.wal')).size
+      : 0;
+    const records = readdirSync(logDir)
+      .filter((n) => n.endsWith('.log'))
+      .reduce((n, name) => n + statSync(join(logDir, name)).size - 16, 0);
+    return wal === 0 && records === 0;
+  };
+  while (!settled() && performance.now() - started < 120_000) await new Promise((r) => setTimeout(r, 500));
+  const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
+  log(`data directory at rest after ${seconds} s`);
+  return { dirBytes: dirBytes(dataDir), databaseBytes: statSync(join(dataDir, 'ariadne.duckdb')).size, seconds };
 }
 
 /**

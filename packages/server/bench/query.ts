@@ -21,14 +21,21 @@
  *                          [--data DIR --keep] [--reuse DIR]
  *                          [--store clickhouse://host:port/database [--keep]] [--reuse-store URL]
  *                          [--shapes traceql,traceById]   (only the query shapes whose names contain one)
+ *                          [--while-ingesting [--ingest-rate SPANS_PER_SECOND]]
+ *
+ * `--while-ingesting` (DuckDB) adds a second phase: `ariadne serve` on the loaded directory, spans
+ * streamed into it at half the load's ingest rate (or half of `--ingest-rate`) while trace-by-id
+ * and search queries go through its HTTP API, with the default consistency (reads do not wait for
+ * the write queue): see `whileIngestingPhase`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileTraceQL, unixNanos } from '@ariadne/core';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
+import { searchForm } from '../src/query/form-search.ts';
 import type { SpanStore, TraceQuery } from '../src/query/span-store.ts';
 import { searchTraceQL } from '../src/query/traceql-search.ts';
 import { ClickHouseSpanStore } from '../src/store/clickhouse/clickhouse-store.ts';
@@ -68,6 +75,8 @@ const { values } = parseArgs({
     store: { type: 'string' },
     'reuse-store': { type: 'string' },
     shapes: { type: 'string' },
+    'while-ingesting': { type: 'boolean', default: false },
+    'ingest-rate': { type: 'string' },
   },
 });
 const log = (msg: string) => {
@@ -215,7 +224,7 @@ function shapes(info: LoadInfo): Shape[] {
   const pickOp = pickService.map((s) => s.operations[Math.floor(rand() * s.operations.length)]);
   const pickSample = Array.from({ length: n }, () => info.samples[Math.floor(rand() * info.samples.length)]);
   const pickHour = Array.from({ length: n }, () => end - BigInt(Math.floor(rand() * (info.days * 24 - 1)) + 1) * hour);
-  const search = (q: TraceQuery) => (store: SpanStore) => store.searchTraces(q).then((r) => r.length);
+  const search = (q: TraceQuery) => (store: SpanStore) => searchForm(store, q).then((r) => r.traces.length);
   const traceql = (text: string, width: bigint) => (store: SpanStore) =>
     searchTraceQL(store, compileTraceQL(text), {
       startUnixNano: unixNanos(end - width),
@@ -520,6 +529,130 @@ async function readBenchRecord(run: ClickHouseRun): Promise<{ info: LoadInfo; fi
   return { info: JSON.parse(rows[0].info) as LoadInfo, figures: JSON.parse(rows[0].figures) };
 }
 
+/**
+ * The second phase: reads while spans stream in. Starts `ariadne serve` on the loaded data
+ * directory, streams fresh traces (the workload's, timestamped now) over OTLP/HTTP at half the
+ * ingest capacity (the load's acknowledged rate, or `--ingest-rate`), and meanwhile runs
+ * `--queries` trace-by-id lookups (traces of the load) and searches by service through the query
+ * API, one at a time, after a warm-up of 20 each; the same queries run first without ingest, as
+ * the baseline (the first phase reads the store in process, without HTTP). Reports p50/p99 per
+ * shape, the rate actually streamed, and the spans still waiting for the store at the end.
+ * Queries use the default consistency (what is committed), as a user's would.
+ */
+async function whileIngestingPhase(dataDir: string, figures: Record<string, unknown>) {
+  const capacity = Number(values['ingest-rate'] ?? figures.ingestSpansPerSecond);
+  if (!(capacity > 0)) throw new Error('--while-ingesting needs the ingest capacity: --ingest-rate');
+  const rate = capacity / 2;
+  const info = JSON.parse(readFileSync(join(dataDir, 'bench-load.json'), 'utf8')) as LoadInfo;
+  const queries = Number(values.queries);
+  // Payloads of about `batch` spans, built once; each send gets fresh trace ids (first 4 bytes).
+  const w = makeWorkload(4242);
+  const pool: { bytes: Buffer; spans: number; offsets: number[] }[] = [];
+  let pending: GeneratedSpan[] = [];
+  while (pool.length < 48) {
+    while (pending.length < Number(values.batch)) pending = pending.concat(generateTrace(w, Date.now()));
+    const batch = pending;
+    pending = [];
+    const bytes = Buffer.from(
+      ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(toExportRequest(batch))).finish(),
+    );
+    const offsets: number[] = [];
+    for (const id of new Set(batch.map((g) => Buffer.from(g.span.traceId as Uint8Array).toString('hex')))) {
+      const needle = Buffer.from(id, 'hex');
+      for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) offsets.push(at);
+    }
+    pool.push({ bytes, spans: batch.length, offsets });
+  }
+  const { child, otlpUrl, apiUrl } = await startServeProcess(dataDir, ['--memory-limit', values['memory-limit']!]);
+  const kill = () => child.kill('SIGKILL');
+  process.on('exit', kill);
+  log(
+    `while ingesting: streaming at ${Math.round(rate)} spans/s (half of ${Math.round(capacity)}) into pid ${child.pid}`,
+  );
+  let streaming = true;
+  let streamed = 0;
+  let refused = 0;
+  let streamStart = performance.now();
+  // Paced: the n-th span is due at n / rate seconds; two senders so one slow answer does not stall it.
+  const sender = async (id: number) => {
+    for (let round = 0; streaming; round++) {
+      const p = pool[(round * 2 + id) % pool.length];
+      const due = streamStart + (streamed / rate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (!streaming) return;
+      const tag = ((id + 1) << 24) | (round & 0xffffff);
+      for (const at of p.offsets) p.bytes.writeUInt32BE(tag >>> 0, at);
+      streamed += p.spans;
+      const response = await fetch(otlpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: new Uint8Array(p.bytes),
+      });
+      await response.arrayBuffer();
+      if (response.status !== 200) {
+        streamed -= p.spans;
+        refused++;
+      }
+    }
+  };
+  const rand = prng(777);
+  const timed = async (url: string) => {
+    const t0 = performance.now();
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    if (response.status !== 200 && response.status !== 404) throw new Error(`${url}: HTTP ${response.status}`);
+    return performance.now() - t0;
+  };
+  const traceById = () =>
+    timed(`${apiUrl}/api/v1/traces/${info.samples[Math.floor(rand() * info.samples.length)].traceId}`);
+  const search = () =>
+    timed(
+      `${apiUrl}/api/v1/search?service=${encodeURIComponent(info.services[Math.floor(rand() * info.services.length)].name)}&limit=20`,
+    );
+  const measure = async () => {
+    const latencies: Record<string, number[]> = { traceById: [], searchByService: [] };
+    for (let i = 0; i < queries; i++) {
+      latencies.traceById.push(await traceById());
+      latencies.searchByService.push(await search());
+    }
+    return Object.fromEntries(Object.entries(latencies).map(([k, v]) => [k, summary(v)]));
+  };
+  for (let i = 0; i < 20; i++) {
+    await traceById();
+    await search();
+  }
+  // The same queries through the same server without ingest first: the baseline to compare with.
+  const idleLatency = await measure();
+  streamStart = performance.now();
+  const senders = [sender(0), sender(1)];
+  let latencyMs: Record<string, unknown>;
+  try {
+    latencyMs = await measure();
+  } finally {
+    streaming = false;
+    await Promise.all(senders);
+  }
+  const seconds = (performance.now() - streamStart) / 1000;
+  const health = (await (await fetch(`${apiUrl}/healthz`)).json()) as { ingest?: { pendingSpans: number } };
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  process.off('exit', kill);
+  const result = {
+    targetSpansPerSecond: Math.round(rate),
+    streamedSpansPerSecond: Math.round(streamed / seconds),
+    refusedRequests: refused,
+    pendingSpansAtEnd: health.ingest?.pendingSpans ?? null,
+    queries,
+    latencyMs,
+    latencyMsWithoutIngest: idleLatency,
+    loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
+  };
+  log(`while ingesting: ${JSON.stringify(result)}`);
+  return result;
+}
+
 async function main() {
   if (values['query-phase']) {
     const reuse = values['reuse-store'];
@@ -558,6 +691,10 @@ async function main() {
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   if (code !== 0) throw new Error(`query phase exited with ${code}`);
   const queryFigures = JSON.parse(out) as Record<string, unknown>;
+  if (values['while-ingesting']) {
+    if (values.store || values['reuse-store']) log('--while-ingesting: DuckDB only; skipped');
+    else queryFigures.whileIngesting = await whileIngestingPhase(bench.queryArgs[1], bench.figures);
+  }
   const result = {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
     memoryLimit: values['memory-limit'],

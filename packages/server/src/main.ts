@@ -5,15 +5,20 @@ import { buildApiApp } from './api/app.ts';
 import { buildJaegerApp } from './api/jaeger/app.ts';
 import { buildTempoApp } from './api/tempo/tempo-app.ts';
 import { buildZipkinApp } from './api/zipkin/zipkin-app.ts';
+import { loadServerSecurity } from './auth/server-security.ts';
+import type { TlsFiles } from './auth/tls.ts';
+import { Admission } from './ingest/admission.ts';
+import { DEFAULT_BODY_WATCHDOG } from './ingest/http-body.ts';
+import { IdleMaintenance } from './ingest/idle-maintenance.ts';
 import { INGEST_LOG_SOURCE, IngestLog, type LogDamage } from './ingest/ingest-log.ts';
 import { OtlpGrpcReceiver } from './ingest/otlp-grpc.ts';
 import { buildOtlpHttpApp } from './ingest/otlp-http.ts';
 import { PrepareWorker } from './ingest/prepare-worker.ts';
-import { ReadYourWritesStore } from './ingest/read-your-writes.ts';
+import { type ReadConsistency, ReadConsistencyScope, ReadYourWritesStore } from './ingest/read-your-writes.ts';
 import { type ReplayResult, replayIngestLog } from './ingest/replay-log.ts';
 import { WriteQueue } from './ingest/write-queue.ts';
 import { zipkinReceiver } from './ingest/zipkin-http.ts';
-import { type Logger, silentLogger } from './logger.ts';
+import { type LogFormat, type Logger, silentLogger } from './logger.ts';
 import { dataDirUsage, ServerMetrics } from './metrics.ts';
 import type { SpanStore, SpanWriter } from './query/span-store.ts';
 import { ClickHouseSpanStore } from './store/clickhouse/clickhouse-store.ts';
@@ -60,10 +65,26 @@ export interface ServerConfig {
   readonly retentionNanos?: bigint;
   /** Directory of the built web UI; defaults to packages/web/dist. */
   readonly webRoot?: string;
+  /**
+   * What reads see when their request does not ask (`X-Ariadne-Consistency`): `committed` (the
+   * default: at once, never waiting for ingest) or `read-your-writes` (every span acknowledged
+   * before the request; for tests and demos that send spans and read them back at once).
+   */
+  readonly readConsistency?: ReadConsistency;
   /** The process's logger (default: none). */
   readonly logger?: Logger;
   /** Level of the logger `ariadne serve` creates (`info` by default). */
   readonly logLevel?: string;
+  /** `json`, `text` or `auto` (text on a terminal): see logger.ts. */
+  readonly logFormat?: LogFormat;
+  /** File of ingest tokens, one per line: OTLP and Zipkin ingest then need one (auth/tokens.ts). */
+  readonly ingestTokenFile?: string;
+  /** File of query tokens: the query API, the UI and the compatible read APIs then need one. */
+  readonly queryTokenFile?: string;
+  /** How often the token files are checked for changes (default 5 s; 0: only on `reload()`). */
+  readonly tokenWatchIntervalMs?: number;
+  /** Certificate chain and key (PEM): every listener, HTTP and gRPC, then speaks TLS. */
+  readonly tls?: TlsFiles;
 }
 
 /** A running server: where it listens, and how to stop it. */
@@ -83,6 +104,13 @@ export interface RunningServer {
   readonly replayed: StartupReplay;
   /** Spans acknowledged and not yet committed to the store. */
   pendingSpans(): number;
+  /**
+   * Does now what the server does once ingest pauses: checkpoints the database and trims the
+   * ingest log to what is not yet checkpointed (for tests and benchmarks that cannot wait).
+   */
+  settle(): Promise<void>;
+  /** Re-reads the token files now (`ariadne serve` does on SIGHUP); a file that fails keeps its tokens. */
+  reload(): Promise<void>;
   /** Stops receiving, commits everything already acknowledged, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -216,6 +244,11 @@ async function closeHttp(app: { close(): PromiseLike<unknown>; server: { closeId
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
+/** Zipkin's collector routes (`POST /api/v1/spans`, `/api/v2/spans`): ingest, not a read. */
+function isZipkinCollectorRoute(request: { readonly method: string; readonly url: string }): boolean {
+  return request.method === 'POST' && /^\/api\/v[12]\/spans(\?|$)/.test(request.url);
+}
+
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -233,6 +266,8 @@ interface StoreSide {
   readonly where: string;
   /** Why the server cannot take spans now, if it cannot. */
   unavailableBecause(): string | undefined;
+  /** Checkpoints and trims now, as after a pause in ingest (nothing to do for ClickHouse). */
+  settle(): Promise<void>;
   drain(): Promise<void>;
   closeStore(): Promise<void>;
 }
@@ -282,7 +317,7 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger, metrics:
     staged: prepareWorker,
     log,
     maxPendingSpans: config.maxPendingSpans ?? budget?.maxPendingSpans ?? 200_000,
-    maxPendingLogBytes: config.maxPendingLogBytes,
+    maxPendingLogBytes: config.maxPendingLogBytes ?? budget?.maxPendingLogBytes,
     maxBatchSpans,
     appliedSpans: replayed.appliedSpans,
     trimmable: () => store.checkpointedProgress(INGEST_LOG_SOURCE),
@@ -305,17 +340,13 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger, metrics:
   }, 1_000);
   watchLog.unref();
   // When ingest pauses, checkpoint and trim the log: at rest the data directory is the database.
-  let walSeen = -1;
-  const quiet = setInterval(() => {
-    const wal = store.walBytes();
-    if (wal > 0 && wal === walSeen && queue.pending === 0)
-      void store
-        .checkpoint()
-        .then(() => queue.trimLog(log))
-        .catch((error) => logger.warn({ err: error }, 'idle checkpoint failed; will try again'));
-    walSeen = wal;
-  }, 5_000);
-  quiet.unref();
+  const idle = new IdleMaintenance({
+    store,
+    queue,
+    log,
+    onError: (error) => logger.warn({ err: error }, 'idle checkpoint failed; will try again'),
+  });
+  idle.start();
   return {
     store,
     queue,
@@ -329,9 +360,10 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger, metrics:
         return `store writes fail (acknowledged spans wait in the log): ${storeError.message}`;
       return undefined;
     },
+    settle: () => idle.settle(),
     async drain() {
       clearInterval(watchLog);
-      clearInterval(quiet);
+      await idle.stop();
       await queue.close();
       await prepareWorker.close();
       // The log is emptied once the database file holds everything without its WAL.
@@ -431,6 +463,7 @@ async function startClickHouseStore(
       damage: [],
     },
     where: `spans in ${location.display}`,
+    settle: async () => undefined,
     unavailableBecause() {
       const failure = probeFailure ?? opened.writeFailure;
       return failure ? `ClickHouse is unavailable: ${failure.message}` : undefined;
@@ -458,21 +491,54 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const logger = config.logger ?? silentLogger;
   // Metrics: one registry for the server, served at the API's /metrics; each part records into it.
   const metrics = new ServerMetrics();
+  // Tokens and TLS (auth/): read first, so that a file that cannot be used stops the start at once.
+  const security = await loadServerSecurity({ ...config, watchIntervalMs: config.tokenWatchIntervalMs, logger });
 
   // Store: the embedded DuckDB database in the data directory, or ClickHouse.
-  const side = isClickHouseStore(config.store)
-    ? await startClickHouseStore(config.store, config, logger, metrics)
-    : await startEmbeddedStore(config, logger, metrics);
+  const side = await (isClickHouseStore(config.store)
+    ? startClickHouseStore(config.store, config, logger, metrics)
+    : startEmbeddedStore(config, logger, metrics)
+  ).catch((error) => {
+    security.close();
+    throw error;
+  });
   if (!isClickHouseStore(config.store)) metrics.watchDisk(() => dataDirUsage(config.dataDir));
   const { store, queue, replayed } = side;
   const unavailableBecause = () => side.unavailableBecause();
 
-  // Ingest: receivers decode, validate and enqueue.
-  const otlpHttp = buildOtlpHttpApp({ queue, maxBodyBytes, logger, metrics });
-  const grpc = new OtlpGrpcReceiver({ queue, maxMessageBytes: maxBodyBytes, metrics });
+  // Ingest: receivers refuse from the headers when overloaded (admission), read bodies within
+  // a memory budget and a minimum rate, decode, validate and enqueue.
+  const { tls } = security;
+  const memoryBytes = config.memoryLimit === undefined ? undefined : parseMemorySize(config.memoryLimit);
+  const admission = new Admission({
+    queue,
+    maxInflightBytes: memoryBudget(memoryBytes ?? 2 * 1024 ** 3).maxInflightBodyBytes,
+  });
+  const bodyWatchdog = DEFAULT_BODY_WATCHDOG;
+  const otlpHttp = buildOtlpHttpApp({
+    queue,
+    maxBodyBytes,
+    logger,
+    metrics,
+    authenticate: security.otlpHttpHook,
+    https: tls,
+    admission,
+    bodyWatchdog,
+  });
+  const grpc = new OtlpGrpcReceiver({
+    queue,
+    maxMessageBytes: maxBodyBytes,
+    metrics,
+    authenticate: security.grpcCheck,
+    tls,
+    admission,
+  });
 
-  // Query: the HTTP API and the web UI read from the store, after what was acknowledged.
-  const reader = new ReadYourWritesStore(store, queue);
+  // Query: the HTTP API and the web UI read what is committed, at once; a request that asks
+  // (X-Ariadne-Consistency: read-your-writes), or every request with --read-consistency
+  // read-your-writes, first waits for what was acknowledged before it.
+  const consistency = new ReadConsistencyScope(config.readConsistency);
+  const reader = new ReadYourWritesStore(store, queue, { scope: consistency });
   let ready = false;
   const api = buildApiApp({
     logger,
@@ -485,27 +551,51 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       return reason ? { ready: false, reason } : { ready: true };
     },
     ingestStatus: () => ({ pendingSpans: queue.pending, unavailable: unavailableBecause() }),
+    queryAuth: security.queryTokens && { tokens: security.queryTokens, secureCookie: tls !== undefined },
+    https: tls,
   });
 
   // Compatible APIs: Zipkin, Jaeger and Tempo clients, each on its own port (off when unset or
   // 0), each a thin layer over the same reader as /api/v1 (and, for Zipkin, the same queue).
+  // Reads take query tokens; Zipkin's collector routes take ingest tokens (checked in the receiver).
   const compat: CompatApp[] = [];
   if (config.zipkinPort)
     compat.push({
       name: 'zipkin',
       port: config.zipkinPort,
       ingests: true,
-      app: buildZipkinApp({ reader, logger, ingest: zipkinReceiver({ queue, maxBodyBytes }) }),
+      app: buildZipkinApp({
+        reader,
+        logger,
+        metrics,
+        https: tls,
+        ingest: zipkinReceiver({
+          queue,
+          maxBodyBytes,
+          metrics,
+          authenticate: security.zipkinIngestHook,
+          admission,
+          bodyWatchdog,
+        }),
+      }),
     });
   if (config.jaegerPort)
     compat.push({
       name: 'jaeger',
       port: config.jaegerPort,
       ingests: false,
-      app: buildJaegerApp({ reader, logger, maxBodyBytes }),
+      app: buildJaegerApp({ reader, logger, metrics, maxBodyBytes, https: tls }),
     });
   if (config.tempoPort)
-    compat.push({ name: 'tempo', port: config.tempoPort, ingests: false, app: buildTempoApp({ reader, logger }) });
+    compat.push({
+      name: 'tempo',
+      port: config.tempoPort,
+      ingests: false,
+      app: buildTempoApp({ reader, logger, metrics, https: tls }),
+    });
+  for (const app of [api, ...compat.map((c) => c.app)]) app.addHook('preHandler', consistency.hook());
+  for (const c of compat)
+    security.guardCompatApp(c.app, (request) => c.name === 'zipkin' && isZipkinCollectorRoute(request));
 
   const started: { close: () => Promise<unknown> }[] = [];
   try {
@@ -525,20 +615,24 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       return typeof address === 'object' && address ? address.port : 0;
     };
     const host = urlHost(config.host);
+    const base = `${security.scheme}://${host}`;
     let closing: Promise<void> | undefined;
     return {
-      apiUrl: `http://${host}:${port(api)}`,
-      otlpHttpUrl: `http://${host}:${port(otlpHttp)}`,
+      apiUrl: `${base}:${port(api)}`,
+      otlpHttpUrl: `${base}:${port(otlpHttp)}`,
       otlpGrpcAddress: `${host}:${grpcPort}`,
-      otlpGrpcUrl: `http://${host}:${grpcPort}`,
-      compatUrls: Object.fromEntries(compat.map((c) => [c.name, `http://${host}:${port(c.app as typeof api)}`])),
+      otlpGrpcUrl: `${base}:${grpcPort}`,
+      compatUrls: Object.fromEntries(compat.map((c) => [c.name, `${base}:${port(c.app as typeof api)}`])),
       store,
       where: side.where,
       replayed,
       pendingSpans: () => queue.pending,
+      settle: () => side.settle(),
+      reload: () => security.reload(),
       close() {
         closing ??= (async () => {
           ready = false;
+          security.close();
           // Stop receiving first, then commit what was acknowledged, then stop answering queries.
           await Promise.all([
             closeHttp(otlpHttp),
@@ -554,6 +648,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       },
     };
   } catch (error) {
+    security.close();
     for (const s of started.reverse()) await s.close().catch(() => undefined);
     await side.drain();
     await side.closeStore();

@@ -138,6 +138,7 @@ describe('/metrics of a running server', () => {
       otlpHttpPort: 0,
       otlpGrpcPort: 0,
       maxPendingSpans: 5000,
+      readConsistency: 'read-your-writes',
     });
   });
   after(async () => {
@@ -279,9 +280,17 @@ function heldWriter(inner: SpanWriter) {
   };
 }
 
-/** Resolves once `condition` holds (checked every millisecond): no sleep that guesses a duration. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 1));
+/**
+ * Resolves once `condition` holds (checked every millisecond): no sleep that guesses a duration.
+ * Throws, naming what it waited for, if it still does not hold after 30 s (a generous bound, so a
+ * busy machine is never the reason).
+ */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`still waiting after 30 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
 describe('refusals counted under their reason', () => {
@@ -313,7 +322,7 @@ describe('refusals counted under their reason', () => {
           payload: protobuf(spans),
         });
       const first = send([span('held', 1)]);
-      await until(() => queue.pending === 1);
+      await until(() => queue.pending === 1, 'the first request in the write queue');
       const waiting = await read(metrics);
       assert.equal(waiting.value('ariadne_write_queue_spans'), 1);
       assert.ok(waiting.value('ariadne_write_queue_lag_seconds') > 0);
@@ -410,7 +419,7 @@ describe('refusals counted under their reason', () => {
       });
     try {
       const first = call(protobuf([span('held', 7)]));
-      await until(() => queue.pending === 1);
+      await until(() => queue.pending === 1, 'the first request in the write queue');
       assert.equal((await call(protobuf([span('refused', 8)])))?.code, grpc.status.UNAVAILABLE);
       assert.equal((await call(Buffer.from([0x0a, 0x05, 0x01])))?.code, grpc.status.INVALID_ARGUMENT);
       held.release();

@@ -15,16 +15,22 @@ import type { SpanReader } from './query/span-store.ts';
  * (the tests) count apart.
  */
 
-/** The ingest protocols, as the `protocol` label names them. */
-export type IngestProtocol = 'otlp_http' | 'otlp_grpc';
+/** The ingest protocols, as the `protocol` label names them (`zipkin`: Zipkin's span collector). */
+export type IngestProtocol = 'otlp_http' | 'otlp_grpc' | 'zipkin';
 
-/** The `protocol` label of request durations: an ingest protocol, or `http` for the query API and UI. */
-export type RequestProtocol = IngestProtocol | 'http';
+/**
+ * The `protocol` label of request durations: an ingest protocol, `http` for the query API and
+ * UI, or the compatible API answering (`jaeger`, `tempo`; `zipkin` counts the Zipkin port's
+ * reads and its collector alike).
+ */
+export type RequestProtocol = IngestProtocol | 'http' | 'jaeger' | 'tempo';
 
 /**
  * Why a whole request was refused (`reason` of `ariadne_ingest_requests_refused_total`):
  * undecodable or not decompressible (`malformed`, 400 / INVALID_ARGUMENT), a content type or
- * encoding not spoken (`unsupported_media_type`, 415), over the size limit (`too_large`, 413), the
+ * encoding not spoken (`unsupported_media_type`, 415), over the size limit (`too_large`, 413), a
+ * body slower than the minimum rate (`slow_body`, 408), too many bodies in memory at once
+ * (`body_budget`, 503 / UNAVAILABLE, admission.ts), the
  * write queue full (`queue_full`), the server stopping (`shutting_down`), the ingest log or the
  * store failing (`unavailable`); the last three are 503 / UNAVAILABLE.
  */
@@ -32,6 +38,8 @@ export type RequestRefusal =
   | 'malformed'
   | 'unsupported_media_type'
   | 'too_large'
+  | 'slow_body'
+  | 'body_budget'
   | 'queue_full'
   | 'shutting_down'
   | 'unavailable';
@@ -48,7 +56,7 @@ export type SpanRefusal = 'invalid' | Extract<RequestRefusal, 'queue_full' | 'sh
 export type QueryKind =
   | 'trace'
   | 'traces'
-  | 'search'
+  | 'summaries'
   | 'traceql_candidates'
   | 'tags'
   | 'tag_values'
@@ -289,15 +297,24 @@ export class ServerMetrics implements IngestMetrics, WriteQueueMetrics, ApiMetri
     // Every series that can occur exists from the start, at 0: a rate over a counter that
     // appears only with its first increment misses that increment, and an alert on it stays
     // silent until then.
-    for (const protocol of ['otlp_http', 'otlp_grpc'] as const) {
+    for (const protocol of ['otlp_http', 'otlp_grpc', 'zipkin'] as const) {
       this.spansReceived.inc({ protocol }, 0);
       this.spansAccepted.inc({ protocol }, 0);
       for (const reason of ['invalid', 'queue_full', 'shutting_down', 'unavailable'] as const)
         this.spansRefused.inc({ protocol, reason }, 0);
       const reasons: readonly RequestRefusal[] =
-        protocol === 'otlp_http'
-          ? ['malformed', 'unsupported_media_type', 'too_large', 'queue_full', 'shutting_down', 'unavailable']
-          : ['malformed', 'queue_full', 'shutting_down', 'unavailable'];
+        protocol !== 'otlp_grpc'
+          ? [
+              'malformed',
+              'unsupported_media_type',
+              'too_large',
+              'slow_body',
+              'body_budget',
+              'queue_full',
+              'shutting_down',
+              'unavailable',
+            ]
+          : ['malformed', 'body_budget', 'queue_full', 'shutting_down', 'unavailable'];
       for (const reason of reasons) this.requestsRefused.inc({ protocol, reason }, 0);
     }
     this.commitDuration.zero({ result: 'ok' });
@@ -363,11 +380,20 @@ export class ServerMetrics implements IngestMetrics, WriteQueueMetrics, ApiMetri
 
 /**
  * Times every request `app` answers under `protocol` (an `onResponse` hook). Register it before
- * the routes. Requests that match no route count under the route `unmatched`.
+ * the routes. Requests that match no route count under the route `unmatched`. With
+ * `methodInRoute`, the route is prefixed with the method (`POST /api/v2/spans`), for an app whose
+ * one path is both read and written (Zipkin's `/api/v2/spans`).
  */
-export function recordRequests(app: FastifyInstance, metrics: RequestMetrics, protocol: RequestProtocol): void {
+export function recordRequests(
+  app: FastifyInstance,
+  metrics: RequestMetrics,
+  protocol: RequestProtocol,
+  options: { readonly methodInRoute?: boolean } = {},
+): void {
   app.addHook('onResponse', async (request, reply) => {
-    metrics.request(protocol, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const label = options.methodInRoute && route !== 'unmatched' ? `${request.method} ${route}` : route;
+    metrics.request(protocol, label, reply.statusCode, reply.elapsedTime / 1000);
   });
 }
 
@@ -375,7 +401,7 @@ export function recordRequests(app: FastifyInstance, metrics: RequestMetrics, pr
 export function timedReader(reader: SpanReader, metrics: Pick<ApiMetrics, 'timeQuery'>): SpanReader {
   return {
     getTrace: (traceId, range) => metrics.timeQuery('trace', () => reader.getTrace(traceId, range)),
-    searchTraces: (query) => metrics.timeQuery('search', () => reader.searchTraces(query)),
+    summarizeTraces: (ids) => metrics.timeQuery('summaries', () => reader.summarizeTraces(ids)),
     findTraceCandidates: (query) => metrics.timeQuery('traceql_candidates', () => reader.findTraceCandidates(query)),
     getTraces: (ids) => metrics.timeQuery('traces', () => reader.getTraces(ids)),
     listTagNames: (scope, range, limit) => metrics.timeQuery('tags', () => reader.listTagNames(scope, range, limit)),

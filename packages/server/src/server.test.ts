@@ -104,7 +104,14 @@ describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ariadne-e2e-'));
-    server = await startServer({ dataDir: dir, host: '127.0.0.1', apiPort: 0, otlpHttpPort: 0, otlpGrpcPort: 0 });
+    server = await startServer({
+      dataDir: dir,
+      host: '127.0.0.1',
+      apiPort: 0,
+      otlpHttpPort: 0,
+      otlpGrpcPort: 0,
+      readConsistency: 'read-your-writes',
+    });
     const exporters: [string, SpanExporter][] = [
       ['proto', new ProtoExporter({ url: `${server.otlpHttpUrl}/v1/traces` })],
       ['json', new JsonExporter({ url: `${server.otlpHttpUrl}/v1/traces` })],
@@ -236,7 +243,14 @@ describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
   it('keeps every acknowledged span across a restart', async () => {
     const before = await Promise.all(sent.map(async (s) => (await getTrace(s.traceId)).spans));
     await server.close();
-    server = await startServer({ dataDir: dir, host: '127.0.0.1', apiPort: 0, otlpHttpPort: 0, otlpGrpcPort: 0 });
+    server = await startServer({
+      dataDir: dir,
+      host: '127.0.0.1',
+      apiPort: 0,
+      otlpHttpPort: 0,
+      otlpGrpcPort: 0,
+      readConsistency: 'read-your-writes',
+    });
     const afterRestart = await Promise.all(sent.map(async (s) => (await getTrace(s.traceId)).spans));
     assert.deepEqual(afterRestart, before);
     assert.ok(before.every((spans) => spans.length >= 2));
@@ -279,7 +293,14 @@ describe('ariadne serve, end to end with OpenTelemetry exporters', () => {
 describe('stopping ariadne serve', () => {
   it('does not wait for a keep-alive connection that was busy when the stop began', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-stop-'));
-    const server = await startServer({ dataDir, host: '127.0.0.1', apiPort: 0, otlpHttpPort: 0, otlpGrpcPort: 0 });
+    const server = await startServer({
+      dataDir,
+      host: '127.0.0.1',
+      apiPort: 0,
+      otlpHttpPort: 0,
+      otlpGrpcPort: 0,
+      readConsistency: 'read-your-writes',
+    });
     const agent = new http.Agent({ keepAlive: true });
     try {
       const body = Buffer.from(JSON.stringify({ resourceSpans: [] }));

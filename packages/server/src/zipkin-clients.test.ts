@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { after, before, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { ApiSpanJson, ZipkinSpan } from '@ariadne/core';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -20,28 +16,17 @@ import {
 import { Annotation, BatchRecorder, ExplicitContext, InetAddress, jsonEncoder, type TraceId, Tracer } from 'zipkin';
 import { HttpLogger } from 'zipkin-transport-http';
 import { encodeZipkinProto, protoSpanOf } from './ingest/testdata/zipkin-proto-writer.ts';
-import { type RunningServer, startServer } from './main.ts';
+import { type CompatTestServer, describeOnEachStore, startCompatServer } from './testdata/compat-server.ts';
 
 /**
  * End to end through real Zipkin clients: OpenTelemetry's Zipkin exporter and zipkin-js (v1 JSON,
  * its default, and v2) send to `ariadne serve`'s Zipkin port; the spans are stored in a real
- * DuckDB file behind the ingest log and read back field by field through the Zipkin API and
- * Ariadne's own `/api/v1/traces/{id}`. Then the zipkin-lens fixtures, posted as JSON and as
- * proto3, come back unchanged.
+ * DuckDB file behind the ingest log, or in a real ClickHouse server, and read back field by field
+ * through the Zipkin API, Ariadne's own `/api/v1/traces/{id}`, the Jaeger API and the Tempo API.
+ * Then the zipkin-lens fixtures, posted as JSON and as proto3, come back unchanged.
  */
 
 const fixtures = new URL('../../../fixtures/zipkin/', import.meta.url);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** Keys sorted at every level: Zipkin's JSON has no meaningful key order. */
 function canonical(spans: readonly unknown[]): string[] {
@@ -57,6 +42,39 @@ function canonical(spans: readonly unknown[]): string[] {
         : v;
   return spans.map((s) => JSON.stringify(sortKeys(s))).sort();
 }
+
+/** A span of Jaeger's `/api/traces/{id}` (uimodel), the fields checked here. */
+interface JaegerTraceJson {
+  traceID: string;
+  spans: {
+    spanID: string;
+    operationName: string;
+    references: { refType: string; traceID: string; spanID: string }[];
+    startTime: number;
+    duration: number;
+    tags: { key: string; type: string; value: unknown }[];
+    logs: { timestamp: number; fields: { key: string; type: string; value: unknown }[] }[];
+    processID: string;
+  }[];
+  processes: Record<string, { serviceName: string; tags: { key: string; type: string; value: unknown }[] }>;
+}
+
+/** A span of Tempo's `/api/v2/traces/{id}` JSON (gogo-jsonpb: base64 ids, enum names), with its resource. */
+interface TempoSpanJson {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes?: { key: string; value: Record<string, unknown> }[];
+  events?: { timeUnixNano: string; name: string }[];
+  status?: { code?: string; message?: string };
+  resource: { attributes: { key: string; value: Record<string, unknown> }[] };
+}
+
+const hexOf = (base64: string | undefined) => Buffer.from(base64 ?? '', 'base64').toString('hex');
 
 interface FlushableLogger {
   processQueue(fetchImplementation: unknown): void;
@@ -85,26 +103,16 @@ function zipkinJs(endpoint: string, serviceName: string, v2 = false) {
   return { tracer, flush };
 }
 
-describe('Zipkin clients against ariadne serve', () => {
-  let dir: string;
-  let server: RunningServer;
+describeOnEachStore('Zipkin clients against ariadne serve', (store) => {
+  let compat: CompatTestServer;
   let zipkinUrl: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ariadne-zipkin-e2e-'));
-    server = await startServer({
-      dataDir: dir,
-      host: '127.0.0.1',
-      apiPort: 0,
-      otlpHttpPort: 0,
-      otlpGrpcPort: 0,
-      zipkinPort: await freePort(),
-    });
-    zipkinUrl = server.compatUrls.zipkin;
+    compat = await startCompatServer(store);
+    zipkinUrl = compat.zipkin;
   });
   after(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await compat?.close();
   });
 
   const zipkinTrace = async (id: string): Promise<ZipkinSpan[]> => {
@@ -113,9 +121,26 @@ describe('Zipkin clients against ariadne serve', () => {
     return (await response.json()) as ZipkinSpan[];
   };
   const ariadneTrace = async (id: string): Promise<ApiSpanJson[]> => {
-    const response = await fetch(`${server.apiUrl}/api/v1/traces/${id.padStart(32, '0')}`);
+    const response = await fetch(`${compat.server.apiUrl}/api/v1/traces/${id.padStart(32, '0')}`);
     assert.equal(response.status, 200);
     return ((await response.json()) as { spans: ApiSpanJson[] }).spans;
+  };
+  const jaegerTrace = async (id: string): Promise<JaegerTraceJson> => {
+    const response = await fetch(`${compat.jaeger}/api/traces/${id}`);
+    assert.equal(response.status, 200, await response.clone().text());
+    const body = (await response.json()) as { data: JaegerTraceJson[] };
+    assert.equal(body.data.length, 1);
+    return body.data[0];
+  };
+  const tempoSpans = async (id: string): Promise<TempoSpanJson[]> => {
+    const response = await fetch(`${compat.tempo}/api/v2/traces/${id}`);
+    assert.equal(response.status, 200, await response.clone().text());
+    const body = (await response.json()) as {
+      trace: { resourceSpans?: { resource: TempoSpanJson['resource']; scopeSpans: { spans: TempoSpanJson[] }[] }[] };
+    };
+    return (body.trace.resourceSpans ?? []).flatMap((rs) =>
+      rs.scopeSpans.flatMap((ss) => ss.spans.map((span) => ({ ...span, resource: rs.resource }))),
+    );
   };
   const byId = <T extends { id?: string; spanId?: string }>(spans: T[], id: string) =>
     spans.find((s) => (s.id ?? s.spanId) === id) as T;
@@ -226,6 +251,74 @@ describe('Zipkin clients against ariadne serve', () => {
     assert.equal(otlpChild.parentSpanId, sentRoot.spanContext().spanId);
     assert.deepEqual(otlpChild.status, { code: 2, message: 'card declined' });
     assert.deepEqual(otlpChild.attributes, [{ key: 'peer.service', value: { stringValue: 'billing' } }]);
+
+    // Through the Jaeger API, as the Jaeger UI and Grafana's Jaeger data source read it.
+    const rootId = sentRoot.spanContext().spanId;
+    const childId = sentChild.spanContext().spanId;
+    const jaeger = await jaegerTrace(traceId);
+    assert.equal(jaeger.traceID, traceId);
+    const jRoot = jaeger.spans.find((s) => s.spanID === rootId)!;
+    const jChild = jaeger.spans.find((s) => s.spanID === childId)!;
+    assert.equal(jaeger.spans.length, 2);
+    assert.equal(jRoot.operationName, 'GET /orders');
+    assert.equal(jRoot.startTime, micros(sentRoot).timestamp);
+    assert.equal(jRoot.duration, micros(sentRoot).duration);
+    assert.deepEqual(jRoot.references, []);
+    const tagsOf = (list: { key: string; value: unknown }[]) => Object.fromEntries(list.map((t) => [t.key, t.value]));
+    assert.deepEqual(tagsOf(jRoot.tags), {
+      'http.route': '/orders',
+      retries: '2',
+      cached: 'false',
+      ratio: '0.5',
+      list: 'a,b',
+      'span.kind': 'server',
+      'otel.status_code': 'OK',
+    });
+    assert.deepEqual(
+      jRoot.logs.map((l) => [l.timestamp, tagsOf(l.fields)]),
+      [[Math.round(hrTimeToMicroseconds(sentRoot.events[0].time)), { event: 'enqueued' }]],
+    );
+    assert.deepEqual(jaeger.processes[jRoot.processID], {
+      serviceName: 'otel-shop',
+      tags: [{ key: 'deployment.environment', type: 'string', value: 'test' }],
+    });
+    assert.deepEqual(jChild.references, [{ refType: 'CHILD_OF', traceID: traceId, spanID: rootId }]);
+    assert.deepEqual(tagsOf(jChild.tags), {
+      'peer.service': 'billing',
+      'span.kind': 'client',
+      'otel.status_code': 'ERROR',
+      error: true,
+      'otel.status_description': 'card declined',
+    });
+    assert.equal(jChild.startTime, micros(sentChild).timestamp);
+
+    // Through the Tempo API, as Grafana's Tempo data source reads it.
+    const tempo = await tempoSpans(traceId);
+    assert.equal(tempo.length, 2);
+    const tRoot = tempo.find((s) => hexOf(s.spanId) === rootId)!;
+    const tChild = tempo.find((s) => hexOf(s.spanId) === childId)!;
+    for (const s of tempo) assert.equal(hexOf(s.traceId), traceId);
+    assert.equal(tRoot.name, 'GET /orders');
+    assert.equal(tRoot.kind, 'SPAN_KIND_SERVER');
+    assert.equal(tRoot.parentSpanId, undefined);
+    assert.equal(tRoot.startTimeUnixNano, String(BigInt(micros(sentRoot).timestamp) * 1000n));
+    assert.equal(
+      BigInt(tRoot.endTimeUnixNano) - BigInt(tRoot.startTimeUnixNano),
+      BigInt(micros(sentRoot).duration) * 1000n,
+    );
+    assert.deepEqual(tRoot.status, { code: 'STATUS_CODE_OK' });
+    assert.deepEqual(
+      tRoot.events?.map((e) => e.name),
+      ['enqueued'],
+    );
+    assert.deepEqual(tRoot.resource.attributes, [
+      { key: 'service.name', value: { stringValue: 'otel-shop' } },
+      { key: 'deployment.environment', value: { stringValue: 'test' } },
+    ]);
+    assert.equal(tChild.kind, 'SPAN_KIND_CLIENT');
+    assert.equal(hexOf(tChild.parentSpanId), rootId);
+    assert.deepEqual(tChild.status, { message: 'card declined', code: 'STATUS_CODE_ERROR' });
+    assert.deepEqual(tChild.attributes, [{ key: 'peer.service', value: { stringValue: 'billing' } }]);
   });
 
   it('zipkin-js with its default v1 JSON: a server span and its client call, read back field by field', async () => {
@@ -318,6 +411,41 @@ describe('Zipkin clients against ariadne serve', () => {
       traces.map((t) => t[0].traceId),
       [traceId],
     );
+
+    // Jaeger: the classic error search of the Jaeger UI finds the trace, its 64-bit id printed as
+    // 16 hex digits; the client span reads back with its remote service and error.
+    const jaegerSearch = await fetch(
+      `${compat.jaeger}/api/traces?service=zipkin-js-shop&tags=${encodeURIComponent('{"error":"true"}')}&limit=20`,
+    );
+    const found = (await jaegerSearch.json()) as { data: JaegerTraceJson[] };
+    assert.deepEqual(
+      found.data.map((t) => t.traceID),
+      [traceId],
+    );
+    const clientId = call.spanId;
+    const jClient = found.data[0].spans.find((s) => s.spanID === clientId)!;
+    assert.equal(jClient.operationName, 'select');
+    assert.equal(jClient.startTime, base + 200);
+    assert.equal(jClient.duration, 500);
+    assert.deepEqual(jClient.references, [{ refType: 'CHILD_OF', traceID: traceId, spanID: root.spanId }]);
+
+    // Tempo: Grafana's TraceQL search by the remote service finds it; the trace reads back.
+    const q = '{ resource.service.name = "zipkin-js-shop" && span.peer.service = "postgres" }';
+    const tempoSearch = await fetch(`${compat.tempo}/api/search?q=${encodeURIComponent(q)}&limit=20`);
+    assert.equal(tempoSearch.status, 200, await tempoSearch.clone().text());
+    const tempoFound = (await tempoSearch.json()) as { traces: { traceID: string; rootServiceName: string }[] };
+    assert.deepEqual(
+      tempoFound.traces.map((t) => [t.traceID, t.rootServiceName]),
+      [[traceId.replace(/^0+/, ''), 'zipkin-js-shop']],
+    );
+    const tSpans = await tempoSpans(traceId);
+    assert.deepEqual(
+      tSpans.map((s) => [hexOf(s.spanId), s.name, s.kind]).sort(),
+      [
+        [call.spanId, 'select', 'SPAN_KIND_CLIENT'],
+        [root.spanId, 'get /cart', 'SPAN_KIND_SERVER'],
+      ].sort(),
+    );
   });
 
   it('zipkin-js with v2 JSON: a shared server span joins its caller’s span id', async () => {
@@ -345,6 +473,45 @@ describe('Zipkin clients against ariadne serve', () => {
         shared: true,
       },
     ]);
+  });
+
+  it('counts Zipkin spans like OTLP ones, and times the Zipkin, Jaeger and Tempo requests, in /metrics', async () => {
+    const scrape = async () => {
+      const text = await (await fetch(`${compat.server.apiUrl}/metrics`)).text();
+      const value = (series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      return { text, value };
+    };
+    const before = await scrape();
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${zipkinUrl}/api/v2/spans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const span = { traceId: 'a'.repeat(16), id: 'b'.repeat(16), name: 'counted', timestamp: Date.now() * 1000 };
+    assert.equal((await post(JSON.stringify([span, { ...span, id: 'c'.repeat(16) }]))).status, 202);
+    assert.equal((await post('[{"traceId": 1}]')).status, 400);
+    assert.equal((await post('[]', { 'content-encoding': 'br' })).status, 415);
+    await fetch(`${compat.jaeger}/api/services`);
+    await fetch(`${compat.tempo}/api/echo`);
+    const after = await scrape();
+    const delta = (series: string) => (after.value(series) ?? Number.NaN) - (before.value(series) ?? 0);
+    assert.equal(delta('ariadne_spans_received_total{protocol="zipkin"}'), 2);
+    assert.equal(delta('ariadne_spans_accepted_total{protocol="zipkin"}'), 2);
+    assert.equal(after.value('ariadne_spans_refused_total{protocol="zipkin",reason="invalid"}'), 0);
+    assert.equal(delta('ariadne_ingest_requests_refused_total{protocol="zipkin",reason="malformed"}'), 1);
+    assert.equal(delta('ariadne_ingest_requests_refused_total{protocol="zipkin",reason="unsupported_media_type"}'), 1);
+    const requests = (labels: string) => after.value(`ariadne_request_duration_seconds_count{${labels}}`) ?? Number.NaN;
+    assert.ok(requests('protocol="zipkin",route="POST /api/v2/spans",status_class="2xx"') >= 1);
+    assert.ok(requests('protocol="zipkin",route="POST /api/v2/spans",status_class="4xx"') >= 2);
+    assert.ok(requests('protocol="zipkin",route="GET /api/v2/trace/:traceId",status_class="2xx"') >= 1);
+    assert.ok(requests('protocol="jaeger",route="/api/services",status_class="2xx"') >= 1);
+    assert.ok(requests('protocol="jaeger",route="/api/traces/:traceID",status_class="2xx"') >= 1);
+    assert.ok(requests('protocol="tempo",route="/api/echo",status_class="2xx"') >= 1);
+    assert.ok((after.value('ariadne_query_duration_seconds_count{query="trace"}') ?? 0) >= 1);
   });
 
   for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.json'))) {

@@ -26,6 +26,15 @@ function conditions(text: string): [string, string, unknown][] {
       walk(e.rhs);
       return;
     }
+    if (e.op === '||' && e.lhs.kind === 'binary' && e.rhs.kind === 'binary') {
+      // A value that spells a number: the text, or the number (see formAttributeCondition).
+      const before = out.length;
+      walk(e.lhs);
+      walk(e.rhs);
+      const [first, second] = out.splice(before, 2);
+      out.push([...first, '||', second[1], second[2]] as unknown as [string, string, unknown]);
+      return;
+    }
     const field =
       e.lhs.kind === 'attribute' ? `${e.lhs.scope}:${e.lhs.name}` : e.lhs.kind === 'intrinsic' ? e.lhs.name : '?';
     const value = 'value' in e.rhs ? e.rhs.value : 'nanos' in e.rhs ? e.rhs.nanos : e.rhs.kind;
@@ -53,7 +62,7 @@ describe('formToTraceQL', () => {
     assert.equal(
       text,
       '{resource.service.name="frontend" && name="GET /api" && status=error && duration>=100ms && ' +
-        'duration<=1.5s && .http.status_code=500 && .customer.tier="gold"}',
+        'duration<=1.5s && (.http.status_code = "500" || .http.status_code = 500) && .customer.tier = "gold"}',
     );
     assert.deepEqual(conditions(text), [
       ['resource:service.name', '=', 'frontend'],
@@ -61,7 +70,7 @@ describe('formToTraceQL', () => {
       ['span:status', '=', 'error'],
       ['span:duration', '>=', 100_000_000n],
       ['span:duration', '<=', 1_500_000_000n],
-      ['none:http.status_code', '=', 500n],
+      ['none:http.status_code', '=', '500', '||', '=', 500n],
       ['none:customer.tier', '=', 'gold'],
     ]);
   });
@@ -89,15 +98,15 @@ describe('formToTraceQL', () => {
     assert.equal(traceQLAttributeName('5xx'), '"5xx"');
   });
 
-  it('writes numbers and booleans bare and keeps the form split at the first "="', () => {
+  it('compares numbers and booleans as text and as values, and keeps the form split at the first "="', () => {
     const text = formToTraceQL({ ...EMPTY, attrs: ['n=-7', 'f=1.25', 'b=true', 'e=a=b', 'big=123456789012345678901'] });
     assert.deepEqual(conditions(text).slice(1), [
-      ['none:f', '=', 1.25],
-      ['none:b', '=', true],
+      ['none:f', '=', '1.25', '||', '=', 1.25],
+      ['none:b', '=', 'true', '||', '=', true],
       ['none:e', '=', 'a=b'],
       ['none:big', '=', '123456789012345678901'],
     ]);
-    assert.match(text, /\.n=-7/);
+    assert.match(text, /\(\.n = "-7" \|\| \.n = -7\)/);
   });
 
   it('gives durations the unit the form assumes (milliseconds)', () => {

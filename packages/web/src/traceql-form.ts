@@ -5,11 +5,12 @@
  *   service=frontend, operation=GET /api, status=error, min 100ms, attr http.status_code=500
  *
  * becomes `{resource.service.name="frontend" && name="GET /api" && status=error &&
- * duration>=100ms && .http.status_code=500}`. The form's search and this query select the same
- * spans, with one difference the form cannot know about: an attribute value that looks like a
- * number or a boolean is written as one (`.code=500`), and TraceQL never converts types, so it no
- * longer matches a string attribute "500" (the form compares the text of any type).
+ * duration>=100ms && (.http.status_code = "500" || .http.status_code = 500)}`: the query the
+ * server runs for the same form (`/api/v1/search` runs the form as TraceQL), written as the user
+ * would. An attribute value that spells a number or a boolean is compared both as text and as that
+ * value (core's `formAttributeCondition`), as the form always matched the text of any type.
  */
+import { formAttributeCondition, printTraceQL } from '@ariadne/core';
 
 /** The form's filters, as the search page holds them (durations in the form's syntax). */
 export interface FormFilters {
@@ -60,14 +61,6 @@ export function traceQLDuration(text: string): string {
   return `${m[1]}${m[2] ?? 'ms'}`;
 }
 
-/** A form attribute value as a TraceQL literal: numbers and booleans bare, anything else quoted. */
-export function traceQLValue(text: string): string {
-  if (/^-?\d+$/.test(text) && text.replace(/^-/, '').length <= 18) return text;
-  if (/^-?\d+\.\d+$/.test(text)) return text;
-  if (text === 'true' || text === 'false') return text;
-  return traceQLString(text);
-}
-
 /** The conditions the form's filters stand for, each as TraceQL text, in the form's order. */
 export function formConditions(f: FormFilters): string[] {
   const out: string[] = [];
@@ -85,7 +78,11 @@ export function formConditions(f: FormFilters): string[] {
     const eq = text.indexOf('=');
     // A row without "=" is refused by the form's search; written as a bare name it is refused here too.
     if (eq < 0) out.push(`.${traceQLAttributeName(text)}`);
-    else out.push(`.${traceQLAttributeName(text.slice(0, eq))}=${traceQLValue(text.slice(eq + 1))}`);
+    else {
+      const condition = formAttributeCondition(text.slice(0, eq), text.slice(eq + 1));
+      const printed = printTraceQL(condition);
+      out.push(condition.kind === 'binary' && condition.op === '||' ? `(${printed})` : printed);
+    }
   }
   return out;
 }

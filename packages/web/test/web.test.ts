@@ -17,6 +17,7 @@ import {
   startTestServer,
   type TestServer,
 } from './support/browser.ts';
+import { isCspViolation, loginSuite } from './support/login-suite.ts';
 import { catalogTrace, type FixtureTrace, lostOrderTrace, sendTraces, xssTrace } from './support/otlp-fixtures.ts';
 
 const missing = browserMissingReason();
@@ -35,11 +36,11 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
   describe(`web UI in Chromium (${label})`, { skip }, () => {
     let server: TestServer;
     let browser: Browser;
-    const now = Date.now();
-    const lostOrder = lostOrderTrace(now - 4 * 60_000);
-    const xss = xssTrace(now - 3 * 60_000);
+    // Times are set when the traces are sent (in `before`), not when this file loads: this suite
+    // may start many minutes later, and the search's default lookback is one hour.
+    let lostOrder: FixtureTrace;
+    let xss: FixtureTrace;
     const catalog: FixtureTrace[] = [];
-    for (let n = 0; n < 12; n++) catalog.push(catalogTrace(now - 50 * 60_000 + n * 240_000, n));
     const contexts: BrowserContext[] = [];
     const pageErrors: string[] = [];
 
@@ -47,6 +48,10 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       buildWeb();
       mkdirSync(ARTIFACTS_DIR, { recursive: true });
       server = await startTestServer(store);
+      const now = Date.now();
+      lostOrder = lostOrderTrace(now - 4 * 60_000);
+      xss = xssTrace(now - 3 * 60_000);
+      for (let n = 0; n < 12; n++) catalog.push(catalogTrace(now - 50 * 60_000 + n * 240_000, n));
       await sendTraces(server.otlpHttpUrl, [lostOrder, xss, ...catalog]);
       browser = await launchBrowser();
     });
@@ -62,14 +67,27 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (e) => pageErrors.push(e.message));
+      // The server's Content Security Policy allows no inline script: every page must run under it.
+      page.on('console', (m) => {
+        if (isCspViolation(m.text())) pageErrors.push(m.text());
+      });
       await page.goto(`${server.apiUrl}${path}`);
       return page;
     }
 
     async function shoot(page: Page, name: string): Promise<void> {
       if (store !== 'embedded') return;
-      await page.waitForTimeout(150);
-      await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`) });
+      // Fonts loaded and transitions run to their end: a settled page without guessing a delay.
+      await page.evaluate(() => document.fonts.ready.then(() => undefined));
+      await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), animations: 'disabled' });
+    }
+
+    /**
+     * Waits until every image on the page has loaded or failed: an `onerror` payload rendered as
+     * markup would have run by then. An event to wait for, not a delay that guesses.
+     */
+    async function imagesSettled(page: Page): Promise<void> {
+      await page.waitForFunction(() => [...document.images].every((image) => image.complete));
     }
 
     function query(page: Page): URLSearchParams {
@@ -259,7 +277,7 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       await page.click('fieldset[aria-label="Status"] button:has-text("Error")');
       await page.fill('input[name="minDuration"]', '20');
       await page.fill('input[name="attr"]', 'order.id=ord-7731');
-      const fromForm = '{resource.service.name="order" && status=error && duration>=20ms && .order.id="ord-7731"}';
+      const fromForm = '{resource.service.name="order" && status=error && duration>=20ms && .order.id = "ord-7731"}';
       assert.equal(await editorText(page), fromForm);
       // The form's query runs as the form's parameters.
       await page.click('button:has-text("Find traces")');
@@ -468,7 +486,7 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       await page.waitForSelector('[data-testid="trace-graph"] .node');
       await page.click('button[role="tab"]:has-text("Timeline")');
       await page.waitForSelector('.wf-row');
-      await page.waitForTimeout(300);
+      await imagesSettled(page);
       assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
       assert.equal(await page.locator('img[src="x"]').count(), 0);
       assert.equal(await page.locator('#app script').count(), 0);
@@ -484,7 +502,7 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       const resultText = (await page.locator(`.result[data-trace-id="${xss.traceId}"]`).textContent()) ?? '';
       assert.ok(resultText.includes('<script>window.__xss=1</script>'), resultText);
       assert.ok(resultText.includes('user.query="<img src=x onerror=window.__xss=1>"'), resultText);
-      await page.waitForTimeout(300);
+      await imagesSettled(page);
       assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
       assert.equal(await page.locator('img[src="x"]').count(), 0);
     });
@@ -509,6 +527,7 @@ if (clickHouseMissing && process.env.CI === 'true') {
   });
 }
 uiSuite('embedded store', 'embedded', missing ? `${missing}; skipping browser tests` : false);
+loginSuite(missing ? `${missing}; skipping browser tests` : false);
 uiSuite(
   'ClickHouse store',
   'clickhouse',

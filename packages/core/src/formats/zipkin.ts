@@ -5,6 +5,22 @@ import { bytesToBase64, findAttribute, SpanKind, StatusCode, stringAttribute, UN
 import { type UnixNanos, unixNanos } from '../model/units.ts';
 
 /**
+ * Where a CLIENT or PRODUCER span's remote endpoint name comes from when it has no `peer.service`,
+ * first present wins (after the OpenTelemetry Zipkin exporter): a span from an OpenTelemetry SDK
+ * rarely has `peer.service`, but its calls have `server.address` or `db.name`. Zipkin's read API
+ * lists and searches remote services by the same keys.
+ */
+export const ZIPKIN_REMOTE_NAME_ATTRIBUTES: readonly string[] = [
+  'server.address',
+  'net.peer.name',
+  'server.socket.domain',
+  'net.sock.peer.name',
+  'peer.hostname',
+  'peer.address',
+  'db.name',
+];
+
+/**
  * Zipkin's v2 span model (`zipkin2-api.yaml`, `zipkin.proto`) and the span model in both
  * directions, one mapping:
  *
@@ -626,19 +642,7 @@ function endpointOf(span: Span, side: 'local' | 'remote', used: Set<string>): Zi
   } else {
     const peer = firstText(a, ['peer.service']);
     const client = span.kind === SpanKind.CLIENT || span.kind === SpanKind.PRODUCER;
-    const name =
-      peer ??
-      (client
-        ? firstText(a, [
-            'server.address',
-            'net.peer.name',
-            'server.socket.domain',
-            'net.sock.peer.name',
-            'peer.hostname',
-            'peer.address',
-            'db.name',
-          ])
-        : undefined);
+    const name = peer ?? (client ? firstText(a, ZIPKIN_REMOTE_NAME_ATTRIBUTES) : undefined);
     if (name !== undefined) out.serviceName = name;
     if (peer !== undefined) used.add('peer.service');
   }

@@ -752,6 +752,16 @@ describe('evaluator behaviour', () => {
     }
   });
 
+  it('compares an aggregate with constant arithmetic as with its folded value', () => {
+    assert.deepEqual(matched('{ status = error } | count() > 2 + 3'), ERRORS);
+    assert.deepEqual(matched('{ status = error } | count() > (2 + 2) * 2'), []);
+    assert.deepEqual(matched('{ status = error } | count() = 12 / 2'), ERRORS);
+    assert.deepEqual(matched('{ } | max(duration) > -(1s - 2s) * 1000'), []);
+    assert.deepEqual(matched('{ span.attempt != nil } | sum(span.attempt) = 2 * 3'), DB);
+    assert.deepEqual(matched('{ span.attempt != nil } | avg(span.attempt) > 3 / 2'), DB);
+    assert.deepEqual(matched('{ span.attempt != nil } | avg(span.attempt) > 3.0 / 2 + 1'), []);
+  });
+
   it('evaluates arithmetic on aggregates, which validation rejects as unsupported for now', () => {
     const query = parseTraceQL('{ status = error } | count() * 2 > 10');
     assert.equal(evaluateTraceQL(query, SHOP)?.spansets[0].matched, 6);

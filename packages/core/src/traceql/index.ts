@@ -59,6 +59,8 @@ export type {
   TraceQLTraceMatch,
 } from './evaluate.ts';
 export { createTraceQLEvaluator, evaluateTraceQL } from './evaluate.ts';
+export type { FormSearch } from './form.ts';
+export { formAttributeCondition, formSearchConditions, formSearchToTraceQL } from './form.ts';
 export type { IntrinsicType } from './keywords.ts';
 export { INTRINSIC_TYPES } from './keywords.ts';
 export type { TraceQLLexer, TraceQLPunctuation, TraceQLToken, TraceQLTokenPosition } from './lexer.ts';

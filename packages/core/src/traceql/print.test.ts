@@ -76,6 +76,18 @@ describe('printTraceQL', () => {
     assert.equal(canonical('({ true } | count() > 1) && ({ .b })'), '({ true } | count() > 1) && ({ .b })');
     assert.equal(canonical('({ .a } | count()) > ({ .b } | count())'), '({ .a } | count()) > ({ .b } | count())');
     assert.equal(canonical('avg(.f) > -(1 - 3)'), 'avg(.f) > -(1 - 3)');
+    // Arithmetic on aggregates (unsupported by validation, as in Tempo) and folded constants.
+    for (const [query, printed] of [
+      ['{ } | count() * 2 > 10', '{} | count() * 2 > 10'],
+      ['{ } | avg(duration) / 2 > 1s', '{} | avg(span:duration) / 2 > 1s'],
+      ['{ } | (count() + 1) * 2 > 4', '{} | (count() + 1) * 2 > 4'],
+      ['{ } | 10 < count() * (2 + 1)', '{} | 10 < count() * (2 + 1)'],
+      ['{ } | count() > (1 + 2) * 3', '{} | count() > (1 + 2) * 3'],
+      ['{ } | count() - 1 - 1 > 1 - (1 - 1)', '{} | count() - 1 - 1 > 1 - (1 - 1)'],
+    ]) {
+      assert.equal(canonical(query), printed, query);
+      assert.deepEqual(stripPositions(parseTraceQL(printed)), stripPositions(parseTraceQL(query)), query);
+    }
     assert.equal(
       canonical('{} with(most_recent=true) with (sample = 0.1)'),
       '{} with (most_recent = true, sample = 0.1)',

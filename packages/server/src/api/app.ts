@@ -11,8 +11,13 @@ import {
 } from '@ariadne/core';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { guardQueryApp } from '../auth/login.ts';
+import { addSecurityHeaders } from '../auth/security-headers.ts';
+import type { TlsKeyPair } from '../auth/tls.ts';
+import type { TokenSet } from '../auth/tokens.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { type ApiMetrics, recordRequests, timedReader } from '../metrics.ts';
+import { searchForm } from '../query/form-search.ts';
 import {
   BadParameterError,
   isTraceId,
@@ -50,6 +55,10 @@ export interface ApiDependencies {
    * every other metric of the server; without it there is no `/metrics`.
    */
   readonly metrics?: ApiMetrics;
+  /** Query tokens: the API and the UI then need one (auth/login.ts); unset, they are open. */
+  readonly queryAuth?: { readonly tokens: TokenSet; readonly secureCookie: boolean };
+  /** Certificate and key: the API speaks HTTPS (`--tls-cert`, `--tls-key`). */
+  readonly https?: TlsKeyPair;
 }
 
 /** One table maps API error codes to HTTP statuses. */
@@ -194,7 +203,11 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { querystringParser: (text: string) => Object.fromEntries(groupParams(new URLSearchParams(text))) },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+    ...(deps.https && { https: deps.https }),
   }) as unknown as FastifyInstance;
+  // Security headers on every answer; the token check before any other hook (auth/).
+  addSecurityHeaders(app);
+  if (deps.queryAuth) guardQueryApp(app, { ...deps.queryAuth, webRoot: deps.webRoot });
   const { metrics } = deps;
   const store = metrics ? timedReader(deps.store, metrics) : deps.store;
   if (metrics) {
@@ -294,7 +307,8 @@ export function buildApiApp(deps: ApiDependencies): FastifyInstance {
     ) {
       throw new ApiError('bad_request', 'maxDuration is less than minDuration');
     }
-    const traces = await store.searchTraces(query);
+    // One search path: the form runs as the TraceQL query it stands for.
+    const { traces } = await searchForm(store, query);
     return { traces: traces.map(summaryToJson) };
   });
 

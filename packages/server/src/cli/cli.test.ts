@@ -43,7 +43,8 @@ async function serve(dataDir: string): Promise<Serve> {
     process.execPath,
     [BIN, 'serve', '--api-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0', ...COMPAT_OFF],
     {
-      env: { ...process.env, ARIADNE_DATA: dataDir },
+      // The test sends spans and reads them back at once.
+      env: { ...process.env, ARIADNE_DATA: dataDir, ARIADNE_READ_CONSISTENCY: 'read-your-writes' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -163,6 +164,11 @@ describe('ariadne CLI', () => {
     assert.equal(fromEnv.retentionNanos, 7n * 86_400_000_000_000n);
     assert.throws(() => parseServeArgs(['--retention', 'forever'], {}), /--retention: expected a duration like 7d/);
     assert.throws(() => parseServeArgs(['--retention', '0d'], {}), /--retention/);
+    const consistent = parseServeArgs([], { ARIADNE_READ_CONSISTENCY: 'read-your-writes' });
+    assert.ok(consistent !== 'help');
+    assert.equal(consistent.readConsistency, 'read-your-writes');
+    assert.equal(fromEnv.readConsistency, undefined, 'reads answer from what is committed by default');
+    assert.throws(() => parseServeArgs(['--read-consistency', 'strong'], {}), /--read-consistency: expected committed/);
   });
 
   it('serves: spans sent over OTLP are found by `search` and shown by `trace`', async () => {

@@ -1,5 +1,7 @@
 import { totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseReadConsistency, type ReadConsistency } from '../ingest/read-your-writes.ts';
+import { LOG_FORMATS, type LogFormat } from '../logger.ts';
 import type { ServerConfig } from '../main.ts';
 import { isClickHouseStore, parseClickHouseUrl, redactUrl } from '../store/clickhouse/store-url.ts';
 import { UsageError } from './io.ts';
@@ -47,10 +49,41 @@ const OPTIONS: readonly OptionSpec[] = [
     default: 'keep everything',
   },
   {
+    flag: 'ingest-token-file',
+    env: 'ARIADNE_INGEST_TOKEN_FILE',
+    help: 'file of tokens (one per line) that OTLP and Zipkin senders must send as Authorization: Bearer',
+    default: 'ingest is open',
+  },
+  {
+    flag: 'query-token-file',
+    env: 'ARIADNE_QUERY_TOKEN_FILE',
+    help: 'file of tokens (one per line) for the query API, the web UI (login page) and the compatible read APIs',
+    default: 'queries are open',
+  },
+  {
+    flag: 'tls-cert',
+    env: 'ARIADNE_TLS_CERT',
+    help: 'PEM certificate chain: every listener speaks TLS',
+    default: 'no TLS',
+  },
+  { flag: 'tls-key', env: 'ARIADNE_TLS_KEY', help: 'PEM private key of --tls-cert', default: 'no TLS' },
+  {
+    flag: 'read-consistency',
+    env: 'ARIADNE_READ_CONSISTENCY',
+    help: 'what queries see unless they ask (X-Ariadne-Consistency): committed, or read-your-writes (wait for acknowledged spans)',
+    default: 'committed',
+  },
+  {
     flag: 'log-level',
     env: 'ARIADNE_LOG_LEVEL',
-    help: 'trace, debug, info, warn, error or silent (JSON lines on stderr)',
+    help: 'trace, debug, info, warn, error or silent (on stderr)',
     default: 'info',
+  },
+  {
+    flag: 'log-format',
+    env: 'ARIADNE_LOG_FORMAT',
+    help: 'json (one JSON object a line), text (readable), or auto: text on a terminal, JSON otherwise',
+    default: 'auto',
   },
 ];
 
@@ -136,6 +169,16 @@ function parseStore(text: string | undefined): string | undefined {
   return text;
 }
 
+/** `--read-consistency`: `committed` or `read-your-writes` (unset: the server's default, committed). */
+function parseConsistencyFlag(text: string | undefined): ReadConsistency | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return parseReadConsistency(text, '--read-consistency');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 /** Reads `ariadne serve` flags and `ARIADNE_*` environment variables into a server config. */
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
@@ -161,10 +204,18 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const pending = get('max-pending-spans');
   const retention = get('retention');
   const logLevel = get('log-level') ?? 'info';
+  const logFormat = (get('log-format') ?? 'auto') as LogFormat;
+  if (!LOG_FORMATS.includes(logFormat))
+    throw new UsageError(`--log-format: expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(logFormat)}`);
+  const tlsCert = get('tls-cert') || undefined;
+  const tlsKey = get('tls-key') || undefined;
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new UsageError(`--tls-cert and --tls-key go together: ${tlsCert ? '--tls-key' : '--tls-cert'} is missing`);
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   return {
     logLevel,
+    logFormat,
     dataDir: get('data') ?? './ariadne-data',
     store: parseStore(get('store')),
     host: get('host') ?? '127.0.0.1',
@@ -178,5 +229,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     maxPendingSpans: pending === undefined ? undefined : parseCount(pending, 'max-pending-spans'),
     memoryLimit: `${Math.floor((memory ? parseSize(memory, 'memory-limit') : defaultMemoryLimitBytes()) / 1024 ** 2)}MiB`,
     retentionNanos: retention === undefined ? undefined : parseRetention(retention, 'retention'),
+    readConsistency: parseConsistencyFlag(get('read-consistency')),
+    ingestTokenFile: get('ingest-token-file') || undefined,
+    queryTokenFile: get('query-token-file') || undefined,
+    tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined,
   };
 }

@@ -15,7 +15,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(SERVE_USAGE);
     return 0;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   // Listen for the stop signals before starting: one that arrives during a long start (a replay)
   // stops the server cleanly once it is up, instead of killing it half way.
   let signalled: string | undefined;
@@ -42,6 +42,9 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     logger.fatal({ err: error }, 'ariadne serve could not start');
     throw error;
   }
+  // SIGHUP re-reads the token files (they are also watched for changes).
+  const onHup = () => void server.reload();
+  process.on('SIGHUP', onHup);
   io.stdout.write(
     [
       `ariadne listening (${server.where})`,
@@ -55,6 +58,7 @@ export async function runServe(argv: string[], io: CliIo): Promise<number> {
     ].join('\n'),
   );
   await stopped;
+  process.off('SIGHUP', onHup);
   logger.info({ signal: signalled }, 'stopping: committing every acknowledged span');
   await server.close();
   logger.info('stopped');

@@ -189,7 +189,7 @@ describe('stateless nodes on a two-shard ClickHouse cluster', { skip }, () => {
       acked,
     });
     // SIGKILL the node as soon as it has acknowledged some requests, with others in flight.
-    while (acked.size < 20) await new Promise((r) => setTimeout(r, 5));
+    await untilAcked(acked, 20, load);
     a.serve.child.kill('SIGKILL');
     stop = true;
     await load;
@@ -198,6 +198,28 @@ describe('stateless nodes on a two-shard ClickHouse cluster', { skip }, () => {
     await assertEveryAcknowledgedTrace(b.urls.api, { tag: 71, spans: 50, acked, sent });
   });
 });
+
+/**
+ * Resolves once `acked` holds `count` acknowledgements (checked every 5 ms); fails if the load
+ * ended first, or after a generous 60 s.
+ */
+async function untilAcked(acked: ReadonlySet<number>, count: number, load: Promise<unknown>): Promise<void> {
+  let ended = false;
+  load.then(
+    () => {
+      ended = true;
+    },
+    () => {
+      ended = true;
+    },
+  );
+  const deadline = performance.now() + 60_000;
+  while (acked.size < count) {
+    assert.ok(!ended, `the load ended after ${acked.size} acknowledgements, before ${count}`);
+    assert.ok(performance.now() < deadline, `${acked.size} of ${count} acknowledgements after 60 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 describe('a node whose ClickHouse stops under load', { skip }, () => {
   if (missing) {
@@ -221,11 +243,15 @@ describe('a node whose ClickHouse stops under load', { skip }, () => {
     const acked = new Set<number>();
     let stop = false;
     const load = sendLoad({ otlpHttp, tag: 72, spans: 20, senders: 2, maxRequests: 100_000, until: () => stop, acked });
-    while (acked.size < 10) await new Promise((r) => setTimeout(r, 5));
+    await untilAcked(acked, 10, load);
     server.kill();
     // While it is down: a request is refused with 503 and a retry delay, and /readyz says why.
+    // Bounded by a generous deadline, not by a count of requests that a fast machine sends before
+    // the node has noticed.
     let refused: Response | undefined;
-    for (let i = 0; i < 200 && !refused; i++) {
+    const refusedBy = performance.now() + 30_000;
+    for (let i = 0; !refused; i++) {
+      assert.ok(performance.now() < refusedBy, `no request refused within 30 s of ClickHouse stopping (${i} sent)`);
       const response = await fetch(`${otlpHttp}/v1/traces`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-protobuf' },

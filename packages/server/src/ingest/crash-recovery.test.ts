@@ -130,7 +130,14 @@ async function kill(child: ChildProcess) {
 }
 
 const restart = (dataDir: string) =>
-  startServer({ dataDir, host: '127.0.0.1', apiPort: 0, otlpHttpPort: 0, otlpGrpcPort: 0 });
+  startServer({
+    dataDir,
+    host: '127.0.0.1',
+    apiPort: 0,
+    otlpHttpPort: 0,
+    otlpGrpcPort: 0,
+    readConsistency: 'read-your-writes',
+  });
 
 async function spanNames(server: RunningServer, trace: string): Promise<string[]> {
   const response = await fetch(`${server.apiUrl}/api/v1/traces/${trace}`);

@@ -306,6 +306,24 @@ describe('IngestLog', () => {
     await again.close();
   });
 
+  it('keeps a record appended while the idle trim rolls to an empty segment', async () => {
+    const log = await IngestLog.open({ dir, segmentBytes: 1000 });
+    await writeAll(log, ['x', 'y']);
+    const applied = log.end;
+    // The trim starts (nothing in flight), then a request arrives before its roll is done.
+    const trimming = log.release(applied, true);
+    const late = log.append(LogFormat.OTLP_JSON, body('late'));
+    await Promise.all([trimming, late.durable]);
+    assert.equal(log.start, applied, 'the applied records are gone');
+    await log.close();
+    const again = await IngestLog.open({ dir, startAt: applied });
+    assert.deepEqual(
+      read(again, applied).map((r) => r.body.toString()),
+      ['late'],
+    );
+    await again.close();
+  });
+
   it('refuses appends after close', async () => {
     const log = await IngestLog.open({ dir });
     await log.close();

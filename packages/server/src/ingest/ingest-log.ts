@@ -494,27 +494,38 @@ export class IngestLog {
    */
   async probe(): Promise<boolean> {
     if (!this.failure || this.broken || this.closed || this.flushing) return !this.failure;
-    // Holds the flush slot: appends meanwhile wait, and are flushed after it.
+    const active = this.segments[this.segments.length - 1];
+    const end = SEGMENT_HEADER_BYTES + active.size;
+    await this.holdingFlushSlot(async () => {
+      try {
+        await this.fh.write(Buffer.alloc(PROBE_BYTES), 0, PROBE_BYTES, end);
+        await this.fh.datasync();
+        await this.fh.truncate(end);
+        await this.fh.datasync();
+        this.failure = undefined;
+      } catch {
+        await this.fh.truncate(end).catch(() => undefined);
+      }
+    });
+    return !this.failure;
+  }
+
+  /**
+   * Runs `fn` while holding the flush slot (only when no flush runs): appends meanwhile wait in
+   * `pending`, and are flushed after it, so `fn` may change the active segment and its file.
+   */
+  private async holdingFlushSlot(fn: () => Promise<void>): Promise<void> {
     let done: () => void = () => undefined;
     this.flushing = new Promise<void>((resolve) => {
       done = resolve;
     });
-    const active = this.segments[this.segments.length - 1];
-    const end = SEGMENT_HEADER_BYTES + active.size;
     try {
-      await this.fh.write(Buffer.alloc(PROBE_BYTES), 0, PROBE_BYTES, end);
-      await this.fh.datasync();
-      await this.fh.truncate(end);
-      await this.fh.datasync();
-      this.failure = undefined;
-    } catch {
-      await this.fh.truncate(end).catch(() => undefined);
+      await fn();
     } finally {
       this.flushing = undefined;
       done();
       if (this.pending) this.flushing = this.flushLoop();
     }
-    return !this.failure;
   }
 
   /**
@@ -672,13 +683,15 @@ export class IngestLog {
   /**
    * Deletes the segments whose records all lie before `position` (applied to the store), except
    * the one being written. With `everything`, also that one once it is entirely applied and
-   * nothing is in flight (at shutdown), so a cleanly stopped server leaves an empty log.
+   * nothing is in flight (at shutdown, or when ingest pauses), so that a log at rest is one empty
+   * segment: the records are in the database, and only the database takes space.
    */
   async release(position: bigint, everything = false): Promise<void> {
-    if (everything && !this.failure && !this.flushing && !this.pending && this.end <= position) {
-      const active = this.segments[this.segments.length - 1];
-      // Start an empty segment at the end, so the loop below can delete the last full one.
-      if (active.size > 0) await this.roll();
+    const idle = () => !this.closed && !this.failure && !this.broken && !this.flushing && !this.pending;
+    if (everything && idle() && this.end <= position && this.segments[this.segments.length - 1].size > 0) {
+      // Start an empty segment at the end, so the loop below can delete the last full one. The
+      // server may be receiving (an idle trim): appends wait for the roll, then go to the new one.
+      await this.holdingFlushSlot(() => this.roll());
     }
     while (this.segments.length > 1 && this.segments[0].start + BigInt(this.segments[0].size) <= position) {
       const s = this.segments.shift()!;

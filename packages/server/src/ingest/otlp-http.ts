@@ -1,7 +1,15 @@
 import type { Readable } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type onRequestHookHandler,
+} from 'fastify';
+import type { TlsKeyPair } from '../auth/tls.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { type IngestMetrics, recordRequests } from '../metrics.ts';
+import type { Admission, Reservation } from './admission.ts';
 import {
   encodeExportResponseJson,
   encodeExportResponseProtobuf,
@@ -10,7 +18,17 @@ import {
   GrpcCode,
   OtlpDecodeError,
 } from './decode-otlp.ts';
-import { BadEncodingError, BodyTooLargeError, readBody, unavailableAnswer } from './http-body.ts';
+import {
+  BadEncodingError,
+  BodyBudgetError,
+  BodyTooLargeError,
+  type BodyWatchdog,
+  closeConnectionAfterReply,
+  leaveBodyUnread,
+  readBody,
+  SlowBodyError,
+  unavailableAnswer,
+} from './http-body.ts';
 import { LogFormat } from './ingest-log.ts';
 import { type DecodedRequest, refusalReason, type WriteQueue } from './write-queue.ts';
 
@@ -23,6 +41,17 @@ export interface OtlpHttpOptions {
   readonly logger?: Logger;
   /** Where spans received, accepted and refused, and request durations, are counted (default: nowhere). */
   readonly metrics?: IngestMetrics;
+  /**
+   * Checks each request's token before anything else is done with it (auth/http-auth.ts's
+   * `requireToken`); unset, the receiver is open.
+   */
+  readonly authenticate?: onRequestHookHandler;
+  /** Certificate and key: the receiver speaks HTTPS (`--tls-cert`, `--tls-key`). */
+  readonly https?: TlsKeyPair;
+  /** Refuses requests from their headers when overloaded, bounds the bodies in memory (default: none). */
+  readonly admission?: Admission;
+  /** Cuts bodies that arrive slower than this with 408 (default: never). */
+  readonly bodyWatchdog?: BodyWatchdog;
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -41,7 +70,10 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
     loggerInstance: options.logger ?? silentLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
+    ...(options.https && { https: options.https }),
   }) as unknown as FastifyInstance;
+  // The token first: nothing is spent on a request that may not send spans.
+  if (options.authenticate) app.addHook('onRequest', options.authenticate);
   // Hand the raw stream to the route: decompression and limits are ours.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -97,10 +129,49 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
         `body of ${declared} bytes exceeds the limit of ${options.maxBodyBytes} bytes`,
       );
     }
+    // Overloaded: refuse from the headers, before a byte of the body is read (it is discarded).
+    const length = request.headers['content-length'] === undefined ? undefined : declared;
+    const admitted = options.admission?.admit(length);
+    if (admitted && !admitted.admitted) {
+      leaveBodyUnread(stream, length, reply);
+      metrics?.refused('otlp_http', admitted.reason);
+      reply.header('retry-after', String(admitted.retryAfterSeconds));
+      return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, admitted.message);
+    }
+    const reservation = admitted?.reservation;
+    try {
+      return await receive(request, reply, stream, json, encoding, reservation);
+    } finally {
+      reservation?.release();
+    }
+  });
+
+  async function receive(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    stream: Readable,
+    json: boolean,
+    encoding: string,
+    reservation: Reservation | undefined,
+  ) {
     let body: Buffer;
     try {
-      body = await readBody(stream, encoding, options.maxBodyBytes);
+      body = await readBody(stream, encoding, options.maxBodyBytes, {
+        reserve: reservation && ((total) => reservation.grow(total)),
+        watchdog: options.bodyWatchdog,
+      });
     } catch (error) {
+      if (error instanceof SlowBodyError) {
+        closeConnectionAfterReply(reply);
+        metrics?.refused('otlp_http', 'slow_body');
+        return sendStatus(reply, json, 408, GrpcCode.UNAVAILABLE, error.message);
+      }
+      if (error instanceof BodyBudgetError) {
+        closeConnectionAfterReply(reply);
+        metrics?.refused('otlp_http', 'body_budget');
+        reply.header('retry-after', '1');
+        return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, `${error.message}; retry later`);
+      }
       if (error instanceof BodyTooLargeError) {
         reply.header('connection', 'close');
         metrics?.refused('otlp_http', 'too_large');
@@ -138,6 +209,7 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
       metrics?.refused('otlp_http', refusalReason(error));
       return unavailable(error, 'decoded');
     }
+    reservation?.decoded(decoded.accepted + decoded.rejectedSpans);
     try {
       await options.queue.enqueueDecoded(decoded, raw);
     } catch (error) {
@@ -151,7 +223,7 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
       .code(200)
       .type(PROTOBUF)
       .send(Buffer.from(encodeExportResponseProtobuf(result)));
-  });
+  }
 
   app.setNotFoundHandler((request, reply) => {
     reply

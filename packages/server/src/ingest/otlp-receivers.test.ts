@@ -7,6 +7,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import type { Span } from '@ariadne/core';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
+import { searchFormSummaries } from '../query/form-search.ts';
 import type { SpanWriter } from '../query/span-store.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { OtlpGrpcReceiver } from './otlp-grpc.ts';
@@ -200,7 +201,7 @@ describe('OTLP/HTTP receiver', () => {
           : (JSON.parse(response.body) as { message: string }).message;
         assert.match(message, c.message);
       }
-      assert.deepEqual(await store.searchTraces({ limit: 10 }), []);
+      assert.deepEqual(await searchFormSummaries(store, { limit: 10 }), []);
     });
   }
 

@@ -1,10 +1,22 @@
 import type { Readable } from 'node:stream';
 import { type Span, spansToTracesData, unixNanos } from '@ariadne/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { IngestMetrics } from '../metrics.ts';
+import type { Admission, Reservation } from './admission.ts';
 import { decodeZipkin, ZipkinDecodeError, type ZipkinEncoding } from './decode-zipkin.ts';
-import { BadEncodingError, BodyTooLargeError, readBody, unavailableAnswer } from './http-body.ts';
+import {
+  BadEncodingError,
+  BodyBudgetError,
+  BodyTooLargeError,
+  type BodyWatchdog,
+  closeConnectionAfterReply,
+  leaveBodyUnread,
+  readBody,
+  SlowBodyError,
+  unavailableAnswer,
+} from './http-body.ts';
 import { LogFormat } from './ingest-log.ts';
-import type { DecodedRequest, WriteQueue } from './write-queue.ts';
+import { type DecodedRequest, refusalReason, type WriteQueue } from './write-queue.ts';
 
 /** Options of the Zipkin span receiver. */
 export interface ZipkinReceiverOptions {
@@ -13,6 +25,17 @@ export interface ZipkinReceiverOptions {
   readonly maxBodyBytes: number;
   /** Unix nanoseconds now (default: the system clock), the start of a span with no time known. */
   readonly now?: () => bigint;
+  /** Where spans received, accepted and refused are counted, as OTLP's under `zipkin` (default: nowhere). */
+  readonly metrics?: IngestMetrics;
+  /**
+   * Checks each request's token before anything else is done with it (auth/http-auth.ts's
+   * `requireToken` with the ingest tokens); unset, the collector routes are open.
+   */
+  readonly authenticate?: onRequestHookHandler;
+  /** Refuses requests from their headers when overloaded, bounds the bodies in memory (default: none). */
+  readonly admission?: Admission;
+  /** Cuts bodies that arrive slower than this with 408 (default: never). */
+  readonly bodyWatchdog?: BodyWatchdog;
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -32,15 +55,42 @@ const THRIFT = 'application/x-thrift';
  */
 export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyInstance) => Promise<void> {
   const now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
+  const { metrics } = options;
   return async (app) => {
+    // The token first (in this plugin only: the read routes around it take query tokens).
+    if (options.authenticate) app.addHook('onRequest', options.authenticate);
     // Hand the raw stream to the route (in this plugin only): decompression and limits are ours.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    app.post('/api/v2/spans', (request, reply) => receive(request, reply, 'v2'));
-    app.post('/api/v1/spans', (request, reply) => receive(request, reply, 'v1'));
+    app.post('/api/v2/spans', (request, reply) => admitted(request, reply, 'v2'));
+    app.post('/api/v1/spans', (request, reply) => admitted(request, reply, 'v1'));
   };
 
-  async function receive(request: FastifyRequest, reply: FastifyReply, version: 'v1' | 'v2') {
+  /** Refuses from the headers when overloaded (admission.ts); else receives within a reservation. */
+  async function admitted(request: FastifyRequest, reply: FastifyReply, version: 'v1' | 'v2') {
+    const length =
+      request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
+    const admission = options.admission?.admit(length);
+    if (admission && !admission.admitted) {
+      leaveBodyUnread(request.body as Readable | undefined, length, reply);
+      metrics?.refused('zipkin', admission.reason);
+      reply.header('retry-after', String(admission.retryAfterSeconds));
+      return reply.code(503).type('text/plain; charset=utf-8').send(admission.message);
+    }
+    const reservation = admission?.reservation;
+    try {
+      return await receive(request, reply, version, reservation);
+    } finally {
+      reservation?.release();
+    }
+  }
+
+  async function receive(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    version: 'v1' | 'v2',
+    reservation: Reservation | undefined,
+  ) {
     const text = (status: number, message: string) =>
       reply.code(status).type('text/plain; charset=utf-8').send(message);
     const stream = request.body as Readable | undefined;
@@ -49,36 +99,70 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       return text(status, message);
     };
     const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (contentType === THRIFT) return refuse(415, 'Thrift is not supported: send JSON (or proto3 to /api/v2/spans)');
+    if (contentType === THRIFT) {
+      metrics?.refused('zipkin', 'unsupported_media_type');
+      return refuse(415, 'Thrift is not supported: send JSON (or proto3 to /api/v2/spans)');
+    }
     const encoding: ZipkinEncoding = version === 'v1' ? 'json-v1' : contentType === PROTOBUF ? 'proto3' : 'json-v2';
-    if (version === 'v1' && contentType === PROTOBUF) return refuse(415, 'proto3 spans go to /api/v2/spans');
+    if (version === 'v1' && contentType === PROTOBUF) {
+      metrics?.refused('zipkin', 'unsupported_media_type');
+      return refuse(415, 'proto3 spans go to /api/v2/spans');
+    }
     const contentEncoding = (request.headers['content-encoding'] ?? 'identity').toString().trim().toLowerCase();
     if (!['identity', 'gzip', 'deflate'].includes(contentEncoding)) {
+      metrics?.refused('zipkin', 'unsupported_media_type');
       return refuse(415, `unsupported content encoding ${JSON.stringify(contentEncoding)}; use gzip or none`);
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > options.maxBodyBytes) {
+      metrics?.refused('zipkin', 'too_large');
       return refuse(413, `body of ${declared} bytes exceeds the limit of ${options.maxBodyBytes} bytes`);
     }
     let body: Buffer;
     try {
-      body = stream ? await readBody(stream, contentEncoding, options.maxBodyBytes) : Buffer.alloc(0);
+      body = stream
+        ? await readBody(stream, contentEncoding, options.maxBodyBytes, {
+            reserve: reservation && ((total) => reservation.grow(total)),
+            watchdog: options.bodyWatchdog,
+          })
+        : Buffer.alloc(0);
     } catch (error) {
+      if (error instanceof SlowBodyError) {
+        metrics?.refused('zipkin', 'slow_body');
+        closeConnectionAfterReply(reply);
+        return text(408, error.message);
+      }
+      if (error instanceof BodyBudgetError) {
+        metrics?.refused('zipkin', 'body_budget');
+        closeConnectionAfterReply(reply);
+        reply.header('retry-after', '1');
+        return text(503, `${error.message}; retry later`);
+      }
       if (error instanceof BodyTooLargeError) {
+        metrics?.refused('zipkin', 'too_large');
         reply.header('connection', 'close');
         return text(413, `body exceeds the limit of ${options.maxBodyBytes} bytes after decompression`);
       }
-      if (error instanceof BadEncodingError) return text(400, error.message);
+      if (error instanceof BadEncodingError) {
+        metrics?.refused('zipkin', 'malformed');
+        return text(400, error.message);
+      }
       throw error;
     }
     let spans: Span[];
     try {
       spans = decodeZipkin(body, encoding, { receivedUnixNano: unixNanos(now()) });
     } catch (error) {
-      if (error instanceof ZipkinDecodeError) return text(400, error.message);
+      if (error instanceof ZipkinDecodeError) {
+        metrics?.refused('zipkin', 'malformed');
+        return text(400, error.message);
+      }
       throw error;
     }
-    if (spans.length === 0) return reply.code(202).send();
+    if (spans.length === 0) {
+      metrics?.accepted('zipkin', { accepted: 0, rejectedSpans: 0 });
+      return reply.code(202).send();
+    }
     // Stored as OTLP JSON: what the ingest log replays and the prepare worker decodes.
     const raw = { format: LogFormat.OTLP_JSON, body: Buffer.from(JSON.stringify(spansToTracesData(spans))) };
     const unavailable = (error: unknown, what: string) => {
@@ -92,8 +176,10 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
     try {
       decoded = await options.queue.decode(raw);
     } catch (error) {
+      metrics?.refused('zipkin', refusalReason(error), { accepted: spans.length, rejectedSpans: 0 });
       return unavailable(error, 'decoded');
     }
+    reservation?.decoded(spans.length);
     if (decoded.rejectedSpans > 0) {
       // The spans were checked as OTLP before they were encoded: this is a bug, not the sender's.
       request.log.error({ rejected: decoded.errorMessage }, 'Zipkin spans refused after conversion to OTLP');
@@ -101,8 +187,10 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
     try {
       await options.queue.enqueueDecoded(decoded, raw);
     } catch (error) {
+      metrics?.refused('zipkin', refusalReason(error), decoded);
       return unavailable(error, 'stored');
     }
+    metrics?.accepted('zipkin', decoded);
     return reply.code(202).send();
   }
 }

@@ -21,7 +21,8 @@ export interface AttributeFilter {
 export type StatusFilter = 'error' | 'ok' | 'unset';
 
 /**
- * A trace search. All span conditions (service, operation, status, duration, attributes) must hold
+ * The search form's query (the API's form parameters, the CLI's flags), run as the TraceQL query
+ * it stands for by query/form-search.ts. All span conditions (service, operation, status, duration, attributes) must hold
  * for one and the same span, as in Jaeger; attributes match the span's own attributes or its
  * resource's. The time window applies to that span's start.
  */
@@ -138,6 +139,12 @@ export interface SpanRequirement {
  * starting in the window that meet its predicate. A store returns a superset of the traces that
  * do (it may ignore conditions it cannot express), newest first by their latest span in the
  * window meeting any requirement, at most `limit`.
+ *
+ * Exact, not a superset, for one requirement of one span whose predicate compares only these
+ * (`exactSpanPredicate` in traceql-plan.ts): `name` with a string by `=` or `!=`, `status` by
+ * `=` or `!=`, `duration` with an integer by any operator, `service` with a string by `=`, joined
+ * by `and` and `or`, or `all`. The summaries-only search relies on it and reads no
+ * span back; the contract suite checks it.
  */
 export interface TraceCandidateQuery extends TimeRange {
   readonly requirements: readonly SpanRequirement[];
@@ -187,7 +194,11 @@ export interface SpanWriter {
 export interface SpanReader {
   /** Every span of a trace, ordered by start time; empty if the trace is unknown. */
   getTrace(traceId: string, range?: TimeRange): Promise<Span[]>;
-  searchTraces(query: TraceQuery): Promise<TraceSummary[]>;
+  /**
+   * The summary of each trace (from all its spans), by the id as given; an unknown trace has none.
+   * What a search that returns summaries only (the form search) reads instead of whole traces.
+   */
+  summarizeTraces(traceIds: readonly string[]): Promise<Map<string, TraceSummary>>;
   /** Traces that may match a TraceQL query (a superset), newest first: see {@link TraceCandidateQuery}. */
   findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]>;
   /** The spans of each trace, by the id as given, as `getTrace(id)` returns them ([] if unknown). */

@@ -1,6 +1,14 @@
-import { compileTraceQL, INTRINSIC_TYPES, TraceQLError } from '@ariadne/core';
+import {
+  type AnyValue,
+  compileTraceQL,
+  INTRINSIC_TYPES,
+  type KeyValue,
+  TraceQLError,
+  type TraceQLQuery,
+} from '@ariadne/core';
 import type { SpanField, SpanPredicate, SpanReader, TagScope, TagValue, TimeRange } from './span-store.ts';
 import { planTraceQL } from './traceql-plan.ts';
+import { searchTraceQL } from './traceql-search.ts';
 
 /**
  * Attribute names and values for query autocompletion, as Tempo's tag APIs answer them: by
@@ -113,4 +121,50 @@ function queryPredicate(query: string): SpanPredicate | undefined {
 
 function tagValueJson(v: TagValue): TagValueJson {
   return { type: v.type, value: String(v.value) };
+}
+
+/** Matching traces whose spans `listTagNamesMatching` reads, at most. */
+export const TAG_NAMES_MATCHING_TRACES = 100;
+/** Candidate traces `listTagNamesMatching` evaluates, at most. */
+export const TAG_NAMES_MATCHING_EVALUATED = 1_000;
+
+/** Whether an attribute value is one TraceQL can search (a scalar, or an array), as the stores list names. */
+function searchable(v: AnyValue): boolean {
+  return v.type === 'string' || v.type === 'int' || v.type === 'double' || v.type === 'bool' || v.type === 'array';
+}
+
+/**
+ * The span and resource attribute names on the spans a TraceQL query matches in the window,
+ * each sorted and cut to `limit`: what Tempo's `/api/v2/search/tags?q=` lists. The store lists
+ * names by scope only (`listTagNames`), so the query is run as a search and the matched spans'
+ * attributes read; bounded, it reads the spans of at most {@link TAG_NAMES_MATCHING_TRACES}
+ * matching traces, newest first, after evaluating at most {@link TAG_NAMES_MATCHING_EVALUATED}
+ * candidates, so names seen only on older spans can be missing. Names of values TraceQL cannot
+ * search (bytes, maps) are left out, as the stores leave them out.
+ */
+export async function listTagNamesMatching(
+  reader: SpanReader,
+  query: TraceQLQuery,
+  options: TimeRange & { readonly limit: number; readonly source?: string },
+): Promise<Record<TagScope, string[]>> {
+  const result = await searchTraceQL(reader, query, {
+    startUnixNano: options.startUnixNano,
+    endUnixNano: options.endUnixNano,
+    limit: TAG_NAMES_MATCHING_TRACES,
+    maxTracesEvaluated: TAG_NAMES_MATCHING_EVALUATED,
+    source: options.source,
+  });
+  const span = new Set<string>();
+  const resource = new Set<string>();
+  const add = (names: Set<string>, attributes: readonly KeyValue[]) => {
+    for (const a of attributes) if (searchable(a.value)) names.add(a.key);
+  };
+  for (const hit of result.traces)
+    for (const set of hit.match.spansets)
+      for (const s of set.spans) {
+        add(span, s.attributes);
+        add(resource, s.resource.attributes);
+      }
+  const sorted = (names: Set<string>) => [...names].sort().slice(0, Math.max(0, options.limit));
+  return { span: sorted(span), resource: sorted(resource) };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileTraceQL } from '@ariadne/core';
 import type { SpanPredicate, SpanRequirement } from './span-store.ts';
-import { planTraceQL } from './traceql-plan.ts';
+import { exactSpanPredicate, planTraceQL } from './traceql-plan.ts';
 
 const plan = (q: string) => planTraceQL(compileTraceQL(q));
 const all: SpanPredicate = { kind: 'all' };
@@ -88,5 +88,43 @@ describe('TraceQL plan: what a store must find', () => {
     assert.deepEqual(plan('{ status = error } | { resource.service.name = "a" } | count() > 1'), [
       req({ kind: 'and', args: [error, service('a')] }, 2),
     ]);
+  });
+});
+
+describe('TraceQL plan: queries the store answers exactly', () => {
+  const exact = (q: string) => exactSpanPredicate(compileTraceQL(q));
+
+  it('takes one spanset filter on service, name, status and duration', () => {
+    assert.deepEqual(exact('{ resource.service.name = "order" && status = error }'), {
+      kind: 'and',
+      args: [service('order'), error],
+    });
+    assert.deepEqual(exact('{}'), all);
+    for (const q of [
+      '{ name != "GET /health" || 2s <= duration }',
+      '{ span:status != ok && duration < 1ms }',
+      '{ (resource.service.name = "a" || resource.service.name = "b") && name = "x" }',
+    ])
+      assert.ok(exact(q) !== undefined, q);
+  });
+
+  it('refuses attributes, kinds, regexes, string order, nil, pipelines and spanset operators', () => {
+    for (const q of [
+      '{ .order.id = "x" }',
+      '{ span.order.id = "x" }',
+      '{ resource.service.name != "x" }',
+      '{ kind = server }',
+      '{ name =~ "GET.*" }',
+      '{ name > "a" }',
+      '{ statusMessage = "x" }',
+      '{ duration > 1 }',
+      '{ resource.service.name = "a" && .x = nil }',
+      '{ status = error } | count() > 2',
+      '{ status = error } | by(name)',
+      '{ name = "a" } >> { status = error }',
+      '{ name = "a" } && { status = error }',
+      '{ trace:duration > 1s }',
+    ])
+      assert.equal(exact(q), undefined, q);
   });
 });

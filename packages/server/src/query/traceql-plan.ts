@@ -191,3 +191,54 @@ function comparison(field: FieldExpression, op: SpanCompareOp, literal: Literal)
   }
   return { kind: 'compare', field: target, op, value };
 }
+
+/**
+ * The span predicate of a query that stores answer exactly, or undefined: a query that is one
+ * spanset filter (no pipeline, no spanset operators) comparing only what every store expresses
+ * in SQL without loss (see `TraceCandidateQuery`):
+ *
+ * ```
+ * { resource.service.name = "order" && name != "GET /health" && (status = error || duration >= 2s) }
+ * ```
+ *
+ * For such a query the store's candidates are the matching traces, and a search returning
+ * summaries needs no span read back. Not exact: the span kind (ClickHouse's index has no kind),
+ * attributes (unscoped names look at the span
+ * first and then its resource, `=` matches array elements, the index hashes values), nor are
+ * regexes, `nil`, arithmetic and string order.
+ */
+export function exactSpanPredicate(query: TraceQLQuery): SpanPredicate | undefined {
+  const body = query.body;
+  if (body.kind !== 'pipeline' || body.stages.length !== 1) return undefined;
+  const stage = body.stages[0];
+  if (stage.kind !== 'spansetFilter' || !isExact(stage.expr)) return undefined;
+  return fieldPredicate(stage.expr);
+}
+
+function isExact(expr: FieldExpression | undefined): boolean {
+  if (expr === undefined) return true;
+  if (expr.kind !== 'binary') return false;
+  if (expr.op === '&&' || expr.op === '||') return isExact(expr.lhs) && isExact(expr.rhs);
+  const [field, literal] = isLiteral(expr.rhs) ? [expr.lhs, expr.rhs] : [expr.rhs, expr.lhs];
+  if (!isLiteral(literal)) return false;
+  const equality = expr.op === '=' || expr.op === '!=';
+  if (field.kind === 'attribute')
+    return (
+      !field.parent &&
+      field.scope === 'resource' &&
+      field.name === 'service.name' &&
+      expr.op === '=' &&
+      literal.kind === 'string'
+    );
+  if (field.kind !== 'intrinsic') return false;
+  switch (field.name) {
+    case 'span:name':
+      return equality && literal.kind === 'string';
+    case 'span:status':
+      return equality && literal.kind === 'status';
+    case 'span:duration':
+      return literal.kind === 'duration' && expr.op in FLIPPED;
+    default:
+      return false;
+  }
+}

@@ -1,7 +1,7 @@
 import { createTraceQLEvaluator, type Span, type TraceQLQuery, type TraceQLTraceMatch } from '@ariadne/core';
 import type { SpanReader, TimeRange, TraceCandidate, TraceSummary } from './span-store.ts';
 import { summarizeTrace } from './trace-summary.ts';
-import { planTraceQL } from './traceql-plan.ts';
+import { exactSpanPredicate, planTraceQL } from './traceql-plan.ts';
 
 /** Options of a TraceQL search. */
 export interface TraceQLSearchOptions extends TimeRange {
@@ -87,4 +87,31 @@ export async function searchTraceQL(
     if (inspected >= maxEvaluated) return { traces, tracesInspected: inspected, truncated: true };
     after = candidates[candidates.length - 1];
   }
+}
+
+/**
+ * A TraceQL search that returns summaries only (the form search): the same traces, in the same
+ * order, as {@link searchTraceQL}. A query the store answers exactly (`exactSpanPredicate`: one
+ * spanset filter on service, name, status and duration) takes a short way: the store's
+ * candidates are the matches, and their summaries come from the store without reading spans
+ * back. Any other query runs the whole search.
+ */
+export async function searchTraceSummaries(
+  reader: SpanReader,
+  query: TraceQLQuery,
+  options: TraceQLSearchOptions,
+): Promise<{ traces: TraceSummary[]; truncated: boolean }> {
+  const predicate = exactSpanPredicate(query);
+  if (predicate === undefined) {
+    const result = await searchTraceQL(reader, query, options);
+    return { traces: result.traces.map((hit) => hit.summary), truncated: result.truncated };
+  }
+  const candidates = await reader.findTraceCandidates({
+    requirements: [{ predicate, minSpans: 1 }],
+    startUnixNano: options.startUnixNano,
+    endUnixNano: options.endUnixNano,
+    limit: Math.max(1, Math.floor(options.limit)),
+  });
+  const summaries = candidates.length > 0 ? await reader.summarizeTraces(candidates.map((c) => c.traceId)) : new Map();
+  return { traces: candidates.flatMap((c) => summaries.get(c.traceId) ?? []), truncated: false };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { requestTraceId } from '../ingest/testdata/ariadne-process.ts';
+import { searchFormSummaries } from '../query/form-search.ts';
 import { capturingLogger } from '../testdata/capture-log.ts';
 import { DuckDbSpanStore } from './duckdb-store.ts';
 
@@ -43,7 +44,7 @@ describe('DuckDB schema migrations', () => {
       try {
         for (let n = 0; n < 40; n++)
           assert.equal((await store.getTrace(requestTraceId(9, n))).length, 30, `trace ${n} is readable`);
-        const found = await store.searchTraces({ limit: 100 });
+        const found = await searchFormSummaries(store, { limit: 100 });
         assert.equal(found.length, 40);
         const repair = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('store repaired'));
         assert.ok(repair, JSON.stringify(lines));

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Span, unixNanos } from '@ariadne/core';
+import { searchFormSummaries } from '../query/form-search.ts';
 import { BatchPreparer } from './batch-preparer.ts';
 import { DuckDbSpanStore, StalePreparedBatchError } from './duckdb-store.ts';
 import { runSpanStoreContract } from './span-store.contract.ts';
+import { runTraceQLContract } from './traceql.contract.ts';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ariadne-duckdb-'));
@@ -19,6 +21,7 @@ describe('DuckDbSpanStore', () => {
     open: () => DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' }),
     reopen: () => DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' }),
   });
+  runTraceQLContract(() => DuckDbSpanStore.open({ dataDir: join(dir, 'traceql'), memoryLimit: '512MB' }));
 });
 
 describe('DuckDbSpanStore without the attribute index, widening from a 1 ms window', () => {
@@ -26,14 +29,10 @@ describe('DuckDbSpanStore without the attribute index, widening from a 1 ms wind
   // starts from a tiny window, so the widening loop runs many times.
   const dir = tempDir();
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const open = () =>
-    DuckDbSpanStore.open({
-      dataDir: dir,
-      memoryLimit: '512MB',
-      attributeIndexThreshold: 1,
-      firstSearchWindowNanos: 1_000_000n,
-    });
+  const options = { memoryLimit: '512MB', attributeIndexThreshold: 1, firstSearchWindowNanos: 1_000_000n };
+  const open = () => DuckDbSpanStore.open({ ...options, dataDir: dir });
   runSpanStoreContract({ open, reopen: open });
+  runTraceQLContract(() => DuckDbSpanStore.open({ ...options, dataDir: join(dir, 'traceql') }));
 });
 
 const MINUTE = 60_000_000_000n;
@@ -218,10 +217,11 @@ describe('DuckDbSpanStore attribute columns', () => {
         assert.deepEqual(await store.getTrace(repeated.traceId), [repeated]);
         assert.deepEqual(await store.getTrace(separators.traceId), [separators]);
         const find = async (key: string, value: string) =>
-          (await store.searchTraces({ attributes: [{ key, value }], limit: 10 })).map((t) => t.traceId);
+          (await searchFormSummaries(store, { attributes: [{ key, value }], limit: 10 })).map((t) => t.traceId);
         assert.deepEqual(await find('key.0', 'value-0'), [wide.traceId]); // a slot column
         assert.deepEqual(await find('key.40', 'value-40'), [wide.traceId]); // the rest list
-        assert.deepEqual(await find('key.3', 'second'), [repeated.traceId]); // repeated: in the rest list
+        // A repeated key (invalid in OTLP, kept as sent): TraceQL reads its first value.
+        assert.deepEqual(await find('key.3', 'second'), []);
         assert.deepEqual(await find('key.3', 'first'), [repeated.traceId]);
         assert.deepEqual(await find('key.44', 'w'), [repeated.traceId]);
         assert.deepEqual(await find('key.3', 'value-3'), [wide.traceId]);
@@ -236,7 +236,9 @@ describe('DuckDbSpanStore attribute columns', () => {
       await store.writeSpans([again]);
       assert.deepEqual(await store.getTrace(again.traceId), [again]);
       assert.deepEqual(
-        (await store.searchTraces({ attributes: [{ key: 'key.1', value: 'again' }], limit: 10 })).map((t) => t.traceId),
+        (await searchFormSummaries(store, { attributes: [{ key: 'key.1', value: 'again' }], limit: 10 })).map(
+          (t) => t.traceId,
+        ),
         [again.traceId],
       );
     } finally {
@@ -326,7 +328,7 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
         assert.equal(got.serviceName, service);
         assert.deepEqual(got.resource.attributes, want.resource.attributes, `resource of trace ${no}`);
         assert.deepEqual(await store.listOperations(service), [`op-${key}`]);
-        const found = await store.searchTraces({ attributes: [{ key, value: `${key}-value` }], limit: 10 });
+        const found = await searchFormSummaries(store, { attributes: [{ key, value: `${key}-value` }], limit: 10 });
         assert.ok(
           found.some((t) => t.traceId === want.traceId),
           `search by ${key} finds trace ${no}`,
@@ -360,7 +362,7 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
       assert.ok(!marking.frequentMarks.includes(again.frequentMarks[0]));
       await store.writePrepared(again);
       for (const no of [1, 2]) {
-        const found = await store.searchTraces({ attributes: [{ key: 'k', value: 'k-value' }], limit: 10 });
+        const found = await searchFormSummaries(store, { attributes: [{ key: 'k', value: 'k-value' }], limit: 10 });
         assert.ok(found.some((t) => t.traceId === variant(no, 'svc', 'k').traceId));
       }
     });
@@ -406,7 +408,7 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
       await store.writePrepared(new BatchPreparer(await store.preparerState()).prepare([withShared(3)]));
       const [got] = await store.getTrace(withShared(3).traceId);
       assert.deepEqual(got.attributes, shared);
-      const found = await store.searchTraces({ attributes: [{ key: 'x.key', value: 'x-value' }], limit: 10 });
+      const found = await searchFormSummaries(store, { attributes: [{ key: 'x.key', value: 'x-value' }], limit: 10 });
       assert.deepEqual(
         found.map((t) => t.traceId),
         [withShared(3).traceId],
@@ -434,7 +436,7 @@ describe('DuckDbSpanStore writes prepared elsewhere', () => {
         const [got] = await store.getTrace(want.traceId);
         assert.deepEqual(got.attributes, want.attributes, `attributes of trace ${no}`);
         assert.equal(got.serviceName, service);
-        const found = await store.searchTraces({ attributes: [{ key, value: `${key}-value` }], limit: 10 });
+        const found = await searchFormSummaries(store, { attributes: [{ key, value: `${key}-value` }], limit: 10 });
         assert.ok(
           found.some((t) => t.traceId === want.traceId),
           `search by ${key} finds trace ${no}`,
@@ -475,12 +477,15 @@ describe('DuckDbSpanStore retention', () => {
       assert.ok(afterBytes < before * 0.7, `used bytes ${before} → ${afterBytes}`);
       assert.deepEqual(await store.getTrace(span(5, 0n).traceId), []);
       assert.equal((await store.getTrace(span(OLD, 0n).traceId)).length, 1);
-      const found = await store.searchTraces({ service: 'svc', limit: 10 });
+      const found = await searchFormSummaries(store, { service: 'svc', limit: 10 });
       assert.deepEqual(
         found.map((t) => t.traceId),
         [span(OLD + 1, 0n).traceId, span(OLD, 0n).traceId],
       );
-      assert.equal((await store.searchTraces({ attributes: [{ key: 'n', value: String(OLD) }], limit: 5 })).length, 1);
+      assert.equal(
+        (await searchFormSummaries(store, { attributes: [{ key: 'n', value: String(OLD) }], limit: 5 })).length,
+        1,
+      );
       // New data reuses the freed blocks instead of growing the file.
       await store.writeSpans(Array.from({ length: 50_000 }, (_, i) => span(OLD + 2 + i, now + BigInt(i), false)));
       await store.checkpoint();
@@ -511,7 +516,7 @@ describe('DuckDbSpanStore retention', () => {
       const deadline = Date.now() + 5000;
       let ids: string[] = [];
       while (Date.now() < deadline) {
-        ids = (await store.searchTraces({ service: 'svc', limit: 100 })).map((t) => t.traceId);
+        ids = (await searchFormSummaries(store, { service: 'svc', limit: 100 })).map((t) => t.traceId);
         if (ids.length === 20) break;
         await new Promise((r) => setTimeout(r, 20));
       }

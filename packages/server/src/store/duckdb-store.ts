@@ -21,10 +21,10 @@ import { AttributeSlots } from './attribute-slots.ts';
 import { BatchPreparer, type PreparedBatch, type PreparerState } from './batch-preparer.ts';
 import { dependencies, listOperations, listServices, operationStats } from './duckdb/aggregates.ts';
 import { findTraceCandidates } from './duckdb/candidates.ts';
-import { ReadConnection } from './duckdb/read-connection.ts';
+import { READ_CONNECTION_DISABLED_OPTIMIZERS, ReadConnection } from './duckdb/read-connection.ts';
 import { deleteSlice, nextSliceEnd, RetentionTimer } from './duckdb/retention.ts';
-import { type SearchContext, type StoredTimeRange, searchTraces } from './duckdb/search.ts';
-import { clampU64, columnsOf } from './duckdb/sql.ts';
+import { type SearchContext, type StoredTimeRange, summarizeTraces } from './duckdb/search.ts';
+import { clampU64, columnsOf, hexToBigInt } from './duckdb/sql.ts';
 import { listTagNames, listTagValues } from './duckdb/tags.ts';
 import {
   countTraces,
@@ -142,6 +142,8 @@ export class DuckDbSpanStore implements SpanStore {
     // The store checkpoints itself (`checkpointIfDue`, at the same WAL size), so that it knows
     // which write progress the database file holds without its WAL.
     config.checkpoint_threshold = '1TB';
+    // Reads run through cached prepared statements (read-connection.ts) while writes commit.
+    config.disabled_optimizers = READ_CONNECTION_DISABLED_OPTIMIZERS;
     const file = join(options.dataDir, 'ariadne.duckdb');
     let instance: DuckDBInstance;
     try {
@@ -304,8 +306,9 @@ export class DuckDbSpanStore implements SpanStore {
     return getTraces(this.traceReads, traceIds);
   }
 
-  searchTraces(query: TraceQuery): Promise<TraceSummary[]> {
-    return searchTraces(this.searchContext(), query, this.storedRange());
+  async summarizeTraces(traceIds: readonly string[]): Promise<Map<string, TraceSummary>> {
+    const ids = [...new Set(traceIds.filter((id) => /^[0-9a-f]{32}$/.test(id)))].map(hexToBigInt);
+    return new Map((await summarizeTraces(this.reads, ids)).map((s) => [s.traceId, s]));
   }
 
   findTraceCandidates(query: TraceCandidateQuery): Promise<TraceCandidate[]> {

@@ -10,6 +10,12 @@ describe('memory budget', () => {
     assert.equal(b.maxBatchSpans, 8_192);
     assert.equal(memoryBudget(64 * 1024 ** 2).maxBatchSpans, 2_500, 'a quarter of the pending spans');
   });
+  it('gives request bodies in flight and bodies waiting to be committed an eighth each, at least 16 MiB', () => {
+    const b = memoryBudget(512 * 1024 ** 2);
+    assert.equal(b.maxInflightBodyBytes, 64 * 1024 ** 2);
+    assert.equal(b.maxPendingLogBytes, 64 * 1024 ** 2);
+    assert.equal(memoryBudget(64 * 1024 ** 2).maxInflightBodyBytes, 16 * 1024 ** 2);
+  });
   it('keeps sane bounds for tiny and huge limits', () => {
     assert.equal(databaseMemoryLimit(1024 ** 2), '64MiB');
     assert.equal(memoryBudget(1024 ** 2).maxPendingSpans, 10_000);

@@ -2,8 +2,10 @@
  * How one memory limit (`ariadne serve --memory-limit`) is shared between the database and the
  * server's own buffers: DuckDB gets half (its buffer pool, sorts and joins spill to disk beyond
  * it), the spans accepted but not yet committed get a quarter (a decoded span with about twenty
- * attributes takes roughly 4 KiB of JavaScript heap), and the rest is left for Node itself
- * (request bodies, decoding, query results). It does not cap the V8 heap.
+ * attributes takes roughly 4 KiB of JavaScript heap), request bodies being received or decoded an
+ * eighth (ingest/admission.ts refuses beyond), the bodies the write queue keeps until they are
+ * committed an eighth at most, and Node itself (decoding, query results) what those leave. It does
+ * not cap the V8 heap.
  */
 
 /**
@@ -13,6 +15,9 @@
  * 4,096–8,192 spans ingest 72–76k spans/s, 16,384 about 70k, 50,000 about 68k.
  */
 export const DEFAULT_MAX_BATCH_SPANS = 8_192;
+
+/** The least of the body budgets: one default-sized largest request. */
+const MIN_BODY_BYTES = 16 * 1024 * 1024;
 
 /** Estimated JavaScript heap per decoded, pending span. */
 const BYTES_PER_PENDING_SPAN = 4096;
@@ -25,6 +30,10 @@ export interface MemoryBudget {
   readonly maxPendingSpans: number;
   /** Spans per store transaction. */
   readonly maxBatchSpans: number;
+  /** Bytes of request bodies being received or decoded at once (ingest/admission.ts). */
+  readonly maxInflightBodyBytes: number;
+  /** Bytes of acknowledged request bodies not yet committed (the write queue keeps them). */
+  readonly maxPendingLogBytes: number;
 }
 
 /** DuckDB's share of a total memory limit in bytes, as a DuckDB setting. */
@@ -39,6 +48,9 @@ export function memoryBudget(totalBytes: number): MemoryBudget {
     databaseMemoryLimit: databaseMemoryLimit(totalBytes),
     maxPendingSpans,
     maxBatchSpans: Math.min(DEFAULT_MAX_BATCH_SPANS, Math.ceil(maxPendingSpans / 4)),
+    // At least one largest request (16 MiB by default) fits, however small the limit.
+    maxInflightBodyBytes: Math.max(MIN_BODY_BYTES, Math.floor(totalBytes / 8)),
+    maxPendingLogBytes: Math.max(MIN_BODY_BYTES, Math.floor(totalBytes / 8)),
   };
 }
 

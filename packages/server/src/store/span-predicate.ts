@@ -1,5 +1,5 @@
 import type { AnyValue } from '@ariadne/core';
-import type { SpanPredicate, SpanValue, TagValue } from '../query/span-store.ts';
+import type { SpanCompareOp, SpanPredicate, SpanValue, TagValue } from '../query/span-store.ts';
 import { attributeKeyPrefix, encodeAttribute } from './attribute-codec.ts';
 
 /**
@@ -25,6 +25,8 @@ export function attributeEqualityTexts(key: string, value: SpanValue): string[] 
       const out = [text({ type: 'int', value })];
       const d = Number(value);
       if (BigInt(d) === value) out.push(text({ type: 'double', value: d }));
+      // -0 and 0 are equal numbers but distinct stored texts.
+      if (value === 0n) out.push(text({ type: 'double', value: -0 }));
       return out;
     }
     case 'number': {
@@ -35,6 +37,26 @@ export function attributeEqualityTexts(key: string, value: SpanValue): string[] 
       return out;
     }
   }
+}
+
+/**
+ * Resources whose `service.name` is not a non-empty string have their spans stored under the
+ * service `unknown_service` (core `serviceNameOf`), but TraceQL's `resource.service.name` reads
+ * the attribute itself: `""`, a number, a bool or an array there may meet `op value` where
+ * `unknown_service` does not. The stored resource attribute texts (attribute-codec.ts) of those
+ * that may: `texts` exactly (`""`, when `"" op value` holds), or starting with one of `prefixes`
+ * (arrays, for a string value; also ints, doubles and bools for another value). Maps and bytes
+ * are not searchable, so never listed: for a string value the `service` column stays exact but
+ * for resources holding an array there.
+ */
+export function oddServiceNameTexts(op: SpanCompareOp, value: SpanValue): { texts: string[]; prefixes: string[] } {
+  const prefix = attributeKeyPrefix('service.name');
+  // attribute-codec.ts stores an array as `j` and its OTLP JSON, `{"arrayValue":…}`.
+  const arrays = `${prefix}j{"arrayValue"`;
+  if (typeof value !== 'string') return { texts: [], prefixes: [`${prefix}i`, `${prefix}d`, `${prefix}b`, arrays] };
+  const emptyMeets =
+    op === '<=' || ((op === '=' || op === '>=') && value === '') || ((op === '!=' || op === '<') && value !== '');
+  return { texts: emptyMeets ? [`${prefix}s`] : [], prefixes: [arrays] };
 }
 
 /** The stored prefix of attribute `key` holding an array or map (JSON), which `=` may match. */
@@ -55,13 +77,34 @@ export function simplifyPredicate(p: SpanPredicate): SpanPredicate {
 }
 
 /**
- * Attribute equalities that every span meeting `p` satisfies (the comparisons of its top-level
- * `and`): what an attribute index can narrow a search with.
+ * Attribute equalities that every span meeting `p` satisfies: for each, the key and the values one
+ * of which it equals. The comparisons of its top-level `and`, and of an `or` whose every branch
+ * requires the same key (`(.code = "500" || .code = 500)`, as the search form writes a value that
+ * spells a number): what an attribute index can narrow a search with.
  */
-export function requiredEqualities(p: SpanPredicate): { key: string; value: SpanValue }[] {
+export function requiredEqualities(p: SpanPredicate): { key: string; values: SpanValue[] }[] {
   if (p.kind === 'compare')
-    return p.field.kind === 'attribute' && p.op === '=' ? [{ key: p.field.key, value: p.value }] : [];
+    return p.field.kind === 'attribute' && p.op === '=' ? [{ key: p.field.key, values: [p.value] }] : [];
   if (p.kind === 'and') return p.args.flatMap(requiredEqualities);
+  if (p.kind === 'or' && p.args.length > 0) {
+    const branches = p.args.map(requiredEqualities);
+    const out: { key: string; values: SpanValue[] }[] = [];
+    for (const { key } of branches[0]) {
+      if (out.some((e) => e.key === key)) continue;
+      const values: SpanValue[] = [];
+      for (const branch of branches) {
+        const own = branch.filter((e) => e.key === key);
+        if (own.length === 0) {
+          values.length = 0;
+          break;
+        }
+        // A branch requiring the key twice needs both: either one's values bound it.
+        values.push(...own[0].values);
+      }
+      if (values.length > 0) out.push({ key, values });
+    }
+    return out;
+  }
   return [];
 }
 

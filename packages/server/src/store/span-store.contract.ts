@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type KeyValue, type Span, type UnixNanos, unixNanos } from '@ariadne/core';
-import type { SpanCompareOp, SpanField, SpanPredicate, SpanStore, SpanValue } from '../query/span-store.ts';
+import { compileTraceQL, evaluateTraceQL, type KeyValue, type Span, type UnixNanos, unixNanos } from '@ariadne/core';
+import { searchFormSummaries } from '../query/form-search.ts';
+import type { SpanCompareOp, SpanField, SpanPredicate, SpanStore, SpanValue, TraceQuery } from '../query/span-store.ts';
+import { exactSpanPredicate } from '../query/traceql-plan.ts';
 
 /**
  * The contract every `SpanStore` must pass (hono runs one router suite against all its routers;
@@ -258,15 +260,36 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
     });
   });
 
-  describe('searchTraces', () => {
-    const ids = async (q: Parameters<SpanStore['searchTraces']>[0]) =>
-      (await store.searchTraces(q)).map((t) => t.traceId);
+  describe('the search form (run as TraceQL)', () => {
+    const ids = async (q: TraceQuery) => (await searchFormSummaries(store, q)).map((t) => t.traceId);
+
+    it('finds exactly the matching traces for a query on service, name, status and duration', async () => {
+      // The summaries-only search trusts these candidates without reading spans back.
+      const all = [rich.traceId, TRACE_A, TRACE_B, TRACE_C];
+      const spans = await store.getTraces(all);
+      for (const text of [
+        '{}',
+        '{ resource.service.name = "inventory" }',
+        '{ resource.service.name = "inventory" && name = "get_stock" }',
+        '{ name != "POST /orders" && status = error }',
+        '{ status != unset || name = "get_stock" }',
+        '{ status = unset && duration >= 300ms }',
+        '{ duration < 10ms || (resource.service.name = "frontend" && duration > 1ms) }',
+      ]) {
+        const query = compileTraceQL(text);
+        const predicate = exactSpanPredicate(query);
+        assert.ok(predicate !== undefined, text);
+        const found = await store.findTraceCandidates({ requirements: [{ predicate, minSpans: 1 }], limit: 100 });
+        const expected = all.filter((id) => evaluateTraceQL(query, spans.get(id) ?? []) !== undefined);
+        assert.deepEqual(found.map((c) => c.traceId).sort(), expected.sort(), text);
+      }
+    });
 
     it('finds everything, newest first, without a filter', async () => {
       assert.deepEqual(await ids({ limit: 10 }), [rich.traceId, TRACE_C, TRACE_B, TRACE_A]);
     });
     it('summarises each trace from all its spans', async () => {
-      const [a] = await store.searchTraces({ service: 'order', limit: 10 });
+      const [a] = await searchFormSummaries(store, { service: 'order', limit: 10 });
       assert.deepEqual(a, {
         traceId: TRACE_A,
         rootService: 'frontend',
@@ -277,7 +300,7 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
         errorCount: 1,
         services: ['frontend', 'inventory', 'order', 'payment'],
       });
-      const [c] = await store.searchTraces({ service: 'payment', operation: 'call_gateway', limit: 10 });
+      const [c] = await searchFormSummaries(store, { service: 'payment', operation: 'call_gateway', limit: 10 });
       assert.equal(c.rootName, 'call_gateway', 'a trace without a root reports its earliest span');
     });
     it('filters by service and operation on the same span', async () => {
@@ -568,8 +591,7 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
       startMs: 20 * DAY,
       durationMs: 50,
     });
-    const ids = async (q: Parameters<SpanStore['searchTraces']>[0]) =>
-      (await store.searchTraces(q)).map((t) => t.traceId);
+    const ids = async (q: TraceQuery) => (await searchFormSummaries(store, q)).map((t) => t.traceId);
     before(async () => {
       await store.writeSpans(far.slice(0, 15));
       await store.writeSpans(far.slice(15));
@@ -637,7 +659,7 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
         (await store.getTrace(SPLIT)).map((s) => s.spanId),
         ['5000000000000001', '5000000000000002'],
       );
-      const [summary] = await store.searchTraces({ service: 'split-child', limit: 10 });
+      const [summary] = await searchFormSummaries(store, { service: 'split-child', limit: 10 });
       assert.deepEqual(summary, {
         traceId: SPLIT,
         rootService: 'split-root',
@@ -726,7 +748,7 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
           ['e000000000000001', 2, 'shared-b'],
         ],
       );
-      const [summary] = await store.searchTraces({ service: 'shared-b', limit: 5 });
+      const [summary] = await searchFormSummaries(store, { service: 'shared-b', limit: 5 });
       assert.equal(summary.spanCount, 2);
     });
   });

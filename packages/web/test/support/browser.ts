@@ -67,6 +67,8 @@ export async function startTestServer(store: 'embedded' | 'clickhouse' = 'embedd
     otlpHttpPort: 0,
     otlpGrpcPort: 0,
     webRoot: WEB_DIST,
+    // The tests send spans and show them at once.
+    readConsistency: 'read-your-writes',
   });
   return {
     apiUrl: s.apiUrl,

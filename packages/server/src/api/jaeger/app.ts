@@ -1,6 +1,8 @@
 import { TraceQLError, type UnixNanos, unixNanos } from '@ariadne/core';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { TlsKeyPair } from '../../auth/tls.ts';
 import { type Logger, silentLogger } from '../../logger.ts';
+import { type ApiMetrics, recordRequests, timedReader } from '../../metrics.ts';
 import { NotYetCommittedError, type SpanReader } from '../../query/span-store.ts';
 import { JaegerApiError, type JaegerRouteContext, sendJson } from './http.ts';
 import { JaegerParamError } from './params.ts';
@@ -29,6 +31,13 @@ export interface JaegerApiDependencies {
   readonly now?: () => UnixNanos;
   /** Largest `POST /api/transform` body (default 16 MiB). */
   readonly maxBodyBytes?: number;
+  /** Certificate and key: the API speaks HTTPS (`--tls-cert`, `--tls-key`). */
+  readonly https?: TlsKeyPair;
+  /**
+   * Where request durations (protocol `jaeger`) and store query durations are recorded, as for
+   * `/api/v1` (default: nowhere).
+   */
+  readonly metrics?: ApiMetrics;
 }
 
 /** The one table from errors to HTTP statuses. */
@@ -63,9 +72,12 @@ export function buildJaegerApp(deps: JaegerApiDependencies): FastifyInstance {
     // Service names and trace ids come in the path; Jaeger does not limit their length.
     routerOptions: { maxParamLength: 4096 },
     bodyLimit: deps.maxBodyBytes ?? 16 * 1024 * 1024,
+    ...(deps.https && { https: deps.https }),
   }) as unknown as FastifyInstance;
+  const { metrics } = deps;
+  if (metrics) recordRequests(app, metrics, 'jaeger');
   const context: JaegerRouteContext = {
-    reader: deps.reader,
+    reader: metrics ? timedReader(deps.reader, metrics) : deps.reader,
     now: deps.now ?? (() => unixNanos(BigInt(Date.now()) * 1_000_000n)),
   };
 

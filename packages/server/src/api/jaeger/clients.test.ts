@@ -1,30 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { context, type Span as OtelSpan, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { type RunningServer, startServer } from '../../main.ts';
+import {
+  type CompatTestServer,
+  describeOnEachStore,
+  otlpTracerProviders,
+  startCompatServer,
+} from '../../testdata/compat-server.ts';
 
 /**
- * The Jaeger UI and Grafana's Jaeger data source against a real `ariadne serve`: spans sent by
- * OpenTelemetry's OTLP/HTTP exporter, then the exact request URLs those clients build (written
- * out as they put them on the wire: parameter order, encoding, empty parameters and all),
- * their responses checked field by field against the shapes the clients decode (Jaeger's
- * `uimodel`, Grafana's `pkg/tsdb/jaeger/types`, jaeger-ui's api_v3 zod schemas).
+ * The Jaeger UI and Grafana's Jaeger data source against a real `ariadne serve`, on the embedded
+ * store and on ClickHouse: spans sent by OpenTelemetry's OTLP/HTTP exporter, then the exact
+ * request URLs those clients build (written out as they put them on the wire: parameter order,
+ * encoding, empty parameters and all), their responses checked field by field against the shapes
+ * the clients decode (Jaeger's `uimodel`, Grafana's `pkg/tsdb/jaeger/types`, jaeger-ui's api_v3
+ * zod schemas).
  */
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 interface Sent {
   traceId: string;
@@ -38,12 +29,10 @@ interface Sent {
 /** A checkout trace from two services: a server span, and a failing client span with an event and a link. */
 async function sendTrace(url: string): Promise<Sent> {
   const fromMicros = Date.now() * 1000 - 1_000_000;
-  const providers = ['checkout', 'payments'].map(
-    (service) =>
-      new BasicTracerProvider({
-        resource: resourceFromAttributes({ 'service.name': service, 'host.name': 'box-7' }),
-        spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${url}/v1/traces` }))],
-      }),
+  const { providers, flush } = otlpTracerProviders(
+    url,
+    ['checkout', 'payments'].map((service) => ({ 'service.name': service, 'host.name': 'box-7' })),
+    'json',
   );
   const [checkout, payments] = providers.map((p) => p.getTracer('shop', '2.0.1'));
   const sent = { traceId: '', rootId: '', childId: '' };
@@ -66,10 +55,7 @@ async function sendTrace(url: string): Promise<Sent> {
     child.end();
     root.end();
   });
-  for (const p of providers) {
-    await p.forceFlush();
-    await p.shutdown();
-  }
+  await flush();
   return { ...sent, fromMicros, toMicros: Date.now() * 1000 + 1_000_000 };
 }
 
@@ -169,28 +155,18 @@ function assertTraceShape(value: unknown): asserts value is JaegerTraceJson {
 
 const tagsOf = (list: { key: string; value: unknown }[]) => Object.fromEntries(list.map((t) => [t.key, t.value]));
 
-describe('Jaeger UI and Grafana against ariadne serve', () => {
-  let dir: string;
-  let server: RunningServer;
+describeOnEachStore('Jaeger UI and Grafana against ariadne serve', (store) => {
+  let server: CompatTestServer;
   let jaeger: string;
   let sent: Sent;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ariadne-jaeger-clients-'));
-    server = await startServer({
-      dataDir: dir,
-      host: '127.0.0.1',
-      apiPort: 0,
-      otlpHttpPort: 0,
-      otlpGrpcPort: 0,
-      jaegerPort: await freePort(),
-    });
-    jaeger = server.compatUrls.jaeger;
-    sent = await sendTrace(server.otlpHttpUrl);
+    server = await startCompatServer(store);
+    jaeger = server.jaeger;
+    sent = await sendTrace(server.server.otlpHttpUrl);
   });
   after(async () => {
     await server?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** GETs a path exactly as given (no re-encoding) and returns status, content type and body. */

@@ -37,8 +37,8 @@ export interface JaegerSearch {
   readonly limit: number;
 }
 
-/** A TraceQL string literal (Go escapes). */
-function quote(text: string): string {
+/** A TraceQL string literal (Go escapes): any text, quoted for a query. */
+export function quote(text: string): string {
   let out = '"';
   for (const ch of text) {
     const code = ch.codePointAt(0)!;

@@ -1,6 +1,8 @@
 import { tempoTraceByIdV2Json, tempoTraceV1Json } from '@ariadne/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import type { TlsKeyPair } from '../../auth/tls.ts';
 import { type Logger, silentLogger } from '../../logger.ts';
+import { type ApiMetrics, recordRequests, timedReader } from '../../metrics.ts';
 import { NotYetCommittedError, type SpanReader, type TimeRange } from '../../query/span-store.ts';
 import {
   MAX_UINT32,
@@ -12,7 +14,7 @@ import {
   TempoRequestError,
 } from './tempo-params.ts';
 import { encodeTempoTrace, encodeTraceByIdResponse } from './tempo-proto.ts';
-import { parseTempoSearch, runTempoSearch } from './tempo-search.ts';
+import { compileTempoTraceQL, parseTempoSearch, runTempoSearch } from './tempo-search.ts';
 import {
   listScopedTagNames,
   listTagNamesV1,
@@ -29,6 +31,13 @@ export interface TempoApiDependencies {
   readonly reader: SpanReader;
   /** Where failures are logged, with their cause (default: nowhere). */
   readonly logger?: Logger;
+  /** Certificate and key: the API speaks HTTPS (`--tls-cert`, `--tls-key`). */
+  readonly https?: TlsKeyPair;
+  /**
+   * Where request durations (protocol `tempo`) and store query durations are recorded, as for
+   * `/api/v1` (default: nowhere).
+   */
+  readonly metrics?: ApiMetrics;
 }
 
 /**
@@ -60,8 +69,11 @@ export function buildTempoApp(deps: TempoApiDependencies): FastifyInstance {
     // Go's `url.Values.Get`: the first value of a repeated parameter; attribute names in
     // `/api/v2/search/tag/{tag}/values` longer than the router's default of 100 characters.
     routerOptions: { querystringParser: firstValues, maxParamLength: 4096 },
+    ...(deps.https && { https: deps.https }),
   }) as unknown as FastifyInstance;
-  const { reader } = deps;
+  const { metrics } = deps;
+  if (metrics) recordRequests(app, metrics, 'tempo');
+  const reader = metrics ? timedReader(deps.reader, metrics) : deps.reader;
 
   app.setErrorHandler((error: FastifyError | TempoRequestError | NotYetCommittedError, request, reply) => {
     if (error instanceof TempoRequestError) return text(reply, 400, error.message);
@@ -127,10 +139,13 @@ export function buildTempoApp(deps: TempoApiDependencies): FastifyInstance {
   app.get<{ Querystring: Query }>('/api/v2/search/tags', async (request) => {
     const q = checkParams(request.query, TAG_PARAMS);
     const scope = parseTagScope(q.scope);
-    // A query narrows Tempo's names to those on matching spans; the store lists names by scope
-    // only, so a valid q is checked and the (larger) unfiltered list returned.
-    tagValuesWhere(q.q);
-    return { scopes: await listScopedTagNames(reader, scope, tagRange(q), tagLimit(q)), metrics: {} };
+    // A query narrows the names to those on the spans it matches, as Tempo's do; one that
+    // requires nothing of a span (`{}`) lists them all, straight from the store.
+    const matching =
+      q.q !== undefined && tagValuesWhere(q.q) !== undefined
+        ? { query: compileTempoTraceQL(q.q), source: q.q }
+        : undefined;
+    return { scopes: await listScopedTagNames(reader, scope, tagRange(q), tagLimit(q), matching), metrics: {} };
   });
 
   app.get<{ Params: { '*': string }; Querystring: Query }>('/api/search/tag/*', async (request) => {

@@ -1,33 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { type RunningServer, startServer } from '../../main.ts';
+import {
+  type CompatTestServer,
+  describeOnEachStore,
+  otlpTracerProviders,
+  startCompatServer,
+} from '../../testdata/compat-server.ts';
 import { decodeUpstream } from './test-support.ts';
 
 /**
- * Grafana's Tempo data source against a running `ariadne serve`: spans sent by the OpenTelemetry
- * JS SDK's OTLP exporter, then the exact requests Grafana builds (spec compat-apis.md §2.1:
- * pkg/tsdb/tempo/{trace.go,search.go}, language_provider.ts) replayed on the Tempo port. Protobuf
- * answers are decoded with Tempo's own .proto files; JSON answers are checked against the struct
- * Grafana decodes search results into (Go's encoding/json fails the whole response on a type it
- * does not expect).
+ * Grafana's Tempo data source against a running `ariadne serve`, on the embedded store and on
+ * ClickHouse: spans sent by the OpenTelemetry JS SDK's OTLP exporter, then the exact requests
+ * Grafana builds (spec compat-apis.md §2.1: pkg/tsdb/tempo/{trace.go,search.go},
+ * language_provider.ts) replayed on the Tempo port. Protobuf answers are decoded with Tempo's own
+ * .proto files; JSON answers are checked against the struct Grafana decodes search results into
+ * (Go's encoding/json fails the whole response on a type it does not expect).
  */
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Go's `url.QueryEscape`, which `url.Values.Encode` uses: only A-Z a-z 0-9 - _ . ~ stay. */
 function goQueryEscape(text: string): string {
@@ -140,13 +129,14 @@ interface Sent {
 
 /** Sends one trace through two services with the OTLP/protobuf exporter, as instrumented apps do. */
 async function sendTrace(otlpUrl: string): Promise<Sent> {
-  const provider = (service: string) =>
-    new BasicTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': service, 'deployment.environment': 'test' }),
-      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${otlpUrl}/v1/traces` }))],
-    });
-  const frontend = provider('frontend');
-  const payments = provider('payments');
+  const {
+    providers: [frontend, payments],
+    flush,
+  } = otlpTracerProviders(
+    otlpUrl,
+    ['frontend', 'payments'].map((service) => ({ 'service.name': service, 'deployment.environment': 'test' })),
+    'protobuf',
+  );
   const sent: Sent = { traceId: '', rootId: '', checkoutId: '', paymentId: '' };
   const root = frontend.getTracer('web', '1.0.0').startSpan('GET /api/checkout', {
     kind: SpanKind.SERVER,
@@ -174,40 +164,27 @@ async function sendTrace(otlpUrl: string): Promise<Sent> {
   checkout.end();
   root.setStatus({ code: SpanStatusCode.ERROR });
   root.end();
-  for (const p of [payments, frontend]) {
-    await p.forceFlush();
-    await p.shutdown();
-  }
+  await flush();
   return sent;
 }
 
-describe("Grafana's Tempo data source against ariadne serve", () => {
-  let dir: string;
-  let server: RunningServer;
+describeOnEachStore("Grafana's Tempo data source against ariadne serve", (store) => {
+  let server: CompatTestServer;
   let tempo: string;
   let sent: Sent;
   let from: number;
   let to: number;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ariadne-tempo-grafana-'));
-    server = await startServer({
-      dataDir: dir,
-      host: '127.0.0.1',
-      apiPort: 0,
-      otlpHttpPort: 0,
-      otlpGrpcPort: 0,
-      tempoPort: await freePort(),
-    });
-    tempo = server.compatUrls.tempo;
+    server = await startCompatServer(store);
+    tempo = server.tempo;
     from = Math.floor(Date.now() / 1000) - 3600;
-    sent = await sendTrace(server.otlpHttpUrl);
+    sent = await sendTrace(server.server.otlpHttpUrl);
     // Grafana sends the dashboard range in whole seconds (TimeRange.To.Unix() truncates).
     to = Math.floor(Date.now() / 1000);
   });
   after(async () => {
     await server?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const get = (path: string, accept?: string) => fetch(`${tempo}${path}`, { headers: accept ? { accept } : {} });
@@ -372,6 +349,23 @@ describe("Grafana's Tempo data source against ariadne serve", () => {
     assert.ok(scope('span').includes('http.method'));
     assert.ok(scope('span').includes('payment.amount'));
     assert.ok(['status', 'name', 'kind', 'duration', 'traceDuration'].every((t) => scope('intrinsic').includes(t)));
+
+    // With the query so far, only the names on the spans it matches, as Tempo narrows them.
+    const narrowed = (await (
+      await get(`/api/v2/search/tags?${goValuesEncode({ limit: '5000', q: '{resource.service.name="payments"}' })}`)
+    ).json()) as { scopes: { name: string; tags: string[] }[] };
+    assert.deepEqual(
+      narrowed.scopes.map((s) => [s.name, s.name === 'intrinsic' ? s.tags.includes('status') : s.tags]),
+      [
+        ['resource', ['deployment.environment', 'service.name']],
+        ['span', ['payment.amount', 'payment.retry']],
+        ['intrinsic', true],
+      ],
+    );
+    const unmatched = (await (
+      await get(`/api/v2/search/tags?${goValuesEncode({ scope: 'span', q: '{span.http.method="DELETE"}' })}`)
+    ).json()) as { scopes: unknown[] };
+    assert.deepEqual(unmatched.scopes, []);
 
     // The tag is encodeURIComponent'ed twice by Grafana and decoded once by its proxy.
     const values = async (tag: string, q?: string) => {

@@ -7,10 +7,12 @@ import {
   TEMPO_STATUS_VALUES,
   type TempoTagValueJson,
   TraceQLError,
+  type TraceQLQuery,
   tempoTagValue,
   tempoTagValueText,
 } from '@ariadne/core';
 import type { SpanField, SpanPredicate, SpanReader, TagScope, TimeRange } from '../../query/span-store.ts';
+import { listTagNamesMatching } from '../../query/tags.ts';
 import { planTraceQL } from '../../query/traceql-plan.ts';
 import { shown, TempoRequestError } from './tempo-params.ts';
 import { compileTempoTraceQL } from './tempo-search.ts';
@@ -38,23 +40,36 @@ export interface TagScopeNames {
   readonly tags: readonly string[];
 }
 
+/** A `q` narrowing tag names: the compiled query, and its text for error positions. */
+export interface TagNamesQuery {
+  readonly query: TraceQLQuery;
+  readonly source: string;
+}
+
 /**
  * Tag names by scope: `resource` and `span` from the store (names seen in the window, at most
- * `limit` each), `intrinsic` from Tempo's fixed list; all three for no scope (or `none`). Event,
- * link, instrumentation and trace scopes have no names Ariadne lists. Scopes without names are
- * left out, as Tempo leaves them out.
+ * `limit` each), `intrinsic` from Tempo's fixed list; all three for no scope (or `none`). With
+ * `matching` (`/api/v2/search/tags?q=`), the resource and span names are only those on spans the
+ * query matches, as Tempo narrows them (query/tags.ts's `listTagNamesMatching`: a bounded search,
+ * since the store lists names by scope only). Event, link, instrumentation and trace scopes have
+ * no names Ariadne lists. Scopes without names are left out, as Tempo leaves them out.
  */
 export async function listScopedTagNames(
   reader: SpanReader,
   scope: string,
   range: TimeRange,
   limit: number,
+  matching?: TagNamesQuery,
 ): Promise<TagScopeNames[]> {
   const all = scope === '' || scope === 'none';
   const out: TagScopeNames[] = [];
-  for (const s of ['resource', 'span'] as const satisfies readonly TagScope[]) {
-    if (!all && scope !== s) continue;
-    const tags = await reader.listTagNames(s, range, limit);
+  const wanted = (['resource', 'span'] as const satisfies readonly TagScope[]).filter((s) => all || scope === s);
+  const narrowed =
+    matching && wanted.length > 0
+      ? await listTagNamesMatching(reader, matching.query, { ...range, limit, source: matching.source })
+      : undefined;
+  for (const s of wanted) {
+    const tags = narrowed ? narrowed[s] : await reader.listTagNames(s, range, limit);
     if (tags.length > 0) out.push({ name: s, tags });
   }
   if (all || scope === 'intrinsic') out.push({ name: 'intrinsic', tags: TEMPO_INTRINSIC_TAGS });

@@ -338,3 +338,92 @@ describe('Zipkin API', () => {
     assert.equal((await app.inject({ method: 'POST', url: '/api/v2/spans', payload: '[]' })).statusCode, 404);
   });
 });
+
+/**
+ * zipkin-lens's remote service list and search on spans sent over OTLP: their remote endpoint is
+ * named by `server.address` (or `db.name`, …) far more often than by `peer.service`, and a name
+ * the list offers must find the traces it came from (found checking zipkin-lens against Ariadne).
+ */
+describe('Zipkin API: remote services of OTLP spans', () => {
+  const TRACE = '5b8efff798038103d269b633813fc60c';
+  let dir: string;
+  let store: DuckDbSpanStore;
+  let app: FastifyInstance;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ariadne-zipkin-remote-'));
+    store = await DuckDbSpanStore.open({ dataDir: dir });
+    const start = BigInt(T) * 1000n;
+    const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+    const span = (id: string, kind: number, name: string, attributes: ReturnType<typeof str>[]) => ({
+      traceId: TRACE,
+      spanId: `eee19b7ec3c1b17${id}`,
+      ...(id !== '0' && { parentSpanId: 'eee19b7ec3c1b170' }),
+      name,
+      kind,
+      startTimeUnixNano: String(start + BigInt(id) * 1_000_000n),
+      endTimeUnixNano: String(start + BigInt(id) * 1_000_000n + 500_000n),
+      attributes,
+    });
+    await store.writeSpans(
+      spansFromOtlpJson({
+        resourceSpans: [
+          {
+            resource: { attributes: [str('service.name', 'cart')] },
+            scopeSpans: [
+              {
+                spans: [
+                  span('0', 2, 'GET /cart', [str('server.address', 'cart.example.com')]), // SERVER: not a remote
+                  span('1', 3, 'SELECT carts', [str('db.system', 'postgresql'), str('server.address', 'db.internal')]),
+                  span('2', 4, 'publish', [str('net.peer.name', 'broker.internal')]),
+                  span('3', 3, 'GET /price', [
+                    str('peer.service', 'pricing'),
+                    str('server.address', 'pricing.internal'),
+                  ]),
+                  span('4', 1, 'compute', [str('server.address', 'not-a-call')]), // INTERNAL
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    app = buildZipkinApp({ reader: store, nowMillis: () => NOW_MS });
+  });
+  after(async () => {
+    await app.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const json = async (url: string) => {
+    const r = await app.inject({ method: 'GET', url });
+    assert.equal(r.statusCode, 200, `${url}: ${r.body}`);
+    return r.json();
+  };
+
+  it('lists the names the spans’ remote endpoints show, and finds the trace by each', async () => {
+    const spans = (await json(`/api/v2/trace/${TRACE}`)) as ZipkinSpan[];
+    const shown = spans.flatMap((s) => (s.remoteEndpoint?.serviceName ? [s.remoteEndpoint.serviceName] : []));
+    assert.deepEqual(shown.sort(), ['broker.internal', 'db.internal', 'pricing']);
+
+    const listed = (await json('/zipkin/api/v2/remoteServices?serviceName=cart')) as string[];
+    // Every name a remote endpoint shows; `pricing.internal` too, from the span named `pricing`.
+    assert.deepEqual(listed, ['broker.internal', 'db.internal', 'pricing', 'pricing.internal']);
+    for (const name of listed) {
+      const traces = (await json(
+        `/zipkin/api/v2/traces?${new URLSearchParams({ serviceName: 'cart', remoteServiceName: name })}`,
+      )) as ZipkinSpan[][];
+      assert.deepEqual(
+        traces.map((t) => t[0].traceId),
+        [TRACE],
+        name,
+      );
+    }
+    // A SERVER's or INTERNAL span's host is not a remote service.
+    for (const name of ['cart.example.com', 'not-a-call']) {
+      assert.deepEqual(await json(`/api/v2/traces?serviceName=cart&remoteServiceName=${name}`), [], name);
+    }
+    assert.deepEqual(await json('/api/v2/remoteServices?serviceName=pricing'), []);
+  });
+});

@@ -1,7 +1,9 @@
 import { compileTraceQL, spansToZipkin, TraceQLError, ZIPKIN_FIELD_ATTRIBUTES } from '@ariadne/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import type { TlsKeyPair } from '../../auth/tls.ts';
 import { type Logger, silentLogger } from '../../logger.ts';
-import { NotYetCommittedError, type SpanReader, type TagValue } from '../../query/span-store.ts';
+import { type ApiMetrics, recordRequests, timedReader } from '../../metrics.ts';
+import { NotYetCommittedError, type SpanPredicate, type SpanReader, type TagValue } from '../../query/span-store.ts';
 import { searchTraceQL } from '../../query/traceql-search.ts';
 import {
   DEFAULT_LOOKBACK_MS,
@@ -9,6 +11,7 @@ import {
   parseLong,
   parseTraceQuery,
   parseZipkinTraceId,
+  REMOTE_NAME_ATTRIBUTES,
   ZipkinRequestError,
   zipkinTraceQL,
 } from './zipkin-params.ts';
@@ -32,10 +35,21 @@ export interface ZipkinApiDependencies {
    * tag keys seen on spans and resources within the lookback.
    */
   readonly autocompleteKeys?: readonly string[];
+  /** Certificate and key: the API speaks HTTPS (`--tls-cert`, `--tls-key`). */
+  readonly https?: TlsKeyPair;
+  /**
+   * Where request durations (protocol `zipkin, reads and ingest alike`) and store query durations are recorded, as for
+   * `/api/v1` (default: nowhere).
+   */
+  readonly metrics?: ApiMetrics;
 }
 
 /** The lists (names, keys, values) answered at most. */
 const NAMES_LIMIT = 1000;
+
+/** OTLP's span kinds CLIENT and PRODUCER. */
+const CLIENT = 3n;
+const PRODUCER = 4n;
 
 /** What zipkin-lens reads from `/zipkin/config.json` before anything else (as Zipkin's defaults). */
 const LENS_CONFIG = {
@@ -69,8 +83,12 @@ export function buildZipkinApp(deps: ZipkinApiDependencies): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // Armeria's `@Param`: the first value of a repeated parameter.
     routerOptions: { querystringParser: firstValues },
+    ...(deps.https && { https: deps.https }),
   }) as unknown as FastifyInstance;
-  const { reader } = deps;
+  const { metrics } = deps;
+  const reader = metrics ? timedReader(deps.reader, metrics) : deps.reader;
+  // The collector's POST and the span names' GET share `/api/v2/spans`: the method tells them apart.
+  if (metrics) recordRequests(app, metrics, 'zipkin', { methodInRoute: true });
   const nowMillis = deps.nowMillis ?? Date.now;
   const lookbackMillis = deps.lookbackMillis ?? DEFAULT_LOOKBACK_MS;
   const recent = () => millisWindow(nowMillis(), lookbackMillis);
@@ -122,13 +140,36 @@ export function buildZipkinApp(deps: ZipkinApiDependencies): FastifyInstance {
     app.get<{ Querystring: Query }>(`${prefix}/remoteServices`, async (request, reply) => {
       const service = required(request.query, 'serviceName');
       if (service === '') return names(reply, []);
-      const values = await reader.listTagValues({
-        field: { kind: 'attribute', scope: 'span', key: 'peer.service' },
-        where: { kind: 'compare', field: { kind: 'service' }, op: '=', value: service },
-        ...recent(),
-        limit: NAMES_LIMIT,
-      });
-      return names(reply, texts(values));
+      // What the service's spans show as remote endpoint names, as `remoteServiceName` searches
+      // them: `peer.service`, and the host names of CLIENT and PRODUCER spans.
+      const range = recent();
+      const ofService: SpanPredicate = { kind: 'compare', field: { kind: 'service' }, op: '=', value: service };
+      const calls: SpanPredicate = {
+        kind: 'and',
+        args: [
+          ofService,
+          {
+            kind: 'or',
+            args: [CLIENT, PRODUCER].map((kind) => ({
+              kind: 'compare',
+              field: { kind: 'kind' },
+              op: '=',
+              value: kind,
+            })),
+          },
+        ],
+      };
+      const lists = await Promise.all(
+        ['peer.service', ...REMOTE_NAME_ATTRIBUTES].map((key) =>
+          reader.listTagValues({
+            field: { kind: 'attribute', scope: 'span', key },
+            where: key === 'peer.service' ? ofService : calls,
+            ...range,
+            limit: NAMES_LIMIT,
+          }),
+        ),
+      );
+      return names(reply, texts(lists.flat()).slice(0, NAMES_LIMIT));
     });
 
     app.get<{ Querystring: Query }>(`${prefix}/traces`, async (request, reply) => {

@@ -79,7 +79,10 @@ describe('Zipkin searches as TraceQL', () => {
       text,
       [
         '{ resource.service.name = "api" && name = "get" }',
-        '{ resource.service.name = "api" && span."peer.service" = "db" }',
+        '{ resource.service.name = "api" && (span."peer.service" = "db" || ((kind = client || kind = producer) && ' +
+          '(span."server.address" = "db" || span."net.peer.name" = "db" || span."server.socket.domain" = "db" || ' +
+          'span."net.sock.peer.name" = "db" || span."peer.hostname" = "db" || span."peer.address" = "db" || ' +
+          'span."db.name" = "db"))) }',
         '{ resource.service.name = "api" && (event:name = "retried" || ."retried" != nil) }',
         '{ resource.service.name = "api" && (."http.status_code" = "500" || ."http.status_code" = 500) }',
         '{ resource.service.name = "api" && ."\\"quoted\\"" = "a\\\\b" }',

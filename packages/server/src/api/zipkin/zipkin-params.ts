@@ -1,4 +1,4 @@
-import { type UnixNanos, unixNanos, zipkinTraceId } from '@ariadne/core';
+import { type UnixNanos, unixNanos, ZIPKIN_REMOTE_NAME_ATTRIBUTES, zipkinTraceId } from '@ariadne/core';
 
 /**
  * Zipkin's query parameters, checked and translated as Zipkin's `QueryRequest` and
@@ -161,6 +161,22 @@ function annotationCondition(term: AnnotationTerm): string {
   return `(${options.join(' || ')})`;
 }
 
+/** Where a span's remote endpoint name comes from besides `peer.service` (core's mapping's keys). */
+export const REMOTE_NAME_ATTRIBUTES: readonly string[] = ZIPKIN_REMOTE_NAME_ATTRIBUTES;
+
+/**
+ * The span condition of `remoteServiceName`: `peer.service` (where a Zipkin remote endpoint's name
+ * is kept) is `name`, or a CLIENT or PRODUCER span has `name` in one of `REMOTE_NAME_ATTRIBUTES`,
+ * so that a name `/remoteServices` lists finds the spans it was listed for. Looser than the
+ * mapping, which takes the first of these present: a span with `peer.service` "cart" and
+ * `server.address` "cart.internal" is found by both names.
+ */
+export function remoteNameCondition(name: string): string {
+  const value = literal(name);
+  const host = REMOTE_NAME_ATTRIBUTES.map((key) => `span."${key}" = ${value}`).join(' || ');
+  return `(span."peer.service" = ${value} || ((kind = client || kind = producer) && (${host})))`;
+}
+
 /**
  * The TraceQL query that finds what a Zipkin search asks for: one spanset per condition, each
  * also on the queried service, joined with `&&`. As in Zipkin, the conditions may be met by
@@ -171,13 +187,12 @@ function annotationCondition(term: AnnotationTerm): string {
  *   && { resource.service.name = "api" && (event:name = "retried" || ."retried" != nil) }
  *   && { resource.service.name = "api" && (."http.status_code" = "500" || ."http.status_code" = 500) }
  * ```
- * `remoteServiceName` matches `peer.service`, where Zipkin's remote endpoint name is kept.
+ * `remoteServiceName` matches what a remote endpoint's name is read from (`remoteNameCondition`).
  */
 export function zipkinTraceQL(query: ZipkinTraceQuery): string {
   const conditions: string[] = [];
   if (query.spanName !== undefined) conditions.push(`name = ${literal(query.spanName)}`);
-  if (query.remoteServiceName !== undefined)
-    conditions.push(`span."peer.service" = ${literal(query.remoteServiceName)}`);
+  if (query.remoteServiceName !== undefined) conditions.push(remoteNameCondition(query.remoteServiceName));
   for (const term of query.annotationQuery) conditions.push(annotationCondition(term));
   if (query.minDurationMicros !== undefined) {
     const max = query.maxDurationMicros === undefined ? '' : ` && duration <= ${query.maxDurationMicros}us`;

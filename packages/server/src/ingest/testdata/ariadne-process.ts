@@ -27,6 +27,8 @@ export function spawnServe(dataDir: string, args: readonly string[] = []): Serve
   // servers running side by side.
   for (const flag of ['--zipkin-port', '--jaeger-port', '--tempo-port'])
     if (!args.includes(flag)) ports.push(flag, '0');
+  // The suites send spans and read them back at once.
+  if (!args.includes('--read-consistency')) ports.push('--read-consistency', 'read-your-writes');
   return spawnWatched([BIN, 'serve', '--data', dataDir, ...ports, ...args]);
 }
 

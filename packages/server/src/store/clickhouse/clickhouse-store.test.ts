@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Span, unixNanos } from '@ariadne/core';
 import { silentLogger } from '../../logger.ts';
+import { searchFormSummaries } from '../../query/form-search.ts';
 import { capturingLogger } from '../../testdata/capture-log.ts';
 import { attributeFilterCandidates } from '../attribute-codec.ts';
 import { hashAttribute } from '../attribute-index.ts';
@@ -16,6 +17,7 @@ import {
   startClickHouse,
   startClickHouseCluster,
 } from '../testdata/clickhouse-server.ts';
+import { runTraceQLContract } from '../traceql.contract.ts';
 import { ClickHouseSpanStore } from './clickhouse-store.ts';
 import { type ClickHouseExecutor, HttpExecutor } from './executor.ts';
 import { sqlString } from './sql.ts';
@@ -47,6 +49,9 @@ describe('ClickHouse store on chdb (ClickHouse 26.x embedded)', {
     },
     reopen: async () => ClickHouseSpanStore.open({ executor: executor(), database, logger: silentLogger }),
   });
+  runTraceQLContract(() =>
+    ClickHouseSpanStore.open({ executor: executor(), database: freshDatabase(), logger: silentLogger }),
+  );
 
   it('reads back every escaped literal exactly', async () => {
     await assertLiteralsRoundTrip(keeper);
@@ -87,6 +92,9 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
     reopen: async () =>
       ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database, logger: silentLogger }),
   });
+  runTraceQLContract(() =>
+    ClickHouseSpanStore.open({ executor: httpExecutor(server.url), database: freshDatabase(), logger: silentLogger }),
+  );
 
   it('reads back every escaped literal exactly', async () => {
     const executor = httpExecutor(server.url);
@@ -185,7 +193,7 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
       assert.deepEqual(await prefixes('order.id', 'ORD-1'), ['11111111']);
       assert.deepEqual(await covered('tier', 'gold'), [0]);
       assert.deepEqual(await prefixes('tier', 'gold'), []);
-      const found = await store.searchTraces({ attributes: [{ key: 'order.id', value: 'ORD-2' }], limit: 10 });
+      const found = await searchFormSummaries(store, { attributes: [{ key: 'order.id', value: 'ORD-2' }], limit: 10 });
       assert.deepEqual(
         found.map((t) => t.traceId),
         [t2],
@@ -263,7 +271,7 @@ describe('ClickHouse store on clickhouse-server (a real server over HTTP)', {
       assert.equal((await store.getTrace('b'.repeat(32))).length, 1, 'the day the cutoff falls in stays');
       assert.equal((await store.getTrace('c'.repeat(32))).length, 1);
       assert.deepEqual(
-        (await store.searchTraces({ limit: 10 })).map((t) => t.traceId[0]),
+        (await searchFormSummaries(store, { limit: 10 })).map((t) => t.traceId[0]),
         ['c', 'b'],
       );
     } finally {
@@ -302,6 +310,14 @@ describe('ClickHouse store on a two-shard cluster', { skip: serverMissing && !in
         logger: silentLogger,
       }),
   });
+  runTraceQLContract(() =>
+    ClickHouseSpanStore.open({
+      executor: httpExecutor(cluster.shards[1].url),
+      database: freshDatabase(),
+      cluster: cluster.name,
+      logger: silentLogger,
+    }),
+  );
 
   it('keeps each trace on one shard, and spreads traces over both', async () => {
     const executor = httpExecutor(cluster.shards[0].url);

@@ -1,4 +1,4 @@
-import { type Span, unixNanos } from '@ariadne/core';
+import { type Span, UNKNOWN_SERVICE, unixNanos } from '@ariadne/core';
 import { type Logger, silentLogger } from '../../logger.ts';
 import type {
   DependencyEdge,
@@ -14,27 +14,21 @@ import type {
   TimeRange,
   TraceCandidate,
   TraceCandidateQuery,
-  TraceQuery,
   TraceSummary,
   WriteProgress,
 } from '../../query/span-store.ts';
-import {
-  attributeFilterCandidates,
-  attributeKeyPrefix,
-  decodeAttribute,
-  decodeAttributeKey,
-} from '../attribute-codec.ts';
+import { attributeKeyPrefix, decodeAttribute, decodeAttributeKey } from '../attribute-codec.ts';
 import { hashAttribute, minuteOf, minutesToRanges } from '../attribute-index.ts';
 import {
   attributeEqualityTexts,
   isSearchableValue,
   jsonValuePrefix,
+  oddServiceNameTexts,
   requiredEqualities,
   simplifyPredicate,
   tagValuesOf,
 } from '../span-predicate.ts';
 import { resourceFromBody } from '../span-text.ts';
-import { spanMatcher } from '../trace-query-match.ts';
 import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
 import {
   ATTR_INDEX_COLUMNS,
@@ -271,6 +265,13 @@ export class ClickHouseSpanStore implements SpanStore {
      */
     const select = async (window: string, table: 'index' | 'spans' = 'index') => {
       const conditions = requirements.map((r) => predicateSql(r.predicate, table));
+      if (table === 'index' && requirements.length > 1)
+        return this.joinedCandidates(
+          conditions.map((sql, i) => ({ sql, minSpans: requirements[i].minSpans })),
+          window,
+          limit,
+          after,
+        );
       const any = requirements.length === 0 ? '1' : conditions.map((c) => `(${c})`).join(' OR ');
       const having = requirements.map((r, i) => `countIf(${conditions[i]}) >= ${r.minSpans}`);
       if (after !== undefined)
@@ -291,7 +292,7 @@ export class ClickHouseSpanStore implements SpanStore {
     const equalities = requirements.length === 1 ? requiredEqualities(requirements[0].predicate) : [];
     if (equalities.length > 0) {
       const narrowed = await this.attributeNarrowing(
-        equalities.map((e) => attributeEqualityTexts(e.key, e.value)),
+        equalities.map((e) => e.values.flatMap((v) => attributeEqualityTexts(e.key, v))),
         lo,
         hi,
       );
@@ -309,6 +310,41 @@ export class ClickHouseSpanStore implements SpanStore {
       found = await select(between(from, hi));
       if (found.length >= limit || from === lo) return found;
     }
+  }
+
+  /**
+   * Candidates for several requirements (`{A} >> {B}`, `{A} && {B}`), one grouped subquery per
+   * requirement joined on the trace id: each subquery reads only what its own condition needs (a
+   * service's rows through the sorting key, a status through one column), where a single scan of
+   * `A OR B` would read every column of the window for every row. The same traces and order as
+   * that scan: each requirement met by its own spans in the window, ordered by the latest of them.
+   * The joins nest, one per level, as servers before 19.x allow one JOIN per SELECT.
+   */
+  private async joinedCandidates(
+    conditions: readonly { sql: string; minSpans: number }[],
+    window: string,
+    limit: number,
+    after: TraceCandidate | undefined,
+  ): Promise<TraceCandidate[]> {
+    const requirement = (i: number) =>
+      `SELECT trace_id, max(start_ns) AS m${i} FROM ${this.tables.spanIndex}
+       WHERE (${conditions[i].sql}) AND ${window} GROUP BY trace_id HAVING count() >= ${conditions[i].minSpans}`;
+    let joined = requirement(0);
+    let last = 'm0';
+    for (let i = 1; i < conditions.length; i++) {
+      joined = `SELECT trace_id, greatest(${last}, m${i}) AS j${i} FROM (${joined}) AS l${i}
+        ANY INNER JOIN (${requirement(i)}) AS r${i} USING trace_id`;
+      last = `j${i}`;
+    }
+    const cursor =
+      after === undefined
+        ? ''
+        : `WHERE ${last} < ${sqlUInt64(after.lastMatchUnixNano)} OR trace_id > ${idLiteral(after.traceId)}`;
+    const rows = await this.executor.query<{ trace_hex: string; last_ns: string }>(
+      `SELECT lower(hex(trace_id)) AS trace_hex, ${last} AS last_ns FROM (${joined}) AS candidates ${cursor}
+       ORDER BY last_ns DESC, trace_id LIMIT ${limit}`,
+    );
+    return rows.map((r) => ({ traceId: r.trace_hex, lastMatchUnixNano: unixNanos(BigInt(r.last_ns)) }));
   }
 
   /**
@@ -394,107 +430,10 @@ export class ClickHouseSpanStore implements SpanStore {
     return { first: BigInt(row.lo), last: BigInt(row.hi) };
   }
 
-  async searchTraces(query: TraceQuery): Promise<TraceSummary[]> {
-    const limit = Math.max(1, Math.min(Math.floor(query.limit), MAX_LIMIT));
-    const days = await this.dataDays();
-    if (days === undefined) return [];
-    let lo = days.first * NANOS_PER_DAY;
-    let hi = (days.last + 1n) * NANOS_PER_DAY;
-    if (query.startUnixNano !== undefined && query.startUnixNano > lo) lo = query.startUnixNano;
-    if (query.endUnixNano !== undefined && query.endUnixNano < hi) hi = query.endUnixNano;
-    if (lo >= hi) return [];
-
-    const where: string[] = [];
-    if (query.service !== undefined) where.push(`service = ${sqlString(query.service)}`);
-    if (query.operation !== undefined) where.push(`name = ${sqlString(query.operation)}`);
-    if (query.status !== undefined)
-      where.push(`status_code = ${query.status === 'error' ? 2 : query.status === 'ok' ? 1 : 0}`);
-    if (query.minDurationNanos !== undefined)
-      where.push(`duration_ns >= ${sqlUInt64(clampUInt64(query.minDurationNanos))}`);
-    if (query.maxDurationNanos !== undefined)
-      where.push(`duration_ns <= ${sqlUInt64(clampUInt64(query.maxDurationNanos))}`);
-    // Attribute filters: the attribute index names the minutes (or, for nearly unique values, the
-    // traces) that can hold them; a value in most minutes is found fastest newest first.
-    const filters = (query.attributes ?? []).map((f) => attributeFilterCandidates(f.key, f.value));
-    for (const candidates of filters) where.push(`hasAny(attrs, ${sqlStringArray(candidates)})`);
-    const narrowed = filters.length > 0 ? await this.attributeNarrowing(filters, lo, hi) : undefined;
-    if (narrowed === 'none') return [];
-    if (narrowed !== undefined && 'prefixes' in narrowed)
-      return this.summaries(await this.searchPrefixes(narrowed.prefixes, where, query, lo, hi, limit));
-    const select = async (window: string) =>
-      (
-        await this.executor.query<{ trace_hex: string }>(
-          `SELECT lower(hex(trace_id)) AS trace_hex FROM ${this.tables.spanIndex} WHERE ${[...where, window].join(' AND ')}
-           GROUP BY trace_id ORDER BY max(start_ns) DESC, trace_id LIMIT ${limit}`,
-        )
-      ).map((r) => r.trace_hex);
-    if (narrowed !== undefined)
-      return this.summaries(await select(`(${narrowed.ranges.map((r) => between(r.start, r.end)).join(' OR ')})`));
-    let ids: string[];
-    for (let width = FIRST_WINDOW; ; width *= WINDOW_GROWTH) {
-      const from = later(hi - width, lo);
-      ids = await select(between(from, hi));
-      if (ids.length >= limit || from === lo) break;
-    }
-    return this.summaries(ids);
-  }
-
-  /**
-   * The traces among those whose id starts with one of `prefixes` that have a span meeting the
-   * query, newest first (by their latest matching span): the spans of those traces in the window
-   * that meet the SQL conditions are read, and the attribute filters checked on them here (a
-   * resource's attributes are stored with the resource, not with each span).
-   */
-  private async searchPrefixes(
-    prefixes: readonly number[],
-    where: readonly string[],
-    query: TraceQuery,
-    lo: bigint,
-    hi: bigint,
-    limit: number,
-  ): Promise<string[]> {
-    if (prefixes.length === 0) return [];
-    const idRange = (p: number) => {
-      const hex = p.toString(16).padStart(8, '0');
-      return `(trace_id >= ${idLiteral(`${hex}${'0'.repeat(24)}`)} AND trace_id <= ${idLiteral(`${hex}${'f'.repeat(24)}`)})`;
-    };
-    const conditions = [
-      `(${prefixes.map(idRange).join(' OR ')})`,
-      `start_ns >= ${sqlUInt64(lo)}`,
-      `start_ns < ${sqlUInt64(hi)}`,
-      // The span_index conditions that spans has too (its attributes are checked below).
-      ...where.filter((c) => !c.startsWith('hasAny(attrs')),
-    ];
-    const rows = await this.executor.query<StoredSpanRow>(
-      `SELECT ${SPAN_SELECT} FROM ${this.tables.spans} WHERE ${conditions.join(' AND ')}`,
-    );
-    if (rows.length === 0) return [];
-    const matches = spanMatcher(query);
-    const newest = new Map<string, bigint>();
-    const bodies = await this.bodies(rows.flatMap((r) => [r.resource_id, r.scope_id]));
-    const byTrace = new Map<string, StoredSpanRow[]>();
-    for (const row of rows) {
-      const group = byTrace.get(row.trace_id_hex);
-      if (group) group.push(row);
-      else byTrace.set(row.trace_id_hex, [row]);
-    }
-    for (const [traceId, traceRows] of byTrace) {
-      for (const span of spansFromRows(traceRows, bodies)) {
-        if (!matches(span)) continue;
-        const start = span.startTimeUnixNano as bigint;
-        const seen = newest.get(traceId);
-        if (seen === undefined || start > seen) newest.set(traceId, start);
-      }
-    }
-    return [...newest]
-      .sort(([a, x], [b, y]) => (x > y ? -1 : x < y ? 1 : a < b ? -1 : 1))
-      .slice(0, limit)
-      .map(([id]) => id);
-  }
-
-  /** A summary of each trace, from all its spans (each counted once), newest first. */
-  private async summaries(ids: readonly string[]): Promise<TraceSummary[]> {
-    if (ids.length === 0) return [];
+  /** A summary of each trace, from all its spans (each counted once). */
+  async summarizeTraces(traceIds: readonly string[]): Promise<Map<string, TraceSummary>> {
+    const ids = [...new Set(traceIds.filter((id) => /^[0-9a-f]{32}$/.test(id)))];
+    if (ids.length === 0) return new Map();
     const rows = await this.executor.query<{
       trace_hex: string;
       first_ns: string;
@@ -516,19 +455,20 @@ export class ClickHouseSpanStore implements SpanStore {
        FROM ${this.tables.spans} WHERE ${await this.traceCondition(ids)}
        GROUP BY trace_id`,
     );
-    const summaries = rows.map((r) => ({
-      traceId: r.trace_hex,
-      rootService: r.root_service,
-      rootName: r.root_name,
-      startUnixNano: unixNanos(BigInt(r.first_ns)),
-      durationNanos: BigInt(r.last_ns) - BigInt(r.first_ns),
-      spanCount: Number(r.span_count),
-      errorCount: Number(r.error_count),
-      services: r.services,
-    }));
-    return summaries.sort((a, b) =>
-      a.startUnixNano > b.startUnixNano ? -1 : a.startUnixNano < b.startUnixNano ? 1 : a.traceId < b.traceId ? -1 : 1,
-    );
+    const summaries = rows.map((r): [string, TraceSummary] => [
+      r.trace_hex,
+      {
+        traceId: r.trace_hex,
+        rootService: r.root_service,
+        rootName: r.root_name,
+        startUnixNano: unixNanos(BigInt(r.first_ns)),
+        durationNanos: BigInt(r.last_ns) - BigInt(r.first_ns),
+        spanCount: Number(r.span_count),
+        errorCount: Number(r.error_count),
+        services: r.services,
+      },
+    ]);
+    return new Map(summaries);
   }
 
   async listTagNames(scope: TagScope, range: TimeRange, limit: number): Promise<string[]> {
@@ -800,8 +740,25 @@ export function predicateSql(p: SpanPredicate, table: 'index' | 'spans' = 'index
 function compareSql(field: SpanField, op: SpanCompareOp, value: SpanValue, table: 'index' | 'spans'): string {
   switch (field.kind) {
     case 'name':
-    case 'service':
-      return typeof value === 'string' ? `${field.kind} ${SQL_OPS[op]} ${sqlString(value)}` : '0';
+      return typeof value === 'string' ? `name ${SQL_OPS[op]} ${sqlString(value)}` : '0';
+    case 'service': {
+      // A resource whose service.name is "", not a string or an array is stored as unknown_service,
+      // which says nothing of what TraceQL compares: its spans stay candidates where they may match.
+      const exact = typeof value === 'string' ? `service ${SQL_OPS[op]} ${sqlString(value)}` : '0';
+      const odd = oddServiceNameTexts(op, value);
+      if (odd.texts.length === 0 && odd.prefixes.length === 0) return exact;
+      const matches =
+        table === 'spans'
+          ? ['1']
+          : [
+              ...(odd.texts.length > 0 ? [`has(attrs, ${sqlString(odd.texts[0])})`] : []),
+              ...odd.prefixes.map(
+                (prefix) =>
+                  `arrayExists(x -> substring(x, 1, ${Buffer.byteLength(prefix)}) = ${sqlString(prefix)}, attrs)`,
+              ),
+            ];
+      return `(${exact} OR (service = ${sqlString(UNKNOWN_SERVICE)} AND (${matches.join(' OR ')})))`;
+    }
     case 'status':
       if (typeof value !== 'bigint') return '0';
       return op === '=' || op === '!=' ? `status_code ${SQL_OPS[op]} ${sqlUInt64(clampUInt64(value))}` : '1';

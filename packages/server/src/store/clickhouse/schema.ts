@@ -31,6 +31,13 @@ import { sqlIdentifier, sqlString, sqlUInt64 } from './sql.ts';
  * - `write_progress`: positions and counters of writers' inputs (`ariadne copy`);
  * - `schema_migrations`: the versions applied.
  *
+ * With a cluster whose shards have several replicas (`system.clusters`), every `…_local` table is
+ * its Replicated variant (`ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/<db>/<table>',
+ * '{replica}')`): the replicas of a shard copy each other's parts through ZooKeeper, and the
+ * cluster must have `internal_replication` on, so that a Distributed insert writes one replica of
+ * each shard rather than every replica itself. The server's `{shard}` and `{replica}` macros name
+ * it. With one replica a shard (or one server), the plain engines, as before.
+ *
  * Every data table is partitioned by UTC day of span start (`intDiv(start_ns, 86400e9)`), so
  * retention drops whole partitions. Replacing engines remove the duplicates an insert retried
  * after a lost acknowledgement leaves behind; reads never count on that and deduplicate.
@@ -109,45 +116,71 @@ interface TableSpec {
   readonly shardBy: string;
 }
 
+/**
+ * Column codecs, where the server has them (`features.codecs`; 18.16 compresses everything with
+ * LZ4). Chosen column by column from `npm run bench:bytes` (bench/clickhouse-bytes.ts), which
+ * loads the benchmark workload and measures every candidate:
+ *
+ * - `ARRAYS` for the attribute arrays, most of the bytes: from level 6 on, ZSTD finds the repeats
+ *   of a service's key lists and values across rows, which levels 1–3 and LZ4 mostly miss (at the
+ *   price of more CPU on inserts and merges than level 1);
+ * - `TIMES` for nanosecond starts, durations and first/last times: T64 drops the high bytes the
+ *   values of a granule share; ZSTD packs the rest;
+ * - `SMALL` for enums and counters (kind, status): T64 packs them to the bits they use;
+ * - `PACKED` for the rest worth compressing (ids that repeat within a trace, resource ids,
+ *   hashes): plain ZSTD; `attr_index` minutes, sorted within a hash, as deltas.
+ *
+ * Random ids (span ids) compress with nothing, and are left to the default.
+ */
+function codecs(features: EngineFeatures) {
+  const c = (codec: string) => (features.codecs ? ` CODEC(${codec})` : '');
+  return {
+    ARRAYS: c('ZSTD(6)'),
+    TIMES: c('T64, ZSTD(1)'),
+    SMALL: c('T64, LZ4'),
+    PACKED: c('ZSTD(1)'),
+    SORTED: c('Delta, ZSTD(1)'),
+  };
+}
+
 function tables(features: EngineFeatures): TableSpec[] {
   const lc = features.lowCardinality ? 'LowCardinality(String)' : 'String';
-  // Columns that hold most of the bytes compress far better with ZSTD, where the server has codecs.
-  const z = features.codecs ? ' CODEC(ZSTD(1))' : '';
+  const { ARRAYS, TIMES, SMALL, PACKED, SORTED } = codecs(features);
   return [
     {
       name: 'spans',
-      columns: `trace_id FixedString(16), span_id FixedString(8), parent_span_id FixedString(8),
-        start_ns UInt64, duration_ns UInt64, service ${lc}, name ${lc}, kind UInt8,
-        status_code UInt8, status_message String, trace_state String, flags UInt32,
-        attr_keys Array(String)${z}, attr_values Array(String)${z}, dropped_attributes UInt32,
-        events String${z}, dropped_events UInt32, links String${z}, dropped_links UInt32,
-        resource_id UInt64, scope_id UInt64`,
+      columns: `trace_id FixedString(16)${PACKED}, span_id FixedString(8), parent_span_id FixedString(8)${PACKED},
+        start_ns UInt64${TIMES}, duration_ns UInt64${TIMES}, service ${lc}, name ${lc}, kind UInt8${SMALL},
+        status_code UInt8${SMALL}, status_message String${PACKED}, trace_state String, flags UInt32,
+        attr_keys Array(String)${ARRAYS}, attr_values Array(String)${ARRAYS}, dropped_attributes UInt32,
+        events String${PACKED}, dropped_events UInt32, links String${PACKED}, dropped_links UInt32,
+        resource_id UInt64${PACKED}, scope_id UInt64${PACKED}`,
       engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (trace_id, span_id, kind, start_ns, parent_span_id) ${SMALL_GRANULES}`,
       shardBy: 'cityHash64(trace_id)',
     },
     {
       name: 'span_index',
-      columns: `service ${lc}, name ${lc}, start_ns UInt64, duration_ns UInt64, status_code UInt8,
-        trace_id FixedString(16), span_id FixedString(8), attrs Array(String)${z},
-        parent_service ${lc}, parent_unresolved UInt8`,
+      columns: `service ${lc}, name ${lc}, start_ns UInt64${TIMES}, duration_ns UInt64${TIMES},
+        status_code UInt8${SMALL}, trace_id FixedString(16)${PACKED}, span_id FixedString(8),
+        attrs Array(String)${ARRAYS}, parent_service ${lc}, parent_unresolved UInt8`,
       engine: `ReplacingMergeTree() PARTITION BY ${DAY_PARTITION} ORDER BY (service, name, start_ns, trace_id, span_id) ${SMALL_GRANULES}`,
       shardBy: 'cityHash64(trace_id)',
     },
     {
       name: 'traces',
-      columns: 'trace_id FixedString(16), first_ns UInt64, last_ns UInt64',
+      columns: `trace_id FixedString(16), first_ns UInt64${TIMES}, last_ns UInt64${TIMES}`,
       engine: `ReplacingMergeTree() PARTITION BY intDiv(first_ns, 86400000000000) ORDER BY (trace_id, first_ns, last_ns) ${SMALL_GRANULES}`,
       shardBy: 'cityHash64(trace_id)',
     },
     {
       name: 'attr_index',
-      columns: 'h UInt32, minute UInt32, covered UInt8',
+      columns: `h UInt32${PACKED}, minute UInt32${SORTED}, covered UInt8`,
       engine: 'ReplacingMergeTree() PARTITION BY intDiv(minute, 1440) ORDER BY (h, minute, covered)',
       shardBy: 'h',
     },
     {
       name: 'attr_traces',
-      columns: 'h UInt32, trace_prefix UInt32, minute UInt32',
+      columns: `h UInt32, trace_prefix UInt32, minute UInt32${TIMES}`,
       engine: 'ReplacingMergeTree() PARTITION BY intDiv(minute, 1440) ORDER BY (h, trace_prefix, minute)',
       shardBy: 'h',
     },
@@ -172,18 +205,56 @@ function tables(features: EngineFeatures): TableSpec[] {
   ];
 }
 
+/** How the tables are laid out over the servers. */
+export interface Layout {
+  /**
+   * Replicated engines for the shard-local tables: the cluster's shards have several replicas.
+   * Only with a cluster.
+   */
+  readonly replicated: boolean;
+}
+
 /** The statements creating one table (and, with a cluster, its Distributed table). */
-function createTable(names: TableNames, spec: TableSpec): string[] {
+function createTable(names: TableNames, spec: TableSpec, layout: Layout = { replicated: false }): string[] {
   const db = names.database;
   if (!names.cluster) {
     return [`CREATE TABLE IF NOT EXISTS ${db}.${spec.name} (${spec.columns}) ENGINE = ${spec.engine}`];
   }
   const on = `ON CLUSTER ${quoteCluster(names.cluster)}`;
+  const engine = layout.replicated ? replicatedEngine(spec.engine, db, `${spec.name}_local`) : spec.engine;
   return [
-    `CREATE TABLE IF NOT EXISTS ${db}.${spec.name}_local ${on} (${spec.columns}) ENGINE = ${spec.engine}`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${spec.name}_local ${on} (${spec.columns}) ENGINE = ${engine}`,
     `CREATE TABLE IF NOT EXISTS ${db}.${spec.name} ${on} AS ${db}.${spec.name}_local
        ENGINE = Distributed(${quoteCluster(names.cluster)}, ${db}, ${spec.name}_local, ${spec.shardBy})`,
   ];
+}
+
+/**
+ * `ReplacingMergeTree(v) …` as `ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/table',
+ * '{replica}', v) …` (and `MergeTree()` as `ReplicatedMergeTree(…)`): the ZooKeeper path the
+ * replicas of one shard share, with the server's macros for the shard and the replica.
+ */
+export function replicatedEngine(engine: string, database: string, table: string): string {
+  const match = /^(\w*MergeTree)\(([^)]*)\)/.exec(engine);
+  if (!match) throw new Error(`not a MergeTree engine: ${engine}`);
+  const path = sqlString(`/clickhouse/tables/{shard}/${sqlIdentifier(database)}/${sqlIdentifier(table)}`);
+  const args = [path, sqlString('{replica}'), ...(match[2].trim() ? [match[2].trim()] : [])];
+  return `Replicated${match[1]}(${args.join(', ')})${engine.slice(match[0].length)}`;
+}
+
+/**
+ * The layout a cluster asks for: replicated tables when a shard of it has several replicas. The
+ * cluster's config decides, not an option, because the two must agree: with `internal_replication`
+ * on and plain tables, every span would live on one replica only; with it off and replicated
+ * tables, every replica would receive each insert twice (once from the Distributed table, once
+ * from its peer).
+ */
+export async function clusterLayout(executor: ClickHouseExecutor, cluster: string | undefined): Promise<Layout> {
+  if (!cluster) return { replicated: false };
+  const [row] = await executor.query<{ r: number | string }>(
+    `SELECT max(replica_num) AS r FROM system.clusters WHERE cluster = ${sqlString(cluster)}`,
+  );
+  return { replicated: Number(row?.r ?? 0) > 1 };
 }
 
 function quoteCluster(cluster: string): string {
@@ -193,7 +264,7 @@ function quoteCluster(cluster: string): string {
 interface Migration {
   readonly version: number;
   readonly description: string;
-  statements(names: TableNames, features: EngineFeatures): string[];
+  statements(names: TableNames, features: EngineFeatures, layout: Layout): string[];
 }
 
 /**
@@ -206,7 +277,7 @@ const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     description: 'spans, span_index, traces, attr_index, attr_traces, bodies, operations, write_progress',
-    statements: (names, features) => tables(features).flatMap((spec) => createTable(names, spec)),
+    statements: (names, features, layout) => tables(features).flatMap((spec) => createTable(names, spec, layout)),
   },
 ];
 
@@ -223,16 +294,28 @@ export async function migrateClickHouseSchema(
   features: EngineFeatures,
   logger: Logger,
 ): Promise<void> {
+  const layout = await clusterLayout(executor, names.cluster);
+  // A schema already current needs no DDL: with a cluster, `ON CLUSTER` DDL waits for every server
+  // (up to distributed_ddl_task_timeout), so a node could not start while one replica is down.
+  if ((await currentVersion(executor, names)) === SCHEMA_VERSION) {
+    if (layout.replicated) await refuseUnreplicated(executor, names);
+    return;
+  }
   const on = names.cluster ? ` ON CLUSTER ${quoteCluster(names.cluster)}` : '';
   await executor.command(`CREATE DATABASE IF NOT EXISTS ${names.database}${on}`);
-  for (const statement of createTable(names, {
-    name: 'schema_migrations',
-    columns: 'version UInt32, description String, applied_ns UInt64',
-    engine: 'MergeTree() ORDER BY version',
-    shardBy: 'version',
-  })) {
+  for (const statement of createTable(
+    names,
+    {
+      name: 'schema_migrations',
+      columns: 'version UInt32, description String, applied_ns UInt64',
+      engine: 'MergeTree() ORDER BY version',
+      shardBy: 'version',
+    },
+    layout,
+  )) {
     await executor.command(statement);
   }
+  if (layout.replicated) await refuseUnreplicated(executor, names);
   const [row] = await executor.query<{ v: number | string }>(`SELECT max(version) AS v FROM ${names.migrations}`);
   const current = Number(row?.v ?? 0);
   if (current > SCHEMA_VERSION) {
@@ -247,14 +330,46 @@ export async function migrateClickHouseSchema(
   }
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
-    for (const statement of migration.statements(names, features)) await executor.command(statement);
+    for (const statement of migration.statements(names, features, layout)) await executor.command(statement);
     await executor.command(
       `INSERT INTO ${names.migrations} (version, description, applied_ns) VALUES (${migration.version}, ${sqlString(migration.description)}, ${sqlUInt64(BigInt(Date.now()) * 1_000_000n)})`,
       names.cluster ? { insert_distributed_sync: 1 } : undefined,
     );
     logger.info(
-      { version: migration.version, database: names.database },
+      { version: migration.version, database: names.database, replicated: layout.replicated },
       `ClickHouse schema: applied migration ${migration.version} (${migration.description})`,
     );
+  }
+}
+
+/**
+ * Throws when the cluster has replicas but the database's tables on this server are not
+ * replicated (created before the replicas were added): Distributed inserts would reach one replica
+ * of each shard and nothing would copy them to the others. Converting is an operator's job (see
+ * docs/scale-out.md), not something to do behind a starting node's back.
+ */
+async function refuseUnreplicated(executor: ClickHouseExecutor, names: TableNames): Promise<void> {
+  const rows = await executor.query<{ name: string; engine: string }>(
+    `SELECT name, engine FROM system.tables WHERE database = ${sqlString(names.database)} AND name LIKE '%_local' AND engine NOT LIKE 'Replicated%'`,
+  );
+  if (rows.length === 0) return;
+  throw new Error(
+    `the cluster ${names.cluster} has several replicas a shard, but the tables ${rows.map((r) => `${names.database}.${r.name}`).join(', ')} are not replicated (${rows[0].engine}): they were created before the replicas; convert them to Replicated engines (docs/scale-out.md) or name another database`,
+  );
+}
+
+/** The schema version recorded in the database, or undefined when this server has no such table yet. */
+async function currentVersion(executor: ClickHouseExecutor, names: TableNames): Promise<number | undefined> {
+  const table = names.cluster ? 'schema_migrations_local' : 'schema_migrations';
+  const [exists] = await executor.query<{ n: number | string }>(
+    `SELECT count() AS n FROM system.tables WHERE database = ${sqlString(names.database)} AND name = ${sqlString(table)}`,
+  );
+  if (Number(exists?.n ?? 0) === 0) return undefined;
+  try {
+    const [row] = await executor.query<{ v: number | string }>(`SELECT max(version) AS v FROM ${names.migrations}`);
+    return Number(row?.v ?? 0);
+  } catch {
+    // A half-made schema (the Distributed table missing): the migrations make the rest.
+    return undefined;
   }
 }

@@ -10,7 +10,11 @@ export interface ClickHouseLocation {
   readonly username: string;
   readonly password: string;
   readonly database: string;
-  /** With a cluster: local tables on every shard, created `ON CLUSTER`, and Distributed tables over them. */
+  /**
+   * With a cluster: local tables on every shard, created `ON CLUSTER`, and Distributed tables over
+   * them; replicated local tables when the cluster's shards have several replicas (schema.ts reads
+   * that from `system.clusters`, so the URL has no option for it).
+   */
   readonly cluster?: string;
   /** The location as it may be shown: the password replaced by `***`. */
   readonly display: string;

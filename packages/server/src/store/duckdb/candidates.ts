@@ -19,7 +19,13 @@ import type {
 import { attributeValueText, decodeAttribute } from '../attribute-codec.ts';
 import { hashAttribute, minutesToRanges, type NanoRange } from '../attribute-index.ts';
 import { SLOT_COLUMNS } from '../duckdb-schema.ts';
-import { attributeEqualityTexts, jsonValuePrefix, requiredEqualities, simplifyPredicate } from '../span-predicate.ts';
+import {
+  attributeEqualityTexts,
+  jsonValuePrefix,
+  oddServiceNameTexts,
+  requiredEqualities,
+  simplifyPredicate,
+} from '../span-predicate.ts';
 import type { SearchContext, StoredTimeRange } from './search.ts';
 import { bigIntToHex, hexToBigInt, maxBig, minBig, NANOS_PER_MINUTE, Params } from './sql.ts';
 
@@ -82,7 +88,7 @@ export async function findTraceCandidates(
   if (equalities.length > 0) {
     const minutes = await indexedMinutes(
       ctx,
-      equalities.map((e) => attributeEqualityTexts(e.key, e.value)),
+      equalities.map((e) => e.values.flatMap((v) => attributeEqualityTexts(e.key, v))),
     );
     if (minutes !== undefined) {
       const ranges = minutesToRanges([...minutes], 32)
@@ -166,8 +172,26 @@ async function compareSql(
 ): Promise<string> {
   switch (field.kind) {
     case 'name':
-    case 'service':
-      return typeof value === 'string' ? `${field.kind} ${SQL_OPS[op]} ${p.add(value, VARCHAR)}` : 'FALSE';
+      return typeof value === 'string' ? `name ${SQL_OPS[op]} ${p.add(value, VARCHAR)}` : 'FALSE';
+    case 'service': {
+      const exact = typeof value === 'string' ? `service ${SQL_OPS[op]} ${p.add(value, VARCHAR)}` : 'FALSE';
+      // A resource whose service.name is "", not a string or an array is stored as unknown_service,
+      // which says nothing of what TraceQL compares: its spans stay candidates where they may match.
+      const odd = oddServiceNameTexts(op, value);
+      const matches = [
+        ...odd.texts.map((_, i) => `x = $${i + 1}`),
+        ...odd.prefixes.map((_, i) => `starts_with(x, $${odd.texts.length + i + 1})`),
+      ];
+      if (matches.length === 0) return exact;
+      const texts = [...odd.texts, ...odd.prefixes];
+      const [nos] = await ctx.reads.columns(
+        `SELECT no FROM resources WHERE len(list_filter(attrs, x -> ${matches.join(' OR ')})) > 0`,
+        texts,
+        texts.map(() => VARCHAR),
+      );
+      if (nos.length === 0) return exact;
+      return `(${exact} OR list_contains(${p.add(listValue(nos as number[]), LIST(UINTEGER))}, resource_no))`;
+    }
     case 'statusMessage':
       return typeof value === 'string'
         ? `coalesce(status_message, '') ${SQL_OPS[op]} ${p.add(value, VARCHAR)}`

@@ -14,6 +14,19 @@ import { columnsOf } from './sql.ts';
 /** Runs a parameterised statement; only valid inside `ReadConnection.read`. */
 export type RunRead = (sql: string, values: DuckDBValue[], types: DuckDBType[]) => Promise<DuckDBResultReader>;
 
+/**
+ * DuckDB optimizers the store turns off (a database-wide setting, `disabled_optimizers`), so that
+ * a prepared statement planned before a write commits answers right after it. Statistics
+ * propagation plans with the table's statistics as they are when the statement is prepared, and
+ * the plan is kept: a `SELECT DISTINCT service … ORDER BY service` prepared while `operations`
+ * was empty answered `['t']` instead of `['ryw']` after an insert, and with longer strings it
+ * crashed the process (segmentation fault); a filter the old statistics ruled out would hide new
+ * spans (DuckDB issues #23704 and #24182; fixed upstream by the same choice, no statistics
+ * propagation for prepared plans, pull request #24696). Even a statement prepared afresh for one
+ * read can race a commit between its prepare and its execution, so caching less would not do.
+ */
+export const READ_CONNECTION_DISABLED_OPTIMIZERS = 'statistics_propagation';
+
 /** Prepared statements kept at most; searches vary their SQL, so the cache is emptied when full. */
 const MAX_PREPARED = 64;
 

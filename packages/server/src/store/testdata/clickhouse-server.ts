@@ -2,14 +2,15 @@
  * Test harness: real ClickHouse servers (Debian's clickhouse-server 18.16 or later) as child
  * processes, for the ClickHouse store's tests and `npm run clickhouse`. Each server gets its own
  * directory (config.xml, users.xml, data, logs), listens on 127.0.0.1 only, on free ports, and is
- * killed when the test process exits. A cluster is N such servers, one shard each, plus one
- * standalone ZooKeeper (Debian's `zookeeper` package) so that `ON CLUSTER` DDL works.
+ * killed when the test process exits. A cluster is N shards of R such servers each (the replicas
+ * of a shard, one by default), plus one standalone ZooKeeper (Debian's `zookeeper` package) so that
+ * `ON CLUSTER` DDL and ReplicatedMergeTree tables work.
  *
  * Users: `default` (no password) and `ariadne` (password {@link CLICKHOUSE_TEST_PASSWORD}, written
  * in plain text to users.xml and to data/preprocessed_configs/users.xml, so tests that look for a
  * leaked password must search the logs, not the whole directory).
  *
- * Not handled: replicas (one replica a shard), TLS, several ZooKeeper nodes, other platforms than
+ * Not handled: TLS, several ZooKeeper nodes, other platforms than
  * Linux with Debian's file layout (ARIADNE_CLICKHOUSE and ARIADNE_ZOOKEEPER_CLASSPATH point
  * elsewhere).
  */
@@ -48,12 +49,14 @@ export interface ClickHouseServer {
   restart(): Promise<void>;
 }
 
-/** Several servers, one shard each, named as one cluster in every server's `remote_servers`. */
+/** Several servers, shards of one or more replicas, named as one cluster in every server's `remote_servers`. */
 export interface ClickHouseCluster {
   /** The cluster's name in `remote_servers`, for `ON CLUSTER` and `Distributed(...)`. */
   readonly name: string;
-  /** Shard n (1-based in `macros`) is `shards[n - 1]`. */
+  /** Shard n (1-based in `macros`) is `shards[n - 1]`: its first replica. */
   readonly shards: readonly ClickHouseServer[];
+  /** Every server: `replicas[n - 1][m - 1]` is replica m (macro `r<m>`) of shard n. */
+  readonly replicas: readonly (readonly ClickHouseServer[])[];
   /** Stops every shard, then ZooKeeper; removes the directories unless kept. */
   stop(): Promise<void>;
 }
@@ -61,10 +64,18 @@ export interface ClickHouseCluster {
 /** Where a server belongs in a cluster, written to its config.xml; `startClickHouseCluster` sets it. */
 export interface ClickHouseClusterMembership {
   readonly name: string;
-  /** Native protocol ports of every shard on 127.0.0.1, in shard order. */
+  /** Native protocol ports of every shard on 127.0.0.1, in shard order (its one replica, or its first). */
   readonly shardTcpPorts: readonly number[];
+  /**
+   * Native protocol ports of every replica of every shard, `[shard - 1][replica - 1]`; absent: one
+   * replica a shard, `shardTcpPorts`. A shard of several replicas has `internal_replication` on:
+   * a Distributed insert goes to one replica, and ReplicatedMergeTree copies it to the others.
+   */
+  readonly replicaTcpPorts?: readonly (readonly number[])[];
   /** This server's shard, 1-based (`{shard}` macro). */
   readonly shard: number;
+  /** This server's replica in its shard, 1-based (`{replica}` macro `r<n>`); default 1. */
+  readonly replica?: number;
   readonly zooKeeperPort: number;
 }
 
@@ -83,11 +94,19 @@ export interface StartClickHouseOptions {
 export interface StartClickHouseClusterOptions {
   /** Number of shards, default 2. */
   readonly shards?: number;
-  /** Parent directory: shard-1/, shard-2/, ..., zookeeper/. A temp dir when absent. */
+  /** Servers a shard (its replicas), default 1. */
+  readonly replicas?: number;
+  /**
+   * Parent directory: shard-1/, shard-2/, ... (with replicas: shard-1-replica-1/, ...),
+   * zookeeper/. A temp dir when absent.
+   */
   readonly dir?: string;
   /** Keep the directories on `stop()`. Default: true when `dir` was given. */
   readonly keepDir?: boolean;
-  /** HTTP port of shard 1; shard n gets `httpPort + n - 1`. Free ports when absent. */
+  /**
+   * HTTP port of the first server; the others follow in order (shard 1's replicas, then shard
+   * 2's, ...): server i (0-based) gets `httpPort + i`. Free ports when absent.
+   */
   readonly httpPort?: number;
   /** Cluster name, default `ariadne_cluster`. */
   readonly name?: string;
@@ -191,26 +210,41 @@ export async function startClickHouse(options: StartClickHouseOptions = {}): Pro
 }
 
 /**
- * Starts a ZooKeeper and `shards` servers, each the only replica of its shard, all named in every
- * server's `remote_servers` as one cluster, with `{shard}`, `{replica}` and `{cluster}` macros and
- * distributed DDL on: `CREATE ... ON CLUSTER name` runs on every shard.
+ * Starts a ZooKeeper and `shards` × `replicas` servers, all named in every server's
+ * `remote_servers` as one cluster, with `{shard}`, `{replica}` and `{cluster}` macros and
+ * distributed DDL on: `CREATE ... ON CLUSTER name` runs on every server. With several replicas a
+ * shard, `internal_replication` is on: the tables must be Replicated*MergeTree (the replicas copy
+ * each other's parts through ZooKeeper; a Distributed insert writes one replica of each shard).
  */
 export async function startClickHouseCluster(options: StartClickHouseClusterOptions = {}): Promise<ClickHouseCluster> {
   const count = options.shards ?? 2;
+  const replicaCount = options.replicas ?? 1;
   const name = options.name ?? 'ariadne_cluster';
   // The name is an XML element in remote_servers and an identifier in SQL.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`cluster name must be an identifier: ${name}`);
+  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(replicaCount) || replicaCount < 1)
+    throw new Error(`shards and replicas must be positive integers: ${count} × ${replicaCount}`);
   const root = options.dir ? resolvePath(options.dir) : mkdtempSync(join(tmpdir(), 'ariadne-clickhouse-cluster-'));
   const keepDir = options.keepDir ?? options.dir !== undefined;
-  const shardDir = (n: number): string => join(root, `shard-${n + 1}`);
+  const total = count * replicaCount;
+  // Server i is replica i % R of shard i / R (0-based); one replica a shard keeps the old names.
+  const serverDir = (i: number): string =>
+    join(
+      root,
+      replicaCount === 1
+        ? `shard-${i + 1}`
+        : `shard-${Math.floor(i / replicaCount) + 1}-replica-${(i % replicaCount) + 1}`,
+    );
   // Before ZooKeeper starts: a second ZooKeeper on a running cluster's data would damage it.
-  for (let n = 0; n < count; n++) refuseRunningDir(shardDir(n));
+  for (let i = 0; i < total; i++) refuseRunningDir(serverDir(i));
   const cleanup = (): void => {
     if (!keepDir) rmSync(root, { recursive: true, force: true });
   };
-  const fixedHttp = options.httpPort === undefined ? [] : [...Array(count).keys()].map((n) => options.httpPort! + n);
-  const httpPorts = await freePorts(count, fixedHttp);
-  const shardTcpPorts = await freePorts(count);
+  const fixedHttp = options.httpPort === undefined ? [] : [...Array(total).keys()].map((i) => options.httpPort! + i);
+  const httpPorts = await freePorts(total, fixedHttp);
+  const tcpPorts = await freePorts(total);
+  const replicaTcpPorts = [...Array(count).keys()].map((n) => tcpPorts.slice(n * replicaCount, (n + 1) * replicaCount));
+  const shardTcpPorts = replicaTcpPorts.map((ports) => ports[0]);
   let zooKeeper: ZooKeeperServer;
   try {
     zooKeeper = await startZooKeeper(join(root, 'zookeeper'));
@@ -218,32 +252,40 @@ export async function startClickHouseCluster(options: StartClickHouseClusterOpti
     cleanup();
     throw err;
   }
-  const shards: ClickHouseServer[] = [];
+  const servers: ClickHouseServer[] = [];
   const stopAll = async (): Promise<void> => {
-    await Promise.all(shards.map((s) => s.stop()));
+    await Promise.all(servers.map((s) => s.stop()));
     await zooKeeper.stop();
     cleanup();
   };
   try {
     const started = await Promise.allSettled(
-      shardTcpPorts.map((tcpPort, n) =>
+      tcpPorts.map((tcpPort, i) =>
         startClickHouse({
-          dir: shardDir(n),
+          dir: serverDir(i),
           keepDir: true,
-          httpPort: httpPorts[n],
+          httpPort: httpPorts[i],
           tcpPort,
-          cluster: { name, shardTcpPorts, shard: n + 1, zooKeeperPort: zooKeeper.port },
+          cluster: {
+            name,
+            shardTcpPorts,
+            replicaTcpPorts: replicaCount > 1 ? replicaTcpPorts : undefined,
+            shard: Math.floor(i / replicaCount) + 1,
+            replica: (i % replicaCount) + 1,
+            zooKeeperPort: zooKeeper.port,
+          },
         }),
       ),
     );
-    for (const s of started) if (s.status === 'fulfilled') shards.push(s.value);
+    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
   } catch (err) {
     await stopAll();
     throw err;
   }
-  return { name, shards, stop: stopAll };
+  const replicas = replicaTcpPorts.map((_, n) => servers.slice(n * replicaCount, (n + 1) * replicaCount));
+  return { name, shards: replicas.map((r) => r[0]), replicas, stop: stopAll };
 }
 
 /**
@@ -376,16 +418,17 @@ function clusterMacros(cluster: ClickHouseClusterMembership | undefined): string
   return [
     `    <cluster>${cluster.name}</cluster>`,
     `    <shard>${String(cluster.shard).padStart(2, '0')}</shard>`,
-    '    <replica>r1</replica>',
+    `    <replica>r${cluster.replica ?? 1}</replica>`,
   ];
 }
 
 function clusterConfig(cluster: ClickHouseClusterMembership | undefined): string[] {
   if (!cluster) return [];
-  const shards = cluster.shardTcpPorts.map(
-    (port) =>
-      '      <shard><internal_replication>false</internal_replication>' +
-      `<replica><host>127.0.0.1</host><port>${port}</port></replica></shard>`,
+  const shards = (cluster.replicaTcpPorts ?? cluster.shardTcpPorts.map((port) => [port])).map(
+    (ports) =>
+      `      <shard><internal_replication>${ports.length > 1}</internal_replication>` +
+      ports.map((port) => `<replica><host>127.0.0.1</host><port>${port}</port></replica>`).join('') +
+      '</shard>',
   );
   return [
     '  <remote_servers>',
