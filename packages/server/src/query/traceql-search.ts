@@ -33,6 +33,8 @@ export interface TraceQLSearchResult {
 }
 
 const DEFAULT_MAX_EVALUATED = 20_000;
+/** The fewest candidate traces read at once (a few round trips more at most, when few match). */
+const MIN_READ_SLICE = 10;
 
 /**
  * Runs a validated TraceQL query over a store: the store names candidate traces from what the
@@ -71,16 +73,22 @@ export async function searchTraceQL(
     // A store may name a trace again on a later page (a duplicate row); it is evaluated once.
     const fresh = candidates.filter((c) => !seen.has(c.traceId));
     for (const c of fresh) seen.add(c.traceId);
-    const spansById = fresh.length > 0 ? await reader.getTraces(fresh.map((c) => c.traceId)) : new Map();
-    for (const c of fresh) {
-      const spans = spansById.get(c.traceId) ?? [];
-      inspected++;
-      if (spans.length === 0) continue;
-      const match = evaluator.evaluate(spans);
-      const summary = summarizeTrace(spans);
-      if (match === undefined || summary === undefined) continue;
-      traces.push({ summary, spans, match });
-      if (traces.length >= limit) return { traces, tracesInspected: inspected, truncated: false };
+    // Traces are read in slices of as many as are still missing: when most candidates match, the
+    // search stops after reading `limit` traces, not the whole page.
+    for (let next = 0; next < fresh.length; ) {
+      const slice = fresh.slice(next, next + Math.max(MIN_READ_SLICE, limit - traces.length));
+      next += slice.length;
+      const spansById = await reader.getTraces(slice.map((c) => c.traceId));
+      for (const c of slice) {
+        const spans = spansById.get(c.traceId) ?? [];
+        inspected++;
+        if (spans.length === 0) continue;
+        const match = evaluator.evaluate(spans);
+        const summary = summarizeTrace(spans);
+        if (match === undefined || summary === undefined) continue;
+        traces.push({ summary, spans, match });
+        if (traces.length >= limit) return { traces, tracesInspected: inspected, truncated: false };
+      }
     }
     if (candidates.length < page) return { traces, tracesInspected: inspected, truncated: false };
     page = Math.min(1_000, page * 2);
