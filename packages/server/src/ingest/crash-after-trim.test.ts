@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { dirBytes } from '../../bench/serve-process.ts';
 import { startServer } from '../main.ts';
 import { postTraces, requestTraceId, traceRequest } from './testdata/ariadne-process.ts';
 
@@ -14,16 +15,6 @@ import { postTraces, requestTraceId, traceRequest } from './testdata/ariadne-pro
  */
 
 const FIXTURE = new URL('./testdata/serve-settle.ts', import.meta.url).pathname;
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
-}
 
 /** Waits (bounded) until `pattern` appears in what the child printed. */
 async function printed(output: () => string, pattern: RegExp, exited: () => boolean): Promise<RegExpExecArray> {

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { dirBytes } from '../../bench/serve-process.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { decodeOtlpProtobuf } from './decode-otlp.ts';
 import { IdleMaintenance, type IntervalTimers } from './idle-maintenance.ts';
@@ -15,16 +16,6 @@ import { WriteQueue } from './write-queue.ts';
  * else (the WAL folded in, the ingest log down to one empty segment), and the same after a clean
  * stop. Real DuckDB file, real ingest log; the ticks come from a hand-driven clock.
  */
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
-}
 
 /** Timers whose interval runs only when the test says so. */
 function handClock(): IntervalTimers & { fire(): void } {
