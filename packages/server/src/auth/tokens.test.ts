@@ -90,10 +90,21 @@ describe('TokenSet', () => {
     writeFileSync(path, `${A}\n`);
     const set = await TokenSet.load(path, 'ingest');
     const changed = new Promise<void>((resolve) => set.watch(resolve, 10));
-    // The poll does not hold the process open (a server does): this test holds it while it waits.
-    const hold = setInterval(() => undefined, 1_000);
-    writeFileSync(path, `${A}\n${B}\n`);
-    await changed;
+    // The poll's first stat may land after a write and take it as the starting point: the file is
+    // replaced again until the watch sees a change (bounded). The poll does not hold the process
+    // open (a server does): this interval holds it while the test waits.
+    let writes = 0;
+    const rewrite = () => writeFileSync(path, `${A}\n${B}\n# ${writes++}\n`);
+    rewrite();
+    const hold = setInterval(rewrite, 100);
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      changed,
+      new Promise((_, reject) => {
+        deadline = setTimeout(() => reject(new Error('watch never called back in 30 s')), 30_000);
+      }),
+    ]);
+    clearTimeout(deadline);
     clearInterval(hold);
     set.unwatch();
     await set.reload();
