@@ -20,9 +20,10 @@ import { WriteQueue } from './ingest/write-queue.ts';
 import { zipkinReceiver } from './ingest/zipkin-http.ts';
 import { type LogFormat, type Logger, silentLogger } from './logger.ts';
 import { dataDirUsage, ServerMetrics } from './metrics.ts';
-import type { SpanStore, SpanWriter } from './query/span-store.ts';
+import type { PreparedWriter, SpanStore, SpanWriter } from './query/span-store.ts';
 import { ClickHouseSpanStore } from './store/clickhouse/clickhouse-store.ts';
 import { ClickHouseUnavailableError, HttpExecutor } from './store/clickhouse/executor.ts';
+import type { ClickHousePreparerState, PreparedRows } from './store/clickhouse/preparer.ts';
 import { isClickHouseStore, parseClickHouseUrl } from './store/clickhouse/store-url.ts';
 import { DuckDbSpanStore } from './store/duckdb-store.ts';
 import { DEFAULT_MAX_BATCH_SPANS, memoryBudget, parseMemorySize } from './store/memory-budget.ts';
@@ -385,7 +386,7 @@ const CLICKHOUSE_CONNECT_MS = 60_000;
 /**
  * A ClickHouse store: the node keeps nothing. A request is acknowledged once ClickHouse has
  * acknowledged the insert holding its spans; concurrent requests are gathered into one insert
- * while the one before is in flight.
+ * while the one before is in flight. A worker thread decodes the requests and builds the rows.
  */
 async function startClickHouseStore(
   url: string,
@@ -417,14 +418,23 @@ async function startClickHouseStore(
   logger.info({ store: location.display, version: opened.features.version }, 'ClickHouse store open');
   // While ClickHouse is known to be down, refuse at once (503) instead of retrying each batch.
   let probeFailure: Error | undefined;
-  const writer: SpanWriter = {
-    writeSpans: (spans, progress) =>
-      probeFailure
-        ? Promise.reject(new ClickHouseUnavailableError(`ClickHouse is unavailable: ${probeFailure.message}`))
-        : opened.writeSpans(spans, progress),
+  const unavailable = (failure: Error) =>
+    Promise.reject(new ClickHouseUnavailableError(`ClickHouse is unavailable: ${failure.message}`));
+  const writer: SpanWriter & PreparedWriter<ClickHousePreparerState, PreparedRows | undefined> = {
+    writeSpans: (spans, progress) => (probeFailure ? unavailable(probeFailure) : opened.writeSpans(spans, progress)),
+    preparerModule: opened.preparerModule,
+    preparerState: () => opened.preparerState(),
+    writePrepared: (rows, progress) =>
+      probeFailure ? unavailable(probeFailure) : opened.writePrepared(rows, progress),
   };
+  // A worker thread decodes requests and builds the insert rows; this thread only sends them.
+  const prepareWorker = await PrepareWorker.start(writer).catch(async (error) => {
+    await opened.close();
+    throw error;
+  });
   const queue = new WriteQueue({
     writer,
+    staged: prepareWorker,
     maxPendingSpans: config.maxPendingSpans ?? 200_000,
     maxBatchSpans: config.maxBatchSpans ?? DEFAULT_MAX_BATCH_SPANS,
     minWriteIntervalMs: CLICKHOUSE_INSERT_INTERVAL_MS,
@@ -471,6 +481,7 @@ async function startClickHouseStore(
     async drain() {
       clearInterval(probe);
       await queue.close();
+      await prepareWorker.close();
     },
     closeStore: () => opened.close(),
   };

@@ -1,12 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchPreparer, batchBuffers, type PreparedPart, type PreparerState } from '../store/batch-preparer.ts';
+import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
 import { decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { LogFormat } from './ingest-log.ts';
-import type { FromPrepareWorker, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
+import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
 
 /**
  * The prepare worker thread (see prepare-worker.ts): decodes and validates requests, prepares the
- * rows of each request's valid spans at once (`preparePart`) and keeps them under a ticket until
+ * rows of each request's valid spans at once (`preparePart` of the store's preparer, loaded from
+ * the module the store names) and keeps them under a ticket until
  * the queue asks for a batch, which combines the kept parts; the batch's buffers are transferred
  * back. Preparing at once lets the decoded span objects die young: kept until their batch, they
  * outlived the young generation whenever the store fell behind (a checkpoint), and copying them
@@ -17,9 +18,11 @@ import type { FromPrepareWorker, ToPrepareWorker, WorkerRequest } from './prepar
 
 const port = parentPort;
 if (port === null) throw new Error('prepare-worker-thread.ts runs as a worker thread');
-let preparer = new BatchPreparer((workerData as { state: PreparerState }).state);
+const { preparerModule, state } = workerData as PrepareWorkerData;
+const { createPreparer } = (await import(preparerModule)) as SpanPreparerModule;
+let preparer: SpanPreparer = createPreparer(state);
 /** Each decoded request's part, by ticket; null for a request without valid spans. */
-const kept = new Map<number, PreparedPart | null>();
+const kept = new Map<number, unknown>();
 
 function decode(request: WorkerRequest) {
   if (request.body === undefined) throw new Error('prepare worker: a request without its body');
@@ -35,7 +38,7 @@ port.on('message', (message: ToPrepareWorker) => {
   switch (message.type) {
     case 'reset':
       // Kept parts may use assignments the store never committed: prepared again from bodies.
-      preparer = new BatchPreparer(message.state);
+      preparer = createPreparer(message.state);
       kept.clear();
       return;
     case 'release':
@@ -83,7 +86,7 @@ function prepare(id: number, requests: readonly WorkerRequest[]): void {
         return;
       }
     }
-    const parts: PreparedPart[] = [];
+    const parts: unknown[] = [];
     for (const request of requests) {
       let part = request.ticket === undefined ? undefined : kept.get(request.ticket);
       if (part === undefined) {
@@ -93,7 +96,7 @@ function prepare(id: number, requests: readonly WorkerRequest[]): void {
       if (part !== null) parts.push(part);
     }
     const batch = preparer.combine(parts);
-    send({ type: 'prepared', id, batch }, batchBuffers(batch));
+    send({ type: 'prepared', id, batch }, preparer.transferables(batch));
   } catch (error) {
     send({ type: 'failed', id, message: (error as Error).message ?? String(error) });
   }

@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { spansToApiJson } from '@ariadne/core';
 import { generateTrace, makeWorkload, toExportRequest } from '../../bench/workload.ts';
-import type { WriteProgress } from '../query/span-store.ts';
+import { silentLogger } from '../logger.ts';
+import type { PreparedWriter, SpanReader, WriteProgress } from '../query/span-store.ts';
 import type { PreparedBatch } from '../store/batch-preparer.ts';
+import { ClickHouseSpanStore } from '../store/clickhouse/clickhouse-store.ts';
+import type { ClickHousePreparerState, PreparedRows } from '../store/clickhouse/preparer.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
+import { chdbExecutor, loadChdb } from '../store/testdata/chdb-executor.ts';
 import { decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
 import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
@@ -32,7 +36,7 @@ function requests(seed: number, count: number, spansEach: number): RawRequest[] 
 }
 
 /** Every stored trace of the requests, as the API returns it. */
-async function storedTraces(store: DuckDbSpanStore, raws: readonly RawRequest[]) {
+async function storedTraces(store: SpanReader, raws: readonly RawRequest[]) {
   const ids = new Set(raws.flatMap((r) => decodeOtlpProtobuf(r.body).spans.map((s) => s.traceId)));
   const out: Record<string, unknown> = {};
   for (const id of [...ids].sort()) out[id] = spansToApiJson(await store.getTrace(id));
@@ -254,5 +258,73 @@ describe('PrepareWorker', () => {
         await reference.close();
       }
     });
+  });
+});
+
+const chdb = loadChdb();
+
+describe('PrepareWorker on ClickHouse (chdb), without an ingest log', {
+  skip: typeof chdb === 'string' && process.env.CI !== 'true' ? chdb : false,
+}, () => {
+  if (typeof chdb === 'string') {
+    it('needs chdb', () => assert.fail(chdb));
+    return;
+  }
+  // Holds the process's one chdb session open across the stores of these tests.
+  const keeper = chdbExecutor(chdb);
+  after(() => keeper.close());
+  let databases = 0;
+  const open = () =>
+    ClickHouseSpanStore.open({
+      executor: chdbExecutor(chdb),
+      database: `prepare_worker_${process.pid}_${++databases}`,
+      logger: silentLogger,
+    });
+
+  it('acknowledges a request once its rows, built on the worker, are inserted; a failed insert fails its requests only', async () => {
+    const raws = requests(23, 6, 250);
+    const store = await open();
+    const reference = await open();
+    let failNext = false;
+    // The store's own preparer module, with one insert that fails (ClickHouse down, say).
+    const writer: PreparedWriter<ClickHousePreparerState, PreparedRows | undefined> = {
+      preparerModule: store.preparerModule,
+      preparerState: () => store.preparerState(),
+      writePrepared: (rows, progress) => {
+        if (!failNext) return store.writePrepared(rows, progress);
+        failNext = false;
+        return Promise.reject(new Error('ClickHouse is unavailable'));
+      },
+    };
+    const worker = await PrepareWorker.start(writer);
+    const queue = new WriteQueue({ writer: store, staged: worker, maxPendingSpans: 100_000, maxBatchSpans: 500 });
+    const submit = async (raw: RawRequest) => {
+      const decoded = await queue.decode(raw);
+      // Decoded on the worker, which keeps the spans: only the verdict crosses over.
+      assert.equal(decoded.spans, undefined);
+      assert.equal(decoded.accepted, 250);
+      return queue.enqueueDecoded(decoded, raw);
+    };
+    try {
+      await Promise.all(raws.slice(0, 4).map(submit));
+      // Nothing kept on this node: once acknowledged, the spans are in ClickHouse.
+      for (const raw of raws.slice(0, 4)) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+      assert.deepEqual(await storedTraces(store, raws.slice(0, 4)), await storedTraces(reference, raws.slice(0, 4)));
+
+      failNext = true;
+      await assert.rejects(submit(raws[4]), /ClickHouse is unavailable/);
+      assert.equal(queue.pending, 0);
+      // The worker started afresh (it took the failed batch's resources as stored): the next
+      // request's resources and scopes are written again, and its spans read back whole.
+      await submit(raws[5]);
+      await reference.writeSpans(decodeOtlpProtobuf(raws[5].body).spans);
+      assert.deepEqual(await storedTraces(store, [raws[5]]), await storedTraces(reference, [raws[5]]));
+      assert.deepEqual(await store.listServices(), await reference.listServices());
+    } finally {
+      await queue.close();
+      await worker.close();
+      await store.close();
+      await reference.close();
+    }
   });
 });

@@ -1,15 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import type { WriteProgress } from '../query/span-store.ts';
-import type { PreparedBatch, PreparerState } from '../store/batch-preparer.ts';
+import type { PreparedWriter, WriteProgress } from '../query/span-store.ts';
 import { OtlpDecodeError } from './decode-otlp.ts';
 import type { LogFormat } from './ingest-log.ts';
 import type { DecodedRequest, PreparedWrite, RawRequest, StagedRequest, StagedWriter } from './write-queue.ts';
 
-/** What the prepare worker writes into: the DuckDB store's two halves of a write. */
-export interface PreparedBatchStore {
-  /** What a preparer starts from (after every write queued before). */
-  preparerState(): Promise<PreparerState>;
-  writePrepared(batch: PreparedBatch, progress?: WriteProgress): Promise<void>;
+/** What the worker thread starts from: the store's preparer module, and the state to start it with. */
+export interface PrepareWorkerData {
+  readonly preparerModule: string;
+  readonly state: unknown;
 }
 
 /** A request as sent to the worker thread: its body, or only the ticket its spans are kept under. */
@@ -24,29 +22,31 @@ export type ToPrepareWorker =
   | { readonly type: 'decode'; readonly id: number; readonly request: WorkerRequest }
   | { readonly type: 'release'; readonly ticket: number }
   | { readonly type: 'prepare'; readonly id: number; readonly requests: WorkerRequest[] }
-  | { readonly type: 'reset'; readonly state: PreparerState };
+  | { readonly type: 'reset'; readonly state: unknown };
 
 /** Messages from the worker thread. */
 export type FromPrepareWorker =
   | { readonly type: 'decoded'; readonly id: number; readonly decoded: DecodedRequest }
-  | { readonly type: 'prepared'; readonly id: number; readonly batch: PreparedBatch }
+  | { readonly type: 'prepared'; readonly id: number; readonly batch: unknown }
   /** Some tickets of a `prepare` without bodies have no kept part (a new worker): send the bodies. */
   | { readonly type: 'missing'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
 
 interface Waiting {
-  readonly resolve: (result: DecodedRequest | PreparedBatch | 'missing') => void;
+  readonly resolve: (result: unknown) => void;
   readonly reject: (error: Error) => void;
 }
 
 /**
  * The write queue's staged writer on a worker thread: the worker decodes and validates each
  * request as it arrives (the receivers wait for its verdict to answer), prepares the rows of its
- * valid spans at once and keeps them, and later combines the kept rows of a batch of requests
- * (store/batch-preparer.ts); the calling thread, which owns the database, only copies the rows in
- * (`writePrepared`). Decoding and preparing
- * were two thirds of the main thread's time under ingest load (BENCHMARKS.md); now they run
- * beside the receivers and the database writes, and each request is decoded once.
+ * valid spans at once and keeps them, and later combines the kept rows of a batch of requests;
+ * the calling thread, which owns the database, only copies the rows in (`writePrepared`). Rows
+ * are the store's business: the worker loads the preparer from the module the store names
+ * (`PreparedWriter.preparerModule`; for DuckDB, store/batch-preparer.ts), so ingest imports no
+ * backend. Decoding and preparing were two thirds of the main thread's time under ingest load
+ * (BENCHMARKS.md); now they run beside the receivers and the database writes, and each request
+ * is decoded once.
  *
  * The worker's preparer starts from the store's `preparerState()` and assumes every batch it
  * prepared gets written, in order; `reset` (after a failed write) gives it the store's state
@@ -54,10 +54,10 @@ interface Waiting {
  * starts a new one.
  *
  * A write to the store from elsewhere while the worker runs (the store's own `writeSpans`) makes
- * the worker's next batch stale: the store refuses it (`StalePreparedBatchError`), and the queue
+ * the worker's next batch stale: the store refuses it (for DuckDB, `StalePreparedBatchError`), and the queue
  * resets the worker and prepares the batch again.
  */
-export class PrepareWorker implements StagedWriter {
+export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWriter {
   private worker: Worker;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
@@ -67,22 +67,21 @@ export class PrepareWorker implements StagedWriter {
   private respawning: Promise<void> | undefined;
 
   private constructor(
-    private readonly store: PreparedBatchStore,
-    state: PreparerState,
+    private readonly store: PreparedWriter<State, Batch>,
+    state: State,
   ) {
     this.worker = this.spawn(state);
   }
 
   /** Starts the worker from the store's current state. */
-  static async start(store: PreparedBatchStore): Promise<PrepareWorker> {
+  static async start<State, Batch>(store: PreparedWriter<State, Batch>): Promise<PrepareWorker<State, Batch>> {
     return new PrepareWorker(store, await store.preparerState());
   }
 
-  private spawn(state: PreparerState): Worker {
+  private spawn(state: State): Worker {
     this.dead = undefined;
-    const worker = new Worker(new URL('./prepare-worker-entry.mjs', import.meta.url), {
-      workerData: { state },
-    });
+    const workerData: PrepareWorkerData = { preparerModule: this.store.preparerModule, state };
+    const worker = new Worker(new URL('./prepare-worker-entry.mjs', import.meta.url), { workerData });
     worker.on('message', (message: FromPrepareWorker) => {
       const waiting = this.waiting.get(message.id);
       if (waiting === undefined) return;
@@ -119,13 +118,11 @@ export class PrepareWorker implements StagedWriter {
   }
 
   /** Sends a message that expects an answer. */
-  private async ask(message: ToPrepareWorker & { id: number }): Promise<DecodedRequest | PreparedBatch | 'missing'> {
+  private async ask(message: ToPrepareWorker & { id: number }): Promise<unknown> {
     await this.alive();
     if (this.closed) throw new Error('the prepare worker is closed');
     if (this.dead) throw this.dead;
-    const answer = new Promise<DecodedRequest | PreparedBatch | 'missing'>((resolve, reject) =>
-      this.waiting.set(message.id, { resolve, reject }),
-    );
+    const answer = new Promise<unknown>((resolve, reject) => this.waiting.set(message.id, { resolve, reject }));
     this.worker.postMessage(message);
     return await answer;
   }
@@ -158,8 +155,8 @@ export class PrepareWorker implements StagedWriter {
       });
     let answer = await ask(false);
     if (answer === 'missing') answer = await ask(true);
-    const batch = answer as PreparedBatch;
-    return { write: (progress: WriteProgress) => this.store.writePrepared(batch, progress) };
+    const batch = answer as Batch;
+    return { write: (progress?: WriteProgress) => this.store.writePrepared(batch, progress) };
   }
 
   async reset(): Promise<void> {

@@ -83,17 +83,17 @@ export interface StagedWriter {
   reset(): Promise<void>;
 }
 
-/** One prepared batch; `write` commits it with the log position. */
+/** One prepared batch; `write` commits it (with the log position, when there is a log). */
 export interface PreparedWrite {
-  write(progress: WriteProgress): Promise<void>;
+  write(progress?: WriteProgress): Promise<void>;
 }
 
 export interface WriteQueueOptions {
   readonly writer: SpanWriter;
   /**
-   * With an ingest log: write batches through this instead of `writer.writeSpans`. The queue
-   * then keeps the requests' bodies, not their decoded spans, and prepares each batch while the
-   * one before is written.
+   * Write batches through this instead of `writer.writeSpans`: requests are decoded by it, the
+   * queue keeps their bodies, not their decoded spans, and each batch is prepared while the one
+   * before is written.
    */
   readonly staged?: StagedWriter;
   /** Spans accepted but not yet committed to the store before new requests are refused. */
@@ -174,9 +174,10 @@ const MAX_RETRY_DELAY_MS = 5_000;
  *   the next start. Records are written to the store in log order, so "position P committed"
  *   means every record before P is in the store.
  *
- * With a log and a staged writer (`StagedWriter`, the prepare worker), receivers decode through
- * `decode` (on the worker) and hand the verdict to `enqueueDecoded`; the queue keeps only the
- * bodies, and each batch is prepared by the staged writer while the batch before it is written.
+ * With a staged writer (`StagedWriter`, the prepare worker), with or without a log, receivers
+ * decode through `decode` (on the worker) and hand the verdict to `enqueueDecoded`; the queue
+ * keeps only the bodies, and each batch is prepared by the staged writer while the batch before
+ * it is written.
  *
  * Either way the spans accepted and not yet committed are bounded (`maxPendingSpans`, and the log
  * bytes): beyond, `enqueue` throws `QueueFullError` at once.
@@ -249,8 +250,8 @@ export class WriteQueue {
    * Throws `OtlpDecodeError` if the body cannot be decoded. Pass the result to `enqueueDecoded`.
    */
   async decode(raw: RawRequest): Promise<DecodedRequest> {
-    const { staged, log } = this.options;
-    if (staged && log) return staged.decode(raw);
+    const { staged } = this.options;
+    if (staged) return staged.decode(raw);
     const decoded = raw.format === LogFormat.OTLP_JSON ? decodeOtlpJson(raw.body) : decodeOtlpProtobuf(raw.body);
     return {
       spans: decoded.spans,
@@ -278,7 +279,9 @@ export class WriteQueue {
       release();
       return Promise.reject(refused);
     }
-    return this.enqueueLogged(this.options.log as IngestLog, [], raw, decoded.accepted, ticket);
+    const { log } = this.options;
+    if (log) return this.enqueueLogged(log, [], raw, decoded.accepted, ticket);
+    return this.enqueueUnlogged([], decoded.accepted, raw, ticket);
   }
 
   /** Why a request of `count` spans is refused for capacity now, if it is. */
@@ -310,24 +313,39 @@ export class WriteQueue {
       const refused = this.refusal(spans.length, raw);
       if (refused) return Promise.reject(refused);
     }
-    if (!log) {
-      return new Promise<void>((resolve, reject) => {
-        this.queue.push({
-          spans,
-          count: spans.length,
-          end: 0n,
-          logBytes: 0,
-          ready: true,
-          acknowledgedAt: performance.now(),
-          resolve,
-          reject,
-        });
-        this.pendingSpans += spans.length;
-        if (!this.writing) this.drain();
-      });
+    if (!raw && (log || this.options.staged)) {
+      return Promise.reject(
+        new Error('WriteQueue: a request needs its raw body when there is an ingest log or a staged writer'),
+      );
     }
-    if (!raw) return Promise.reject(new Error('WriteQueue: a request needs its raw body when there is an ingest log'));
-    return this.enqueueLogged(log, spans, raw, spans.length, undefined);
+    if (!log) return this.enqueueUnlogged(this.options.staged ? [] : spans, spans.length, raw, undefined);
+    return this.enqueueLogged(log, spans, raw as RawRequest, spans.length, undefined);
+  }
+
+  /** Without a log: resolves once the batch holding the request is committed, rejects if it fails. */
+  private enqueueUnlogged(
+    spans: readonly Span[],
+    count: number,
+    raw: RawRequest | undefined,
+    ticket: number | undefined,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({
+        spans,
+        count,
+        // A staged writer prepares from the body when it no longer keeps the spans (a new worker).
+        raw: this.options.staged ? raw : undefined,
+        ticket,
+        end: 0n,
+        logBytes: 0,
+        ready: true,
+        acknowledgedAt: performance.now(),
+        resolve,
+        reject,
+      });
+      this.pendingSpans += count;
+      if (!this.writing) this.drain();
+    });
   }
 
   private async enqueueLogged(
@@ -406,7 +424,7 @@ export class WriteQueue {
       this.markIdle = resolve;
     });
     const { staged, log } = this.options;
-    void (staged && log ? this.loopStaged(staged, log) : this.loop());
+    void (staged ? this.loopStaged(staged, log) : this.loop());
   }
 
   /** The ready requests from `queue[from]` on, up to `maxBatchSpans` (at least one if any is ready). */
@@ -455,12 +473,14 @@ export class WriteQueue {
   }
 
   /**
-   * The drain with a staged writer: while batch n is written, batch n + 1 (whatever is ready once
-   * n is prepared) is being prepared. A failed write resets the writer, drops the preparation
-   * ahead, and retries from the same requests.
+   * The drain with a staged writer: while batch n is written, batch n + 1 (whatever is ready when
+   * n starts to be written) is being prepared. A failed write resets the writer and drops the
+   * preparation ahead; with a log it retries from the same requests, without one it fails them
+   * (nothing of theirs was acknowledged: their senders retry).
    */
-  private async loopStaged(staged: StagedWriter, log: IngestLog): Promise<void> {
+  private async loopStaged(staged: StagedWriter, log: IngestLog | undefined): Promise<void> {
     let failures = 0;
+    const interval = log ? 0 : (this.options.minWriteIntervalMs ?? 0);
     type Stage = { batch: Pending[]; count: number; prepared: Promise<PreparedWrite> };
     const stage = (from: number): Stage | undefined => {
       const { batch, count } = this.takeBatch(from);
@@ -482,14 +502,24 @@ export class WriteQueue {
       const position = current.batch[current.batch.length - 1].end;
       try {
         const write = await current.prepared;
+        const spacing = this.spaceWrites(interval);
+        if (spacing) await spacing;
         // The preparer is free: start on the next batch while this one is written.
         ahead = stage(current.batch.length);
-        await this.timedWrite(current.count, () => write.write(this.progress(position, current.count)));
+        await this.timedWrite(current.count, () =>
+          write.write(log ? this.progress(position, current.count) : undefined),
+        );
       } catch (error) {
-        this.lastStoreFailure = error as Error;
-        (this.options.onWriteError ?? reportWriteError)(error);
         if (ahead) await ahead.prepared.catch(() => undefined);
         ahead = undefined;
+        if (!log) {
+          this.settle(current.batch, current.count);
+          for (const p of current.batch) p.reject?.(error);
+          await staged.reset().catch((e) => (this.options.onWriteError ?? reportWriteError)(e));
+          continue;
+        }
+        this.lastStoreFailure = error as Error;
+        (this.options.onWriteError ?? reportWriteError)(error);
         if (this.closed) {
           this.gaveUp = true;
           break;
@@ -502,7 +532,8 @@ export class WriteQueue {
       failures = 0;
       this.lastStoreFailure = undefined;
       this.settle(current.batch, current.count);
-      await this.committedUpTo(log, position);
+      for (const p of current.batch) p.resolve?.();
+      if (log) await this.committedUpTo(log, position);
     }
     this.writing = false;
     this.markIdle();
@@ -512,9 +543,8 @@ export class WriteQueue {
     let failures = 0;
     const interval = this.options.log ? 0 : (this.options.minWriteIntervalMs ?? 0);
     while (this.queue.length > 0 && this.queue[0].ready) {
-      const wait = this.lastWriteStart + interval - Date.now();
-      if (wait > 0 && !this.closed) await new Promise((r) => setTimeout(r, wait));
-      this.lastWriteStart = Date.now();
+      const spacing = this.spaceWrites(interval);
+      if (spacing) await spacing;
       const { batch, count } = this.takeBatch(0);
       const spans = batch.length === 1 ? batch[0].spans : batch.flatMap((p) => p.spans);
       const { log } = this.options;
@@ -549,6 +579,25 @@ export class WriteQueue {
     }
     this.writing = false;
     this.markIdle();
+  }
+
+  /**
+   * Waits until `interval` ms after the last write started (not while closing), then marks this
+   * one's start. Returns nothing when there is nothing to wait for, so that the caller does not
+   * yield (requests arriving meanwhile would join the batch).
+   */
+  private spaceWrites(interval: number): Promise<void> | undefined {
+    const wait = this.lastWriteStart + interval - Date.now();
+    if (wait <= 0 || this.closed) {
+      this.lastWriteStart = Date.now();
+      return undefined;
+    }
+    return new Promise<void>((resolve) =>
+      setTimeout(() => {
+        this.lastWriteStart = Date.now();
+        resolve();
+      }, wait),
+    );
   }
 
   /** Runs one store write of `count` spans, recording how long it took and whether it committed. */

@@ -190,6 +190,43 @@ export interface SpanWriter {
   writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void>;
 }
 
+/**
+ * Turns spans into what one backend writes (its rows), without touching the database, so that
+ * ingest can do it on another thread. Stateful: it may assume every batch it combined gets
+ * written, in order (see `PreparedWriter.preparerState`). Parts and batches are plain data that
+ * survive a structured clone; `transferables` names the buffers a batch can hand over uncopied.
+ */
+export interface SpanPreparer<Part = unknown, Batch = unknown> {
+  /** The rows of some spans (one request's), made as soon as they arrive. */
+  preparePart(spans: readonly Span[]): Part;
+  /** Joins parts, in order, into one write batch. */
+  combine(parts: readonly Part[]): Batch;
+  transferables(batch: Batch): ArrayBuffer[];
+}
+
+/**
+ * What a module named by `PreparedWriter.preparerModule` exports: ingest loads it on its prepare
+ * thread (ingest/prepare-worker.ts) and so never imports a backend itself.
+ */
+export interface SpanPreparerModule<State = unknown, Part = unknown, Batch = unknown> {
+  createPreparer(state: State): SpanPreparer<Part, Batch>;
+}
+
+/**
+ * A store whose writes can be prepared on another thread: a `SpanPreparer` made from the module
+ * at `preparerModule`, started from `preparerState()`, prepares batches that `writePrepared`
+ * commits. A batch prepared from a state the store has moved past (a write in between, or a
+ * failed one) is refused; the writer then asks for the state again.
+ */
+export interface PreparedWriter<State = unknown, Batch = unknown> {
+  /** URL (href) of a module that implements `SpanPreparerModule<State, …, Batch>`. */
+  readonly preparerModule: string;
+  /** What a new preparer starts from: the store as of after every write before (cloneable). */
+  preparerState(): Promise<State>;
+  /** Commits a prepared batch; with `progress` as `SpanWriter.writeSpans`. */
+  writePrepared(batch: Batch, progress?: WriteProgress): Promise<void>;
+}
+
 /** The reads the query API needs: what the API, the UI and the CLI depend on, whatever the backend. */
 export interface SpanReader {
   /** Every span of a trace, ordered by start time; empty if the trace is unknown. */

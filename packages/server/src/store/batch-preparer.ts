@@ -7,6 +7,7 @@ import {
   type Span,
   serviceNameOf,
 } from '@ariadne/core';
+import type { SpanPreparer } from '../query/span-store.ts';
 import { attributeValueText, encodeAttribute, encodeAttributeList } from './attribute-codec.ts';
 import { FrequentValueTracker, hashAttribute, IndexPairs, minuteOf } from './attribute-index.ts';
 import { AttributeSlots, MAX_SLOTS, placeAttribute } from './attribute-slots.ts';
@@ -131,6 +132,17 @@ export const TRACE_PART_KINDS: readonly ColumnKind[] = ['u128', 'u64', 'u64', 'u
 /** h, minute. */
 export const ATTR_INDEX_KINDS: readonly ColumnKind[] = ['u32', 'u32'];
 
+/**
+ * The module ingest's prepare thread loads for this store (`PreparedWriter.preparerModule`): this
+ * file, which imports nothing of DuckDB itself.
+ */
+export const BATCH_PREPARER_MODULE = import.meta.url;
+
+/** What the prepare thread calls (`SpanPreparerModule`). */
+export function createPreparer(state: PreparerState): BatchPreparer {
+  return new BatchPreparer(state);
+}
+
 /** The buffers of a prepared batch, to transfer (not copy) it to another thread. */
 export function batchBuffers(batch: PreparedBatch): ArrayBuffer[] {
   return chunkBuffers([...batch.spans, ...batch.traceParts, ...batch.attrIndex]);
@@ -173,7 +185,7 @@ type MemoKeyValue = KeyValue & { [STORED]?: StoredAttribute };
 /** Entries kept in each per-object cache before it starts over (a bound on its memory). */
 const CACHE_ENTRIES = 200_000;
 
-export class BatchPreparer {
+export class BatchPreparer implements SpanPreparer<PreparedPart, PreparedBatch> {
   private readonly id = nextPreparerId++;
   /** What attribute objects that cannot take a memo (frozen ones) become; bounded like the next. */
   private readonly storedAttributes = new Map<KeyValue, StoredAttribute>();
@@ -229,6 +241,10 @@ export class BatchPreparer {
   /** The rows of one batch: one part, combined. */
   prepare(spans: readonly Span[]): PreparedBatch {
     return this.combine([this.preparePart(spans)]);
+  }
+
+  transferables(batch: PreparedBatch): ArrayBuffer[] {
+    return batchBuffers(batch);
   }
 
   /**

@@ -6,6 +6,7 @@ import { type Logger, silentLogger } from '../logger.ts';
 import type {
   DependencyEdge,
   OperationStats,
+  PreparedWriter,
   SpanStore,
   TagScope,
   TagValue,
@@ -13,12 +14,11 @@ import type {
   TimeRange,
   TraceCandidate,
   TraceCandidateQuery,
-  TraceQuery,
   TraceSummary,
   WriteProgress,
 } from '../query/span-store.ts';
 import { AttributeSlots } from './attribute-slots.ts';
-import { BatchPreparer, type PreparedBatch, type PreparerState } from './batch-preparer.ts';
+import { BATCH_PREPARER_MODULE, BatchPreparer, type PreparedBatch, type PreparerState } from './batch-preparer.ts';
 import { dependencies, listOperations, listServices, operationStats } from './duckdb/aggregates.ts';
 import { findTraceCandidates } from './duckdb/candidates.ts';
 import { READ_CONNECTION_DISABLED_OPTIMIZERS, ReadConnection } from './duckdb/read-connection.ts';
@@ -94,7 +94,9 @@ export class StalePreparedBatchError extends Error {
  * of each concern is in duckdb/: writes.ts, trace-reads.ts, search.ts, aggregates.ts,
  * retention.ts (the schema and its migrations are in duckdb-schema.ts).
  */
-export class DuckDbSpanStore implements SpanStore {
+export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState, PreparedBatch> {
+  /** Batches are prepared by batch-preparer.ts, on ingest's prepare thread. */
+  readonly preparerModule = BATCH_PREPARER_MODULE;
   private readonly reads: ReadConnection;
   /** What trace reads use: the read connection, the slots, and the resource and scope caches. */
   private readonly traceReads: TraceReadContext;

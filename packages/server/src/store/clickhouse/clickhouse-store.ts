@@ -3,6 +3,7 @@ import { type Logger, silentLogger } from '../../logger.ts';
 import type {
   DependencyEdge,
   OperationStats,
+  PreparedWriter,
   SpanCompareOp,
   SpanField,
   SpanPredicate,
@@ -31,6 +32,13 @@ import {
 import { resourceFromBody } from '../span-text.ts';
 import { type ClickHouseExecutor, ClickHouseUnavailableError, isTransientClickHouseError } from './executor.ts';
 import {
+  CLICKHOUSE_PREPARER_MODULE,
+  ClickHousePreparer,
+  type ClickHousePreparerState,
+  MAX_KNOWN_BODIES,
+  type PreparedRows,
+} from './preparer.ts';
+import {
   ATTR_INDEX_COLUMNS,
   ATTR_TRACE_COLUMNS,
   BODY_COLUMNS,
@@ -40,7 +48,6 @@ import {
   SPAN_COLUMNS,
   SPAN_SELECT,
   type StoredSpanRow,
-  spanRows,
   spansFromRows,
   TRACE_COLUMNS,
 } from './rows.ts';
@@ -76,8 +83,6 @@ const MAX_TAG_TEXTS = 100_000;
 const MAX_PREFIX_CANDIDATES = 256;
 /** Beyond this many minutes with the value, a search reads newest first instead. */
 const MAX_INDEXED_MINUTES = 1_440;
-/** Resource and scope texts a node remembers (as stored, and as read) before it starts over. */
-const MAX_KNOWN_BODIES = 100_000;
 /** The all-zero parent id of a root span. */
 const ROOT = "toFixedString(unhex('0000000000000000'), 8)";
 
@@ -95,13 +100,15 @@ function idLiteral(hex: string): string {
  * index, operations, progress) are each retried until acknowledged, and a retry that stores a
  * row twice is harmless (reads deduplicate, merges remove the copy).
  */
-export class ClickHouseSpanStore implements SpanStore {
+export class ClickHouseSpanStore
+  implements SpanStore, PreparedWriter<ClickHousePreparerState, PreparedRows | undefined>
+{
   private closed = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRunning: Promise<void> | undefined;
   private lastWriteFailure: Error | undefined;
-  /** Ids of resource and scope texts stored in `bodies` (by this node, or read back). */
-  private readonly storedBodies = new Set<bigint>();
+  /** What `writeSpans` prepares its rows with (undefined after a failed write). */
+  private localPreparer: ClickHousePreparer | undefined;
   /** Texts of `bodies` read back, by id (decimal). */
   private readonly bodyCache = new Map<string, string>();
 
@@ -139,21 +146,45 @@ export class ClickHouseSpanStore implements SpanStore {
     this.lastWriteFailure = undefined;
   }
 
+  /** Batches are prepared by preparer.ts, on ingest's prepare thread (or here, for `writeSpans`). */
+  readonly preparerModule = CLICKHOUSE_PREPARER_MODULE;
+
+  async preparerState(): Promise<ClickHousePreparerState> {
+    return {};
+  }
+
   async writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void> {
     this.assertOpen();
+    this.localPreparer ??= new ClickHousePreparer();
+    const rows = spans.length > 0 ? this.localPreparer.combine([spans]) : undefined;
+    try {
+      await this.writePrepared(rows, progress);
+    } catch (error) {
+      // It took the batch's resource and scope texts as stored: start afresh.
+      this.localPreparer = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Inserts the rows of a batch prepared by a `ClickHousePreparer` (on ingest's prepare thread):
+   * resource and scope texts first, then every table's rows; with `progress` as `writeSpans`.
+   * Resolves once ClickHouse acknowledged every insert.
+   */
+  async writePrepared(rows: PreparedRows | undefined, progress?: WriteProgress): Promise<void> {
+    this.assertOpen();
     const sync = { distributedSync: this.tables.cluster !== undefined };
-    if (spans.length > 0) {
-      const rows = spanRows(spans, this.storedBodies);
+    // Rows that crossed from another thread arrive as plain Uint8Arrays.
+    const bytes = (view: Uint8Array) => Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+    if (rows !== undefined && rows.spanCount > 0) {
       // Resource and scope texts first: a span is never visible before what it refers to.
       if (rows.bodies) {
-        const bodies = rows.bodies;
+        const bodies = bytes(rows.bodies);
         await this.retrying(() => this.executor.insert(this.tables.bodies, BODY_COLUMNS, bodies, sync));
-        if (this.storedBodies.size + rows.newBodies.length > MAX_KNOWN_BODIES) this.storedBodies.clear();
-        for (const id of rows.newBodies) this.storedBodies.add(id);
       }
       // Wait for every insert, even after one failed, so that nothing is left running.
       const t = this.tables;
-      const inserts: [string, readonly string[], Buffer][] = [
+      const inserts: [string, readonly string[], Uint8Array][] = [
         [t.spans, SPAN_COLUMNS, rows.spans],
         [t.spanIndex, INDEX_COLUMNS, rows.index],
         [t.traces, TRACE_COLUMNS, rows.traces],
@@ -163,8 +194,10 @@ export class ClickHouseSpanStore implements SpanStore {
       ];
       const results = await Promise.allSettled(
         inserts
-          .filter(([, , bytes]) => bytes.length > 0)
-          .map(([table, columns, bytes]) => this.retrying(() => this.executor.insert(table, columns, bytes, sync))),
+          .filter(([, , view]) => view.length > 0)
+          .map(([table, columns, view]) =>
+            this.retrying(() => this.executor.insert(table, columns, bytes(view), sync)),
+          ),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
