@@ -143,7 +143,7 @@ async function openAndReplayLog(
   const applied = (await progress('')) ?? 0n;
   const appliedSpans = await progress('spans');
   const stored = { position: await progress('acknowledged'), spans: await progress('acknowledged-spans') };
-  const log = await IngestLog.open({ dir, startAt: applied, acknowledged: stored.position });
+  const log = await IngestLog.open({ dir, startAt: applied, acknowledged: stored.position, logger });
   try {
     if (log.truncatedBytes > 0)
       logger.warn({ bytes: log.truncatedBytes }, 'ingest log: cut a torn tail (a write interrupted by a crash)');

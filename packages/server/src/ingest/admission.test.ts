@@ -5,7 +5,7 @@ import { after, describe, it, mock } from 'node:test';
 import type { Span } from '@ariadne/core';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import { Admission } from './admission.ts';
+import { Admission, type Admitted, type Refused } from './admission.ts';
 import { BodyBudgetError, readBody, SlowBodyError } from './http-body.ts';
 import { OtlpGrpcReceiver } from './otlp-grpc.ts';
 import { buildOtlpHttpApp } from './otlp-http.ts';
@@ -26,20 +26,41 @@ function fill(queue: WriteQueue, count: number): void {
   void queue.enqueue(spans).catch(() => undefined);
 }
 
-/** Opens a raw connection to `app` and writes `head` (request line and headers). */
-async function rawRequest(port: number, head: string): Promise<{ socket: Socket; answer: Promise<string> }> {
+/**
+ * Opens a raw connection to `app` and writes `head` (request line and headers). `answer` resolves
+ * once the response's headers have arrived, `closed` with everything received once the connection
+ * is closed.
+ */
+async function rawRequest(
+  port: number,
+  head: string,
+): Promise<{ socket: Socket; answer: Promise<string>; closed: Promise<string> }> {
   const socket = connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   let received = '';
+  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
   const answer = new Promise<string>((resolve) => {
     socket.on('data', (chunk) => {
       received += chunk.toString();
       if (received.includes('\r\n\r\n')) resolve(received);
     });
-    socket.on('close', () => resolve(received));
+    void closed.then(resolve);
   });
   socket.write(head);
-  return { socket, answer };
+  return { socket, answer, closed };
+}
+
+/** Resolves with the answer `admission` gives the next request it is asked about (from its headers). */
+function nextAdmission(admission: Admission): Promise<Admitted | Refused> {
+  const admit = admission.admit.bind(admission);
+  return new Promise((resolve) => {
+    admission.admit = (declaredBytes) => {
+      admission.admit = admit;
+      const answer = admit(declaredBytes);
+      resolve(answer);
+      return answer;
+    };
+  });
 }
 
 const head = (length: number | 'chunked', type = 'application/json') =>
@@ -105,7 +126,11 @@ describe('admission: refusing from the headers', () => {
 describe('OTLP/HTTP under overload', () => {
   const apps: FastifyInstance[] = [];
   after(async () => {
-    for (const app of apps) await app.close();
+    for (const app of apps) {
+      // A test that failed may leave a request half sent: drop it, or close would wait for it.
+      app.server.closeAllConnections();
+      await app.close();
+    }
   });
 
   it('answers 503 with Retry-After at once to a request announcing a huge body it never sends, when the queue is full', {
@@ -126,17 +151,20 @@ describe('OTLP/HTTP under overload', () => {
     assert.equal(admission.inflightBytes, 0);
   });
 
-  it('refuses a second body beyond the in-flight budget while the first is being received, then takes more once it is done', async () => {
+  it('refuses a second body beyond the in-flight budget while the first is being received, then takes more once it is done', {
+    timeout: 30_000,
+  }, async () => {
     const queue = stuckQueue(1_000);
     const admission = new Admission({ queue, maxInflightBytes: 1_000_000 });
     const app = buildOtlpHttpApp({ queue, maxBodyBytes: 16 * 1024 ** 2, admission });
     apps.push(app);
     const port = await listen(app);
     const body = Buffer.from(`{"resourceSpans":[]}${' '.repeat(800_000 - 20)}`);
+    const firstAdmitted = nextAdmission(admission);
     const first = await rawRequest(port, head(body.length));
     first.socket.write(body.subarray(0, 400_000));
     // The first request's 800 kB are reserved: another 800 kB do not fit, and are not read.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await firstAdmitted).admitted, true, 'the first request is admitted from its headers');
     assert.equal(admission.inflightBytes, 800_000);
     const second = await rawRequest(port, head(body.length));
     assert.match(await second.answer, /^HTTP\/1\.1 503/);
@@ -170,13 +198,15 @@ describe('OTLP/HTTP under overload', () => {
     assert.equal(admission.inflightBytes, 0);
   });
 
-  it('cuts a body that trickles in slower than the minimum rate with 408 (injected clock)', async () => {
+  it('cuts a body that trickles in slower than the minimum rate with 408 (injected clock)', {
+    timeout: 30_000,
+  }, async () => {
     const queue = stuckQueue(1_000);
     let now = 0;
-    let reading: () => void = () => undefined;
-    const readingStarted = new Promise<void>((resolve) => {
-      reading = resolve;
-    });
+    const lookers: (() => void)[] = [];
+    /** Resolves when the server next reads the clock: the read's start, then each watchdog check. */
+    const nextLook = () => new Promise<void>((resolve) => lookers.push(resolve));
+    const readingStarted = nextLook();
     const app = buildOtlpHttpApp({
       queue,
       maxBodyBytes: 16 * 1024 ** 2,
@@ -185,7 +215,7 @@ describe('OTLP/HTTP under overload', () => {
         minBytesPerSecond: 16 * 1024,
         graceMs: 10_000,
         now: () => {
-          reading();
+          for (const look of lookers.splice(0)) look();
           return now;
         },
         checkEveryMs: 5,
@@ -193,16 +223,18 @@ describe('OTLP/HTTP under overload', () => {
     });
     apps.push(app);
     const port = await listen(app);
-    const { socket, answer } = await rawRequest(port, head(1_000));
+    const { socket, answer, closed } = await rawRequest(port, head(1_000));
     socket.write('{');
     await readingStarted; // the clock starts when the server starts reading
     now = 9_000; // within the grace: kept
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await nextLook(); // a check has seen 9 s (it runs to its end before this continues)
     socket.write('"');
-    now = 11_000; // one second beyond the grace with 2 bytes: cut
+    now = 11_000; // one second beyond the grace with at most 2 bytes: cut
     const response = await answer;
     assert.match(response, /^HTTP\/1\.1 408/);
     assert.match(response, /connection: close/i);
+    // Cut at 11 s, not at the check that saw 9 s.
+    assert.match(await closed, /arrived too slowly: \d bytes in 11 s/);
     socket.destroy();
   });
 });

@@ -1,8 +1,21 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { createLogger } from '../logger.ts';
 import { IngestLog, IngestLogError, LogFormat } from './ingest-log.ts';
 
 /** Real files in a temporary directory; damage is done with plain file operations. */
@@ -38,6 +51,29 @@ async function writeAll(log: IngestLog, texts: string[], format: LogFormat = Log
   const appended = texts.map((t) => log.append(format, body(t)));
   await Promise.all(appended.map((a) => a.durable));
   return appended.map((a) => a.end);
+}
+
+/** A real logger writing JSON lines into an array. */
+function capturingLogger() {
+  const lines: { msg: string; [key: string]: unknown }[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger({ destination, format: 'json' }), lines };
+}
+
+/** The `acknowledged` file's slots as written: [durable copy, latest], undefined where the checksum fails. */
+function markSlots(): ({ position: bigint; spans: bigint } | undefined)[] {
+  const bytes = readFileSync(join(dir, 'acknowledged'));
+  const slots = [];
+  for (let at = 0; at + 20 <= bytes.length; at += 20) {
+    const intact = crc32(bytes.subarray(at, at + 16)) === bytes.readUInt32LE(at + 16);
+    slots.push(intact ? { position: bytes.readBigUInt64LE(at), spans: bytes.readBigUInt64LE(at + 8) } : undefined);
+  }
+  return slots;
 }
 
 describe('IngestLog', () => {
@@ -322,6 +358,122 @@ describe('IngestLog', () => {
       ['late'],
     );
     await again.close();
+  });
+
+  it('keeps only the newest copies of damaged bytes, within a file count and a size, and logs what it deletes', async () => {
+    const damagedDir = join(dir, 'damaged');
+    mkdirSync(damagedDir, { recursive: true });
+    const copyName = (from: number, to: number) =>
+      `${String(from).padStart(20, '0')}-${String(to).padStart(20, '0')}.bin`;
+    const name = (i: number) => copyName(i * 100, i * 100 + 50);
+    // Six old copies of 100 bytes, the oldest first; and a file a person put there.
+    for (let i = 0; i < 6; i++) {
+      const path = join(damagedDir, name(i));
+      writeFileSync(path, Buffer.alloc(100, i));
+      utimesSync(path, 1_000 + i, 1_000 + i);
+    }
+    writeFileSync(join(damagedDir, 'notes.txt'), 'looked at 0-50');
+    // A crash tears the log's tail: its bytes are kept, as the newest copy.
+    const log = await IngestLog.open({ dir });
+    await writeAll(log, ['kept', 'torn-record']);
+    await log.close();
+    const segment = join(dir, segmentFiles()[0]);
+    truncateSync(segment, readFileSync(segment).length - 3);
+
+    const { logger, lines } = capturingLogger();
+    const again = await IngestLog.open({ dir, keepDamagedFiles: 4, keepDamagedBytes: 350, logger });
+    await again.close();
+    // The torn record's first 17 bytes (positions 13-30) are the newest copy; then 5, 4 and 3
+    // (317 bytes in all, four files): 2 would be a fifth.
+    const tornCopy = copyName(RECORD_HEADER + 4, 2 * RECORD_HEADER + 4 + 11 - 3);
+    assert.deepEqual(readdirSync(damagedDir).sort(), [...[3, 4, 5].map(name), tornCopy, 'notes.txt'].sort());
+    const removal = lines.find((l) => /deleted the 3 oldest copies of damaged bytes/.test(l.msg));
+    assert.ok(removal, `logged: ${JSON.stringify(lines)}`);
+    assert.deepEqual(removal.removed, [2, 1, 0].map(name));
+    assert.equal(removal.removedBytes, 300);
+
+    // The file count bounds too, and the newest copy is kept even when alone it is too large.
+    const third = await IngestLog.open({ dir, keepDamagedFiles: 2, keepDamagedBytes: 1, logger });
+    await third.close();
+    assert.deepEqual(readdirSync(damagedDir).sort(), [tornCopy, 'notes.txt']);
+  });
+
+  it('keeps the acknowledged mark in two slots: the latest after every write, a durable copy at most every markSyncMs', async () => {
+    let now = 0;
+    const log = await IngestLog.open({ dir, markSyncMs: 1_000, now: () => now });
+    log.startCounting(100n);
+    for (const [i, text] of ['a', 'bb', 'ccc', 'dddd'].entries()) {
+      await log.append(LogFormat.OTLP_PROTOBUF, body(text), i + 1).durable;
+    }
+    const ends = log.end;
+    assert.equal(log.syncCount, 4);
+    // The clock stood still: one durable copy, of the first record; the latest slot is current.
+    await log.release(0n);
+    assert.equal(log.markSyncCount, 1);
+    const [durable, latest] = markSlots();
+    assert.deepEqual(durable, { position: BigInt(RECORD_HEADER + 1), spans: 101n });
+    assert.deepEqual(latest, { position: ends, spans: 110n });
+
+    now += 1_000;
+    await log.append(LogFormat.OTLP_JSON, body('{}'), 2).durable;
+    await log.close();
+    assert.equal(log.markSyncCount, 2, 'once the interval passed, the next write made the copy durable again');
+    assert.deepEqual(markSlots(), [
+      { position: log.end, spans: 112n },
+      { position: log.end, spans: 112n },
+    ]);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith('acknowledged')),
+      ['acknowledged'],
+    );
+    const again = await IngestLog.open({ dir });
+    assert.deepEqual(again.mark, { position: log.end, spans: 112n });
+    await again.close();
+  });
+
+  it('reads the acknowledged mark from the slot that is intact, and ignores a torn or garbage mark', async () => {
+    const log = await IngestLog.open({ dir });
+    log.startCounting(0n);
+    await log.append(LogFormat.OTLP_PROTOBUF, body('first'), 3).durable;
+    await log.close();
+    const file = join(dir, 'acknowledged');
+    const intact = readFileSync(file);
+    const expected = { position: BigInt(RECORD_HEADER + 5), spans: 3n };
+
+    // The latest slot torn by a crash of the machine: the durable copy stands.
+    const tornLatest = Buffer.from(intact);
+    tornLatest.fill(0xee, 25, 40);
+    writeFileSync(file, tornLatest);
+    const torn = await IngestLog.open({ dir });
+    assert.deepEqual(torn.mark, expected);
+    await torn.close();
+
+    // A later latest slot wins over an older durable copy.
+    const later = Buffer.from(intact);
+    later.writeBigUInt64LE(99n, 20);
+    later.writeUInt32LE(crc32(later.subarray(20, 36)), 36);
+    writeFileSync(file, later);
+    const newer = await IngestLog.open({ dir, startAt: 99n });
+    assert.equal(newer.mark?.position, 99n);
+    await newer.close();
+
+    // An older version's one-slot mark still reads.
+    writeFileSync(file, intact.subarray(0, 20));
+    const old = await IngestLog.open({ dir });
+    assert.deepEqual(old.mark, expected);
+    await old.close();
+
+    // Cut short, or garbage: no mark (the store's record is used instead); the log opens.
+    for (const bytes of [
+      intact.subarray(0, 12),
+      Buffer.from('this is not a mark at all, really!!!!!!'),
+      Buffer.alloc(0),
+    ]) {
+      writeFileSync(file, bytes);
+      const opened = await IngestLog.open({ dir, startAt: 99n });
+      assert.equal(opened.mark, undefined);
+      await opened.close();
+    }
   });
 
   it('refuses appends after close', async () => {

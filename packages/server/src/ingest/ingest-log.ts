@@ -6,12 +6,14 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { type Logger, silentLogger } from '../logger.ts';
 
 /**
  * The ingest log: an append-only, segmented, checksummed file of OTLP export requests, as
@@ -81,6 +83,22 @@ export interface IngestLogOptions {
    * before it that the log no longer holds intact were acknowledged and are reported as damage.
    */
   readonly acknowledged?: bigint;
+  /**
+   * Copies of damaged bytes kept in `<dir>/damaged/` (default 16): on open, the oldest beyond
+   * this many, or beyond `keepDamagedBytes` in all, are deleted (the newest is always kept).
+   */
+  readonly keepDamagedFiles?: number;
+  /** Bytes of damaged copies kept in `<dir>/damaged/` in all (default 64 MiB). */
+  readonly keepDamagedBytes?: number;
+  /**
+   * Least milliseconds between two durable writes of the `acknowledged` mark (default 1,000):
+   * see `IngestLog.writeMark`.
+   */
+  readonly markSyncMs?: number;
+  /** Milliseconds on a monotonic clock, for `markSyncMs` (default `performance.now`). */
+  readonly now?: () => number;
+  /** Told what the log deletes from `damaged/` and when the `acknowledged` mark cannot be written. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -102,9 +120,17 @@ const SEGMENT_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 9;
 const SEGMENT_NAME = /^(\d{20})\.log$/;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-/** `<dir>/acknowledged`: u64 position and u64 span count of the last durable record, u32 CRC-32. */
+const DEFAULT_KEEP_DAMAGED_FILES = 16;
+const DEFAULT_KEEP_DAMAGED_BYTES = 64 * 1024 * 1024;
+const DAMAGED_NAME = /^\d{20}-\d{20}\.bin$/;
+/**
+ * `<dir>/acknowledged`: two slots of u64 position and u64 span count of a durable record, u32
+ * CRC-32; the first is the copy last made durable, the second the latest (see `writeMark`). A
+ * 20-byte file (one slot) is an older version's.
+ */
 const MARK_FILE = 'acknowledged';
 const MARK_BYTES = 20;
+const DEFAULT_MARK_SYNC_MS = 1_000;
 /** What `probe` writes to see whether the disk takes writes again. */
 const PROBE_BYTES = 64 * 1024;
 
@@ -115,14 +141,29 @@ export interface AcknowledgedMark {
   readonly spans: bigint;
 }
 
+/** The slot of the mark with the later position among those whose checksum holds; undefined if none does. */
 function readMark(dir: string): AcknowledgedMark | undefined {
+  let bytes: Buffer;
   try {
-    const bytes = readFileSync(join(dir, MARK_FILE));
-    if (bytes.length < MARK_BYTES || crc32(bytes.subarray(0, 16)) !== bytes.readUInt32LE(16)) return undefined;
-    return { position: bytes.readBigUInt64LE(0), spans: bytes.readBigUInt64LE(8) };
+    bytes = readFileSync(join(dir, MARK_FILE));
   } catch {
     return undefined;
   }
+  let mark: AcknowledgedMark | undefined;
+  for (let at = 0; at + MARK_BYTES <= bytes.length && at <= MARK_BYTES; at += MARK_BYTES) {
+    if (crc32(bytes.subarray(at, at + 16)) !== bytes.readUInt32LE(at + 16)) continue;
+    const position = bytes.readBigUInt64LE(at);
+    if (mark === undefined || position > mark.position) mark = { position, spans: bytes.readBigUInt64LE(at + 8) };
+  }
+  return mark;
+}
+
+function markSlot(position: bigint, spans: bigint): Buffer {
+  const slot = Buffer.alloc(MARK_BYTES);
+  slot.writeBigUInt64LE(position, 0);
+  slot.writeBigUInt64LE(spans, 8);
+  slot.writeUInt32LE(crc32(slot.subarray(0, 16)), 16);
+  return slot;
 }
 
 interface Segment {
@@ -255,6 +296,62 @@ function saveDamaged(dir: string, from: bigint, to: bigint, bytes: Buffer): stri
   return path;
 }
 
+/**
+ * Bounds `<dir>/damaged/`: keeps the newest copies (by modification time, then name) while they
+ * number at most `files` and take at most `bytes` in all, always the newest one, and deletes the
+ * rest, saying so to `logger`. Files it did not name itself are left alone. Returns the paths
+ * deleted.
+ */
+function pruneDamaged(dir: string, files: number, bytes: number, logger: Logger): Set<string> {
+  const damagedDir = join(dir, 'damaged');
+  const removed = new Set<string>();
+  let names: string[];
+  try {
+    names = readdirSync(damagedDir).filter((n) => DAMAGED_NAME.test(n));
+  } catch {
+    return removed; // no damage kept so far
+  }
+  const copies = names.flatMap((name) => {
+    try {
+      const { mtimeMs, size } = statSync(join(damagedDir, name));
+      return [{ name, mtimeMs, size }];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+  copies.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  let kept = 0;
+  let keptBytes = 0;
+  const deleted: { name: string; size: number }[] = [];
+  for (const copy of copies) {
+    if (deleted.length === 0 && (kept === 0 || (kept < files && keptBytes + copy.size <= bytes))) {
+      kept++;
+      keptBytes += copy.size;
+      continue;
+    }
+    const path = join(damagedDir, copy.name);
+    try {
+      unlinkSync(path);
+      removed.add(path);
+      deleted.push(copy);
+    } catch (error) {
+      logger.warn({ err: error, file: path }, 'ingest log: could not delete an old copy of damaged bytes');
+    }
+  }
+  if (deleted.length > 0)
+    logger.warn(
+      {
+        dir: damagedDir,
+        removed: deleted.map((d) => d.name),
+        removedBytes: deleted.reduce((n, d) => n + d.size, 0),
+        kept,
+        keptBytes,
+      },
+      `ingest log: deleted the ${deleted.length} oldest copies of damaged bytes, to keep at most ${files} files and ${bytes} bytes in ${damagedDir}`,
+    );
+  return removed;
+}
+
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -280,10 +377,21 @@ export class IngestLog {
   private broken: Error | undefined;
   private acknowledgedSpans = 0n;
   private markFd: number | undefined;
+  /** The position the mark's durable copy holds, when it was written (`now`), and the write under way. */
+  private markSynced = -1n;
+  private markSyncedAt = Number.NEGATIVE_INFINITY;
+  private markSyncing: Promise<void> | undefined;
+  private markSyncs = 0;
+  /** Set while writing the mark fails, so that the failure is logged once. */
+  private markFailing = false;
+  private readonly markSyncMs: number;
+  private readonly now: () => number;
+  private readonly logger: Logger;
 
   private constructor(
     private readonly dir: string,
     private readonly segmentBytes: number,
+    options: IngestLogOptions,
     segments: Segment[],
     fh: FileHandle,
     /** Bytes cut from a torn or corrupt tail when the log was opened. */
@@ -298,6 +406,9 @@ export class IngestLog {
   ) {
     this.segments = segments;
     this.fh = fh;
+    this.markSyncMs = options.markSyncMs ?? DEFAULT_MARK_SYNC_MS;
+    this.now = options.now ?? (() => performance.now());
+    this.logger = options.logger ?? silentLogger;
     const last = segments[segments.length - 1];
     this.appendedEnd = last.start + BigInt(last.size);
     this.durableEnd = this.appendedEnd;
@@ -307,8 +418,9 @@ export class IngestLog {
    * Opens (or creates) the log in `options.dir`. Segments the store has applied are deleted. In
    * the rest, runs of bytes that are not intact records are skipped (and reported in `damage`
    * when they lie after the store's position); a bad run at the very end of the last segment (a
-   * write torn by a crash) is cut, its bytes kept in `damaged/`. Nothing the store has not
-   * applied is deleted. Throws `IngestLogError` for a file that is not a segment of this log.
+   * write torn by a crash) is cut, its bytes kept in `damaged/` (which keeps only the newest
+   * copies: `keepDamagedFiles`, `keepDamagedBytes`). Nothing the store has not applied is
+   * deleted. Throws `IngestLogError` for a file that is not a segment of this log.
    */
   static async open(options: IngestLogOptions): Promise<IngestLog> {
     const { dir } = options;
@@ -415,6 +527,15 @@ export class IngestLog {
     }
     // Acknowledged (as the store last knew) but beyond the end of what is left: cut off.
     missing(maxBig(expected, reported), acknowledged);
+    const removed = pruneDamaged(
+      dir,
+      options.keepDamagedFiles ?? DEFAULT_KEEP_DAMAGED_FILES,
+      options.keepDamagedBytes ?? DEFAULT_KEEP_DAMAGED_BYTES,
+      options.logger ?? silentLogger,
+    );
+    const reportable = damage.map((d) =>
+      d.savedTo !== undefined && removed.has(d.savedTo) ? { ...d, savedTo: undefined } : d,
+    );
 
     // Appends continue at the end of the log, or where the store is if that is further: a
     // position once handed out is never reused.
@@ -426,10 +547,10 @@ export class IngestLog {
       await fh.datasync();
       fsyncDir(dir);
       found.push({ start: resumeAt, path, size: 0 });
-      return new IngestLog(dir, segmentBytes, found, fh, truncatedBytes, damage, mark);
+      return new IngestLog(dir, segmentBytes, options, found, fh, truncatedBytes, reportable, mark);
     }
     const fh = await open(found[found.length - 1].path, 'r+');
-    return new IngestLog(dir, segmentBytes, found, fh, truncatedBytes, damage, mark);
+    return new IngestLog(dir, segmentBytes, options, found, fh, truncatedBytes, reportable, mark);
   }
 
   /** Position after the last record appended (durable or not). */
@@ -450,6 +571,11 @@ export class IngestLog {
   /** Write + fdatasync rounds so far (each covers one group of records). */
   get syncCount(): number {
     return this.syncs;
+  }
+
+  /** Durable writes of the `acknowledged` mark so far (see `writeMark`). */
+  get markSyncCount(): number {
+    return this.markSyncs;
   }
 
   /** Number of segment files. */
@@ -551,6 +677,7 @@ export class IngestLog {
         this.failure = undefined;
         this.acknowledgedSpans += BigInt(group.spans);
         this.writeMark();
+        void this.syncMarkIfDue(false);
         for (const w of group.waiters) w.resolve();
       } catch (error) {
         const failure =
@@ -585,21 +712,98 @@ export class IngestLog {
   }
 
   /**
-   * Writes the position and span count of the last durable record to `<dir>/acknowledged`,
-   * without a sync of its own: it survives a killed process (the page cache keeps it) and tells
-   * the next start exactly which acknowledged records a damaged log lost. Best effort.
+   * Writes the position and span count of the last durable record to the second slot of
+   * `<dir>/acknowledged` (after every write + fdatasync, as before), in place and without a sync
+   * of its own: it survives a killed process (the page cache keeps it) and tells the next start
+   * exactly which acknowledged records a damaged log lost. A crash of the machine can lose it or
+   * tear it (its checksum then fails), so the first slot holds a copy made durable
+   * (`persistMark`) at most every `markSyncMs`, off the path that acknowledges, and again when
+   * ingest pauses and at close: a torn second slot never takes the first with it, and a crash
+   * of the machine loses at most the last `markSyncMs` of it. Best effort: only the loss report
+   * depends on it (and the store records the acknowledged position with each commit too).
    */
   private writeMark(): void {
     try {
-      this.markFd ??= openSync(join(this.dir, MARK_FILE), 'w');
-      const mark = Buffer.alloc(MARK_BYTES);
-      mark.writeBigUInt64LE(this.durableEnd, 0);
-      mark.writeBigUInt64LE(this.acknowledgedSpans, 8);
-      mark.writeUInt32LE(crc32(mark.subarray(0, 16)), 16);
-      writeSync(this.markFd, mark, 0, MARK_BYTES, 0);
-    } catch {
-      // Only the loss report depends on it.
+      if (this.markFd === undefined) {
+        const path = join(this.dir, MARK_FILE);
+        try {
+          this.markFd = openSync(path, 'r+');
+        } catch {
+          this.markFd = openSync(path, 'w');
+        }
+      }
+      writeSync(this.markFd, markSlot(this.durableEnd, this.acknowledgedSpans), 0, MARK_BYTES, MARK_BYTES);
+      this.markWorks();
+    } catch (error) {
+      this.markFailed(error);
     }
+  }
+
+  /**
+   * Starts a durable write of the mark if it is behind and none runs: when `markSyncMs` has
+   * passed since the last (or at once, with `force`). Not awaited by anything that acknowledges.
+   */
+  private syncMarkIfDue(force: boolean): Promise<void> {
+    if (this.markSyncing) return this.markSyncing;
+    // Nothing acknowledged since the log was opened: the mark is as the last run left it.
+    if (this.markFd === undefined) return Promise.resolve();
+    if (this.markSynced === this.durableEnd || (!force && this.now() - this.markSyncedAt < this.markSyncMs))
+      return Promise.resolve();
+    this.markSyncedAt = this.now();
+    const syncing = this.persistMark()
+      .then(() => this.markWorks())
+      .catch((error: unknown) => this.markFailed(error))
+      .finally(() => {
+        this.markSyncing = undefined;
+      });
+    this.markSyncing = syncing;
+    return syncing;
+  }
+
+  /**
+   * Writes both slots of the mark to a temporary file, syncs it, renames it over the mark and
+   * syncs the directory; then the in-place writes go to the new file.
+   */
+  private async persistMark(): Promise<void> {
+    const position = this.durableEnd;
+    const slot = markSlot(position, this.acknowledgedSpans);
+    const path = join(this.dir, MARK_FILE);
+    const temporary = `${path}.tmp`;
+    const fh = await open(temporary, 'w');
+    try {
+      await fh.writeFile(Buffer.concat([slot, slot]));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(temporary, path);
+    const directory = await open(this.dir, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+    const previous = this.markFd;
+    this.markFd = openSync(path, 'r+');
+    if (previous !== undefined) closeSync(previous);
+    this.markSynced = position;
+    this.markSyncs++;
+    // Appends acknowledged meanwhile went to the file just replaced.
+    if (this.durableEnd !== position && !this.closed) this.writeMark();
+  }
+
+  private markWorks(): void {
+    if (this.markFailing) this.logger.info('ingest log: the acknowledged mark is written again');
+    this.markFailing = false;
+  }
+
+  private markFailed(error: unknown): void {
+    if (!this.markFailing)
+      this.logger.warn(
+        { err: error, file: join(this.dir, MARK_FILE) },
+        'ingest log: writing the acknowledged mark failed; after a crash, the loss report of a damaged log falls back on the store',
+      );
+    this.markFailing = true;
   }
 
   private async writeGroup(group: Pending): Promise<void> {
@@ -684,7 +888,8 @@ export class IngestLog {
    * Deletes the segments whose records all lie before `position` (applied to the store), except
    * the one being written. With `everything`, also that one once it is entirely applied and
    * nothing is in flight (at shutdown, or when ingest pauses), so that a log at rest is one empty
-   * segment: the records are in the database, and only the database takes space.
+   * segment: the records are in the database, and only the database takes space. Also brings
+   * the `acknowledged` mark's durable copy up to date when it is due (with `everything`, at once).
    */
   async release(position: bigint, everything = false): Promise<void> {
     const idle = () => !this.closed && !this.failure && !this.broken && !this.flushing && !this.pending;
@@ -699,6 +904,9 @@ export class IngestLog {
         if (error.code !== 'ENOENT') throw error;
       });
     }
+    // After a store commit, or paused (`everything`): the mark's durable copy catches up if it is
+    // due (at once when paused) rather than at the next append.
+    if (!this.closed) await this.syncMarkIfDue(everything);
   }
 
   /** Waits for writes in flight, then closes the file. Appends after this fail. Idempotent. */
@@ -707,7 +915,10 @@ export class IngestLog {
     this.closed = true;
     while (this.flushing) await this.flushing;
     await this.fh.close();
+    await this.markSyncing;
+    await this.syncMarkIfDue(true);
     if (this.markFd !== undefined) closeSync(this.markFd);
+    this.markFd = undefined;
   }
 }
 

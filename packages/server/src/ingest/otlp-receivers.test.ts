@@ -321,10 +321,17 @@ function heldWriter(inner: SpanWriter) {
   const gate = new Promise<void>((r) => {
     release = r;
   });
+  let wrote: () => void = () => undefined;
+  /** Resolves once the first write has reached the writer: its spans are pending in the queue. */
+  const writing = new Promise<void>((r) => {
+    wrote = r;
+  });
   return {
     release: () => release(),
+    writing,
     writer: {
       writeSpans: async (spans: readonly Span[]) => {
+        wrote();
         await gate;
         await inner.writeSpans(spans);
       },
@@ -333,7 +340,9 @@ function heldWriter(inner: SpanWriter) {
 }
 
 describe('back-pressure', () => {
-  it('answers 503 with Retry-After over HTTP while the write queue is full, then accepts', async () => {
+  it('answers 503 with Retry-After over HTTP while the write queue is full, then accepts', {
+    timeout: 30_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ariadne-full-'));
     const store = await DuckDbSpanStore.open({ dataDir: dir });
     const held = heldWriter(store);
@@ -350,7 +359,7 @@ describe('back-pressure', () => {
           payload: protobuf([validSpan(name)]),
         });
       const first = send('first');
-      await new Promise((r) => setTimeout(r, 50));
+      await held.writing; // the queue holds `first`, and is full
       const refused = await send('second');
       assert.equal(refused.statusCode, 503);
       assert.equal(refused.headers['retry-after'], '1');
@@ -412,9 +421,9 @@ describe('OTLP/gRPC receiver', () => {
     assert.match(error?.details ?? '', /exceeds/);
   });
 
-  it('answers UNAVAILABLE with RetryInfo while full, then OK with partial success', async () => {
+  it('answers UNAVAILABLE with RetryInfo while full, then OK with partial success', { timeout: 30_000 }, async () => {
     const first = call(protobuf([validSpan('grpc-first')]));
-    await new Promise((r) => setTimeout(r, 50));
+    await held.writing; // the queue holds `grpc-first`, and is full
     const { error } = await call(protobuf([validSpan('grpc-second')]));
     assert.equal(error?.code, grpc.status.UNAVAILABLE);
     const details = error?.metadata.get('grpc-status-details-bin')[0] as Buffer;

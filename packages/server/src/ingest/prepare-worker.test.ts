@@ -213,10 +213,8 @@ describe('PrepareWorker', () => {
         await submit(raws[2]);
         await submit(raws[3]);
         assert.equal(await queue.waitForCommitted(10_000), true);
-        assert.ok(
-          errors.some((e) => /prepared batch is stale/.test(String(e))),
-          String(errors),
-        );
+        // A stale batch is no failure: prepared again at once, nothing reported.
+        assert.deepEqual(errors, []);
         for (const raw of raws) await reference.writeSpans(decodeOtlpProtobuf(raw.body).spans);
         assert.deepEqual(await storedTraces(store, raws), await storedTraces(reference, raws));
       },

@@ -16,18 +16,25 @@ function gatedWriter() {
   const progress: (WriteProgress | undefined)[] = [];
   let release: () => void = () => undefined;
   let fail = false;
+  const waiters: { readonly writes: number; readonly resolve: () => void }[] = [];
   return {
     batches,
     progress,
     failNext() {
       fail = true;
     },
+    /** Commits (or fails) the write in flight. */
     release: () => release(),
+    /** Resolves once the queue has started its `writes`th write, which `release` then ends. */
+    started(writes: number): Promise<void> {
+      if (batches.length >= writes) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ writes, resolve }));
+    },
     writer: {
       writeSpans(spans: readonly Span[], p?: WriteProgress) {
         batches.push(spans.map((s) => s.name));
         progress.push(p);
-        return new Promise<void>((resolve, reject) => {
+        const written = new Promise<void>((resolve, reject) => {
           release = () => {
             if (fail) {
               fail = false;
@@ -35,13 +42,21 @@ function gatedWriter() {
             } else resolve();
           };
         });
+        for (const w of waiters.filter((w) => batches.length >= w.writes)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+        return written;
       },
     },
   };
 }
 
 describe('WriteQueue', () => {
-  it('gathers requests that arrive within minWriteIntervalMs of the last write into one write', async () => {
+  it('gathers requests that arrive within minWriteIntervalMs of the last write into one write', async (t) => {
+    // The queue reads the clock with Date.now() and waits with setTimeout: both mocked, so no
+    // real time passes between the writes whatever the machine's load.
+    t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_000_000 });
     const batches: string[][] = [];
     const writer = {
       async writeSpans(spans: readonly Span[]) {
@@ -51,7 +66,12 @@ describe('WriteQueue', () => {
     const gathering = new WriteQueue({ writer, maxPendingSpans: 100, maxBatchSpans: 100, minWriteIntervalMs: 50 });
     await gathering.enqueue([span('a')]);
     // The write of `a` just started: `b` waits for the interval, and `c` joins it.
-    await Promise.all([gathering.enqueue([span('b')]), gathering.enqueue([span('c')])]);
+    const bc = Promise.all([gathering.enqueue([span('b')]), gathering.enqueue([span('c')])]);
+    t.mock.timers.tick(49);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(batches, [['a']], 'nothing written before the interval has passed');
+    t.mock.timers.tick(1);
+    await bc;
     assert.deepEqual(batches, [['a'], ['b', 'c']]);
 
     batches.length = 0;
@@ -138,7 +158,6 @@ async function withLog(run: (log: IngestLog) => Promise<void>) {
 }
 
 const raw = (text: string) => ({ format: LogFormat.OTLP_PROTOBUF, body: Buffer.from(text) });
-const tick = () => new Promise((r) => setTimeout(r, 10));
 
 describe('WriteQueue with an ingest log', () => {
   it('acknowledges once the request is in the log, before the store commits, then commits it with its position', async () => {
@@ -151,7 +170,7 @@ describe('WriteQueue with an ingest log', () => {
       await q.enqueue([span('b'), span('c')], raw('request-bc'));
       const caughtUp = q.waitForCommitted(5_000);
       g.release(); // commits [a]
-      await tick();
+      await g.started(2);
       g.release(); // commits [b, c], which waited behind it
       assert.equal(await caughtUp, true);
       assert.deepEqual(g.batches, [['a'], ['b', 'c']]);
@@ -205,23 +224,40 @@ describe('WriteQueue with an ingest log', () => {
     });
   });
 
-  it('retries a failed store write without losing or repeating spans', async () => {
+  it('retries a failed store write after a pause, without losing or repeating spans', async (t) => {
     await withLog(async (log) => {
       const g = gatedWriter();
       const errors: unknown[] = [];
+      let reported: () => void = () => undefined;
+      const failed = new Promise<void>((resolve) => {
+        reported = resolve;
+      });
       const q = new WriteQueue({
         writer: g.writer,
         log,
         maxPendingSpans: 10,
         maxBatchSpans: 10,
-        onWriteError: (e) => errors.push(e),
+        onWriteError: (e) => {
+          errors.push(e);
+          reported();
+        },
       });
       g.failNext();
       await q.enqueue([span('a')], raw('a'));
-      g.release(); // fails
-      await new Promise((r) => setTimeout(r, 200));
-      g.release(); // the retry commits
-      assert.equal(await q.waitForCommitted(5_000), true);
+      // The pause before a retry is a setTimeout: mocked, so the test moves the clock itself.
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        g.release(); // fails
+        await failed;
+        await new Promise((r) => setImmediate(r));
+        assert.equal(g.batches.length, 1, 'no retry before the pause has passed');
+        t.mock.timers.tick(5_000); // the longest pause
+        await g.started(2);
+        g.release(); // the retry commits
+        assert.equal(await q.waitForCommitted(5_000), true);
+      } finally {
+        t.mock.timers.reset();
+      }
       assert.equal(errors.length, 1);
       assert.deepEqual(g.batches, [['a'], ['a']]);
       assert.equal(q.pending, 0);
@@ -240,12 +276,12 @@ describe('WriteQueue with an ingest log', () => {
       });
       await assert.rejects(q.enqueue([span('c')], raw('c')), QueueClosedError);
       await inFlight;
-      while (!closed) {
-        g.release();
-        await tick();
-      }
+      g.release(); // commits [a]; `b`, durable by now, is written next
+      await g.started(2);
+      assert.equal(closed, false, 'close waits for what is acknowledged');
+      g.release();
       await closing;
-      assert.deepEqual(g.batches.flat(), ['a', 'b']);
+      assert.deepEqual(g.batches, [['a'], ['b']]);
       assert.equal(q.committedPosition, log.end);
     });
   });

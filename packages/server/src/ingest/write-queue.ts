@@ -1,6 +1,6 @@
 import type { Span } from '@ariadne/core';
 import type { RequestRefusal, WriteQueueMetrics } from '../metrics.ts';
-import type { SpanWriter, WriteProgress } from '../query/span-store.ts';
+import { type SpanWriter, StalePreparationError, type WriteProgress } from '../query/span-store.ts';
 import { decodeOtlpJson, decodeOtlpProtobuf } from './decode-otlp.ts';
 import { INGEST_LOG_SOURCE, type IngestLog, LogFormat } from './ingest-log.ts';
 
@@ -157,6 +157,8 @@ interface Waiter {
 
 const DEFAULT_MAX_PENDING_LOG_BYTES = 512 * 1024 * 1024;
 const MAX_RETRY_DELAY_MS = 5_000;
+/** Batches refused as stale in a row that are prepared again at once; beyond, a failure. */
+const MAX_STALE_RETRIES = 3;
 
 /**
  * Writes accepted requests to the store in transactions, one at a time. A request is never split
@@ -480,6 +482,7 @@ export class WriteQueue {
    */
   private async loopStaged(staged: StagedWriter, log: IngestLog | undefined): Promise<void> {
     let failures = 0;
+    let stale = 0;
     const interval = log ? 0 : (this.options.minWriteIntervalMs ?? 0);
     type Stage = { batch: Pending[]; count: number; prepared: Promise<PreparedWrite> };
     const stage = (from: number): Stage | undefined => {
@@ -512,6 +515,13 @@ export class WriteQueue {
       } catch (error) {
         if (ahead) await ahead.prepared.catch(() => undefined);
         ahead = undefined;
+        if (error instanceof StalePreparationError && !this.closed && stale < MAX_STALE_RETRIES) {
+          // Not a failure: the store moved on (a write or retention beside the queue); prepare
+          // the same requests again from its state, at once (a few times in a row at most).
+          stale++;
+          await staged.reset().catch((e) => (this.options.onWriteError ?? reportWriteError)(e));
+          continue;
+        }
         if (!log) {
           this.settle(current.batch, current.count);
           for (const p of current.batch) p.reject?.(error);
@@ -530,6 +540,7 @@ export class WriteQueue {
         continue;
       }
       failures = 0;
+      stale = 0;
       this.lastStoreFailure = undefined;
       this.settle(current.batch, current.count);
       for (const p of current.batch) p.resolve?.();

@@ -213,6 +213,15 @@ export interface SpanPreparerModule<State = unknown, Part = unknown, Batch = unk
 }
 
 /**
+ * `PreparedWriter.writePrepared`'s refusal of a batch prepared from a state the store has moved
+ * past: not a failure of the store; the writer starts a new preparer from `preparerState()` and
+ * prepares the batch again.
+ */
+export class StalePreparationError extends Error {
+  override readonly name: string = 'StalePreparationError';
+}
+
+/**
  * A store whose writes can be prepared on another thread: a `SpanPreparer` made from the module
  * at `preparerModule`, started from `preparerState()`, prepares batches that `writePrepared`
  * commits. A batch prepared from a state the store has moved past (a write in between, or a

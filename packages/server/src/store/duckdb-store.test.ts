@@ -496,6 +496,46 @@ describe('DuckDbSpanStore retention', () => {
     }
   });
 
+  it('stops listing services and operations whose spans retention deleted, and lists them again when they return', async () => {
+    const dir = tempDir();
+    const store = await DuckDbSpanStore.open({ dataDir: dir, memoryLimit: '512MB' });
+    const named = (no: number, start: bigint, service: string, name: string): Span => {
+      const s = span(no, start);
+      return { ...s, serviceName: service, name, resource: { ...s.resource, attributes: [] } };
+    };
+    try {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const old = now - 180n * MINUTE;
+      // A long name (stored in the string heap) and one that comes back after three hours.
+      const longName = 'GET /a/route/name/longer/than/twelve/bytes';
+      await store.writeSpans([
+        named(1, old, 'retired', longName),
+        named(2, old, 'aging', 'old-op'),
+        named(3, old + MINUTE, 'aging', 'kept-op'),
+        named(4, old, 'returning', 'op'),
+      ]);
+      await store.writeSpans([named(5, now - MINUTE, 'aging', 'kept-op'), named(6, now, 'returning', 'op')]);
+      // A preparer started now believes every pair stored; retention deletes some of them.
+      const earlier = new BatchPreparer(await store.preparerState());
+      await store.deleteBefore(now - 60n * MINUTE);
+      assert.deepEqual(await store.listServices(), ['aging', 'returning']);
+      assert.deepEqual(await store.listOperations('aging'), ['kept-op']);
+      assert.deepEqual(await store.listOperations('retired'), []);
+      // That earlier preparer would not list the deleted pairs again: its batch is refused as
+      // stale, and one started from the store's state now lists them.
+      const comeback = [named(7, now, 'retired', longName), named(8, now, 'aging', 'old-op')];
+      await assert.rejects(store.writePrepared(earlier.prepare(comeback)), StalePreparedBatchError);
+      assert.deepEqual(await store.listServices(), ['aging', 'returning']);
+      await store.writePrepared(new BatchPreparer(await store.preparerState()).prepare(comeback));
+      assert.deepEqual(await store.listServices(), ['aging', 'retired', 'returning']);
+      assert.deepEqual(await store.listOperations('retired'), [longName]);
+      assert.deepEqual(await store.listOperations('aging'), ['kept-op', 'old-op']);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs continuously with a short retention while writes go on', async () => {
     const dir = tempDir();
     const store = await DuckDbSpanStore.open({

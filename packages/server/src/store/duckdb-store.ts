@@ -3,19 +3,20 @@ import { join } from 'node:path';
 import type { InstrumentationScope, Span } from '@ariadne/core';
 import { type DuckDBConnection, DuckDBInstance, VARCHAR } from '@duckdb/node-api';
 import { type Logger, silentLogger } from '../logger.ts';
-import type {
-  DependencyEdge,
-  OperationStats,
-  PreparedWriter,
-  SpanStore,
-  TagScope,
-  TagValue,
-  TagValuesQuery,
-  TimeRange,
-  TraceCandidate,
-  TraceCandidateQuery,
-  TraceSummary,
-  WriteProgress,
+import {
+  type DependencyEdge,
+  type OperationStats,
+  type PreparedWriter,
+  type SpanStore,
+  StalePreparationError,
+  type TagScope,
+  type TagValue,
+  type TagValuesQuery,
+  type TimeRange,
+  type TraceCandidate,
+  type TraceCandidateQuery,
+  type TraceSummary,
+  type WriteProgress,
 } from '../query/span-store.ts';
 import { AttributeSlots } from './attribute-slots.ts';
 import { BATCH_PREPARER_MODULE, BatchPreparer, type PreparedBatch, type PreparerState } from './batch-preparer.ts';
@@ -62,9 +63,10 @@ export interface DuckDbStoreOptions {
 
 /**
  * A prepared batch was prepared from a state the store has moved past (another write came in
- * between, or the batch before it failed): prepare it again from `preparerState()`.
+ * between, the batch before it failed, or retention forgot operations): prepare it again from
+ * `preparerState()`.
  */
-export class StalePreparedBatchError extends Error {
+export class StalePreparedBatchError extends StalePreparationError {
   override readonly name = 'StalePreparedBatchError';
 }
 
@@ -83,8 +85,6 @@ export class StalePreparedBatchError extends Error {
  * - `resources`, `scopes`: stored once, found by a content hash; spans refer to a resource by a
  *   small sequential number (packs into a byte) and to a scope by its hash (rarely varies).
  * - Retention (`retentionNanos`) deletes old spans a slice at a time; see `deleteBefore`.
- *
- * Not handled: the `operations` list keeps pairs whose spans retention has deleted.
  *
  * Searches read the newest time window first and widen it only while fewer traces than the limit
  * were found. Writes are serialised on one connection; reads use another, so queries see only
@@ -368,7 +368,15 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
       const sliceEnd = nextSliceEnd(this.minStartNs, cutoff);
       await this.onWriter(async () => {
         this.assertOpen();
-        this.minStartNs = await deleteSlice(this.writer, sliceEnd);
+        const deleted = await deleteSlice(this.writer, sliceEnd);
+        this.minStartNs = deleted.minStartNs;
+        if (deleted.forgottenOperations > 0) {
+          // Preparers take the deleted (service, name) pairs as stored and would never list them
+          // again: the store's history moved on, so their next batch is refused as stale and
+          // they start again from the store's state.
+          this.writes++;
+          this.localPreparer = undefined;
+        }
         if (this.minStartNs === undefined) this.maxStartNs = undefined;
         else if (this.minStartNs < sliceEnd) this.minStartNs = sliceEnd;
       });

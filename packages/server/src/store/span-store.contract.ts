@@ -764,4 +764,38 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
       assert.equal(await store.readProgress('log-a'), 2n ** 40n);
     });
   }
+
+  describe('retention', () => {
+    // Last, as it deletes: spans three days before the others, and a cutoff a day before them
+    // (the ClickHouse store drops whole days, the DuckDB store exact starts: both drop these).
+    const DAY = 86_400_000;
+    const NANOS_PER_DAY = BigInt(DAY) * MS;
+    const aged = (no: number, service: string, name: string, startMs: number) =>
+      makeSpan({
+        trace: `0d${no.toString(16).padStart(30, '0')}`,
+        id: `0d${no.toString(16).padStart(14, '0')}`,
+        service,
+        name,
+        startMs,
+        durationMs: 1,
+      });
+    it('stops listing services and operations whose spans it deleted', async () => {
+      const retaining = store as SpanStore & { deleteBefore?: (cutoffNanos: bigint) => Promise<void> };
+      assert.ok(retaining.deleteBefore, 'every store offers retention (deleteBefore)');
+      await store.writeSpans([
+        aged(1, 'retired', 'gone', -3 * DAY),
+        aged(2, 'inventory', 'old-only-op', -3 * DAY),
+        aged(3, 'inventory', 'get_stock', -3 * DAY),
+      ]);
+      assert.deepEqual(await store.listOperations('retired'), ['gone']);
+      await retaining.deleteBefore?.((T0 / NANOS_PER_DAY - 1n) * NANOS_PER_DAY);
+      assert.deepEqual(await store.getTrace(aged(1, 'retired', 'gone', 0).traceId), []);
+      assert.ok(!(await store.listServices()).includes('retired'), 'a service without spans is not listed');
+      assert.deepEqual(await store.listOperations('retired'), []);
+      assert.deepEqual(await store.listOperations('inventory'), ['get_stock', 'update_inventory']);
+      // Written again: listed again.
+      await store.writeSpans([aged(4, 'retired', 'gone', 5)]);
+      assert.deepEqual(await store.listOperations('retired'), ['gone']);
+    });
+  });
 }

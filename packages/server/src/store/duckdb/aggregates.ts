@@ -1,8 +1,7 @@
 /**
  * Aggregates over the DuckDB store's spans: the service and operation lists (from the small
- * `operations` table), service dependencies and per-operation statistics.
- *
- * Not handled: the `operations` list keeps pairs whose spans retention has deleted.
+ * `operations` table, which retention keeps to pairs that still have a span: retention.ts),
+ * service dependencies and per-operation statistics.
  */
 import { UBIGINT, VARCHAR } from '@duckdb/node-api';
 import type { DependencyEdge, OperationStats, TimeRange } from '../../query/span-store.ts';
