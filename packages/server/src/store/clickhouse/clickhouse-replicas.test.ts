@@ -3,7 +3,8 @@
  * processes and ZooKeeper, through the harness): replicated tables, a replica killed with SIGKILL
  * while a node writes, the other replica serving every acknowledged span and taking the writes,
  * and the killed one catching up after its restart. Also the whole contract suite on replicated
- * tables.
+ * tables. Then two shards of two replicas: traces split whole over the shards, a replica of each
+ * shard killed at once, and retention dropping old days on every replica.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,7 @@ import {
 } from '../testdata/clickhouse-server.ts';
 import { ClickHouseSpanStore } from './clickhouse-store.ts';
 import { HttpExecutor } from './executor.ts';
+import { NANOS_PER_DAY } from './rows.ts';
 import { replicatedEngine } from './schema.ts';
 import { parseClickHouseUrl } from './store-url.ts';
 
@@ -25,6 +27,10 @@ const inCi = process.env.CI === 'true';
 const missing = clickHouseMissing({ zooKeeper: true });
 /** How long a restarted replica may take to fetch the parts it missed. */
 const CATCH_UP_MS = 60_000;
+
+let databases = 0;
+/** A database of its own for each store. */
+const fresh = () => `replicas_${process.pid}_${++databases}`;
 
 const httpExecutor = (server: ClickHouseServer) =>
   new HttpExecutor(parseClickHouseUrl(`clickhouse://${new URL(server.url).host}/unused`));
@@ -58,80 +64,207 @@ describe('ClickHouse store on one shard of two replicas', { skip: missing && !in
   });
   after(() => cluster?.stop());
 
-  let databases = 0;
-  const fresh = () => `replicas_${process.pid}_${++databases}`;
   let database = fresh();
   // Both on the first replica: a read on the other one may run ahead of its replication queue.
   runSpanStoreContract({
     open: async () => {
       database = fresh();
-      return openOn(cluster.replicas[0][0], database);
+      return openOn(cluster, cluster.replicas[0][0], database);
     },
-    reopen: () => openOn(cluster.replicas[0][0], database),
+    reopen: () => openOn(cluster, cluster.replicas[0][0], database),
   });
-
-  function openOn(server: ClickHouseServer, db: string) {
-    return ClickHouseSpanStore.open({
-      executor: httpExecutor(server),
-      database: db,
-      cluster: cluster.name,
-      logger: silentLogger,
-      writeRetryMs: 10_000,
-    });
-  }
 
   it('keeps every acknowledged span readable and writable while either replica is killed, and the killed one catches up', async () => {
     const [a, b] = cluster.replicas[0];
     const db = fresh();
-    let store = await openOn(a, db);
-    const acknowledged: string[] = [];
-    const write = async (s: ClickHouseSpanStore, batch: number) => {
-      const traces = Array.from({ length: 20 }, (_, i) => traceId(batch, i));
-      await s.writeSpans(traces.flatMap((t, i) => trace(t, batch * 100 + i)));
-      acknowledged.push(...traces);
-    };
-    const assertAllReadable = async (s: ClickHouseSpanStore, through: string) => {
-      const found = await s.getTraces(acknowledged);
-      const lost = acknowledged.filter((t) => found.get(t)?.length !== 3);
-      assert.deepEqual(lost, [], `every acknowledged trace is whole through ${through}`);
-    };
+    let store = await openOn(cluster, a, db);
+    const traces = new AcknowledgedTraces();
     try {
-      for (const server of [a, b]) {
-        const engines = await query(server, `SELECT DISTINCT engine FROM system.tables WHERE database = '${db}'`);
-        assert.deepEqual(
-          engines.map((r) => r.engine).sort(),
-          ['Distributed', 'ReplicatedMergeTree', 'ReplicatedReplacingMergeTree'],
-          `replicated tables on ${server.url}`,
-        );
-      }
-      await write(store, 1);
+      await assertReplicatedTables([a, b], db);
+      await traces.write(store, 1);
       await waitForSameRows([a, b], db);
 
       // Replica b dies; a node on a goes on reading and writing.
       b.kill();
-      await assertAllReadable(store, 'replica a, b killed');
-      await write(store, 2);
-      await assertAllReadable(store, 'replica a, b killed, after a write');
+      await traces.assertAllReadable(store, 'replica a, b killed');
+      await traces.write(store, 2);
+      await traces.assertAllReadable(store, 'replica a, b killed, after a write');
       await b.restart();
       await waitForSameRows([a, b], db);
 
       // Replica a dies: a node starting on b (no ON CLUSTER DDL to wait for) reads and writes.
       await store.close();
       a.kill();
-      store = await openOn(b, db);
-      await assertAllReadable(store, 'replica b, a killed');
-      await write(store, 3);
-      await assertAllReadable(store, 'replica b, a killed, after a write');
+      store = await openOn(cluster, b, db);
+      await traces.assertAllReadable(store, 'replica b, a killed');
+      await traces.write(store, 3);
+      await traces.assertAllReadable(store, 'replica b, a killed, after a write');
       await a.restart();
       await waitForSameRows([a, b], db);
       await store.close();
-      store = await openOn(a, db);
-      await assertAllReadable(store, 'replica a, restarted');
+      store = await openOn(cluster, a, db);
+      await traces.assertAllReadable(store, 'replica a, restarted');
     } finally {
       await store.close();
     }
   });
 });
+
+describe('ClickHouse store on two shards of two replicas', { skip: missing && !inCi ? missing : false }, () => {
+  if (missing) {
+    it('needs clickhouse-server and ZooKeeper', () => assert.fail(missing));
+    return;
+  }
+  let cluster: ClickHouseCluster;
+  const db = fresh();
+  // One node's store for both cases, on a server that stays up: the schema is made once.
+  let store: ClickHouseSpanStore;
+  before(async () => {
+    cluster = await startClickHouseCluster({ shards: 2, replicas: 2 });
+    store = await openOn(cluster, cluster.replicas[0][0], db);
+  });
+  after(async () => {
+    await store?.close();
+    await cluster?.stop();
+  });
+
+  it('splits traces whole over the shards, and keeps serving them and writing while a replica of each shard is killed', async () => {
+    // The node's server stays up; the other replica of its shard and the first of the other die.
+    const [[node, sameShard], [otherFirst, otherSecond]] = cluster.replicas;
+    const traces = new AcknowledgedTraces();
+    await assertReplicatedTables(cluster.replicas.flat(), db);
+    await traces.write(store, 1);
+    await traces.write(store, 2);
+    // Not before: the node's Distributed tables may read a replica of the other shard that has not
+    // yet fetched what its peer took.
+    await waitForEveryShard(cluster, db);
+    await traces.assertAllReadable(store, 'the cluster');
+    await assertSplitByTrace([node, otherFirst], db, traces.ids);
+
+    sameShard.kill();
+    otherFirst.kill();
+    await traces.assertAllReadable(store, 'a replica of each shard killed');
+    await traces.write(store, 3);
+    await traces.assertAllReadable(store, 'a replica of each shard killed, after a write');
+    await assertSplitByTrace([node, otherSecond], db, traces.ids);
+
+    await Promise.all([sameShard.restart(), otherFirst.restart()]);
+    await waitForEveryShard(cluster, db);
+    await assertSplitByTrace([sameShard, otherFirst], db, traces.ids);
+  });
+
+  it('drops the days before the retention cutoff on every replica of every shard, and keeps the day the cutoff falls in', async () => {
+    const firstDay = Number(T0 / NANOS_PER_DAY);
+    const dayOf = (k: number) => Array.from({ length: 8 }, (_, i) => traceId(10 + k, i));
+    // Eight traces on each of three days (a day is 1,440 minutes).
+    await store.writeSpans([0, 1, 2].flatMap((k) => dayOf(k).flatMap((t, i) => trace(t, k * 1_440 + i))));
+    await waitForEveryShard(cluster, db);
+    const partitions = () =>
+      Promise.all(cluster.replicas.map((shard) => Promise.all(shard.map((s) => dayPartitions(s, db)))));
+    const before = await partitions();
+    for (const [i, server] of cluster.replicas.flat().entries())
+      assert.ok(
+        before.flat()[i].includes(`spans_local ${firstDay}`),
+        `day ${firstDay} is on ${server.url} before the drop`,
+      );
+
+    // The cutoff an hour into the second day: the first day is over, the second one is not.
+    await store.deleteBefore(BigInt(firstDay + 1) * NANOS_PER_DAY + 3_600_000_000_000n);
+
+    // What a shard held on either replica (the other tables' replication may still have been under
+    // way), less the first day: every replica of the shard ends with that.
+    const expected = before.map((shard) =>
+      [...new Set(shard.flat())].sort().filter((p) => !p.endsWith(` ${firstDay}`)),
+    );
+    await poll(
+      partitions,
+      (left) => left.every((shard, n) => shard.every((parts) => parts.join() === expected[n].join())),
+      (left) => `every replica to drop day ${firstDay} and keep the others: partitions ${JSON.stringify(left)}`,
+    );
+    const found = await store.getTraces([0, 1, 2].flatMap(dayOf));
+    assert.deepEqual(
+      [0, 1, 2].map((k) => dayOf(k).filter((t) => found.get(t)?.length === 3).length),
+      [0, 8, 8],
+      'whole traces left of each day',
+    );
+  });
+});
+
+/** A store on `server` of `cluster`, as a node opens it, retrying writes long enough for a failover. */
+function openOn(cluster: ClickHouseCluster, server: ClickHouseServer, db: string): Promise<ClickHouseSpanStore> {
+  return ClickHouseSpanStore.open({
+    executor: httpExecutor(server),
+    database: db,
+    cluster: cluster.name,
+    logger: silentLogger,
+    writeRetryMs: 10_000,
+  });
+}
+
+/** Traces written through stores, each once acknowledged, and the check that they all read back whole. */
+class AcknowledgedTraces {
+  readonly ids: string[] = [];
+
+  /** Writes batch `batch`: 20 traces of three spans. */
+  async write(store: ClickHouseSpanStore, batch: number): Promise<void> {
+    const traces = Array.from({ length: 20 }, (_, i) => traceId(batch, i));
+    await store.writeSpans(traces.flatMap((t, i) => trace(t, batch * 100 + i)));
+    this.ids.push(...traces);
+  }
+
+  async assertAllReadable(store: ClickHouseSpanStore, through: string): Promise<void> {
+    const found = await store.getTraces(this.ids);
+    const lost = this.ids.filter((t) => found.get(t)?.length !== 3);
+    assert.deepEqual(lost, [], `every acknowledged trace is whole through ${through}`);
+  }
+}
+
+/** The store's local tables are replicated on every server (and the plain names Distributed). */
+async function assertReplicatedTables(servers: readonly ClickHouseServer[], db: string): Promise<void> {
+  for (const server of servers) {
+    const engines = await query(server, `SELECT DISTINCT engine FROM system.tables WHERE database = '${db}'`);
+    assert.deepEqual(
+      engines.map((r) => r.engine).sort(),
+      ['Distributed', 'ReplicatedMergeTree', 'ReplicatedReplacingMergeTree'],
+      `replicated tables on ${server.url}`,
+    );
+  }
+}
+
+/** Polls until the replicas of each shard hold the same span rows, every shard at once (bounded). */
+function waitForEveryShard(cluster: ClickHouseCluster, db: string): Promise<unknown> {
+  return Promise.all(cluster.replicas.map((shard) => waitForSameRows(shard, db)));
+}
+
+/**
+ * `servers`, one replica of each shard, hold every trace of `ids` whole (three spans) on exactly
+ * one of them, and each holds some: the Distributed tables shard by the trace id.
+ */
+async function assertSplitByTrace(servers: readonly ClickHouseServer[], db: string, ids: readonly string[]) {
+  const held = await Promise.all(
+    servers.map((s) =>
+      query(s, `SELECT lower(hex(trace_id)) AS t, uniqExact(span_id) AS n FROM ${db}.spans_local GROUP BY t`),
+    ),
+  );
+  for (const [i, rows] of held.entries()) assert.ok(rows.length > 0, `${servers[i].url} holds traces of its shard`);
+  const rows = held.flat();
+  assert.deepEqual(rows.map((r) => r.t).sort(), [...ids].sort(), 'every trace on exactly one shard');
+  assert.deepEqual(
+    rows.filter((r) => Number(r.n) !== 3),
+    [],
+    'every trace whole on its shard',
+  );
+}
+
+/** `table day` of every active part of `db` partitioned by day on `server`, sorted and distinct. */
+async function dayPartitions(server: ClickHouseServer, db: string): Promise<string[]> {
+  const rows = await query(
+    server,
+    `SELECT DISTINCT concat(table, ' ', partition) AS p FROM system.parts
+     WHERE database = '${db}' AND active AND partition != 'tuple()' ORDER BY p`,
+  );
+  return rows.map((r) => r.p);
+}
 
 /** Rows of `sql` run on `server`. */
 async function query(server: ClickHouseServer, sql: string): Promise<Record<string, string>[]> {
@@ -145,19 +278,31 @@ async function query(server: ClickHouseServer, sql: string): Promise<Record<stri
 
 /** Polls until every server holds the same, non-zero number of span rows locally (bounded). */
 async function waitForSameRows(servers: readonly ClickHouseServer[], db: string): Promise<void> {
-  const deadline = Date.now() + CATCH_UP_MS;
-  let counts: number[] = [];
-  while (Date.now() < deadline) {
-    counts = await Promise.all(
-      servers.map(async (s) =>
-        Number((await query(s, `SELECT count() AS n FROM ${db}.spans_local`).catch(() => [{ n: '-1' }]))[0].n),
+  await poll(
+    () =>
+      Promise.all(
+        servers.map(async (s) =>
+          Number((await query(s, `SELECT count() AS n FROM ${db}.spans_local`).catch(() => [{ n: '-1' }]))[0].n),
+        ),
       ),
-    );
-    if (counts[0] > 0 && counts.every((n) => n === counts[0])) return;
+    (counts) => counts[0] > 0 && counts.every((n) => n === counts[0]),
+    (counts) => `the replicas to converge: ${counts.join(', ')} span rows`,
+  );
+}
+
+/** Reads `read` every 200 ms until `done` holds; fails after {@link CATCH_UP_MS} with `waitedFor` of the last value. */
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, waitedFor: (value: T) => string) {
+  const deadline = Date.now() + CATCH_UP_MS;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return;
+    if (Date.now() > deadline) assert.fail(`waited ${CATCH_UP_MS / 1000} s for ${waitedFor(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  assert.fail(`the replicas did not converge in ${CATCH_UP_MS / 1000} s: ${counts.join(', ')} span rows`);
 }
+
+/** Start of the traces written in minute 0. */
+const T0 = 1_760_000_000_000_000_000n;
 
 function traceId(batch: number, i: number): string {
   return `${batch.toString(16).padStart(8, '0')}${i.toString(16).padStart(24, '0')}`;
@@ -165,7 +310,7 @@ function traceId(batch: number, i: number): string {
 
 /** A root and two children, 1 ms each, `minute` minutes after a fixed start. */
 function trace(id: string, minute: number): Span[] {
-  const start = 1_760_000_000_000_000_000n + BigInt(minute) * 60_000_000_000n;
+  const start = T0 + BigInt(minute) * 60_000_000_000n;
   const span = (spanId: string, parent: string): Span => ({
     traceId: id,
     spanId,

@@ -438,7 +438,9 @@ function clusterConfig(cluster: ClickHouseClusterMembership | undefined): string
     '  </remote_servers>',
     '  <zookeeper>',
     `    <node index="1"><host>127.0.0.1</host><port>${cluster.zooKeeperPort}</port></node>`,
-    '    <session_timeout_ms>30000</session_timeout_ms>',
+    // A replica killed with SIGKILL and restarted cannot replicate until ZooKeeper has dropped its
+    // old session ("appears to be already active", retried every 10 s): 10 s, not the default 30.
+    '    <session_timeout_ms>10000</session_timeout_ms>',
     '  </zookeeper>',
     '  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>',
   ];
@@ -454,6 +456,9 @@ const USERS_XML = `<?xml version="1.0"?>
   <profiles>
     <default>
       <max_memory_usage>2000000000</max_memory_usage>
+      <!-- An idle native connection (a peer's Distributed pool) notices a SIGTERM only after this
+           many seconds (default 10): a cluster stopping at once would wait for its own servers. -->
+      <poll_interval>1</poll_interval>
       <use_uncompressed_cache>0</use_uncompressed_cache>
     </default>
   </profiles>
@@ -580,6 +585,9 @@ function zooKeeperServing(port: number): Promise<boolean> {
 /** SIGTERM, up to `graceMs` for the exit, then SIGKILL and wait for that exit too. */
 async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
   if (hasExited(child)) return;
+  // The child is unref'd (spawnLogged): without this, a wait that outlasts every other handle
+  // (the SIGKILL timer has fired) would let the event loop end with the stop still pending.
+  child.ref();
   const exit = new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
     // A process that never spawned emits 'error' and no 'exit'.
