@@ -107,6 +107,7 @@ export { readZipkinV1Spans } from './formats/zipkin-v1.ts';
 export { TraceImportError } from './import/import-error.ts';
 export type { ImportedTraces, TraceFormat } from './import/import-traces.ts';
 export { detectTraceFormat, importTraces, importTracesFromJson } from './import/import-traces.ts';
+export { addDropped, limitSpan, SPAN_LIMITS } from './model/limits.ts';
 export type {
   AnyValueJson,
   ApiSpanJson,
@@ -157,7 +158,7 @@ export {
 export type { DurationNanos, UnixNanos } from './model/units.ts';
 export { durationNanos, formatDuration, nanosToMillis, parseUnixNanos, unixNanos } from './model/units.ts';
 export type { ValidatedSpans } from './model/validate.ts';
-export { spanInvalidReason, validateSpans } from './model/validate.ts';
+export { SpanValidator, spanInvalidReason, validateSpans } from './model/validate.ts';
 export {
   BAGGAGE_MAX_BYTES,
   BAGGAGE_MAX_MEMBERS,

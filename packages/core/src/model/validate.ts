@@ -1,3 +1,4 @@
+import { limitSpan, SPAN_LIMITS } from './limits.ts';
 import type { AnyValue, KeyValue, Span } from './span.ts';
 
 /** The span kinds OTLP defines, `SPAN_KIND_UNSPECIFIED` (0) to `SPAN_KIND_CONSUMER` (5). */
@@ -135,7 +136,7 @@ export interface ValidateOptions {
  * ones never pile up: a 16 MiB request of empty spans made 3 GiB of span objects when all were
  * decoded before any was validated.
  */
-export type SpanSource = (visit: (span: Span, checkText: boolean) => void) => void;
+export type SpanSource = (visit: (span: Span, checkText: boolean, limited?: number) => void) => void;
 
 /**
  * Splits decoded spans into valid and rejected, as OTLP partial success needs. A parent id of all
@@ -143,32 +144,72 @@ export type SpanSource = (visit: (span: Span, checkText: boolean) => void) => vo
  * or straight from a decoder (`SpanSource`).
  */
 export function validateSpans(spans: readonly Span[] | SpanSource, options: ValidateOptions = {}): ValidatedSpans {
-  const checkAll = options.checkText === true;
-  const valid: Span[] = [];
-  const reasons: string[] = [];
-  let rejected = 0;
-  let i = 0;
-  const visit = (decoded: Span, checkText: boolean) => {
-    let span = decoded;
+  const validator = new SpanValidator(options);
+  if (typeof spans === 'function') spans(validator.visit);
+  else for (const span of spans) validator.visit(span, false);
+  const { rejectedSpans, errorMessage } = validator.verdict();
+  return { spans: validator.takeValid(), rejectedSpans, errorMessage };
+}
+
+/**
+ * `validateSpans` one span at a time, for a decoder that works in slices: `visit` each decoded
+ * span, `takeValid` the valid ones so far, and `verdict` at the end.
+ */
+export class SpanValidator {
+  private readonly checkAll: boolean;
+  private valid: Span[] = [];
+  private readonly reasons: string[] = [];
+  private rejected = 0;
+  private accepted = 0;
+  private limited = 0;
+  private index = 0;
+
+  constructor(options: ValidateOptions = {}) {
+    this.checkAll = options.checkText === true;
+  }
+
+  /**
+   * Validates one span (`checkText`: its text may not be Unicode) and keeps it within
+   * `SPAN_LIMITS`; `limited`: items the decoder already dropped for those limits. A bound function.
+   */
+  readonly visit = (decoded: Span, checkText: boolean, limited = 0): void => {
+    const within = limitSpan(decoded);
+    this.limited += limited + within.dropped;
+    let span = within.span;
     if (span.parentSpanId.length === 16 && isAllZero(span.parentSpanId)) {
       span = { ...span, parentSpanId: '' };
     }
-    const reason = spanInvalidReason(span) ?? (checkAll || checkText ? textInvalidReason(span) : undefined);
+    const reason = spanInvalidReason(span) ?? (this.checkAll || checkText ? textInvalidReason(span) : undefined);
     if (reason === undefined) {
-      valid.push(span);
+      this.valid.push(span);
+      this.accepted++;
     } else {
-      rejected++;
-      if (reasons.length < 5) {
+      this.rejected++;
+      if (this.reasons.length < 5) {
         // A name that is not Unicode is shown with replacement characters: the message is sent back.
         const name = span.name.replace(LONE_SURROGATE_G, '\uFFFD');
-        reasons.push(`span ${i} (${name || 'unnamed'}): ${reason}`);
+        this.reasons.push(`span ${this.index} (${name || 'unnamed'}): ${reason}`);
       }
     }
-    i++;
+    this.index++;
   };
-  if (typeof spans === 'function') spans(visit);
-  else for (const span of spans) visit(span, false);
-  let errorMessage = reasons.join('; ');
-  if (rejected > reasons.length) errorMessage += `; and ${rejected - reasons.length} more`;
-  return { spans: valid, rejectedSpans: rejected, errorMessage };
+
+  /** The valid spans visited since the last call. */
+  takeValid(): Span[] {
+    const valid = this.valid;
+    this.valid = [];
+    return valid;
+  }
+
+  /** How many spans were valid and rejected so far, and why the first few were rejected. */
+  verdict(): { readonly acceptedSpans: number; readonly rejectedSpans: number; readonly errorMessage: string } {
+    let errorMessage = this.reasons.join('; ');
+    if (this.rejected > this.reasons.length) errorMessage += `; and ${this.rejected - this.reasons.length} more`;
+    if (this.limited > 0) {
+      // A warning with nothing rejected is still sent back (OTLP partial success allows it).
+      const warning = `${this.limited} attributes, events or links beyond ${SPAN_LIMITS.attributes} per list were dropped (counted in the spans' dropped counts)`;
+      errorMessage = errorMessage === '' ? warning : `${errorMessage}; ${warning}`;
+    }
+    return { acceptedSpans: this.accepted, rejectedSpans: this.rejected, errorMessage };
+  }
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SPAN_LIMITS } from '@ariadne/core';
 import fc from 'fast-check';
 import { otlpRequest, requestToJson, requestToProtobuf } from './decode-otlp.fuzz.ts';
-import { decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { decodeOtlpJson, decodeOtlpProtobuf, encodeExportResponseJson, OtlpDecodeError } from './decode-otlp.ts';
 import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
 
 /**
@@ -48,6 +49,62 @@ function replaced(bytes: Uint8Array, marker: string, replacement: number[]): Uin
 }
 
 describe('OTLP decoding, protobuf against JSON', () => {
+  it('keeps a span within SPAN_LIMITS alike in both encodings, counts what it dropped, and warns', () => {
+    const attrs = (n: number, stringValue: (i: number) => unknown) =>
+      Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: { stringValue: stringValue(i) } }));
+    const over = SPAN_LIMITS.attributes + 976;
+    const shape = (id: (hex: string, bytes: Uint8Array) => unknown) => ({
+      attributes: attrs(over, (i) => `v${i}`),
+      droppedAttributesCount: 3,
+      events: Array.from({ length: SPAN_LIMITS.events + 5 }, (_, i) => ({
+        name: `e${i}`,
+        attributes: i === 0 ? attrs(SPAN_LIMITS.attributes + 2, () => 'x') : [],
+      })),
+      links: Array.from({ length: SPAN_LIMITS.links + 1 }, () => ({
+        traceId: id(TRACE_HEX, TRACE),
+        spanId: id(SPAN_HEX, SPAN),
+      })),
+    });
+    const fromProtobuf = decodeOtlpProtobuf(
+      protobuf([
+        pbSpan(
+          'wide',
+          shape((_h, b) => b),
+        ),
+      ]),
+    );
+    const fromJson = decodeOtlpJson(
+      json([
+        jsonSpan(
+          'wide',
+          shape((h) => h),
+        ),
+      ]),
+    );
+    assert.deepStrictEqual(fromProtobuf, fromJson);
+    const [span] = fromProtobuf.spans;
+    assert.equal(span.attributes.length, SPAN_LIMITS.attributes);
+    assert.equal(span.attributes.at(-1)?.key, `k${SPAN_LIMITS.attributes - 1}`, 'the first ones are kept');
+    assert.equal(span.droppedAttributesCount, 3 + 976);
+    assert.equal(span.events.length, SPAN_LIMITS.events);
+    assert.equal(span.droppedEventsCount, 5);
+    assert.equal(span.events[0].attributes.length, SPAN_LIMITS.attributes);
+    assert.equal(span.events[0].droppedAttributesCount, 2);
+    assert.equal(span.links.length, SPAN_LIMITS.links);
+    assert.equal(span.droppedLinksCount, 1);
+    assert.equal(fromProtobuf.rejectedSpans, 0);
+    assert.match(fromProtobuf.errorMessage, /^984 attributes, events or links beyond 1024 per list were dropped/);
+    // The warning reaches the sender: partial success with nothing rejected, as OTLP allows.
+    assert.deepEqual(JSON.parse(encodeExportResponseJson(fromJson)), {
+      partialSuccess: { rejectedSpans: '0', errorMessage: fromJson.errorMessage },
+    });
+    // Nothing over the limits: no warning.
+    assert.equal(
+      decodeOtlpProtobuf(protobuf([pbSpan('narrow', { attributes: attrs(3, () => 'v') })])).errorMessage,
+      '',
+    );
+  });
+
   it('decodes 300 generated requests, valid and invalid, to the same result in both encodings', () => {
     fc.assert(
       fc.property(otlpRequest, (request) => {

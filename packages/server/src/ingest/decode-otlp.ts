@@ -7,6 +7,7 @@ import {
   parseOtlpJsonText,
   type Resource,
   type Span,
+  SpanValidator,
   serviceNameOf,
   spansFromOtlpJson,
   type UnixNanos,
@@ -23,7 +24,12 @@ interface Long {
 
 import { escapeInvalidUtf8InJson } from './decode-otlp-utf8.ts';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './otlp-proto-schema.ts';
-import { ProtobufError, readExportTraceServiceRequest, type SpanVisitor } from './otlp-protobuf-reader.ts';
+import {
+  ProtobufError,
+  readExportTraceServiceRequest,
+  readExportTraceServiceRequestInSlices,
+  type SpanVisitor,
+} from './otlp-protobuf-reader.ts';
 
 /**
  * Pure decoders for OTLP trace export requests: bytes in, validated model spans out. They know
@@ -236,10 +242,50 @@ function readProtobuf(bytes: Uint8Array, visit: SpanVisitor): void {
   try {
     readExportTraceServiceRequest(bytes, visit);
   } catch (error) {
-    if (error instanceof ProtobufError || error instanceof RangeError) {
-      throw new OtlpDecodeError(`invalid protobuf ExportTraceServiceRequest: ${error.message}`);
+    throw asDecodeError(error);
+  }
+}
+
+/** The reader's errors about the bytes as `OtlpDecodeError`; anything else as it is. */
+function asDecodeError(error: unknown): unknown {
+  if (error instanceof ProtobufError || error instanceof RangeError) {
+    return new OtlpDecodeError(`invalid protobuf ExportTraceServiceRequest: ${error.message}`);
+  }
+  return error;
+}
+
+/** How many bytes of a request `decodeOtlpProtobufInSlices` decodes between two pauses. */
+export const DECODE_SLICE_BYTES = 256 * 1024;
+
+/** What a decoder in slices returns at the end: the request's verdict, without its spans. */
+export interface RequestVerdict {
+  readonly acceptedSpans: number;
+  readonly rejectedSpans: number;
+  readonly errorMessage: string;
+}
+
+/**
+ * `decodeOtlpProtobuf` in slices of about `sliceBytes`: yields the valid spans of each slice
+ * (possibly none) and returns the verdict, so that the caller can do other work between the
+ * slices of a huge request (ingest/prepare-worker-thread.ts). Throws as `decodeOtlpProtobuf`,
+ * possibly after some slices.
+ */
+export function* decodeOtlpProtobufInSlices(
+  bytes: Uint8Array,
+  sliceBytes = DECODE_SLICE_BYTES,
+): Generator<Span[], RequestVerdict, void> {
+  const validator = new SpanValidator();
+  const slices = readExportTraceServiceRequestInSlices(bytes, validator.visit, sliceBytes);
+  while (true) {
+    let done: boolean | undefined;
+    try {
+      done = slices.next().done;
+    } catch (error) {
+      throw asDecodeError(error);
     }
-    throw error;
+    const valid = validator.takeValid();
+    if (!done || valid.length > 0) yield valid;
+    if (done) return validator.verdict();
   }
 }
 
@@ -291,24 +337,31 @@ export function decodeOtlpJson(bytes: Uint8Array): ValidatedSpans {
   }
 }
 
-/** The OTLP response for a request, partial success only when something was rejected. */
+/** The OTLP response for a request: partial success when something was rejected or there is a warning. */
 export interface ExportResult {
   readonly rejectedSpans: number;
   readonly errorMessage: string;
 }
 
 /** Encodes an `ExportTraceServiceResponse` as protobuf. */
+/**
+ * Whether the response carries `partial_success`: when spans were rejected, and also, with
+ * `rejected_spans` 0, to warn (OTLP allows a server to: here, items dropped for `SPAN_LIMITS`).
+ */
+function hasPartialSuccess(result: ExportResult): boolean {
+  return result.rejectedSpans > 0 || result.errorMessage !== '';
+}
+
 export function encodeExportResponseProtobuf(result: ExportResult): Uint8Array {
-  const message =
-    result.rejectedSpans > 0
-      ? { partialSuccess: { rejectedSpans: result.rejectedSpans, errorMessage: result.errorMessage } }
-      : {};
+  const message = hasPartialSuccess(result)
+    ? { partialSuccess: { rejectedSpans: result.rejectedSpans, errorMessage: result.errorMessage } }
+    : {};
   return ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(message)).finish();
 }
 
 /** Encodes an `ExportTraceServiceResponse` as OTLP JSON (int64 as a decimal string). */
 export function encodeExportResponseJson(result: ExportResult): string {
-  if (result.rejectedSpans === 0) return '{}';
+  if (!hasPartialSuccess(result)) return '{}';
   return JSON.stringify({
     partialSuccess: { rejectedSpans: String(result.rejectedSpans), errorMessage: result.errorMessage },
   });

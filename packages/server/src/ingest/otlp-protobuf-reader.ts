@@ -1,9 +1,11 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import {
   type AnyValue,
+  addDropped,
   type InstrumentationScope,
   type KeyValue,
   type Resource,
+  SPAN_LIMITS,
   type Span,
   type SpanEvent,
   type SpanLink,
@@ -73,6 +75,8 @@ class Reader {
   readonly node: NodeBuffer;
   /** How many `string` fields were not UTF-8 (decoded with lone surrogates, see `string`). */
   invalidStrings = 0;
+  /** Attributes, events and links of spans skipped for `SPAN_LIMITS` (counted in the spans' dropped counts). */
+  limited = 0;
   /** The last 16-byte trace id read, and where its bytes are (see `traceIdHex`). */
   private lastTraceId: string | undefined;
   private lastTraceIdAt = 0;
@@ -404,20 +408,36 @@ function readAttribute(r: Reader, end: number, wt: number, list: KeyValue[], pat
   }
 }
 
+/**
+ * `readAttribute` within `SPAN_LIMITS.attributes`: beyond, the attribute is only checked and
+ * skipped (no object is made: a span with a million attributes costs a scan), and false returned.
+ */
+function readLimitedAttribute(r: Reader, end: number, wt: number, list: KeyValue[], path: string): boolean {
+  if (list.length < SPAN_LIMITS.attributes) {
+    readAttribute(r, end, wt, list, path);
+    return true;
+  }
+  expect(wt, LEN, path);
+  r.pos = r.len(end, path);
+  return false;
+}
+
 function readResource(r: Reader, end: number, path: string, schemaUrl: string): Resource {
   const attributes: KeyValue[] = [];
   let dropped = 0;
+  let skipped = 0;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
     const field = tag >>> 3;
     const wt = tag & 7;
-    if (field === 1) readAttribute(r, end, wt, attributes, `${path}.attributes`);
-    else if (field === 2) {
+    if (field === 1) {
+      if (!readLimitedAttribute(r, end, wt, attributes, `${path}.attributes`)) skipped++;
+    } else if (field === 2) {
       expect(wt, VARINT, `${path}.droppedAttributesCount`);
       dropped = r.varint32(end, path);
     } else r.skip(wt, end, path);
   }
-  return { attributes, droppedAttributesCount: dropped, schemaUrl };
+  return { attributes, droppedAttributesCount: addDropped(dropped, skipped), schemaUrl };
 }
 
 function readScope(r: Reader, end: number, path: string, schemaUrl: string): InstrumentationScope {
@@ -425,6 +445,7 @@ function readScope(r: Reader, end: number, path: string, schemaUrl: string): Ins
   let version = '';
   const attributes: KeyValue[] = [];
   let dropped = 0;
+  let skipped = 0;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
     const field = tag >>> 3;
@@ -435,13 +456,14 @@ function readScope(r: Reader, end: number, path: string, schemaUrl: string): Ins
     } else if (field === 2) {
       expect(wt, LEN, `${path}.version`);
       version = r.string(end, path);
-    } else if (field === 3) readAttribute(r, end, wt, attributes, `${path}.attributes`);
-    else if (field === 4) {
+    } else if (field === 3) {
+      if (!readLimitedAttribute(r, end, wt, attributes, `${path}.attributes`)) skipped++;
+    } else if (field === 4) {
       expect(wt, VARINT, `${path}.droppedAttributesCount`);
       dropped = r.varint32(end, path);
     } else r.skip(wt, end, path);
   }
-  return { name, version, attributes, droppedAttributesCount: dropped, schemaUrl };
+  return { name, version, attributes, droppedAttributesCount: addDropped(dropped, skipped), schemaUrl };
 }
 
 function readEvent(r: Reader, end: number, path: string): SpanEvent {
@@ -449,6 +471,7 @@ function readEvent(r: Reader, end: number, path: string): SpanEvent {
   let name = '';
   let attributes: KeyValue[] | undefined;
   let dropped = 0;
+  let skipped = 0;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
     const field = tag >>> 3;
@@ -461,13 +484,19 @@ function readEvent(r: Reader, end: number, path: string): SpanEvent {
       name = r.string(end, path);
     } else if (field === 3) {
       attributes ??= [];
-      readAttribute(r, end, wt, attributes, `${path}.attributes`);
+      if (!readLimitedAttribute(r, end, wt, attributes, `${path}.attributes`)) skipped++;
     } else if (field === 4) {
       expect(wt, VARINT, `${path}.droppedAttributesCount`);
       dropped = r.varint32(end, path);
     } else r.skip(wt, end, path);
   }
-  return { timeUnixNano: time as UnixNanos, name, attributes: attributes ?? NONE, droppedAttributesCount: dropped };
+  r.limited += skipped;
+  return {
+    timeUnixNano: time as UnixNanos,
+    name,
+    attributes: attributes ?? NONE,
+    droppedAttributesCount: addDropped(dropped, skipped),
+  };
 }
 
 function readLink(r: Reader, end: number, path: string): SpanLink {
@@ -476,6 +505,7 @@ function readLink(r: Reader, end: number, path: string): SpanLink {
   let traceState = '';
   let attributes: KeyValue[] | undefined;
   let dropped = 0;
+  let skipped = 0;
   let flags = 0;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
@@ -496,7 +526,7 @@ function readLink(r: Reader, end: number, path: string): SpanLink {
         break;
       case 4:
         attributes ??= [];
-        readAttribute(r, end, wt, attributes, `${path}.attributes`);
+        if (!readLimitedAttribute(r, end, wt, attributes, `${path}.attributes`)) skipped++;
         break;
       case 5:
         expect(wt, VARINT, `${path}.droppedAttributesCount`);
@@ -510,7 +540,15 @@ function readLink(r: Reader, end: number, path: string): SpanLink {
         r.skip(wt, end, path);
     }
   }
-  return { traceId, spanId, traceState, attributes: attributes ?? NONE, droppedAttributesCount: dropped, flags };
+  r.limited += skipped;
+  return {
+    traceId,
+    spanId,
+    traceState,
+    attributes: attributes ?? NONE,
+    droppedAttributesCount: addDropped(dropped, skipped),
+    flags,
+  };
 }
 
 function readSpan(
@@ -538,6 +576,9 @@ function readSpan(
   let droppedLinks = 0;
   let statusCode = 0;
   let statusMessage = '';
+  let skippedAttributes = 0;
+  let skippedEvents = 0;
+  let skippedLinks = 0;
   while (r.pos < end) {
     const tag = readTag(r, end, path);
     const field = tag >>> 3;
@@ -577,7 +618,7 @@ function readSpan(
         break;
       case 9:
         attributes ??= [];
-        readAttribute(r, end, wt, attributes, `${path}.attributes`);
+        if (!readLimitedAttribute(r, end, wt, attributes, `${path}.attributes`)) skippedAttributes++;
         break;
       case 10:
         expect(wt, VARINT, `${path}.droppedAttributesCount`);
@@ -587,7 +628,8 @@ function readSpan(
         expect(wt, LEN, `${path}.events`);
         const stop = r.len(end, path);
         events ??= [];
-        events.push(readEvent(r, stop, `${path}.events[${events.length}]`));
+        if (events.length < SPAN_LIMITS.events) events.push(readEvent(r, stop, `${path}.events[${events.length}]`));
+        else skippedEvents++;
         r.pos = stop;
         break;
       }
@@ -599,7 +641,8 @@ function readSpan(
         expect(wt, LEN, `${path}.links`);
         const stop = r.len(end, path);
         links ??= [];
-        links.push(readLink(r, stop, `${path}.links[${links.length}]`));
+        if (links.length < SPAN_LIMITS.links) links.push(readLink(r, stop, `${path}.links[${links.length}]`));
+        else skippedLinks++;
         r.pos = stop;
         break;
       }
@@ -630,6 +673,7 @@ function readSpan(
         r.skip(wt, end, path);
     }
   }
+  r.limited += skippedAttributes + skippedEvents + skippedLinks;
   return {
     traceId,
     spanId,
@@ -641,11 +685,11 @@ function readSpan(
     startTimeUnixNano: start as UnixNanos,
     endTimeUnixNano: endTime as UnixNanos,
     attributes: attributes ?? NONE,
-    droppedAttributesCount: droppedAttributes,
+    droppedAttributesCount: addDropped(droppedAttributes, skippedAttributes),
     events: events ?? NONE,
-    droppedEventsCount: droppedEvents,
+    droppedEventsCount: addDropped(droppedEvents, skippedEvents),
     links: links ?? NONE,
-    droppedLinksCount: droppedLinks,
+    droppedLinksCount: addDropped(droppedLinks, skippedLinks),
     status: statusCode === 0 && statusMessage === '' ? UNSET_STATUS : { code: statusCode, message: statusMessage },
     serviceName,
     resource,
@@ -703,15 +747,30 @@ function nextChild(r: Reader, from: number, envelope: Envelope, path: string): n
 
 /**
  * Takes each decoded span; `invalidText` is true when a string of the span, its resource or its
- * scope was not UTF-8 (validation must then check its text).
+ * scope was not UTF-8 (validation must then check its text); `limited` is how many of the span's
+ * attributes, events and links (with theirs) were skipped for `SPAN_LIMITS`.
  */
-export type SpanVisitor = (span: Span, invalidText: boolean) => void;
+export type SpanVisitor = (span: Span, invalidText: boolean, limited: number) => void;
 
 /**
  * Decodes a protobuf `ExportTraceServiceRequest` (or `TracesData`), handing each span to `visit`
  * as soon as it is decoded (so that a caller can drop invalid ones at once), without validating.
  */
 export function readExportTraceServiceRequest(buf: Uint8Array, visit: SpanVisitor): void {
+  const slices = readExportTraceServiceRequestInSlices(buf, visit, Number.POSITIVE_INFINITY);
+  while (!slices.next().done);
+}
+
+/**
+ * `readExportTraceServiceRequest` in slices: pauses (yields) after the span that completes each
+ * `sliceBytes` of the request, so that a caller can do other work between slices of a huge one.
+ */
+export function* readExportTraceServiceRequestInSlices(
+  buf: Uint8Array,
+  visit: SpanVisitor,
+  sliceBytes: number,
+): Generator<void, void, void> {
+  let sliceEnd = sliceBytes;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const r = new Reader(buf, 0, view);
   const end = buf.length;
@@ -764,8 +823,13 @@ export function readExportTraceServiceRequest(buf: Uint8Array, visit: SpanVisito
         i++, spanEnd = nextChild(r, spanEnd, ss, sPath)
       ) {
         const spanInvalid = r.invalidStrings;
+        const limited = r.limited;
         const span = readSpan(r, spanEnd, `${sPath}.spans[${i}]`, serviceName, resource, scope);
-        visit(span, scopeInvalid || r.invalidStrings !== spanInvalid);
+        visit(span, scopeInvalid || r.invalidStrings !== spanInvalid, r.limited - limited);
+        if (spanEnd >= sliceEnd) {
+          sliceEnd = spanEnd + sliceBytes;
+          yield;
+        }
       }
     }
     r.pos = rsEnd;

@@ -1,15 +1,24 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Span } from '@ariadne/core';
 import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
-import { decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import {
+  DECODE_SLICE_BYTES,
+  decodeOtlpJson,
+  decodeOtlpProtobufInSlices,
+  OtlpDecodeError,
+  type RequestVerdict,
+} from './decode-otlp.ts';
 import { LogFormat } from './ingest-log.ts';
 import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
 
 /**
  * The prepare worker thread (see prepare-worker.ts): decodes and validates requests, prepares the
  * rows of each request's valid spans at once (`preparePart` of the store's preparer, loaded from
- * the module the store names) and keeps them under a ticket until
- * the queue asks for a batch, which combines the kept parts; the batch's buffers are transferred
- * back. Preparing at once lets the decoded span objects die young: kept until their batch, they
+ * the module the store names) and keeps them under a ticket until the queue asks for a batch,
+ * which combines the kept parts; the batch's buffers are transferred back. A large protobuf
+ * request is decoded and prepared in slices of `DECODE_SLICE_BYTES`, with a pause between them in
+ * which other messages are taken: one client's 12 MB request must not hold up every other
+ * client's answer for seconds (issue 16). Preparing at once lets the decoded span objects die young: kept until their batch, they
  * outlived the young generation whenever the store fell behind (a checkpoint), and copying them
  * to the old generation was a fifth of this thread's time. A request whose part is not kept (a
  * retry, a reset, or a new worker) is decoded again from its body by the same decoders, so it
@@ -21,13 +30,42 @@ if (port === null) throw new Error('prepare-worker-thread.ts runs as a worker th
 const { preparerModule, state } = workerData as PrepareWorkerData;
 const { createPreparer } = (await import(preparerModule)) as SpanPreparerModule;
 let preparer: SpanPreparer = createPreparer(state);
-/** Each decoded request's part, by ticket; null for a request without valid spans. */
-const kept = new Map<number, unknown>();
+/** Bumped by each reset: parts prepared by an earlier preparer are never kept. */
+let generation = 0;
+/** Each decoded request's parts (one per slice with valid spans), by ticket. */
+const kept = new Map<number, unknown[]>();
 
-function decode(request: WorkerRequest) {
+/** Lets the thread take the messages that arrived meanwhile (a small request's verdict). */
+const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A request's valid spans, slice by slice, and its verdict (JSON in one slice). */
+function* decodeInSlices(request: WorkerRequest): Generator<Span[], RequestVerdict, void> {
   if (request.body === undefined) throw new Error('prepare worker: a request without its body');
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-  return request.format === LogFormat.OTLP_JSON ? decodeOtlpJson(body) : decodeOtlpProtobuf(body);
+  if (request.format !== LogFormat.OTLP_JSON) return yield* decodeOtlpProtobufInSlices(body);
+  const { spans, rejectedSpans, errorMessage } = decodeOtlpJson(body);
+  yield spans;
+  return { acceptedSpans: spans.length, rejectedSpans, errorMessage };
+}
+
+/**
+ * Decodes a request and prepares its valid spans, a slice at a time with a pause between slices,
+ * so that a huge request (megabytes of spans) never holds up the verdicts of the small ones that
+ * arrive meanwhile. Parts are undefined if a reset came in between (they were prepared for
+ * assignments the store never took).
+ */
+async function decodeAndPrepare(request: WorkerRequest): Promise<{ parts?: unknown[]; verdict: RequestVerdict }> {
+  const started = generation;
+  const parts: unknown[] = [];
+  const slices = decodeInSlices(request);
+  const sliced = (request.body?.byteLength ?? 0) > DECODE_SLICE_BYTES;
+  let next = slices.next();
+  while (!next.done) {
+    if (next.value.length > 0 && started === generation) parts.push(preparer.preparePart(next.value));
+    if (sliced) await pause();
+    next = slices.next();
+  }
+  return { parts: started === generation ? parts : undefined, verdict: next.value };
 }
 
 function send(message: FromPrepareWorker, transfer: ArrayBuffer[] = []): void {
@@ -39,46 +77,51 @@ port.on('message', (message: ToPrepareWorker) => {
     case 'reset':
       // Kept parts may use assignments the store never committed: prepared again from bodies.
       preparer = createPreparer(message.state);
+      generation++;
       kept.clear();
       return;
     case 'release':
       kept.delete(message.ticket);
       return;
     case 'decode':
-      try {
-        const decoded = decode(message.request);
-        // The request's id is the ticket: ids come from the main thread and are never reused, also
-        // across a restarted worker, so a ticket from an earlier worker never finds other spans.
-        const ticket = message.id;
-        kept.set(ticket, decoded.spans.length > 0 ? preparer.preparePart(decoded.spans) : null);
-        send({
-          type: 'decoded',
-          id: message.id,
-          decoded: {
-            ticket,
-            accepted: decoded.spans.length,
-            rejectedSpans: decoded.rejectedSpans,
-            errorMessage: decoded.errorMessage,
-          },
-        });
-      } catch (error) {
-        const undecodable = error instanceof OtlpDecodeError;
-        send({ type: 'failed', id: message.id, message: (error as Error).message ?? String(error), undecodable });
-      }
+      void decode(message.id, message.request);
       return;
     case 'prepare':
-      prepare(message.id, message.requests);
+      void prepare(message.id, message.requests);
       return;
   }
 });
 
+async function decode(id: number, request: WorkerRequest): Promise<void> {
+  try {
+    const { parts, verdict } = await decodeAndPrepare(request);
+    // The request's id is the ticket: ids come from the main thread and are never reused, also
+    // across a restarted worker, so a ticket from an earlier worker never finds other spans.
+    const ticket = id;
+    if (parts !== undefined) kept.set(ticket, parts);
+    send({
+      type: 'decoded',
+      id,
+      decoded: {
+        ticket,
+        accepted: verdict.acceptedSpans,
+        rejectedSpans: verdict.rejectedSpans,
+        errorMessage: verdict.errorMessage,
+      },
+    });
+  } catch (error) {
+    const undecodable = error instanceof OtlpDecodeError;
+    send({ type: 'failed', id, message: (error as Error).message ?? String(error), undecodable });
+  }
+}
+
 /**
- * Prepares a batch: the kept part of each request, or its body decoded and prepared again. A
- * request sent without its body whose part is not kept (this worker did not decode it, or was
+ * Prepares a batch: the kept parts of each request, or its body decoded and prepared again. A
+ * request sent without its body whose parts are not kept (this worker did not decode it, or was
  * reset since) makes the answer 'missing', with nothing consumed, and the main thread sends the
- * bodies.
+ * bodies. (The main thread asks for one batch at a time, and resets only between batches.)
  */
-function prepare(id: number, requests: readonly WorkerRequest[]): void {
+async function prepare(id: number, requests: readonly WorkerRequest[]): Promise<void> {
   try {
     for (const request of requests) {
       if (request.body === undefined && !kept.has(request.ticket as number)) {
@@ -86,15 +129,20 @@ function prepare(id: number, requests: readonly WorkerRequest[]): void {
         return;
       }
     }
+    const started = generation;
     const parts: unknown[] = [];
     for (const request of requests) {
-      let part = request.ticket === undefined ? undefined : kept.get(request.ticket);
-      if (part === undefined) {
-        const spans = decode(request).spans;
-        part = spans.length > 0 ? preparer.preparePart(spans) : null;
-      } else kept.delete(request.ticket as number);
-      if (part !== null) parts.push(part);
+      const own = request.ticket === undefined ? undefined : kept.get(request.ticket);
+      if (own !== undefined) {
+        kept.delete(request.ticket as number);
+        parts.push(...own);
+        continue;
+      }
+      const again = await decodeAndPrepare(request);
+      if (again.parts === undefined) throw new Error('the preparer was reset while it prepared a batch');
+      parts.push(...again.parts);
     }
+    if (started !== generation) throw new Error('the preparer was reset while it prepared a batch');
     const batch = preparer.combine(parts);
     send({ type: 'prepared', id, batch }, preparer.transferables(batch));
   } catch (error) {

@@ -12,7 +12,7 @@ import { ClickHouseSpanStore } from '../store/clickhouse/clickhouse-store.ts';
 import type { ClickHousePreparerState, PreparedRows } from '../store/clickhouse/preparer.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { chdbExecutor, loadChdb } from '../store/testdata/chdb-executor.ts';
-import { decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { DECODE_SLICE_BYTES, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
 import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
 import { PrepareWorker } from './prepare-worker.ts';
@@ -122,6 +122,40 @@ describe('PrepareWorker', () => {
         assert.equal(await viaWorker.readProgress(INGEST_LOG_SOURCE), 6n);
         assert.deepEqual(await storedTraces(viaWorker, raws), await storedTraces(direct, raws));
         assert.deepEqual(await viaWorker.listServices(), await direct.listServices());
+      } finally {
+        await worker.close();
+        await direct.close();
+        await viaWorker.close();
+      }
+    });
+  });
+
+  it('answers a small request while it still decodes a huge one, and stores both whole', async () => {
+    await withStores(async ({ a, b }) => {
+      const [huge] = requests(29, 1, 12_000);
+      const [small] = requests(31, 1, 20);
+      assert.ok(huge.body.length > 20 * DECODE_SLICE_BYTES, `a huge request: ${huge.body.length} bytes`);
+      const direct = await DuckDbSpanStore.open({ dataDir: a });
+      const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
+      const worker = await PrepareWorker.start(viaWorker);
+      try {
+        const answered: string[] = [];
+        const noting = async (name: string, raw: RawRequest) => {
+          const verdict = await worker.decode(raw);
+          answered.push(name);
+          return verdict;
+        };
+        const [hugeVerdict, smallVerdict] = await Promise.all([noting('huge', huge), noting('small', small)]);
+        // Decoded in slices: the small request's verdict does not wait for the huge one's.
+        assert.deepEqual(answered, ['small', 'huge']);
+        assert.equal(hugeVerdict.accepted, 12_000);
+        const prepared = await worker.prepare([
+          { raw: huge, ticket: hugeVerdict.ticket },
+          { raw: small, ticket: smallVerdict.ticket },
+        ]);
+        await prepared.write({ source: INGEST_LOG_SOURCE, position: 2n });
+        for (const raw of [huge, small]) await direct.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+        assert.deepEqual(await storedTraces(viaWorker, [huge, small]), await storedTraces(direct, [huge, small]));
       } finally {
         await worker.close();
         await direct.close();

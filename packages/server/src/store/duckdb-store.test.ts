@@ -536,35 +536,52 @@ describe('DuckDbSpanStore retention', () => {
     }
   });
 
-  it('runs continuously with a short retention while writes go on', async () => {
+  it('runs continuously with a short retention while writes go on (mock timers)', async (t) => {
+    const NOW_MS = 1_700_000_000_000;
+    const INTERVAL_MS = 1_000;
+    // The timer's clock and interval are mocked; every run is recorded, also the one at the start.
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: NOW_MS });
+    const runs = t.mock.method(DuckDbSpanStore.prototype, 'deleteBefore').mock;
     const dir = tempDir();
     const store = await DuckDbSpanStore.open({
       dataDir: dir,
       memoryLimit: '512MB',
       retentionNanos: 10n * MINUTE,
-      retentionIntervalMs: 20,
+      retentionIntervalMs: INTERVAL_MS,
     });
+    const stored = async () =>
+      (await searchFormSummaries(store, { service: 'svc', limit: 100 }))
+        .map((trace) => Number.parseInt(trace.traceId, 16) - 1)
+        .sort((a, b) => a - b);
+    /** Resolves once run `n` has ended, for the timer too (it notes the end a few promise steps later). */
+    const runEnded = async (n: number) => {
+      await runs.calls[n].result;
+      await new Promise((resolve) => setImmediate(resolve));
+    };
     try {
-      const now = BigInt(Date.now()) * 1_000_000n;
-      const writes: Promise<void>[] = [];
+      assert.equal(runs.callCount(), 1, 'retention runs once at the start');
+      await runEnded(0);
+      const now = BigInt(NOW_MS) * 1_000_000n;
+      const fresh: number[] = [];
       for (let i = 0; i < 40; i++) {
-        // Alternately spans from an hour ago (to be deleted) and fresh ones (to be kept).
-        writes.push(store.writeSpans([span(i, i % 2 === 0 ? now - 60n * MINUTE : now)]));
-        await new Promise((r) => setTimeout(r, 2));
+        // Alternately a span from an hour ago (to be deleted) and a fresh one (to be kept); the
+        // interval passes while its write is under way.
+        const old = i % 2 === 0;
+        const written = store.writeSpans([span(i, old ? now - 60n * MINUTE : now)]);
+        t.mock.timers.tick(INTERVAL_MS);
+        const started = runs.callCount() === i + 2;
+        await Promise.all([written, started && runEnded(i + 1)]);
+        assert.ok(started, `retention runs at every interval: ${runs.callCount() - 1} runs after ${i + 1} intervals`);
+        if (!old) fresh.push(i);
+        // The run deleted every span that was older than its cutoff when it began; the one
+        // written beside it may be there still.
+        assert.deepEqual(
+          (await stored()).filter((no) => no !== i),
+          fresh.filter((no) => no !== i),
+          `after run ${i + 1}: no old span but the one written beside it, every fresh one`,
+        );
       }
-      await Promise.all(writes);
-      const deadline = Date.now() + 5000;
-      let ids: string[] = [];
-      while (Date.now() < deadline) {
-        ids = (await searchFormSummaries(store, { service: 'svc', limit: 100 })).map((t) => t.traceId);
-        if (ids.length === 20) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.equal(ids.length, 20);
-      assert.ok(
-        ids.every((id) => Number.parseInt(id, 16) % 2 === 0),
-        'only the fresh (odd-numbered) traces remain',
-      );
+      assert.deepEqual(await stored(), fresh, 'only the 20 fresh (odd-numbered) spans remain');
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { limitSpan, SPAN_LIMITS } from './limits.ts';
+import type { KeyValue, Resource, Span } from './span.ts';
+import { unixNanos } from './units.ts';
+
+const attrs = (n: number): KeyValue[] =>
+  Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: { type: 'string', value: 'v' } }));
+
+function span(resource: Resource, attributes: KeyValue[] = []): Span {
+  return {
+    traceId: 'ab'.repeat(16),
+    spanId: 'cd'.repeat(8),
+    parentSpanId: '',
+    traceState: '',
+    flags: 0,
+    name: 'op',
+    kind: 1,
+    startTimeUnixNano: unixNanos(1n),
+    endTimeUnixNano: unixNanos(2n),
+    attributes,
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { code: 0, message: '' },
+    serviceName: 'svc',
+    resource,
+    scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
+  };
+}
+
+describe('limitSpan', () => {
+  it('returns a span within the limits itself, unchanged', () => {
+    const s = span({ attributes: attrs(3), droppedAttributesCount: 0, schemaUrl: '' }, attrs(SPAN_LIMITS.attributes));
+    const limited = limitSpan(s);
+    assert.equal(limited.span, s);
+    assert.equal(limited.dropped, 0);
+  });
+
+  it('gives spans sharing a resource over the limit one limited copy, counted on the resource', () => {
+    const resource: Resource = {
+      attributes: attrs(SPAN_LIMITS.attributes + 10),
+      droppedAttributesCount: 1,
+      schemaUrl: '',
+    };
+    const a = limitSpan(span(resource));
+    const b = limitSpan(span(resource, attrs(SPAN_LIMITS.attributes + 1)));
+    assert.equal(a.span.resource, b.span.resource, 'one copy, so that stores see one resource');
+    assert.equal(a.span.resource.attributes.length, SPAN_LIMITS.attributes);
+    assert.equal(a.span.resource.droppedAttributesCount, 11);
+    assert.equal(a.dropped, 0, "the resource's drops are counted on it, not the span's");
+    assert.equal(b.dropped, 1);
+    assert.equal(b.span.droppedAttributesCount, 1);
+  });
+});
