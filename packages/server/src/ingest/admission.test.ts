@@ -5,12 +5,12 @@ import { after, describe, it, mock } from 'node:test';
 import type { Span } from '@ariadne/core';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import { Admission, type Admitted, type Refused } from './admission.ts';
+import { Admission, type Admitted, type QueueLoad, type Refused } from './admission.ts';
 import { BodyBudgetError, readBody, SlowBodyError } from './http-body.ts';
 import { OtlpGrpcReceiver } from './otlp-grpc.ts';
 import { buildOtlpHttpApp } from './otlp-http.ts';
 import { RpcStatus } from './otlp-proto-schema.ts';
-import { type RawRequest, WriteQueue } from './write-queue.ts';
+import { type RawRequest, requestCharge, WriteQueue } from './write-queue.ts';
 
 /** A queue whose store never finishes a write: once `fill` spans are in it, it is full. */
 function stuckQueue(maxPendingSpans: number): WriteQueue {
@@ -22,8 +22,11 @@ function stuckQueue(maxPendingSpans: number): WriteQueue {
 }
 
 function fill(queue: WriteQueue, count: number): void {
-  const spans = Array.from({ length: count }, () => ({}) as Span);
-  void queue.enqueue(spans).catch(() => undefined);
+  // In two requests: one counts as at most half of the queue (WriteQueue.charge).
+  for (const n of [Math.ceil(count / 2), Math.floor(count / 2)]) {
+    const spans = Array.from({ length: n }, () => ({}) as Span);
+    void queue.enqueue(spans).catch(() => undefined);
+  }
 }
 
 /**
@@ -74,10 +77,14 @@ async function listen(app: FastifyInstance): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+/** A queue holding `load` spans. */
+function queueLoad(load: number, maxPendingSpans: number): QueueLoad {
+  return { load, maxPendingSpans, charge: (spans) => requestCharge(spans, maxPendingSpans) };
+}
+
 describe('admission: refusing from the headers', () => {
   it('refuses a request the full queue cannot take, from its Content-Length, and counts its spans meanwhile', () => {
-    const load = { pending: 900, maxPendingSpans: 1_000 };
-    const admission = new Admission({ queue: load, maxInflightBytes: 1e9 });
+    const admission = new Admission({ queue: queueLoad(900, 1_000), maxInflightBytes: 1e9 });
     // 300 bytes a span until told better: 60 kB is ~200 spans, more than the 100 left.
     const refused = admission.admit(60_000);
     assert.equal(refused.admitted, false);
@@ -91,18 +98,21 @@ describe('admission: refusing from the headers', () => {
   });
 
   it('learns the bytes a span takes from decoded requests', () => {
-    const admission = new Admission({ queue: { pending: 1, maxPendingSpans: 200 }, maxInflightBytes: 1e9 });
+    const admission = new Admission({ queue: queueLoad(210, 400), maxInflightBytes: 1e9 });
     for (let i = 0; i < 30; i++) {
       const a = admission.admit(1_000);
       assert.ok(a.admitted);
       a.reservation.decoded(1); // 1,000 bytes a span
     }
-    // 150 kB is now ~150 spans, which fit (300 bytes a span would have made it 500).
+    // 150 kB is now ~150 spans, which fit; at 300 bytes a span (untaught) it would be 500 spans,
+    // counted as half the queue (200), which do not.
     assert.ok(admission.admit(150_000).admitted);
+    const untaught = new Admission({ queue: queueLoad(240, 400), maxInflightBytes: 1e9 });
+    assert.equal(untaught.admit(150_000).admitted, false);
   });
 
   it('bounds the bytes of bodies in flight, but always lets one request through', () => {
-    const admission = new Admission({ queue: { pending: 0, maxPendingSpans: 1_000 }, maxInflightBytes: 1_000 });
+    const admission = new Admission({ queue: queueLoad(0, 1_000), maxInflightBytes: 1_000 });
     const huge = admission.admit(5_000);
     assert.ok(huge.admitted, 'alone, a request larger than the budget gets in');
     const next = admission.admit(10);

@@ -19,10 +19,12 @@
  * receivers do.
  */
 
-/** What admission needs to know of the write queue (`WriteQueue` has both). */
+/** What admission needs to know of the write queue (`WriteQueue` has it). */
 export interface QueueLoad {
-  /** Spans accepted and not yet committed to the store. */
-  readonly pending: number;
+  /** Spans accepted and not yet committed to the store, as counted against `maxPendingSpans`. */
+  readonly load: number;
+  /** How many of a request's spans count against `maxPendingSpans`. */
+  charge(spans: number): number;
   /** Pending spans beyond which the queue refuses new requests. */
   readonly maxPendingSpans: number;
 }
@@ -119,8 +121,8 @@ export class Admission {
    * this from the call's metadata, before its message arrives).
    */
   queueFull(): boolean {
-    const { pending, maxPendingSpans } = this.options.queue;
-    return pending > 0 && pending + this.inflightSpans >= maxPendingSpans;
+    const { load, maxPendingSpans } = this.options.queue;
+    return load > 0 && load + this.inflightSpans >= maxPendingSpans;
   }
 
   /**
@@ -129,10 +131,13 @@ export class Admission {
    */
   admit(declaredBytes: number | undefined): Admitted | Refused {
     const bytes = declaredBytes ?? 0;
-    const estimatedSpans = declaredBytes === undefined ? 1 : Math.max(1, Math.floor(bytes / this.bytesPerSpan));
-    const { pending, maxPendingSpans } = this.options.queue;
+    const { queue } = this.options;
+    const estimatedSpans = queue.charge(
+      declaredBytes === undefined ? 1 : Math.max(1, Math.floor(bytes / this.bytesPerSpan)),
+    );
+    const { load, maxPendingSpans } = queue;
     // The queue itself refuses only when it already holds something: so does this.
-    if (pending > 0 && pending + this.inflightSpans + estimatedSpans > maxPendingSpans)
+    if (load > 0 && load + this.inflightSpans + estimatedSpans > maxPendingSpans)
       return this.refuse('queue_full', 'write queue is full; retry later');
     if (!this.tryReserve(bytes, 0))
       return this.refuse('body_budget', 'too many request bodies in memory at once; retry later');

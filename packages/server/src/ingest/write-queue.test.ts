@@ -104,14 +104,34 @@ describe('WriteQueue', () => {
 
   it('refuses requests over capacity with a retry delay, and accepts again once drained', async () => {
     const g = gatedWriter();
-    const q = new WriteQueue({ writer: g.writer, maxPendingSpans: 2, maxBatchSpans: 10 });
+    const q = new WriteQueue({ writer: g.writer, maxPendingSpans: 3, maxBatchSpans: 10 });
     const first = q.enqueue([span('a'), span('b')]);
-    await assert.rejects(q.enqueue([span('c')]), (e: Error) => e instanceof QueueFullError && e.retryAfterSeconds > 0);
+    await assert.rejects(
+      q.enqueue([span('c'), span('c2')]),
+      (e: Error) => e instanceof QueueFullError && e.retryAfterSeconds > 0,
+    );
     g.release();
     await first;
     const again = q.enqueue([span('c')]);
     g.release();
     await again;
+  });
+
+  it('counts a request as at most half of its capacity, so that a huge one does not shut out the others', async () => {
+    const g = gatedWriter();
+    const q = new WriteQueue({ writer: g.writer, maxPendingSpans: 10, maxBatchSpans: 100 });
+    const huge = q.enqueue(Array.from({ length: 40 }, (_, i) => span(`h${i}`)));
+    assert.equal(q.pending, 40);
+    assert.equal(q.load, 5);
+    const small = q.enqueue([span('s1'), span('s2'), span('s3'), span('s4'), span('s5')]);
+    await assert.rejects(q.enqueue([span('s6')]), (e: Error) => e instanceof QueueFullError);
+    g.release();
+    await huge;
+    await g.started(2);
+    g.release();
+    await small;
+    assert.equal(q.load, 0);
+    assert.deepEqual(g.batches[1], ['s1', 's2', 's3', 's4', 's5']);
   });
 
   it('rejects every request of a failed batch and keeps going', async () => {
@@ -202,12 +222,12 @@ describe('WriteQueue with an ingest log', () => {
       const q = new WriteQueue({
         writer: g.writer,
         log,
-        maxPendingSpans: 2,
+        maxPendingSpans: 3,
         maxBatchSpans: 10,
         maxPendingLogBytes: 100,
       });
       await q.enqueue([span('a'), span('b')], raw('ab'));
-      await assert.rejects(q.enqueue([span('c')], raw('c')), (e: Error) => e instanceof QueueFullError);
+      await assert.rejects(q.enqueue([span('c'), span('c2')], raw('cc')), (e: Error) => e instanceof QueueFullError);
       g.release();
       await q.waitForCommitted(5_000);
       await q.enqueue([span('d')], raw('x'.repeat(80)));

@@ -155,6 +155,11 @@ interface Waiter {
   readonly resolve: (caughtUp: boolean) => void;
 }
 
+/** `WriteQueue.charge`: a request's spans, up to half of `maxPendingSpans`. */
+export function requestCharge(spans: number, maxPendingSpans: number): number {
+  return Math.min(spans, Math.ceil(maxPendingSpans / 2));
+}
+
 const DEFAULT_MAX_PENDING_LOG_BYTES = 512 * 1024 * 1024;
 const MAX_RETRY_DELAY_MS = 5_000;
 /** Batches refused as stale in a row that are prepared again at once; beyond, a failure. */
@@ -187,6 +192,8 @@ const MAX_STALE_RETRIES = 3;
 export class WriteQueue {
   private queue: Pending[] = [];
   private pendingSpans = 0;
+  /** Pending spans as counted against `maxPendingSpans`: each request at most `charge` of them. */
+  private chargedSpans = 0;
   private pendingLogBytes = 0;
   private writing = false;
   private closed = false;
@@ -225,6 +232,20 @@ export class WriteQueue {
   /** Bytes of log records not yet committed to the store (0 without a log). */
   get uncommittedLogBytes(): number {
     return this.pendingLogBytes;
+  }
+
+  /** Pending spans as counted against `maxPendingSpans` (see `charge`). */
+  get load(): number {
+    return this.chargedSpans;
+  }
+
+  /**
+   * How many of a request's spans count against `maxPendingSpans`: all, up to half of it. One
+   * huge request (a 12 MB export holds 19,000 spans) then never shuts out every other sender
+   * until it is written; its memory is bounded by the body limits instead.
+   */
+  charge(spans: number): number {
+    return requestCharge(spans, this.options.maxPendingSpans);
   }
 
   /** Pending spans beyond which new requests are refused. */
@@ -288,7 +309,7 @@ export class WriteQueue {
 
   /** Why a request of `count` spans is refused for capacity now, if it is. */
   private refusal(count: number, raw: RawRequest | undefined): QueueFullError | undefined {
-    if (this.pendingSpans > 0 && this.pendingSpans + count > this.options.maxPendingSpans) {
+    if (this.chargedSpans > 0 && this.chargedSpans + this.charge(count) > this.options.maxPendingSpans) {
       return new QueueFullError(1);
     }
     if (
@@ -346,6 +367,7 @@ export class WriteQueue {
         reject,
       });
       this.pendingSpans += count;
+      this.chargedSpans += this.charge(count);
       if (!this.writing) this.drain();
     });
   }
@@ -377,6 +399,7 @@ export class WriteQueue {
     };
     this.queue.push(entry);
     this.pendingSpans += entry.count;
+    this.chargedSpans += this.charge(entry.count);
     this.pendingLogBytes += entry.logBytes;
     try {
       await appended.durable;
@@ -385,6 +408,7 @@ export class WriteQueue {
       // every later append too, so no acknowledged record follows this one).
       this.queue = this.queue.filter((p) => p !== entry);
       this.pendingSpans -= entry.count;
+      this.chargedSpans -= this.charge(entry.count);
       this.pendingLogBytes -= entry.logBytes;
       if (ticket !== undefined) this.options.staged?.release(ticket);
       throw error;
@@ -627,7 +651,10 @@ export class WriteQueue {
     this.queue.splice(0, batch.length);
     if (this.options.log) this.appliedSpans += BigInt(count);
     this.pendingSpans -= count;
-    for (const p of batch) this.pendingLogBytes -= p.logBytes;
+    for (const p of batch) {
+      this.pendingLogBytes -= p.logBytes;
+      this.chargedSpans -= this.charge(p.count);
+    }
   }
 
   /**
