@@ -255,7 +255,7 @@ function asDecodeError(error: unknown): unknown {
 }
 
 /** How many bytes of a request `decodeOtlpProtobufInSlices` decodes between two pauses. */
-export const DECODE_SLICE_BYTES = 256 * 1024;
+export const DECODE_SLICE_BYTES = 1024 * 1024;
 
 /** What a decoder in slices returns at the end: the request's verdict, without its spans. */
 export interface RequestVerdict {
