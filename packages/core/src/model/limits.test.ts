@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { limitSpan, SPAN_LIMITS } from './limits.ts';
+import { type LimitedHeads, limitSpan, SPAN_LIMITS } from './limits.ts';
 import type { KeyValue, Resource, Span } from './span.ts';
 import { unixNanos } from './units.ts';
 
@@ -45,8 +45,9 @@ describe('limitSpan', () => {
       droppedAttributesCount: 1,
       schemaUrl: '',
     };
-    const a = limitSpan(span(resource));
-    const b = limitSpan(span(resource, attrs(SPAN_LIMITS.attributes + 1)));
+    const heads: LimitedHeads = new WeakMap();
+    const a = limitSpan(span(resource), heads);
+    const b = limitSpan(span(resource, attrs(SPAN_LIMITS.attributes + 1)), heads);
     assert.equal(a.span.resource, b.span.resource, 'one copy, so that stores see one resource');
     assert.equal(a.span.resource.attributes.length, SPAN_LIMITS.attributes);
     assert.equal(a.span.resource.droppedAttributesCount, 11);

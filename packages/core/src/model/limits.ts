@@ -21,10 +21,13 @@ export function addDropped(count: number, n: number): number {
   return Math.min(count + n, 0xffffffff);
 }
 
-/** Resources and scopes already limited, so that spans sharing one object share its limited copy. */
-const limitedHeads = new WeakMap<Resource | InstrumentationScope, Resource | InstrumentationScope>();
+/**
+ * Resources and scopes already limited, so that spans sharing one object share its limited copy
+ * (stores recognise a resource by its object): one per decoder run, held by its caller.
+ */
+export type LimitedHeads = WeakMap<Resource | InstrumentationScope, Resource | InstrumentationScope>;
 
-function limitHead<T extends Resource | InstrumentationScope>(head: T): T {
+function limitHead<T extends Resource | InstrumentationScope>(head: T, limitedHeads: LimitedHeads): T {
   if (head.attributes.length <= SPAN_LIMITS.attributes) return head;
   let limited = limitedHeads.get(head) as T | undefined;
   if (limited === undefined) {
@@ -59,15 +62,18 @@ function over(list: readonly { readonly attributes: readonly KeyValue[] }[]): nu
  * comparisons), and how many of the span's own attributes, events and links (with theirs) were
  * dropped. Attributes dropped from its resource or scope are counted there, not here.
  */
-export function limitSpan(span: Span): { readonly span: Span; readonly dropped: number } {
+export function limitSpan(
+  span: Span,
+  heads: LimitedHeads = new WeakMap(),
+): { readonly span: Span; readonly dropped: number } {
   const droppedHere =
     Math.max(0, span.attributes.length - SPAN_LIMITS.attributes) +
     Math.max(0, span.events.length - SPAN_LIMITS.events) +
     Math.max(0, span.links.length - SPAN_LIMITS.links) +
     over(span.events.length > SPAN_LIMITS.events ? span.events.slice(0, SPAN_LIMITS.events) : span.events) +
     over(span.links.length > SPAN_LIMITS.links ? span.links.slice(0, SPAN_LIMITS.links) : span.links);
-  const resource = limitHead(span.resource);
-  const scope = limitHead(span.scope);
+  const resource = limitHead(span.resource, heads);
+  const scope = limitHead(span.scope, heads);
   if (droppedHere === 0 && resource === span.resource && scope === span.scope) return { span, dropped: 0 };
   const events = span.events.slice(0, SPAN_LIMITS.events).map(limitAttributed);
   const links = span.links.slice(0, SPAN_LIMITS.links).map(limitAttributed);

@@ -1,4 +1,4 @@
-import { limitSpan, SPAN_LIMITS } from './limits.ts';
+import { type LimitedHeads, limitSpan, SPAN_LIMITS } from './limits.ts';
 import type { AnyValue, KeyValue, Span } from './span.ts';
 
 /** The span kinds OTLP defines, `SPAN_KIND_UNSPECIFIED` (0) to `SPAN_KIND_CONSUMER` (5). */
@@ -163,6 +163,7 @@ export class SpanValidator {
   private accepted = 0;
   private limited = 0;
   private index = 0;
+  private readonly limitedHeads: LimitedHeads = new WeakMap();
 
   constructor(options: ValidateOptions = {}) {
     this.checkAll = options.checkText === true;
@@ -173,7 +174,7 @@ export class SpanValidator {
    * `SPAN_LIMITS`; `limited`: items the decoder already dropped for those limits. A bound function.
    */
   readonly visit = (decoded: Span, checkText: boolean, limited = 0): void => {
-    const within = limitSpan(decoded);
+    const within = limitSpan(decoded, this.limitedHeads);
     this.limited += limited + within.dropped;
     let span = within.span;
     if (span.parentSpanId.length === 16 && isAllZero(span.parentSpanId)) {

@@ -343,7 +343,6 @@ export interface ExportResult {
   readonly errorMessage: string;
 }
 
-/** Encodes an `ExportTraceServiceResponse` as protobuf. */
 /**
  * Whether the response carries `partial_success`: when spans were rejected, and also, with
  * `rejected_spans` 0, to warn (OTLP allows a server to: here, items dropped for `SPAN_LIMITS`).
@@ -352,6 +351,7 @@ function hasPartialSuccess(result: ExportResult): boolean {
   return result.rejectedSpans > 0 || result.errorMessage !== '';
 }
 
+/** Encodes an `ExportTraceServiceResponse` as protobuf. */
 export function encodeExportResponseProtobuf(result: ExportResult): Uint8Array {
   const message = hasPartialSuccess(result)
     ? { partialSuccess: { rejectedSpans: result.rejectedSpans, errorMessage: result.errorMessage } }

@@ -409,6 +409,7 @@ describe('IngestLog', () => {
     assert.equal(log.syncCount, 4);
     // The clock stood still: one durable copy, of the first record; the latest slot is current.
     await log.release(0n);
+    await log.markSettled();
     assert.equal(log.markSyncCount, 1);
     const [durable, latest] = markSlots();
     assert.deepEqual(durable, { position: BigInt(RECORD_HEADER + 1), spans: 101n });

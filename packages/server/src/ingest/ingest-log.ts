@@ -573,6 +573,11 @@ export class IngestLog {
     return this.syncs;
   }
 
+  /** Resolves once the durable write of the mark in progress, if any, has finished. */
+  async markSettled(): Promise<void> {
+    await this.markSyncing;
+  }
+
   /** Durable writes of the `acknowledged` mark so far (see `writeMark`). */
   get markSyncCount(): number {
     return this.markSyncs;
@@ -905,8 +910,11 @@ export class IngestLog {
       });
     }
     // After a store commit, or paused (`everything`): the mark's durable copy catches up if it is
-    // due (at once when paused) rather than at the next append.
-    if (!this.closed) await this.syncMarkIfDue(everything);
+    // due (at once when paused) rather than at the next append. Only a pause waits for it: the
+    // queue's next store write must not wait behind its fsyncs.
+    if (this.closed) return;
+    if (everything) await this.syncMarkIfDue(true);
+    else void this.syncMarkIfDue(false);
   }
 
   /** Waits for writes in flight, then closes the file. Appends after this fail. Idempotent. */

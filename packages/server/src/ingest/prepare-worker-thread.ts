@@ -17,8 +17,8 @@ import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerReque
  * the module the store names) and keeps them under a ticket until the queue asks for a batch,
  * which combines the kept parts; the batch's buffers are transferred back. A large protobuf
  * request is decoded and prepared in slices of `DECODE_SLICE_BYTES`, with a pause between them in
- * which other messages are taken: one client's 12 MB request must not hold up every other
- * client's answer for seconds (issue 16). Preparing at once lets the decoded span objects die young: kept until their batch, they
+ * which other messages are taken: one client's huge request must not hold up every other
+ * client's answer while it is decoded (BENCHMARKS.md, session 15). Preparing at once lets the decoded span objects die young: kept until their batch, they
  * outlived the young generation whenever the store fell behind (a checkpoint), and copying them
  * to the old generation was a fifth of this thread's time. A request whose part is not kept (a
  * retry, a reset, or a new worker) is decoded again from its body by the same decoders, so it

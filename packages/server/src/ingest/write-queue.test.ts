@@ -228,19 +228,23 @@ describe('WriteQueue with an ingest log', () => {
       });
       await q.enqueue([span('a'), span('b')], raw('ab'));
       await assert.rejects(q.enqueue([span('c'), span('c2')], raw('cc')), (e: Error) => e instanceof QueueFullError);
+      await g.started(1);
       g.release();
-      await q.waitForCommitted(5_000);
+      assert.equal(await q.waitForCommitted(5_000), true, 'a and b committed');
       await q.enqueue([span('d')], raw('x'.repeat(80)));
       await assert.rejects(
         q.enqueue([span('e')], raw('y'.repeat(80))),
         (e: Error) => e instanceof QueueFullError && /ingest log is full/.test(e.message),
       );
+      await g.started(2);
       g.release();
-      await q.waitForCommitted(5_000);
+      assert.equal(await q.waitForCommitted(5_000), true, 'd committed');
       const end = log.end;
       await q.enqueue([span('f')], raw('z'));
       assert.ok(log.end > end);
+      await g.started(3);
       g.release();
+      assert.equal(await q.waitForCommitted(5_000), true, 'f committed');
     });
   });
 

@@ -241,8 +241,8 @@ export class WriteQueue {
 
   /**
    * How many of a request's spans count against `maxPendingSpans`: all, up to half of it. One
-   * huge request (a 12 MB export holds 19,000 spans) then never shuts out every other sender
-   * until it is written; its memory is bounded by the body limits instead.
+   * huge request then never shuts out every other sender until it is written; its memory is
+   * bounded by the body limits instead (so pending spans may exceed `maxPendingSpans`).
    */
   charge(spans: number): number {
     return requestCharge(spans, this.options.maxPendingSpans);

@@ -69,6 +69,8 @@ export interface PreparedPart {
   readonly traceParts: readonly PreparedChunk[];
   /** The part's distinct (attribute hash, minute) pairs, of values not frequent when prepared. */
   readonly pairs: IndexPairs;
+  /** The part's distinct (service, span name) pairs. */
+  readonly operations: readonly (readonly [string, string])[];
   readonly minStartNs: bigint | undefined;
   readonly maxStartNs: bigint | undefined;
 }
@@ -90,6 +92,12 @@ export interface PreparedBatch {
   readonly slotKeys: readonly string[];
   readonly firstSlot: number;
   readonly operations: readonly (readonly [string, string])[];
+  /**
+   * Every (service, span name) pair of the batch's spans (`operations` holds only those the
+   * preparer took for new): what the store inserts once retention has deleted pairs that a
+   * preparer may still take for stored.
+   */
+  readonly allOperations: readonly (readonly [string, string])[];
   /** Earliest and latest span start in the batch (undefined when it holds no spans). */
   readonly minStartNs: bigint | undefined;
   readonly maxStartNs: bigint | undefined;
@@ -258,6 +266,8 @@ export class BatchPreparer implements SpanPreparer<PreparedPart, PreparedBatch> 
     const scopeIds = new Map<InstrumentationScope, bigint>();
     const newScopes = this.newScopes;
     const newOperations = this.newOperations;
+    const partOperations = new Map<string, Set<string>>();
+    const operations: [string, string][] = [];
     // Distinct (hash, minute) pairs of these spans.
     const pairs = new IndexPairs(spans.length * 2);
     let batchMin: bigint | undefined;
@@ -331,6 +341,15 @@ export class BatchPreparer implements SpanPreparer<PreparedPart, PreparedBatch> 
         if (!names.has(span.name)) {
           names.add(span.name);
           newOperations.push([span.serviceName, span.name]);
+        }
+        let here = partOperations.get(span.serviceName);
+        if (here === undefined) {
+          here = new Set();
+          partOperations.set(span.serviceName, here);
+        }
+        if (!here.has(span.name)) {
+          here.add(span.name);
+          operations.push([span.serviceName, span.name]);
         }
         const start = span.startTimeUnixNano as bigint;
         if (batchMin === undefined || start < batchMin) batchMin = start;
@@ -423,6 +442,7 @@ export class BatchPreparer implements SpanPreparer<PreparedPart, PreparedBatch> 
       spans: out.finish(),
       traceParts: parts.finish(),
       pairs,
+      operations,
       minStartNs: batchMin,
       maxStartNs: batchMax,
     };
@@ -491,6 +511,7 @@ export class BatchPreparer implements SpanPreparer<PreparedPart, PreparedBatch> 
       slotKeys: this.newSlotKeys,
       firstSlot: this.firstNewSlot,
       operations: this.newOperations,
+      allOperations: parts.length === 1 ? parts[0].operations : parts.flatMap((part) => part.operations),
       writeNo: this.nextWriteNo++,
       minStartNs,
       maxStartNs,

@@ -23,7 +23,7 @@ import { BATCH_PREPARER_MODULE, BatchPreparer, type PreparedBatch, type Preparer
 import { dependencies, listOperations, listServices, operationStats } from './duckdb/aggregates.ts';
 import { findTraceCandidates } from './duckdb/candidates.ts';
 import { READ_CONNECTION_DISABLED_OPTIMIZERS, ReadConnection } from './duckdb/read-connection.ts';
-import { deleteSlice, nextSliceEnd, RetentionTimer } from './duckdb/retention.ts';
+import { deleteSlice, forgetEmptyOperations, nextSliceEnd, RetentionTimer } from './duckdb/retention.ts';
 import { type SearchContext, type StoredTimeRange, summarizeTraces } from './duckdb/search.ts';
 import { clampU64, columnsOf, hexToBigInt } from './duckdb/sql.ts';
 import { listTagNames, listTagValues } from './duckdb/tags.ts';
@@ -63,8 +63,7 @@ export interface DuckDbStoreOptions {
 
 /**
  * A prepared batch was prepared from a state the store has moved past (another write came in
- * between, the batch before it failed, or retention forgot operations): prepare it again from
- * `preparerState()`.
+ * between, or the batch before it failed): prepare it again from `preparerState()`.
  */
 export class StalePreparedBatchError extends StalePreparationError {
   override readonly name = 'StalePreparedBatchError';
@@ -104,6 +103,11 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
   private localPreparer: BatchPreparer | undefined;
   /** Batches committed since open: a prepared batch must be the next one (`PreparedBatch.writeNo`). */
   private writes = 0;
+  /**
+   * Retention deleted (service, name) pairs since the store opened, which preparers started
+   * before may still take for stored: batches then insert every pair of theirs that is missing.
+   */
+  private operationsForgotten = false;
   /** Write progress committed, by source (counters as `source.name`). */
   private readonly committed = new Map<string, bigint>();
   /** Write progress the database file holds without its WAL (as of the last checkpoint). */
@@ -273,7 +277,7 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
         `prepared batch is stale: it was prepared as write ${batch.writeNo}, the store's next write is ${this.writes + 1}`,
       );
     }
-    await commitBatch(this.writer, batch, progress);
+    await commitBatch(this.writer, batch, progress, this.operationsForgotten);
     this.writes++;
     if (progress !== undefined) {
       this.committed.set(progress.source, progress.position);
@@ -364,21 +368,25 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
    */
   async deleteBefore(cutoffNanos: bigint): Promise<void> {
     const cutoff = clampU64(cutoffNanos);
+    // The (service, name) pairs of the deleted spans, checked once at the end.
+    const deletedPairs = new Map<string, readonly [string, string]>();
     while (!this.closed && this.minStartNs !== undefined && this.minStartNs < cutoff) {
       const sliceEnd = nextSliceEnd(this.minStartNs, cutoff);
       await this.onWriter(async () => {
         this.assertOpen();
         const deleted = await deleteSlice(this.writer, sliceEnd);
+        for (const pair of deleted.operations) deletedPairs.set(JSON.stringify(pair), pair);
         this.minStartNs = deleted.minStartNs;
-        if (deleted.forgottenOperations > 0) {
-          // Preparers take the deleted (service, name) pairs as stored and would never list them
-          // again: the store's history moved on, so their next batch is refused as stale and
-          // they start again from the store's state.
-          this.writes++;
-          this.localPreparer = undefined;
-        }
         if (this.minStartNs === undefined) this.maxStartNs = undefined;
         else if (this.minStartNs < sliceEnd) this.minStartNs = sliceEnd;
+      });
+    }
+    if (deletedPairs.size > 0 && !this.closed) {
+      await this.onWriter(async () => {
+        this.assertOpen();
+        // Preparers take the forgotten pairs for stored and would not list them again: from now
+        // on every batch inserts all of its pairs that `operations` lacks.
+        if ((await forgetEmptyOperations(this.writer, [...deletedPairs.values()])) > 0) this.operationsForgotten = true;
       });
     }
     if (!this.closed) await this.checkpoint();

@@ -3,16 +3,7 @@
  * and the deletion of one slice of old data in one transaction. The store runs the slices between
  * its write batches (`DuckDbSpanStore.deleteBefore`), so ingest waits for at most one slice.
  */
-import {
-  type DuckDBConnection,
-  type DuckDBType,
-  type DuckDBValue,
-  LIST,
-  listValue,
-  UBIGINT,
-  UINTEGER,
-  VARCHAR,
-} from '@duckdb/node-api';
+import { type DuckDBConnection, LIST, listValue, UBIGINT, UINTEGER, VARCHAR } from '@duckdb/node-api';
 import { minuteOf } from '../attribute-index.ts';
 import { columnsOf, NANOS_PER_MINUTE } from './sql.ts';
 
@@ -27,19 +18,18 @@ export function nextSliceEnd(minStartNs: bigint, cutoff: bigint): bigint {
 
 /**
  * Deletes, in one transaction on `db`, the spans that started before `sliceEnd`, the trace parts
- * that only describe such spans, the index minutes before it, and the (service, span name) pairs
- * of `operations` left without a span (so that the service and operation lists follow the
- * spans). Not handled: pairs whose spans an older version deleted stay listed.
+ * that only describe such spans and the index minutes before it. Returns the earliest span start
+ * left and the (service, span name) pairs of the deleted spans, for `forgetEmptyOperations`.
  */
 export async function deleteSlice(db: DuckDBConnection, sliceEnd: bigint): Promise<DeletedSlice> {
-  let forgottenOperations: number;
+  let operations: (readonly [string, string])[];
   await db.run('BEGIN TRANSACTION');
   try {
     const [services, names] = columnsOf(
       await db.runAndReadAll('SELECT DISTINCT service, name FROM spans WHERE start_ns < $1', [sliceEnd], [UBIGINT]),
     );
+    operations = services.map((service, i) => [service as string, names[i] as string] as const);
     await db.run('DELETE FROM spans WHERE start_ns < $1', [sliceEnd], [UBIGINT]);
-    forgottenOperations = await deleteEmptyOperations(db, sliceEnd, services as string[], names as string[]);
     await db.run('DELETE FROM trace_parts WHERE last_start_ns < $1', [sliceEnd], [UBIGINT]);
     await db.run('DELETE FROM attr_index WHERE minute < $1', [minuteOf(sliceEnd)], [UINTEGER]);
     await db.run('COMMIT');
@@ -48,48 +38,40 @@ export async function deleteSlice(db: DuckDBConnection, sliceEnd: bigint): Promi
     throw error;
   }
   const [next] = columnsOf(await db.runAndReadAll('SELECT min(start_ns) FROM trace_parts'));
-  return { minStartNs: (next[0] as bigint | null) ?? undefined, forgottenOperations };
+  return { minStartNs: (next[0] as bigint | null) ?? undefined, operations };
 }
 
 /** What `deleteSlice` did. */
 export interface DeletedSlice {
   /** The earliest span start left, as `trace_parts` has it (undefined when nothing is left). */
   readonly minStartNs: bigint | undefined;
-  /** (service, span name) pairs deleted from `operations`: a preparer may still take them as stored. */
-  readonly forgottenOperations: number;
+  /** The distinct (service, span name) pairs of the deleted spans. */
+  readonly operations: readonly (readonly [string, string])[];
 }
 
 /**
- * Deletes from `operations` those of the given pairs (the deleted spans' pairs) that no span
- * holds any more. Most pairs reappear in the hour after the slice, which its start times keep to
- * a few row groups; only the others are looked for in every span.
+ * Deletes from `operations` those of `pairs` (the pairs of spans retention deleted) that no span
+ * holds any more, so that the service and operation lists follow the spans; returns how many.
+ * One pass over the spans' service and name columns, once per retention run, not per slice.
+ * Not handled: pairs whose spans an older version deleted stay listed.
  */
-async function deleteEmptyOperations(
+export async function forgetEmptyOperations(
   db: DuckDBConnection,
-  sliceEnd: bigint,
-  services: readonly string[],
-  names: readonly string[],
+  pairs: readonly (readonly [string, string])[],
 ): Promise<number> {
-  if (services.length === 0) return 0;
-  const key = (service: unknown, name: unknown) => JSON.stringify([service, name]);
-  const unseen = new Map(services.map((service, i) => [key(service, names[i]), [service, names[i]] as const]));
-  const stillHeld = async (where: string, params: DuckDBValue[], types: DuckDBType[]) => {
-    const pairs = [...unseen.values()];
-    const [s, n] = columnsOf(
-      await db.runAndReadAll(
-        `SELECT DISTINCT s.service, s.name FROM spans s
-           SEMI JOIN (SELECT unnest($1) AS service, unnest($2) AS name) p ON s.service = p.service AND s.name = p.name
-           ${where}`,
-        [listValue(pairs.map((p) => p[0])), listValue(pairs.map((p) => p[1])), ...params],
-        [LIST(VARCHAR), LIST(VARCHAR), ...types],
-      ),
-    );
-    for (let i = 0; i < s.length; i++) unseen.delete(key(s[i], n[i]));
-  };
-  await stillHeld('WHERE s.start_ns < $3', [sliceEnd + RETENTION_SLICE], [UBIGINT]);
-  if (unseen.size > 0) await stillHeld('', [], []);
-  if (unseen.size === 0) return 0;
-  const gone = [...unseen.values()];
+  if (pairs.length === 0) return 0;
+  const list = (column: 0 | 1) => listValue(pairs.map((p) => p[column]));
+  const [s, n] = columnsOf(
+    await db.runAndReadAll(
+      `SELECT DISTINCT s.service, s.name FROM spans s
+         SEMI JOIN (SELECT unnest($1) AS service, unnest($2) AS name) p ON s.service = p.service AND s.name = p.name`,
+      [list(0), list(1)],
+      [LIST(VARCHAR), LIST(VARCHAR)],
+    ),
+  );
+  const held = new Set(s.map((service, i) => JSON.stringify([service, n[i]])));
+  const gone = pairs.filter((p) => !held.has(JSON.stringify(p)));
+  if (gone.length === 0) return 0;
   await db.run(
     `DELETE FROM operations o WHERE EXISTS (
        SELECT 1 FROM (SELECT unnest($1) AS service, unnest($2) AS name) p WHERE o.service = p.service AND o.name = p.name)`,

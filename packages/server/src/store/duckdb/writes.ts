@@ -86,12 +86,15 @@ export async function readPreparerState(
 
 /**
  * Commits `batch` (and `progress`, if given) in one transaction on `db`; rolls back and throws if
- * any part fails. Does not check that the batch is the store's next one.
+ * any part fails. Does not check that the batch is the store's next one. With
+ * `insertAllOperations` (after retention deleted pairs), every (service, name) pair of the batch
+ * that `operations` lacks is inserted, not only those its preparer took for new.
  */
 export async function commitBatch(
   db: DuckDBConnection,
   batch: PreparedBatch,
   progress: WriteProgress | undefined,
+  insertAllOperations = false,
 ): Promise<void> {
   await db.run('BEGIN TRANSACTION');
   try {
@@ -133,11 +136,12 @@ export async function commitBatch(
         [LIST(VARCHAR), LIST(UTINYINT)],
       );
     }
-    if (batch.operations.length > 0) {
+    const operations = insertAllOperations ? batch.allOperations : batch.operations;
+    if (operations.length > 0) {
       await db.run(
         `INSERT INTO operations SELECT DISTINCT n.service, n.name FROM (SELECT unnest($1) AS service, unnest($2) AS name) n
              WHERE NOT EXISTS (SELECT 1 FROM operations o WHERE o.service = n.service AND o.name = n.name)`,
-        [listValue(batch.operations.map((p) => p[0])), listValue(batch.operations.map((p) => p[1]))],
+        [listValue(operations.map((p) => p[0])), listValue(operations.map((p) => p[1]))],
         [LIST(VARCHAR), LIST(VARCHAR)],
       );
     }
