@@ -152,6 +152,10 @@ describe('crash cycles of ariadne serve', () => {
       const { serve, urls } = await startServe(dataDir);
       let killed = false;
       const acked = new Set<number>();
+      let enough: () => void = () => undefined;
+      const fortyAcknowledged = new Promise<void>((resolve) => {
+        enough = resolve;
+      });
       const load = sendLoad({
         otlpHttp: urls.otlpHttp,
         tag: 3,
@@ -160,10 +164,17 @@ describe('crash cycles of ariadne serve', () => {
         maxRequests: 400,
         until: () => killed,
         acked,
+        onAck: (count) => {
+          if (count >= 40) enough();
+        },
       });
       // Kill once a good share is acknowledged, while requests are in flight.
-      const deadline = Date.now() + 30_000;
-      while (acked.size < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await Promise.race([
+        fortyAcknowledged,
+        load.then(() => {
+          if (acked.size < 40) assert.fail(`the load ended with ${acked.size} requests acknowledged, before 40`);
+        }),
+      ]);
       await killServe(serve);
       killed = true;
       await load;

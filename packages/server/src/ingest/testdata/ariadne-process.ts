@@ -196,6 +196,8 @@ export async function sendLoad(options: {
   readonly until: () => boolean;
   /** Filled as acknowledgements arrive (default: a new set). */
   readonly acked?: Set<number>;
+  /** Called after each acknowledgement with how many there are. */
+  readonly onAck?: (count: number) => void;
 }): Promise<Set<number>> {
   const acked = options.acked ?? new Set<number>();
   let next = 0;
@@ -203,7 +205,10 @@ export async function sendLoad(options: {
     while (next < options.maxRequests && !options.until()) {
       const n = next++;
       try {
-        if ((await postTraces(options.otlpHttp, traceRequest(options.tag, n, options.spans))) === 200) acked.add(n);
+        if ((await postTraces(options.otlpHttp, traceRequest(options.tag, n, options.spans))) === 200) {
+          acked.add(n);
+          options.onAck?.(acked.size);
+        }
       } catch {
         return; // the server is gone
       }
