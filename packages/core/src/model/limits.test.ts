@@ -1,34 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { testSpan } from '../analysis/test-support.ts';
 import { type LimitedHeads, limitSpan, SPAN_LIMITS } from './limits.ts';
 import type { KeyValue, Resource, Span } from './span.ts';
-import { unixNanos } from './units.ts';
 
 const attrs = (n: number): KeyValue[] =>
   Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: { type: 'string', value: 'v' } }));
 
+/** A test span (analysis/test-support.ts) with `resource` and `attributes`. */
 function span(resource: Resource, attributes: KeyValue[] = []): Span {
-  return {
-    traceId: 'ab'.repeat(16),
-    spanId: 'cd'.repeat(8),
-    parentSpanId: '',
-    traceState: '',
-    flags: 0,
-    name: 'op',
-    kind: 1,
-    startTimeUnixNano: unixNanos(1n),
-    endTimeUnixNano: unixNanos(2n),
-    attributes,
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: '' },
-    serviceName: 'svc',
-    resource,
-    scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
-  };
+  return { ...testSpan({ id: 'a', start: 0, end: 1, attributes }), resource };
 }
 
 describe('limitSpan', () => {

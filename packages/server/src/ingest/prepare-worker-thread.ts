@@ -18,11 +18,11 @@ import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerReque
  * which combines the kept parts; the batch's buffers are transferred back. A large protobuf
  * request is decoded and prepared in slices of `DECODE_SLICE_BYTES`, with a pause between them in
  * which other messages are taken: one client's huge request must not hold up every other
- * client's answer while it is decoded (BENCHMARKS.md, session 15). Preparing at once lets the decoded span objects die young: kept until their batch, they
- * outlived the young generation whenever the store fell behind (a checkpoint), and copying them
- * to the old generation was a fifth of this thread's time. A request whose part is not kept (a
- * retry, a reset, or a new worker) is decoded again from its body by the same decoders, so it
- * yields the same spans.
+ * client's answer while it is decoded (BENCHMARKS.md, session 15). Preparing at once lets the
+ * decoded span objects die young: kept until their batch, they outlived the young generation
+ * whenever the store fell behind (a checkpoint), and copying them to the old generation was a
+ * fifth of this thread's time. A request whose parts are not kept (a retry, a reset, or a new
+ * worker) is decoded again from its body by the same decoders, so it yields the same spans.
  */
 
 const port = parentPort;
@@ -138,9 +138,8 @@ async function prepare(id: number, requests: readonly WorkerRequest[]): Promise<
         parts.push(...own);
         continue;
       }
-      const again = await decodeAndPrepare(request);
-      if (again.parts === undefined) throw new Error('the preparer was reset while it prepared a batch');
-      parts.push(...again.parts);
+      // Undefined parts (a reset meanwhile) fail the batch just below.
+      parts.push(...((await decodeAndPrepare(request)).parts ?? []));
     }
     if (started !== generation) throw new Error('the preparer was reset while it prepared a batch');
     const batch = preparer.combine(parts);

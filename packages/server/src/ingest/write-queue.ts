@@ -540,8 +540,8 @@ export class WriteQueue {
         if (ahead) await ahead.prepared.catch(() => undefined);
         ahead = undefined;
         if (error instanceof StalePreparationError && !this.closed && stale < MAX_STALE_RETRIES) {
-          // Not a failure: the store moved on (a write or retention beside the queue); prepare
-          // the same requests again from its state, at once (a few times in a row at most).
+          // Not a failure: the store took a write beside the queue; prepare the same requests
+          // again from its state, at once (a few times in a row at most).
           stale++;
           await staged.reset().catch((e) => (this.options.onWriteError ?? reportWriteError)(e));
           continue;
