@@ -676,9 +676,7 @@ function intrinsicField(name: IntrinsicName): RawField | undefined {
     case 'trace:rootName':
       return field(Kind.String, (ctx) => (ctx.trace.root < 0 ? undefined : ctx.trace.spans[ctx.trace.root].name));
     case 'trace:rootService':
-      return field(Kind.String, (ctx) =>
-        ctx.trace.root < 0 ? undefined : ctx.trace.spans[ctx.trace.root].serviceName,
-      );
+      return field(Kind.String, (ctx) => ctx.trace.rootService);
     case 'trace:id':
       return field(Kind.String, (ctx) => spanOf(ctx).traceId, true);
     case 'event:name':

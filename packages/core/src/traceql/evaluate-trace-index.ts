@@ -153,6 +153,20 @@ export class TraceIndex {
     return root;
   }
 
+  /**
+   * `trace:rootService`, as Tempo records it (vParquet's `RootServiceName`: the string value of
+   * the root's resource attribute `service.name`): that string as sent, `""` included, and `""`
+   * when the first `service.name` of the root's resource is not a string (a number, a bool, an
+   * array) or there is none. Undefined without a root. Not the span's `serviceName`, which is
+   * `unknown_service` in all those cases (the name lists and summaries show).
+   */
+  get rootService(): string | undefined {
+    const root = this.root;
+    if (root < 0) return undefined;
+    const value = this.lookup(this.spans[root].resource.attributes, 'service.name');
+    return value?.type === 'string' ? value.value : '';
+  }
+
   /** Span indices sorted by start time, input order among equals. */
   get order(): Int32Array {
     if (this.#order !== undefined) return this.#order;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AnyValue, KeyValue, Span, SpanEvent, SpanLink } from '../model/span.ts';
+import { serviceNameOf, UNKNOWN_SERVICE } from '../model/span.ts';
 import { unixNanos } from '../model/units.ts';
 import { compileTraceQL } from './compile.ts';
 import { createTraceQLEvaluator, evaluateTraceQL, type TraceQLTraceMatch } from './evaluate.ts';
@@ -530,6 +531,68 @@ describe('rootless traces: Ariadne joins on parent ids', () => {
       ['9', '10'],
       ['13', '14'],
     ]);
+  });
+});
+
+describe("trace:rootService is the root resource's service.name, as Tempo records it", () => {
+  /** SHOP with the root `fe` on a resource of these attributes (`unknown_service` for most). */
+  const withRootResource = (attributes: KeyValue[]): Span[] =>
+    SHOP.map((s) => {
+      if (shortName(s) !== 'fe') return s;
+      const resource = { ...s.resource, attributes };
+      return { ...s, serviceName: serviceNameOf(resource), resource };
+    });
+  const cases: readonly (readonly [string, KeyValue[], string, readonly string[]])[] = [
+    // The string as sent, the empty one too, not the `unknown_service` that service lists show.
+    ['an empty string', kv({ 'service.name': str('') }), '{ trace:rootService = "" }', ALL],
+    ['an empty string', kv({ 'service.name': str('') }), '{ rootServiceName < "a" && name = "charge" }', ['pay']],
+    ['an empty string', kv({ 'service.name': str('') }), '{ trace:rootService = "unknown_service" }', []],
+    ['an odd string', kv({ 'service.name': str(' Front End ') }), '{ trace:rootService = " Front End " }', ALL],
+    // Not a string, or missing: "" (Tempo keeps the attribute's string value, empty for others).
+    ['the int 42', kv({ 'service.name': int(42) }), '{ trace:rootService = "" && kind = client }', DB],
+    ['the int 42', kv({ 'service.name': int(42) }), '{ trace:rootService = "42" }', []],
+    ['the int 42', kv({ 'service.name': int(42) }), '{ trace:rootService = "unknown_service" }', []],
+    ['the int 42', kv({ 'service.name': int(42) }), '{ trace:rootService != "frontend" && name = "charge" }', ['pay']],
+    ['a bool', kv({ 'service.name': bool(true) }), '{ trace:rootService = "" && name = "charge" }', ['pay']],
+    ['an array', kv({ 'service.name': arr(str('frontend')) }), '{ trace:rootService = "frontend" }', []],
+    [
+      'an array',
+      kv({ 'service.name': arr(str('frontend')) }),
+      '{ trace:rootService = "" && name = "charge" }',
+      ['pay'],
+    ],
+    ['no service.name', kv({ region: str('eu-west') }), '{ trace:rootService = "" && name = "charge" }', ['pay']],
+    // The first service.name counts, as Tempo reads it (not the first string one).
+    [
+      'the int 42, then "frontend"',
+      [...kv({ 'service.name': int(42) }), ...kv({ 'service.name': str('frontend') })],
+      '{ trace:rootService = "" && name = "charge" }',
+      ['pay'],
+    ],
+  ];
+  for (const [what, attributes, query, expected] of cases) {
+    it(`root service.name ${what}: ${query} → ${expected.length === 0 ? 'no match' : expected.join(' ')}`, () => {
+      assert.deepEqual(matched(query, withRootResource(attributes)), expected);
+    });
+  }
+
+  it('reads only the root: an odd service.name on another span changes nothing', () => {
+    const oddChild = SHOP.map((s) =>
+      shortName(s) === 'pay'
+        ? {
+            ...s,
+            serviceName: UNKNOWN_SERVICE,
+            resource: { ...s.resource, attributes: kv({ 'service.name': int(7) }) },
+          }
+        : s,
+    );
+    assert.deepEqual(matched('{ trace:rootService = "frontend" && name = "charge" }', oddChild), ['pay']);
+  });
+
+  it('is nil without a root: no comparison holds', () => {
+    const rootless = withRootResource(kv({ 'service.name': str('') })).filter((s) => shortName(s) !== 'fe');
+    assert.deepEqual(matched('{ trace:rootService = "" }', rootless), []);
+    assert.deepEqual(matched('{ trace:rootService != "frontend" }', rootless), []);
   });
 });
 

@@ -381,6 +381,30 @@ describe('ariadne serve with ingest and query tokens', () => {
     assert.ok((JSON.parse(services.body) as string[]).includes('zipkin-svc'));
   });
 
+  it('Zipkin: a client on another origin (zipkin-lens served elsewhere) reads with the query token', async () => {
+    const origin = { origin: 'http://lens.example:8080' };
+    // The browser's preflight: the token's header must be allowed by name, without a token.
+    const preflight = await request(`${zipkin}/zipkin/api/v2/services`, {
+      method: 'OPTIONS',
+      headers: { ...origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    assert.equal(preflight.status, 204, preflight.body);
+    assert.equal(preflight.headers['access-control-allow-origin'], '*');
+    assert.match(String(preflight.headers['access-control-allow-methods']), /\bGET\b/);
+    const allowed = String(preflight.headers['access-control-allow-headers'])
+      .toLowerCase()
+      .split(/\s*,\s*/);
+    assert.ok(allowed.includes('authorization'), `allowed headers: ${allowed}`);
+    // The request itself, readable by the page (any origin), and its refusal without the token too.
+    const services = await request(`${zipkin}/zipkin/api/v2/services`, { headers: { ...origin, ...bearer(QUERY) } });
+    assert.equal(services.status, 200, services.body);
+    assert.equal(services.headers['access-control-allow-origin'], '*');
+    assert.ok(Array.isArray(JSON.parse(services.body)));
+    const refused = await request(`${zipkin}/zipkin/api/v2/services`, { headers: origin });
+    assertUnauthorized(refused, 'query', false);
+    assert.equal(refused.headers['access-control-allow-origin'], '*');
+  });
+
   it('Jaeger and Tempo reads take query tokens', async () => {
     for (const url of [`${jaeger}/api/services`, `${tempo}/api/search/tags`]) {
       assertUnauthorized(await request(url), 'query', false);

@@ -35,6 +35,8 @@ import { searchTraceQL, type TraceQLSearchResult } from '../query/traceql-search
  * EMPTY   heartbeat of a resource whose service.name is "" ─ tick of one whose service.name
  *         is the int 42, tock of one where it is an array (all stored as unknown_service) (T0+50s)
  * OLD     legacy POST /checkout ORD-1                                             (T0-1h)
+ * ARRAY   ping of a resource whose service.name is an array ─ frontend pong      (T0-2h+10s)
+ * NUMBER  ping of a resource whose service.name is the int 42 ─ frontend pong    (T0-2h)
  * BULK    40 one-span traces bulk-0 … bulk-39, four per instant                   (T0+2h)
  * ```
  */
@@ -45,7 +47,7 @@ export function runTraceQLContract(open: () => Promise<SpanStore>): void {
       store = await open();
       await store.writeSpans([...LOST, ...OK]);
       await store.writeSpans([...BROWSE, ...FAILED, ...ORPHAN, ...EMPTY]);
-      await store.writeSpans([...OLD, ...BULK]);
+      await store.writeSpans([...OLD, ...BULK, ...NUMBER, ...ARRAY]);
     });
     after(async () => {
       await store?.close();
@@ -61,14 +63,15 @@ export function runTraceQLContract(open: () => Promise<SpanStore>): void {
       });
     };
 
-    it('answers every case of the table as worked out by hand, and as the evaluator does in memory', async () => {
+    /** The cases' failures: results other than worked out by hand, or than the evaluator's in memory. */
+    const failuresOf = async (cases: readonly Case[], story: readonly StoryTrace[], window?: Window) => {
       const failures: string[] = [];
-      for (const c of CASES) {
-        const result = await search(c.q);
+      for (const c of cases) {
+        const result = await search(c.q, { window });
         const got = names(result);
-        const inMemory = STORY.filter((t) => createTraceQLEvaluator(compileTraceQL(c.q)).evaluate(t.spans)).map(
-          (t) => t.name,
-        );
+        const inMemory = story
+          .filter((t) => createTraceQLEvaluator(compileTraceQL(c.q)).evaluate(t.spans))
+          .map((t) => t.name);
         const dropped = inMemory.filter((n) => !got.includes(n));
         if (dropped.length > 0) failures.push(`${c.q}: the store dropped ${dropped.join(', ')}, which match`);
         if (got.join(',') !== c.traces.join(',')) failures.push(`${c.q}: got [${got}], expected [${c.traces}]`);
@@ -78,7 +81,15 @@ export function runTraceQLContract(open: () => Promise<SpanStore>): void {
             failures.push(`${c.q}: matched spans [${spans}], expected [${c.spans}]`);
         }
       }
-      assert.deepEqual(failures, []);
+      return failures;
+    };
+
+    it('answers every case of the table as worked out by hand, and as the evaluator does in memory', async () => {
+      assert.deepEqual(await failuresOf(CASES, STORY), []);
+    });
+
+    it('reads trace:rootService from the root resource\'s service.name: "" when it is not a string', async () => {
+      assert.deepEqual(await failuresOf(ROOT_SERVICE_CASES, ODD_ROOTS, ODD_ROOTS_WINDOW), []);
     });
 
     it('annotates spansets with by() groups and aggregates', async () => {
@@ -172,6 +183,8 @@ export function runTraceQLContract(open: () => Promise<SpanStore>): void {
         'OK',
         'LOST',
         'OLD',
+        'ARRAY',
+        'NUMBER',
       ]);
     });
   });
@@ -241,6 +254,11 @@ const CASES: readonly Case[] = [
   { q: '{ span:statusMessage = "upstream failed" }', traces: ['FAILED'] },
   { q: '{ trace:rootService = "frontend" }', traces: ['FAILED', 'BROWSE', 'OK', 'LOST'] },
   { q: '{ rootServiceName = "frontend" }', traces: ['FAILED', 'BROWSE', 'OK', 'LOST'] },
+  // EMPTY's root resource has service.name "": listed as unknown_service, "" for TraceQL (Tempo).
+  { q: '{ trace:rootService = "" }', traces: ['EMPTY'], spans: ['E1', 'E2', 'E3'] },
+  { q: '{ rootServiceName < "a" && name = "tock" }', traces: ['EMPTY'], spans: ['E3'] },
+  { q: '{ trace:rootService = "unknown_service" }', traces: [] },
+  { q: '{ trace:rootService != "frontend" }', traces: ['EMPTY'] },
   { q: '{ trace:rootName = "GET /products" }', traces: ['BROWSE'] },
   { q: '{ rootName = "POST /checkout" }', traces: ['FAILED', 'OK', 'LOST'] },
   { q: '{ trace:duration > 1s }', traces: ['ORPHAN'] },
@@ -394,6 +412,22 @@ const CASES: readonly Case[] = [
   { q: '{ 1 + 1 = 2 && name = "charge" }', traces: ['ORPHAN'] },
 ];
 
+/**
+ * trace:rootService of roots whose service.name is not a string: `""`, as Tempo records it, over
+ * the window of NUMBER and ARRAY only (they are outside the story's window).
+ */
+const ROOT_SERVICE_CASES: readonly Case[] = [
+  { q: '{ trace:rootService = "" }', traces: ['ARRAY', 'NUMBER'] },
+  { q: '{ trace:rootService = "unknown_service" }', traces: [] },
+  { q: '{ trace:rootService = "42" }', traces: [] },
+  { q: '{ trace:rootService = "cart" }', traces: [] },
+  { q: '{ trace:rootService != "frontend" }', traces: ['ARRAY', 'NUMBER'] },
+  { q: '{ trace:rootService = "" && resource.service.name = "frontend" }', traces: ['ARRAY', 'NUMBER'] },
+  { q: '{ resource.service.name = 42 && rootServiceName = "" }', traces: ['NUMBER'], spans: ['N1'] },
+  { q: '{ resource.service.name = "cart" && trace:rootService = "" }', traces: ['ARRAY'], spans: ['A1'] },
+  { q: '{ trace:rootService = "" } >> { name = "pong" }', traces: ['ARRAY', 'NUMBER'] },
+];
+
 interface Window {
   readonly start?: UnixNanos;
   readonly end?: UnixNanos;
@@ -405,7 +439,7 @@ const at = (ms: number) => unixNanos(T0 + BigInt(ms) * MS);
 const STORY_WINDOW: Window = { start: at(0), end: at(3_600_000) };
 const BULK_AT_MS = 7_200_000;
 
-/** Trace number n's id (1 LOST … 6 OLD). */
+/** Trace number n's id (1 LOST … 6 OLD, 8 EMPTY, 9 NUMBER, 10 ARRAY). */
 function tid(n: number): string {
   return `7${n.toString(16).padStart(31, '0')}`;
 }
@@ -733,7 +767,32 @@ const BULK: Span[] = Array.from({ length: 40 }, (_, i) =>
   })),
 ).flat();
 
-const STORY = [
+/** A root (ping) whose resource's service.name is `value`, with a frontend child (pong); at T0 + `baseMs`. */
+function oddRoot(t: number, baseMs: number, value: KeyValue): Span[] {
+  return trace(t, baseMs, [
+    { n: 1, service: '', name: 'ping', kind: 'server', startMs: 0, durationMs: 20 },
+    { n: 2, parent: 1, service: 'frontend', name: 'pong', kind: 'internal', startMs: 5, durationMs: 10 },
+  ]).map((s) =>
+    s.parentSpanId === ''
+      ? { ...s, serviceName: 'unknown_service', resource: { ...s.resource, attributes: [value] } }
+      : s,
+  );
+}
+const ODD_ROOTS_AT_MS = -7_200_000;
+const NUMBER = oddRoot(9, ODD_ROOTS_AT_MS, int('service.name', 42n));
+const ARRAY = oddRoot(10, ODD_ROOTS_AT_MS + 10_000, SERVICE_NAMES);
+const ODD_ROOTS: readonly StoryTrace[] = [
+  { name: 'NUMBER', spans: NUMBER },
+  { name: 'ARRAY', spans: ARRAY },
+];
+const ODD_ROOTS_WINDOW: Window = { start: at(ODD_ROOTS_AT_MS), end: at(ODD_ROOTS_AT_MS + 3_600_000) };
+
+interface StoryTrace {
+  readonly name: string;
+  readonly spans: readonly Span[];
+}
+
+const STORY: readonly StoryTrace[] = [
   { name: 'LOST', spans: LOST },
   { name: 'OK', spans: OK },
   { name: 'BROWSE', spans: BROWSE },
@@ -741,12 +800,24 @@ const STORY = [
   { name: 'ORPHAN', spans: ORPHAN },
   { name: 'EMPTY', spans: EMPTY },
 ];
-const LETTERS: Record<number, string> = { 1: 'L', 2: 'O', 3: 'B', 4: 'F', 5: 'P', 6: 'D', 7: 'K', 8: 'E' };
+const LETTERS: Record<number, string> = {
+  1: 'L',
+  2: 'O',
+  3: 'B',
+  4: 'F',
+  5: 'P',
+  6: 'D',
+  7: 'K',
+  8: 'E',
+  9: 'N',
+  10: 'A',
+};
 
 /** A trace id's name in the table: LOST … OLD, or bulk-i. */
 function traceName(id: string): string {
   if (id.startsWith('b')) return `bulk-${Number.parseInt(id.slice(1), 16)}`;
-  return ['', 'LOST', 'OK', 'BROWSE', 'FAILED', 'ORPHAN', 'OLD', '', 'EMPTY'][Number.parseInt(id.slice(1), 16)] ?? id;
+  const all = ['', 'LOST', 'OK', 'BROWSE', 'FAILED', 'ORPHAN', 'OLD', '', 'EMPTY', 'NUMBER', 'ARRAY'];
+  return all[Number.parseInt(id.slice(1), 16)] ?? id;
 }
 
 /** A span id's name in the table: the trace's letter and the span number (L3). */

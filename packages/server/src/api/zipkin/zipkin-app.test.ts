@@ -327,10 +327,24 @@ describe('Zipkin API', () => {
       dependency: { enabled: true, lowErrorRate: 0.5, highErrorRate: 0.75 },
     });
     assert.equal((await json('/health')).status, 'UP');
-    const preflight = await app.inject({ method: 'OPTIONS', url: '/api/v2/spans' });
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/v2/spans',
+      headers: {
+        origin: 'http://lens.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
+    });
     assert.equal(preflight.statusCode, 204);
     assert.equal(preflight.headers['access-control-allow-origin'], '*');
     assert.match(String(preflight.headers['access-control-allow-methods']), /POST/);
+    // A token travels in Authorization: a browser on another origin sends it only if allowed by name.
+    const allowed = String(preflight.headers['access-control-allow-headers'])
+      .toLowerCase()
+      .split(/\s*,\s*/);
+    for (const header of ['content-type', 'content-encoding', 'authorization'])
+      assert.ok(allowed.includes(header), header);
     const unknown = await get('/api/v2/nothing');
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.body, 'no route GET /api/v2/nothing');

@@ -51,6 +51,13 @@ const NAMES_LIMIT = 1000;
 const CLIENT = 3n;
 const PRODUCER = 4n;
 
+/**
+ * The request headers a preflight allows: the collector's (`Content-Type`, `Content-Encoding`)
+ * and `Authorization`, which carries ingest and query tokens (`Bearer <token>`). Named one by one:
+ * a `*` would not cover `Authorization`.
+ */
+const CORS_ALLOWED_HEADERS = 'content-type, content-encoding, authorization';
+
 /** What zipkin-lens reads from `/zipkin/config.json` before anything else (as Zipkin's defaults). */
 const LENS_CONFIG = {
   environment: '',
@@ -70,8 +77,10 @@ type Query = Readonly<Record<string, string | undefined>>;
  * `/zipkin/config.json`; with `ingest`, also the collector's `POST /api/v2/spans` and
  * `/api/v1/spans`. A thin layer over the query interface: searches run as TraceQL
  * (`zipkinTraceQL`), spans are shaped by core's Zipkin mapping. Errors are plain text, as Zipkin
- * answers; every response allows any origin (Zipkin's default `allowed-origins: *`), so that a
- * zipkin-lens served elsewhere can call it.
+ * answers; every response allows any origin (Zipkin's default `allowed-origins: *`), and
+ * preflights allow the `Authorization` header, so that a zipkin-lens served elsewhere can call it,
+ * with a query token when the server has them (not with the UI's cookie: `*` allows no
+ * credentials).
  *
  * Differences: a search's window selects traces by the spans meeting its conditions, where
  * Zipkin takes the root's timestamp; `remoteServices` and autocompletion look back
@@ -101,7 +110,7 @@ export function buildZipkinApp(deps: ZipkinApiDependencies): FastifyInstance {
     reply
       .code(204)
       .header('access-control-allow-methods', 'GET, POST, OPTIONS')
-      .header('access-control-allow-headers', 'content-type, content-encoding')
+      .header('access-control-allow-headers', CORS_ALLOWED_HEADERS)
       .header('access-control-max-age', '86400')
       .send(),
   );

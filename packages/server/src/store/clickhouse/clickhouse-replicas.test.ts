@@ -4,12 +4,15 @@
  * while a node writes, the other replica serving every acknowledged span and taking the writes,
  * and the killed one catching up after its restart. Also the whole contract suite on replicated
  * tables. Then two shards of two replicas: traces split whole over the shards, a replica of each
- * shard killed at once, and retention dropping old days on every replica.
+ * shard killed at once, and retention dropping old days on every replica, with a replica down
+ * (the store waits a bounded time for it, retries the day in its next run, and closes at once
+ * while it waits).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Span, unixNanos } from '@ariadne/core';
 import { silentLogger } from '../../logger.ts';
+import { capturingLogger } from '../../testdata/capture-log.ts';
 import { runSpanStoreContract } from '../span-store.contract.ts';
 import {
   type ClickHouseCluster,
@@ -153,7 +156,8 @@ describe('ClickHouse store on two shards of two replicas', { skip: missing && !i
     await assertSplitByTrace([sameShard, otherFirst], db, traces.ids);
   });
 
-  it('drops the days before the retention cutoff on every replica of every shard, and keeps the day the cutoff falls in', async () => {
+  it('drops the days before the retention cutoff on every replica of every shard, and keeps the day the cutoff falls in, with a replica down', async () => {
+    const [[node], [, otherSecond]] = cluster.replicas;
     const firstDay = Number(T0 / NANOS_PER_DAY);
     const dayOf = (k: number) => Array.from({ length: 8 }, (_, i) => traceId(10 + k, i));
     // Eight traces on each of three days (a day is 1,440 minutes).
@@ -168,9 +172,65 @@ describe('ClickHouse store on two shards of two replicas', { skip: missing && !i
         `day ${firstDay} is on ${server.url} before the drop`,
       );
 
+    // A replica of the other shard is down: a drop ON CLUSTER waits for it, 2 s here (the
+    // server's own default is 180 s a statement), then the run stops and says so, and leaves the
+    // day listed for the next run.
+    otherSecond.kill();
+    const { logger, lines } = capturingLogger();
+    const open = (ddlTimeoutSeconds?: number) =>
+      ClickHouseSpanStore.open({
+        executor: httpExecutor(node),
+        database: db,
+        cluster: cluster.name,
+        logger,
+        ddlTimeoutSeconds,
+      });
     // The cutoff an hour into the second day: the first day is over, the second one is not.
-    await store.deleteBefore(BigInt(firstDay + 1) * NANOS_PER_DAY + 3_600_000_000_000n);
+    const cutoff = BigInt(firstDay + 1) * NANOS_PER_DAY + 3_600_000_000_000n;
+    try {
+      const retention = await open(2);
+      // The run ends either with the warning (the drop queued for the server that is down) or,
+      // when the dead replica led its shard, with 18.16's "Leader was suddenly changed"; either way
+      // it ends, and the day is left for the next run.
+      let failure: unknown;
+      try {
+        await retention.deleteBefore(cutoff);
+      } catch (error) {
+        failure = error;
+      } finally {
+        await retention.close();
+      }
+      if (failure === undefined) {
+        const pending = lines.find((l) => /has not dropped the day yet/.test(l.msg));
+        assert.equal(pending?.day, firstDay, `a warning names the day a server still holds: ${JSON.stringify(lines)}`);
+      } else assert.match(String(failure), /Leader was suddenly changed/);
+      // Through the Distributed table: the operations of a day live on one shard.
+      const [listed] = await query(node, `SELECT count() AS n FROM ${db}.operations WHERE day = ${firstDay}`);
+      assert.ok(Number(listed.n) > 0, 'the day stays listed for the next run');
+    } finally {
+      await otherSecond.restart();
+    }
 
+    // With every server back, a later run drops the day everywhere (the first may still find the
+    // shard electing its leader).
+    const retention = await open();
+    try {
+      await poll(
+        () =>
+          retention.deleteBefore(cutoff).then(
+            () => undefined,
+            (error: unknown) => String(error),
+          ),
+        (failure) => failure === undefined,
+        (failure) => `a retention run to succeed: ${failure}`,
+      );
+    } finally {
+      await retention.close();
+    }
+    assert.ok(
+      lines.some((l) => l.msg === 'retention: dropped a day of spans' && l.day === firstDay),
+      `the day is reported dropped: ${JSON.stringify(lines)}`,
+    );
     // What a shard held on either replica (the other tables' replication may still have been under
     // way), less the first day: every replica of the shard ends with that.
     const expected = before.map((shard) =>
@@ -187,6 +247,39 @@ describe('ClickHouse store on two shards of two replicas', { skip: missing && !i
       [0, 8, 8],
       'whole traces left of each day',
     );
+  });
+
+  it('closes at once while its retention waits for a server that is down', async () => {
+    const [[node], [, otherSecond]] = cluster.replicas;
+    const firstDay = Number(T0 / NANOS_PER_DAY);
+    // A day before the others, for this store's retention to drop.
+    const old = Array.from({ length: 4 }, (_, i) => traceId(30, i));
+    await store.writeSpans(old.flatMap((t, i) => trace(t, i - 1_440)));
+    await waitForEveryShard(cluster, db);
+    otherSecond.kill();
+    try {
+      const retention = await ClickHouseSpanStore.open({
+        executor: httpExecutor(node),
+        database: db,
+        cluster: cluster.name,
+        logger: silentLogger,
+        // Waits the server's own 180 s for the replica that is down, unless closed.
+        ddlTimeoutSeconds: 180,
+        retentionNanos: NANOS_PER_DAY,
+        now: () => Number((BigInt(firstDay + 1) * NANOS_PER_DAY) / 1_000_000n),
+      });
+      // The first drop is under way on the node's server.
+      await poll(
+        () => query(node, "SELECT count() AS n FROM system.processes WHERE query LIKE 'ALTER TABLE%DROP PARTITION%'"),
+        (rows) => Number(rows[0].n) > 0,
+        () => 'the retention to start dropping a day',
+      );
+      const closed = retention.close().then(() => 'closed');
+      const waited = new Promise((resolve) => setTimeout(resolve, 30_000, 'still waiting').unref());
+      assert.equal(await Promise.race([closed, waited]), 'closed', 'close() did not wait for the retention statement');
+    } finally {
+      await otherSecond.restart();
+    }
   });
 });
 

@@ -69,7 +69,18 @@ export interface ClickHouseStoreOptions {
   readonly writeRetryMs?: number;
   /** Clock of the retention (unix milliseconds); tests pass their own. */
   readonly now?: () => number;
+  /**
+   * With a cluster, how long (seconds, default 10) a retention statement `ON CLUSTER` waits for
+   * every server to carry it out before the store stops waiting (`distributed_ddl_task_timeout`;
+   * the server's default is 180 s): a server that is down carries it out when it returns.
+   */
+  readonly ddlTimeoutSeconds?: number;
 }
+
+/** `ClickHouseStoreOptions.ddlTimeoutSeconds` when unset. */
+export const DEFAULT_DDL_TIMEOUT_SECONDS = 10;
+/** ClickHouse's TIMEOUT_EXCEEDED: an `ON CLUSTER` statement some server has not carried out yet. */
+const DDL_TIMEOUT_CODE = '159';
 
 const NANOS_PER_MINUTE = 60_000_000_000n;
 const FIRST_WINDOW = 10n * NANOS_PER_MINUTE;
@@ -106,6 +117,8 @@ export class ClickHouseSpanStore
   private closed = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRunning: Promise<void> | undefined;
+  /** Stops waiting for the retention's statements when the store closes. */
+  private readonly closing = new AbortController();
   private lastWriteFailure: Error | undefined;
   /** What `writeSpans` prepares its rows with (undefined after a failed write). */
   private localPreparer: ClickHousePreparer | undefined;
@@ -156,7 +169,7 @@ export class ClickHouseSpanStore
   async writeSpans(spans: readonly Span[], progress?: WriteProgress): Promise<void> {
     this.assertOpen();
     this.localPreparer ??= new ClickHousePreparer();
-    const rows = spans.length > 0 ? this.localPreparer.combine([spans]) : undefined;
+    const rows = spans.length > 0 ? this.localPreparer.combine([this.localPreparer.preparePart(spans)]) : undefined;
     try {
       await this.writePrepared(rows, progress);
     } catch (error) {
@@ -689,6 +702,15 @@ export class ClickHouseSpanStore
    * Drops every day partition that ends at or before `cutoffNanos`: whole days only (dropping a
    * partition is instant and frees its disk at once; deleting rows would rewrite the day), so
    * spans of the day the cutoff falls in stay until that day is over.
+   *
+   * With a cluster, each drop runs `ON CLUSTER`: ClickHouse queues it for every server, and each
+   * carries it out, a server that is down once it returns. The store waits `ddlTimeoutSeconds`
+   * (not the server's 180 s) for all of them; when some server has not answered by then, it stops
+   * this run with a warning and leaves the day listed, so that the next run issues the day's drops
+   * again (a drop of a partition already gone does nothing) until every server has carried them
+   * out: ClickHouse 18.16 does not always carry out a queued drop on a shard whose leader replica
+   * died, so a run is only done when nobody is missing. A replica or shard down so holds
+   * retention back, never the node's shutdown: closing the store stops the wait at once.
    */
   async deleteBefore(cutoffNanos: bigint): Promise<void> {
     if (cutoffNanos <= 0n) return;
@@ -699,11 +721,26 @@ export class ClickHouseSpanStore
     const t = this.tables;
     const on = t.cluster ? ` ON CLUSTER ${t.cluster}` : '';
     const local = t.cluster ? '_local' : '';
+    const settings = t.cluster
+      ? { distributed_ddl_task_timeout: this.options.ddlTimeoutSeconds ?? DEFAULT_DDL_TIMEOUT_SECONDS }
+      : undefined;
     for (const { day } of rows) {
       const partition = sqlUInt64(BigInt(day));
       // Operations last: a day stays listed until its spans are gone, so a failure is retried.
-      for (const table of ['spans', 'span_index', 'traces', 'attr_index', 'attr_traces', 'operations'])
-        await this.executor.command(`ALTER TABLE ${t.database}.${table}${local}${on} DROP PARTITION ${partition}`);
+      for (const table of ['spans', 'span_index', 'traces', 'attr_index', 'attr_traces', 'operations']) {
+        if (this.closed) return;
+        const sql = `ALTER TABLE ${t.database}.${table}${local}${on} DROP PARTITION ${partition}`;
+        try {
+          await this.executor.command(sql, settings, this.closing.signal);
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== DDL_TIMEOUT_CODE) throw error;
+          this.logger.warn(
+            { day: Number(day), table, err: error },
+            'retention: a server of the cluster has not dropped the day yet (down or slow); the next run drops it again',
+          );
+          return;
+        }
+      }
       this.logger.info({ day: Number(day) }, 'retention: dropped a day of spans');
     }
   }
@@ -724,6 +761,7 @@ export class ClickHouseSpanStore
     if (this.closed) return;
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.closing.abort();
     await this.retentionRunning;
     await this.executor.close();
   }

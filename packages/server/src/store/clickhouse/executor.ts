@@ -10,8 +10,11 @@ import { redactUrl } from './store-url.ts';
  * statement the store issues runs on an old server (18.16) and a current engine (26.x).
  */
 export interface ClickHouseExecutor {
-  /** Runs a statement that returns nothing (DDL, ALTER, INSERT … VALUES), with settings. */
-  command(sql: string, settings?: Readonly<Record<string, number | string>>): Promise<void>;
+  /**
+   * Runs a statement that returns nothing (DDL, ALTER, INSERT … VALUES), with settings; `signal`
+   * stops waiting for its answer (the server may still carry it out).
+   */
+  command(sql: string, settings?: Readonly<Record<string, number | string>>, signal?: AbortSignal): Promise<void>;
   /** Runs a query and returns its rows (64-bit integers arrive as decimal strings). */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Inserts rows in RowBinary (row-binary.ts), values in `columns` order, into `table`. */
@@ -56,16 +59,30 @@ export function isTransientClickHouseError(error: unknown): boolean {
   return true;
 }
 
+/**
+ * The server's error code of a failure: the client's parsed `code`, or, where the client could not
+ * parse the text (18.16 writes `Code: 159, e.displayText() = DB::Exception: …`), its leading code.
+ */
+function serverCode(e: Error & { code?: string }): string | undefined {
+  if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return e.code;
+  return /^Code: (\d+)[,.]/.exec(e.message)?.[1];
+}
+
 /** The client's error, with no credentials in its text and the statement's first line for context. */
 function explain(error: unknown, sql: string): Error {
   const e = error as Error & { code?: string };
   const what = sql.split('\n', 1)[0].slice(0, 120);
-  const network = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|Timeout|ENOTFOUND|EHOSTUNREACH/i.test(
-    `${e.message} ${(e as { cause?: Error }).cause?.message ?? ''} ${e.code ?? ''}`,
-  );
+  const code = serverCode(e);
+  // An error the server answered with is not a network failure, whatever its text says.
+  const network =
+    code === undefined &&
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|Timeout|ENOTFOUND|EHOSTUNREACH/i.test(
+      `${e.message} ${(e as { cause?: Error }).cause?.message ?? ''} ${e.code ?? ''}`,
+    );
   const message = redactUrl(`ClickHouse ${network ? 'is unreachable' : 'failed'} (${what}): ${e.message}`);
   const out = network ? new ClickHouseUnavailableError(message) : new Error(message);
-  if (e.code !== undefined) (out as Error & { code?: string }).code = e.code;
+  const outCode = code ?? e.code;
+  if (outCode !== undefined) (out as Error & { code?: string }).code = outCode;
   return out;
 }
 
@@ -85,9 +102,9 @@ export class HttpExecutor implements ClickHouseExecutor {
     });
   }
 
-  async command(sql: string, settings?: Readonly<Record<string, number | string>>): Promise<void> {
+  async command(sql: string, settings?: Readonly<Record<string, number | string>>, signal?: AbortSignal) {
     try {
-      await this.client.command({ query: sql, clickhouse_settings: settings as never });
+      await this.client.command({ query: sql, clickhouse_settings: settings as never, abort_signal: signal });
     } catch (error) {
       throw explain(error, sql);
     }

@@ -1,14 +1,17 @@
 import type { Span } from '@ariadne/core';
 import type { SpanPreparer } from '../../query/span-store.ts';
-import { spanRows } from './rows.ts';
+import { combineRows, type PartRows, partRows } from './rows.ts';
 
 /**
  * The ClickHouse store's rows, built on ingest's prepare thread (`PreparedWriter`; see
  * ingest/prepare-worker.ts): the thread that talks to ClickHouse then only sends bytes. A part is
- * a request's decoded spans as they are, and a batch is built from all of its parts at once
- * (`spanRows`), so that the attribute index and the (service, name) pairs are distinct over the
- * whole insert, as in `ClickHouseSpanStore.writeSpans`: built per request, they would repeat in
- * every request of an insert.
+ * a request's rows, made as its spans arrive (`partRows`): each span's `spans` and `span_index`
+ * rows, and the distinct sets of the other tables. A batch joins its parts' rows and merges their
+ * sets (`combineRows`), so that the attribute index, the (service, name) pairs, the trace ranges
+ * and the resource and scope texts are distinct over the whole insert, as in
+ * `ClickHouseSpanStore.writeSpans`: built per request, they would repeat in every request of an
+ * insert. Most of the work is done per part, so that a large batch does not hold up the thread
+ * (and the verdicts of the requests it decodes meanwhile) while it is combined.
  */
 
 /** The module ingest's prepare thread loads for this store: this file. */
@@ -50,33 +53,32 @@ export class KnownBodies {
   }
 }
 
-/** A copy in a buffer of its own: RowBinary writers' buffers may be slices of Node's shared pool. */
-function own(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return copy;
-}
-
-export class ClickHousePreparer implements SpanPreparer<readonly Span[], PreparedRows> {
+/**
+ * Prepares one node's inserts: a part per request (`partRows`), a batch per insert
+ * (`combineRows`), and remembers the resource and scope texts its batches carried.
+ */
+export class ClickHousePreparer implements SpanPreparer<PartRows, PreparedRows> {
   private readonly known = new KnownBodies();
 
-  preparePart(spans: readonly Span[]): readonly Span[] {
-    return spans;
+  preparePart(spans: readonly Span[]): PartRows {
+    return partRows(spans);
   }
 
-  combine(parts: readonly (readonly Span[])[]): PreparedRows {
-    const spans = parts.length === 1 ? parts[0] : parts.flat();
-    const rows = spanRows(spans, this.known.set);
+  combine(parts: readonly PartRows[]): PreparedRows {
+    const rows = combineRows(parts, this.known.set);
     this.known.add(rows.newBodies);
+    let spanCount = 0;
+    for (const p of parts) spanCount += p.spanCount;
+    // `combineRows` gives each table's rows a buffer of their own: transferable as they are.
     return {
-      spanCount: spans.length,
-      spans: own(rows.spans),
-      index: own(rows.index),
-      operations: own(rows.operations),
-      attrIndex: own(rows.attrIndex),
-      attrTraces: own(rows.attrTraces),
-      traces: own(rows.traces),
-      bodies: rows.bodies && own(rows.bodies),
+      spanCount,
+      spans: rows.spans,
+      index: rows.index,
+      operations: rows.operations,
+      attrIndex: rows.attrIndex,
+      attrTraces: rows.attrTraces,
+      traces: rows.traces,
+      bodies: rows.bodies,
     };
   }
 

@@ -81,7 +81,10 @@ export function bodyId(kind: 'resource' | 'scope', body: string): bigint {
     .readBigUInt64BE(0);
 }
 
-/** The rows of one write, per table; `bodies` only holds texts not in `knownBodies`. */
+/**
+ * The rows of one write, per table, each in a buffer of its own (transferable); `bodies` only
+ * holds texts not in `knownBodies`.
+ */
 export interface SpanRows {
   readonly spans: Buffer;
   readonly index: Buffer;
@@ -107,6 +110,58 @@ interface Encoded {
   readonly indexed: string[];
 }
 
+/** An attribute text as some spans hold it: its hash, and where and when it was seen. */
+interface AttributeSeen {
+  readonly h: number;
+  /** The one trace holding it (undefined when more than one does). */
+  readonly trace: string | undefined;
+  /** The minutes it was seen in, in the order first seen. */
+  readonly minutes: readonly number[];
+}
+
+interface TraceRange {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+interface Operation {
+  readonly day: number;
+  readonly service: string;
+  readonly name: string;
+}
+
+/** The parent's service as a part's index rows name it, for one parent span id. */
+interface ParentField {
+  /** The service of the part's last span with that id; undefined if the part has none. */
+  readonly service: string | undefined;
+  /** The bytes of `parent_service` and `parent_unresolved` as written. */
+  readonly bytes: number;
+  /** Where in the part's index bytes each such row's `parent_service` starts. */
+  readonly at: readonly number[];
+}
+
+/**
+ * The rows of some spans (one request's) made before the write they go into is known: each span's
+ * `spans` and `span_index` row, and the distinct sets, in the order first met, that the write's
+ * other tables are made of. Index rows name the parent's service as found in these spans alone;
+ * `combineRows` rewrites the fields the whole write resolves otherwise.
+ */
+export interface PartRows {
+  readonly spanCount: number;
+  readonly spans: Uint8Array;
+  readonly index: Uint8Array;
+  readonly parents: ReadonlyMap<string, ParentField>;
+  /** Each span id's service (of the last span with that id). */
+  readonly services: ReadonlyMap<string, string>;
+  /** (day, service, name) by a key of the three. */
+  readonly operations: ReadonlyMap<string, Operation>;
+  /** The attribute index's texts of the spans and their resources. */
+  readonly values: ReadonlyMap<string, AttributeSeen>;
+  readonly traces: ReadonlyMap<string, TraceRange>;
+  /** Every resource and scope text, by id: which of them are stored is only known at `combineRows`. */
+  readonly bodies: ReadonlyMap<bigint, string>;
+}
+
 /**
  * The texts the attribute index records for these attributes: each as stored, and for an array
  * each scalar element as if it were the value (TraceQL's `=` matches an array holding it).
@@ -123,41 +178,85 @@ function indexTexts(attributes: readonly KeyValue[], encoded: readonly string[])
   return out;
 }
 
+function writeSpanRow(
+  out: RowBinaryWriter,
+  span: Span,
+  attributes: readonly string[],
+  resource: bigint,
+  scope: bigint,
+) {
+  const start = span.startTimeUnixNano as bigint;
+  out.fixedHex(span.traceId, 16);
+  out.fixedHex(span.spanId, 8);
+  out.fixedHex(span.parentSpanId, 8);
+  out.uint64(start);
+  out.uint64((span.endTimeUnixNano as bigint) - start);
+  out.string(span.serviceName);
+  out.string(span.name);
+  out.uint8(span.kind);
+  out.uint8(span.status.code);
+  out.string(span.status.message);
+  out.string(span.traceState);
+  out.uint32(span.flags);
+  out.stringArray(attributes.map((a) => a.slice(0, a.indexOf(KV_SEP))));
+  out.stringArray(attributes.map((a) => a.slice(a.indexOf(KV_SEP) + 1)));
+  out.uint32(span.droppedAttributesCount);
+  out.string(span.events.length === 0 ? '' : eventsToText(span.events));
+  out.uint32(span.droppedEventsCount);
+  out.string(span.links.length === 0 ? '' : linksToText(span.links));
+  out.uint32(span.droppedLinksCount);
+  out.uint64(resource);
+  out.uint64(scope);
+}
+
+/** A `span_index` row up to, not including, `parent_service` and `parent_unresolved`. */
+function writeIndexRowHead(index: RowBinaryWriter, span: Span, attributes: string[], resourceAttrs: string[]) {
+  const start = span.startTimeUnixNano as bigint;
+  index.string(span.serviceName);
+  index.string(span.name);
+  index.uint64(start);
+  index.uint64((span.endTimeUnixNano as bigint) - start);
+  index.uint8(span.status.code);
+  index.fixedHex(span.traceId, 16);
+  index.fixedHex(span.spanId, 8);
+  index.stringArray(resourceAttrs.length === 0 ? attributes : attributes.concat(resourceAttrs));
+}
+
+/** `parent_service` and `parent_unresolved` of a span with a parent. */
+function writeParentField(index: RowBinaryWriter, service: string | undefined): void {
+  index.string(service ?? '');
+  index.uint8(service === undefined ? 1 : 0);
+}
+
 /**
- * One write's rows: every span into `spans` and `span_index`, each day's (service, name) pairs
- * once, and each resource and scope text not yet stored (`knownBodies` is not changed here).
+ * The rows of some spans that do not depend on the rest of their write (see `PartRows`): pure.
+ * A part is any slice of a write's spans; `combineRows` of a write's parts, in order, gives the
+ * rows `spanRows` gives for all of its spans at once.
  */
-export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint>): SpanRows {
+export function partRows(spans: readonly Span[]): PartRows {
   const out = new RowBinaryWriter(spans.length * 1024);
   const index = new RowBinaryWriter(spans.length * 512);
-  const operations = new RowBinaryWriter();
-  const bodies = new RowBinaryWriter();
-  const newBodies: bigint[] = [];
-  const seenOperations = new Set<string>();
-  // Per attribute text: the one trace holding it in this write (undefined once a second trace
-  // does) and the minutes it was seen in.
-  const values = new Map<string, { trace: string | undefined; minutes: number[] }>();
+  const services = new Map<string, string>();
+  for (const span of spans) services.set(span.spanId, span.serviceName);
+  const parents = new Map<string, { service: string | undefined; bytes: number; at: number[] }>();
+  const operations = new Map<string, Operation>();
+  const values = new Map<string, { h: number; trace: string | undefined; minutes: number[] }>();
   const seen = (text: string, traceId: string, minute: number) => {
     const v = values.get(text);
     if (v === undefined) {
-      values.set(text, { trace: traceId, minutes: [minute] });
+      values.set(text, { h: hashAttribute(text), trace: traceId, minutes: [minute] });
       return;
     }
     if (v.trace !== traceId) v.trace = undefined;
     if (!v.minutes.includes(minute)) v.minutes.push(minute);
   };
-  const traceRanges = new Map<string, { first: bigint; last: bigint }>();
-  const serviceOf = new Map<string, string>();
-  for (const span of spans) serviceOf.set(span.spanId, span.serviceName);
+  const traces = new Map<string, { first: bigint; last: bigint }>();
+  const bodies = new Map<bigint, string>();
   const resources = new Map<object, Encoded>();
   const scopes = new Map<object, bigint>();
   const body = (kind: 'resource' | 'scope', text: string): bigint => {
     const id = bodyId(kind, text);
-    if (!knownBodies.has(id) && !newBodies.includes(id)) {
-      newBodies.push(id);
-      bodies.uint64(id);
-      bodies.string(text);
-    }
+    if (!bodies.has(id)) bodies.set(id, text);
     return id;
   };
   for (const span of spans) {
@@ -176,98 +275,222 @@ export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint
       scope = body('scope', scopeBody(span.scope));
       scopes.set(span.scope, scope);
     }
-    const start = span.startTimeUnixNano as bigint;
-    const duration = (span.endTimeUnixNano as bigint) - start;
     const attributes = span.attributes.map(encodeAttribute);
+    writeSpanRow(out, span, attributes, resource.id, scope);
+    writeIndexRowHead(index, span, attributes, resource.attrs);
+    if (span.parentSpanId === '') writeParentField(index, '');
+    else {
+      // The parent's service when the parent is in this write (dependencies read it without a join).
+      const at = index.length;
+      const service = services.get(span.parentSpanId);
+      writeParentField(index, service);
+      const field = parents.get(span.parentSpanId);
+      if (field === undefined) parents.set(span.parentSpanId, { service, bytes: index.length - at, at: [at] });
+      else field.at.push(at);
+    }
 
-    out.fixedHex(span.traceId, 16);
-    out.fixedHex(span.spanId, 8);
-    out.fixedHex(span.parentSpanId, 8);
-    out.uint64(start);
-    out.uint64(duration);
-    out.string(span.serviceName);
-    out.string(span.name);
-    out.uint8(span.kind);
-    out.uint8(span.status.code);
-    out.string(span.status.message);
-    out.string(span.traceState);
-    out.uint32(span.flags);
-    out.stringArray(attributes.map((a) => a.slice(0, a.indexOf(KV_SEP))));
-    out.stringArray(attributes.map((a) => a.slice(a.indexOf(KV_SEP) + 1)));
-    out.uint32(span.droppedAttributesCount);
-    out.string(span.events.length === 0 ? '' : eventsToText(span.events));
-    out.uint32(span.droppedEventsCount);
-    out.string(span.links.length === 0 ? '' : linksToText(span.links));
-    out.uint32(span.droppedLinksCount);
-    out.uint64(resource.id);
-    out.uint64(scope);
-
-    index.string(span.serviceName);
-    index.string(span.name);
-    index.uint64(start);
-    index.uint64(duration);
-    index.uint8(span.status.code);
-    index.fixedHex(span.traceId, 16);
-    index.fixedHex(span.spanId, 8);
-    index.stringArray(resource.attrs.length === 0 ? attributes : attributes.concat(resource.attrs));
-    // The parent's service when the parent is in this write (dependencies read it without a join).
-    const parentService = span.parentSpanId === '' ? undefined : serviceOf.get(span.parentSpanId);
-    index.string(parentService ?? '');
-    index.uint8(span.parentSpanId !== '' && parentService === undefined ? 1 : 0);
+    const start = span.startTimeUnixNano as bigint;
+    const end = span.endTimeUnixNano as bigint;
     const minute = minuteOf(start);
     for (const a of indexTexts(span.attributes, attributes)) seen(a, span.traceId, minute);
     for (const a of resource.indexed) seen(a, span.traceId, minute);
-    const end = start + duration;
-    const range = traceRanges.get(span.traceId);
-    if (range === undefined) traceRanges.set(span.traceId, { first: start, last: end });
+    const range = traces.get(span.traceId);
+    if (range === undefined) traces.set(span.traceId, { first: start, last: end });
     else {
       if (start < range.first) range.first = start;
       if (end > range.last) range.last = end;
     }
-
     const day = Number(start / NANOS_PER_DAY);
     const key = `${day}\n${span.serviceName}\n${span.name}`;
-    if (!seenOperations.has(key)) {
-      seenOperations.add(key);
-      operations.uint32(day);
-      operations.string(span.serviceName);
-      operations.string(span.name);
-    }
+    if (!operations.has(key)) operations.set(key, { day, service: span.serviceName, name: span.name });
   }
+  return {
+    spanCount: spans.length,
+    spans: out.bytes(),
+    index: index.bytes(),
+    parents,
+    services,
+    operations,
+    values,
+    traces,
+    bodies,
+  };
+}
+
+/** The bytes one after another, in a buffer of their own. */
+function joined(pieces: readonly Uint8Array[]): Buffer {
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  const out = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+/**
+ * The parts' index rows one after another, each naming its parent's service as the whole write
+ * has it: that of the write's last span with the parent's id. A part alone may have found another
+ * span (with that id but another service: Zipkin's shared spans), or none.
+ */
+function joinedIndex(parts: readonly PartRows[]): Buffer {
+  if (parts.length <= 1) return joined(parts.map((p) => p.index));
+  // Only a later part can change what a part found; any other part, what it did not.
+  const lastService = (id: string, written: string | undefined, part: number): string | undefined => {
+    const stop = written === undefined ? -1 : part;
+    for (let j = parts.length - 1; j > stop; j--) {
+      const service = parts[j].services.get(id);
+      if (service !== undefined) return service;
+    }
+    return written;
+  };
+  const fields = new Map<string | undefined, Uint8Array>();
+  const fieldOf = (service: string | undefined) => {
+    let field = fields.get(service);
+    if (field === undefined) {
+      const w = new RowBinaryWriter(16);
+      writeParentField(w, service);
+      field = w.bytes();
+      fields.set(service, field);
+    }
+    return field;
+  };
+  const pieces: Uint8Array[] = [];
+  for (const [i, part] of parts.entries()) {
+    const rewrites: { at: number; bytes: number; field: Uint8Array }[] = [];
+    for (const [parent, written] of part.parents) {
+      const service = lastService(parent, written.service, i);
+      if (service === written.service) continue;
+      const field = fieldOf(service);
+      for (const at of written.at) rewrites.push({ at, bytes: written.bytes, field });
+    }
+    rewrites.sort((a, b) => a.at - b.at);
+    let from = 0;
+    for (const r of rewrites) {
+      pieces.push(part.index.subarray(from, r.at), r.field);
+      from = r.at + r.bytes;
+    }
+    pieces.push(from === 0 ? part.index : part.index.subarray(from));
+  }
+  return joined(pieces);
+}
+
+/** One write's sightings of a text, from what earlier parts saw (`w`) and what a later one saw (`v`). */
+function mergeSeen(w: AttributeSeen, v: AttributeSeen): AttributeSeen {
+  const trace = w.trace === v.trace ? w.trace : undefined;
+  let minutes: number[] | undefined;
+  for (const minute of v.minutes) {
+    if (w.minutes.includes(minute)) continue;
+    minutes ??= [...w.minutes];
+    minutes.push(minute);
+  }
+  return trace === w.trace && minutes === undefined ? w : { h: w.h, trace, minutes: minutes ?? w.minutes };
+}
+
+/**
+ * One write's rows from its parts (`partRows` of its spans, in order): the parts' `spans` and
+ * `span_index` rows one after another, each day's (service, name) pairs once, the attribute index
+ * and each trace's range over the whole write (a value one part saw in one trace only may be in
+ * another trace in another part), and each resource and scope text not in `knownBodies` once
+ * (`knownBodies` is not changed here). The parts are not changed either.
+ */
+export function combineRows(parts: readonly PartRows[], knownBodies: ReadonlySet<bigint>): SpanRows {
+  const operations = new Map<string, Operation>();
+  const values = new Map<string, AttributeSeen>();
+  const traces = new Map<string, TraceRange>();
+  const newBodies = new Map<bigint, string>();
+  for (const part of parts) {
+    for (const [key, operation] of part.operations) if (!operations.has(key)) operations.set(key, operation);
+    for (const [text, v] of part.values) {
+      const w = values.get(text);
+      if (w === undefined) values.set(text, v);
+      else {
+        const merged = mergeSeen(w, v);
+        if (merged !== w) values.set(text, merged);
+      }
+    }
+    for (const [traceId, range] of part.traces) {
+      const r = traces.get(traceId);
+      if (r === undefined) traces.set(traceId, range);
+      else {
+        let { first, last } = r;
+        if (range.first < first) first = range.first;
+        if (range.last > last) last = range.last;
+        if (first !== r.first || last !== r.last) traces.set(traceId, { first, last });
+      }
+    }
+    for (const [id, text] of part.bodies) if (!knownBodies.has(id) && !newBodies.has(id)) newBodies.set(id, text);
+  }
+  return {
+    spans: joined(parts.map((p) => p.spans)),
+    index: joinedIndex(parts),
+    operations: operationRows(operations.values()),
+    ...attributeRows(values),
+    traces: traceRows(traces),
+    bodies: newBodies.size > 0 ? bodyRows(newBodies) : undefined,
+    newBodies: [...newBodies.keys()],
+  };
+}
+
+function operationRows(operations: Iterable<Operation>): Buffer {
+  const out = new RowBinaryWriter();
+  for (const { day, service, name } of operations) {
+    out.uint32(day);
+    out.string(service);
+    out.string(name);
+  }
+  return joined([out.bytes()]);
+}
+
+function attributeRows(values: ReadonlyMap<string, AttributeSeen>): { attrIndex: Buffer; attrTraces: Buffer } {
   const attrIndex = new RowBinaryWriter();
   const attrTraces = new RowBinaryWriter();
-  for (const [text, v] of values) {
-    const h = hashAttribute(text);
-    for (const minute of v.minutes) {
+  for (const { h, trace, minutes } of values.values()) {
+    for (const minute of minutes) {
       attrIndex.uint32(h);
       attrIndex.uint32(minute);
-      attrIndex.uint8(v.trace === undefined ? 0 : 1);
+      attrIndex.uint8(trace === undefined ? 0 : 1);
     }
-    if (v.trace !== undefined) {
-      const prefix = tracePrefix(v.trace);
-      for (const minute of v.minutes) {
+    if (trace !== undefined) {
+      const prefix = tracePrefix(trace);
+      for (const minute of minutes) {
         attrTraces.uint32(h);
         attrTraces.uint32(prefix);
         attrTraces.uint32(minute);
       }
     }
   }
-  const traces = new RowBinaryWriter();
-  for (const [traceId, range] of traceRanges) {
-    traces.fixedHex(traceId, 16);
-    traces.uint64(range.first);
-    traces.uint64(range.last);
+  return { attrIndex: joined([attrIndex.bytes()]), attrTraces: joined([attrTraces.bytes()]) };
+}
+
+function traceRows(traces: ReadonlyMap<string, TraceRange>): Buffer {
+  const out = new RowBinaryWriter();
+  for (const [traceId, range] of traces) {
+    out.fixedHex(traceId, 16);
+    out.uint64(range.first);
+    out.uint64(range.last);
   }
-  return {
-    spans: out.bytes(),
-    index: index.bytes(),
-    operations: operations.bytes(),
-    attrIndex: attrIndex.bytes(),
-    attrTraces: attrTraces.bytes(),
-    traces: traces.bytes(),
-    bodies: newBodies.length > 0 ? bodies.bytes() : undefined,
-    newBodies,
-  };
+  return joined([out.bytes()]);
+}
+
+function bodyRows(bodies: ReadonlyMap<bigint, string>): Buffer {
+  const out = new RowBinaryWriter();
+  for (const [id, text] of bodies) {
+    out.uint64(id);
+    out.string(text);
+  }
+  return joined([out.bytes()]);
+}
+
+/**
+ * One write's rows: every span into `spans` and `span_index`, each day's (service, name) pairs
+ * once, and each resource and scope text not yet stored (`knownBodies` is not changed here).
+ * The same as `combineRows` of the spans' `partRows`, in one part.
+ */
+export function spanRows(spans: readonly Span[], knownBodies: ReadonlySet<bigint>): SpanRows {
+  return combineRows([partRows(spans)], knownBodies);
 }
 
 /** The columns of `spans` as the store selects them: ids as lowercase hex, 64-bit numbers as strings. */
