@@ -4,7 +4,7 @@
  * clickhouse://…`, a ClickHouse database of the run's own with its size on disk.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ariadneNodeFlags } from '../src/cli/node-flags.ts';
 import { HttpExecutor } from '../src/store/clickhouse/executor.ts';
@@ -48,18 +48,25 @@ export async function startServeProcess(dataDir: string, extraArgs: readonly str
   const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--data', dataDir, ...ports, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // BENCH_SERVER_STDOUT names a file that gets the server's standard output (e.g. `--trace-gc`).
+  const copy = process.env.BENCH_SERVER_STDOUT ? createWriteStream(process.env.BENCH_SERVER_STDOUT) : undefined;
+  if (copy) child.stdout!.pipe(copy);
   const [apiUrl, otlpUrl] = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    const read = (chunk: Buffer) => {
       out += chunk.toString();
       const api = /query API\s+(\S+)/.exec(out);
       const otlp = /OTLP\/HTTP\s+(\S+)/.exec(out);
       if (api && otlp) {
         clearTimeout(timer);
+        // Later output is not kept (nor searched again): it may be long.
+        child.stdout!.off('data', read);
+        if (!copy) child.stdout!.resume();
         resolve([api[1], otlp[1]]);
       }
-    });
+    };
+    child.stdout!.on('data', read);
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
   return { child, otlpUrl, apiUrl };
