@@ -348,6 +348,32 @@ describe('refusals counted under their reason', () => {
     }
   });
 
+  it('shows the load refusals compare: a request larger than the queue counts as half of it', async () => {
+    const metrics = new ServerMetrics({ processMetrics: false });
+    const held = heldWriter(store);
+    const queue = new WriteQueue({ writer: held.writer, maxPendingSpans: 4, maxBatchSpans: 100, metrics });
+    const app = buildOtlpHttpApp({ queue, maxBodyBytes: 1024 * 1024, metrics });
+    try {
+      const large = app.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        headers: { 'content-type': 'application/x-protobuf' },
+        payload: protobuf(Array.from({ length: 10 }, (_, i) => span(`large ${i}`, i + 1))),
+      });
+      await until(() => queue.pending === 10, 'the large request in the write queue');
+      const waiting = await read(metrics);
+      assert.equal(waiting.value('ariadne_write_queue_spans'), 10);
+      assert.equal(waiting.value('ariadne_write_queue_load_spans'), 2);
+      assert.equal(waiting.value('ariadne_write_queue_max_spans'), 4);
+      held.release();
+      assert.equal((await large).statusCode, 200);
+      assert.equal((await read(metrics)).value('ariadne_write_queue_load_spans'), 0);
+    } finally {
+      held.release();
+      await app.close();
+    }
+  });
+
   it('OTLP/HTTP: too large, and after the queue closed (shutting_down)', async () => {
     const metrics = new ServerMetrics({ processMetrics: false });
     const queue = new WriteQueue({ writer: store, maxPendingSpans: 100, maxBatchSpans: 10, metrics });

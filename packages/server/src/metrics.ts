@@ -100,6 +100,11 @@ export interface WriteQueueState {
   readonly uncommittedLogBytes: number;
   /** Seconds the oldest acknowledged request not yet committed has waited (0 when none waits). */
   readonly lagSeconds: number;
+  /**
+   * Pending spans as counted against `maxPendingSpans` (a request counts as at most half of it):
+   * what refusals compare, so never above `maxPendingSpans` (`pending` can be, after a huge request).
+   */
+  readonly load: number;
   /** Pending spans beyond which new requests are refused. */
   readonly maxPendingSpans: number;
 }
@@ -166,6 +171,7 @@ export class ServerMetrics implements IngestMetrics, WriteQueueMetrics, ApiMetri
   readonly queueSpans: Gauge;
   readonly queueLogBytes: Gauge;
   readonly queueMaxSpans: Gauge;
+  readonly queueLoad: Gauge;
   readonly queueLag: Gauge;
   readonly databaseSize: Gauge<'file'>;
   readonly ingestLogSize: Gauge;
@@ -246,6 +252,14 @@ export class ServerMetrics implements IngestMetrics, WriteQueueMetrics, ApiMetri
       registers,
       collect() {
         this.set(self.queue?.uncommittedLogBytes ?? 0);
+      },
+    });
+    this.queueLoad = new Gauge({
+      name: 'ariadne_write_queue_load_spans',
+      help: 'Pending spans as counted against ariadne_write_queue_max_spans (a request counts as at most half of it).',
+      registers,
+      collect() {
+        this.set(self.queue?.load ?? 0);
       },
     });
     this.queueMaxSpans = new Gauge({
