@@ -97,6 +97,33 @@ describe('admission: refusing from the headers', () => {
     assert.ok(admission.admit(15_000).admitted);
   });
 
+  it('checks a chunked body again once it is read: admitted as one span, refused before decoding when its size says the queue cannot take it', () => {
+    const admission = new Admission({ queue: queueLoad(900, 1_000), maxInflightBytes: 1e9 });
+    const big = admission.admit(undefined);
+    assert.ok(big.admitted, 'without Content-Length, a request is admitted as one span');
+    assert.ok(big.reservation.grow(60_000)); // ~200 spans at 300 bytes a span: more than the 100 left
+    assert.equal(big.reservation.confirm(), false);
+    big.reservation.release();
+    const small = admission.admit(undefined);
+    assert.ok(small.admitted);
+    assert.ok(small.reservation.grow(15_000)); // ~50 spans
+    assert.equal(small.reservation.confirm(), true);
+    // Its ~50 spans now count while it is decoded: ~60 more do not fit beside them.
+    const next = admission.admit(undefined);
+    assert.ok(next.admitted);
+    assert.ok(next.reservation.grow(18_000));
+    assert.equal(next.reservation.confirm(), false);
+    next.reservation.release();
+    small.reservation.release();
+    // Alone, a request always gets through (as counted against the queue: half of it at most).
+    const empty = new Admission({ queue: queueLoad(0, 1_000), maxInflightBytes: 1e9 });
+    const alone = empty.admit(undefined);
+    assert.ok(alone.admitted);
+    assert.ok(alone.reservation.grow(600_000));
+    assert.equal(alone.reservation.confirm(), true);
+    assert.equal(alone.reservation.estimatedSpans, 500);
+  });
+
   it('learns the bytes a span takes from decoded requests', () => {
     const admission = new Admission({ queue: queueLoad(210, 400), maxInflightBytes: 1e9 });
     for (let i = 0; i < 30; i++) {
@@ -205,6 +232,44 @@ describe('OTLP/HTTP under overload', () => {
     assert.match(response, /connection: close/i);
     await new Promise((resolve) => socket.once('close', resolve));
     holder.reservation.release();
+    assert.equal(admission.inflightBytes, 0);
+  });
+
+  it('refuses a chunked body the queue cannot take once it is read, without decoding it', async () => {
+    const queue = stuckQueue(10);
+    fill(queue, 8);
+    let decoded = 0;
+    const decode = queue.decode.bind(queue);
+    queue.decode = (raw) => {
+      decoded++;
+      return decode(raw);
+    };
+    const admission = new Admission({ queue, maxInflightBytes: 64 * 1024 ** 2 });
+    const app = buildOtlpHttpApp({ queue, maxBodyBytes: 16 * 1024 ** 2, admission });
+    apps.push(app);
+    const port = await listen(app);
+    // Twenty spans of about 500 bytes, without Content-Length, as the OpenTelemetry JS exporters send.
+    const span = (i: number) => ({
+      traceId: '0102030405060708090a0b0c0d0e0f10',
+      spanId: `00000000000000${(i + 1).toString(16).padStart(2, '0')}`,
+      name: 'op',
+      kind: 1,
+      startTimeUnixNano: '1',
+      endTimeUnixNano: '2',
+      attributes: [{ key: 'pad', value: { stringValue: 'x'.repeat(400) } }],
+    });
+    const body = JSON.stringify({
+      resourceSpans: [
+        { resource: { attributes: [] }, scopeSpans: [{ spans: Array.from({ length: 20 }, (_, i) => span(i)) }] },
+      ],
+    });
+    const { socket, answer } = await rawRequest(port, head('chunked'));
+    socket.write(`${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+    const response = await answer;
+    socket.destroy();
+    assert.match(response, /^HTTP\/1\.1 503/);
+    assert.match(response, /retry-after: 1/i);
+    assert.equal(decoded, 0, 'the body was not decoded');
     assert.equal(admission.inflightBytes, 0);
   });
 

@@ -8,7 +8,9 @@
  * - when the write queue cannot take the request (its pending spans, plus the spans of the
  *   requests admitted and still being read or decoded, plus this one's, estimated from its
  *   `Content-Length` and the bytes a span took in recent requests, exceed `maxPendingSpans`),
- *   the answer is 503 / UNAVAILABLE with a retry delay, at once;
+ *   the answer is 503 / UNAVAILABLE with a retry delay, at once; a body without `Content-Length`
+ *   (chunked) is admitted as one span, and checked again once it is read, before it is decoded
+ *   (`Reservation.confirm`);
  * - the bodies being read or decoded are bounded by a byte budget (`maxInflightBytes`), reserved
  *   from `Content-Length` before the read and grown as the bytes arrive (chunked bodies, or more
  *   bytes after decompression), released once the request is decoded (the write queue bounds the
@@ -73,7 +75,7 @@ export class Reservation {
     /** Bytes reserved (at least the `Content-Length`). */
     public bytes: number,
     /** The spans this request is assumed to hold, counted against the queue until decoded. */
-    readonly estimatedSpans: number,
+    public estimatedSpans: number,
     /** The body's size as declared (`Content-Length`), for the bytes-per-span estimate. */
     readonly declaredBytes: number | undefined,
   ) {}
@@ -84,6 +86,17 @@ export class Reservation {
     if (!this.admission.tryReserve(total - this.bytes, this.bytes)) return false;
     this.bytes = total;
     return true;
+  }
+
+  /**
+   * The whole body is read (`bytes` of it): whether the queue can still take the spans it holds,
+   * estimated again from its size. A chunked body (no `Content-Length`, as the OpenTelemetry JS
+   * exporters send) was admitted as one span; without this check every such request would be
+   * decoded, only for the queue to refuse most of them under overload, and decoding is what costs.
+   * False: refuse it (503) before decoding.
+   */
+  confirm(): boolean {
+    return this.released || this.admission.confirm(this);
   }
 
   /** The request was decoded into `spans` spans: learn its bytes per span, release its bytes. */
@@ -163,6 +176,19 @@ export class Admission {
   give(bytes: number, spans: number): void {
     this.reservedBytes -= bytes;
     this.inflightSpans -= spans;
+  }
+
+  /** See `Reservation.confirm`. */
+  confirm(reservation: Reservation): boolean {
+    const { queue } = this.options;
+    const spans = queue.charge(Math.max(1, Math.floor(reservation.bytes / this.bytesPerSpan)));
+    if (spans <= reservation.estimatedSpans) return true;
+    // As `admit`, and one request always gets through: refuse only beside others pending or in flight.
+    const others = queue.load + this.inflightSpans - reservation.estimatedSpans;
+    if (others > 0 && others + spans > queue.maxPendingSpans) return false;
+    this.inflightSpans += spans - reservation.estimatedSpans;
+    reservation.estimatedSpans = spans;
+    return true;
   }
 
   /** Takes a decoded request's bytes per span into the running estimate. */

@@ -189,6 +189,12 @@ export function buildOtlpHttpApp(options: OtlpHttpOptions): FastifyInstance {
       }
       throw error;
     }
+    if (reservation && !reservation.confirm()) {
+      // Read but not decoded: a chunked body the queue cannot take after all.
+      metrics?.refused('otlp_http', 'queue_full');
+      reply.header('retry-after', '1');
+      return sendStatus(reply, json, 503, GrpcCode.UNAVAILABLE, 'write queue is full; retry later');
+    }
     const raw = { format: json ? LogFormat.OTLP_JSON : LogFormat.OTLP_PROTOBUF, body };
     // 503 with a retry delay: the server is busy, shutting down, or failing (logged).
     const unavailable = (error: unknown, what: string) => {

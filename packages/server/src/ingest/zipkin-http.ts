@@ -149,6 +149,12 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       }
       throw error;
     }
+    if (reservation && !reservation.confirm()) {
+      // Read but not decoded: a chunked body the queue cannot take after all.
+      metrics?.refused('zipkin', 'queue_full');
+      reply.header('retry-after', '1');
+      return text(503, 'write queue is full; retry later');
+    }
     let spans: Span[];
     try {
       spans = decodeZipkin(body, encoding, { receivedUnixNano: unixNanos(now()) });
