@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { spansToApiJson } from '@ariadne/core';
+import { spansToApiJson, spansToTracesData } from '@ariadne/core';
 import { generateTrace, makeWorkload, toExportRequest } from '../../bench/workload.ts';
 import { silentLogger } from '../logger.ts';
 import type { PreparedWriter, SpanReader, WriteProgress } from '../query/span-store.ts';
@@ -156,6 +156,46 @@ describe('PrepareWorker', () => {
         await prepared.write({ source: INGEST_LOG_SOURCE, position: 2n });
         for (const raw of [huge, small]) await direct.writeSpans(decodeOtlpProtobuf(raw.body).spans);
         assert.deepEqual(await storedTraces(viaWorker, [huge, small]), await storedTraces(direct, [huge, small]));
+      } finally {
+        await worker.close();
+        await direct.close();
+        await viaWorker.close();
+      }
+    });
+  });
+
+  it('prepares a huge OTLP/JSON request in slices of spans, answering a small request meanwhile, and stores both whole', async () => {
+    await withStores(async ({ a, b }) => {
+      const [hugeProto, smallProto] = [requests(37, 1, 3_000)[0], requests(41, 1, 20)[0]];
+      const asJson = (raw: RawRequest): RawRequest => ({
+        format: LogFormat.OTLP_JSON,
+        body: Buffer.from(JSON.stringify(spansToTracesData(decodeOtlpProtobuf(raw.body).spans))),
+      });
+      const [huge, small] = [asJson(hugeProto), asJson(smallProto)];
+      assert.ok(huge.body.length > 2 * DECODE_SLICE_BYTES, `a huge request: ${huge.body.length} bytes`);
+      const direct = await DuckDbSpanStore.open({ dataDir: a });
+      const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
+      const worker = await PrepareWorker.start(viaWorker);
+      try {
+        const answered: string[] = [];
+        const noting = async (name: string, raw: RawRequest) => {
+          const verdict = await worker.decode(raw);
+          answered.push(name);
+          return verdict;
+        };
+        const [hugeVerdict, smallVerdict] = await Promise.all([noting('huge', huge), noting('small', small)]);
+        assert.deepEqual(answered, ['small', 'huge']);
+        assert.equal(hugeVerdict.accepted, 3_000);
+        const prepared = await worker.prepare([
+          { raw: huge, ticket: hugeVerdict.ticket },
+          { raw: small, ticket: smallVerdict.ticket },
+        ]);
+        await prepared.write({ source: INGEST_LOG_SOURCE, position: 2n });
+        for (const raw of [hugeProto, smallProto]) await direct.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+        assert.deepEqual(
+          await storedTraces(viaWorker, [hugeProto, smallProto]),
+          await storedTraces(direct, [hugeProto, smallProto]),
+        );
       } finally {
         await worker.close();
         await direct.close();
