@@ -122,6 +122,13 @@ describe('admission: refusing from the headers', () => {
     assert.ok(alone.reservation.grow(600_000));
     assert.equal(alone.reservation.confirm(), true);
     assert.equal(alone.reservation.estimatedSpans, 500);
+    // A body with a Content-Length was estimated from it: growing by decompression changes nothing.
+    const gzipped = admission.admit(3_000); // ~10 spans
+    assert.ok(gzipped.admitted);
+    assert.ok(gzipped.reservation.grow(60_000));
+    assert.equal(gzipped.reservation.confirm(), true);
+    assert.equal(gzipped.reservation.estimatedSpans, 10);
+    gzipped.reservation.release();
   });
 
   it('learns the bytes a span takes from decoded requests', () => {

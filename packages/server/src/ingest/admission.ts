@@ -96,7 +96,9 @@ export class Reservation {
    * False: refuse it (503) before decoding.
    */
   confirm(): boolean {
-    return this.released || this.admission.confirm(this);
+    // A body with a `Content-Length` was estimated from it at admission (the estimate learns wire
+    // bytes a span; its reservation may have grown by decompression, which says nothing more).
+    return this.released || this.declaredBytes !== undefined || this.admission.confirm(this);
   }
 
   /** The request was decoded into `spans` spans: learn its bytes per span, release its bytes. */
