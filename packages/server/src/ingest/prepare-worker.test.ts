@@ -99,6 +99,49 @@ async function withPipeline(
   });
 }
 
+/**
+ * Sends `requests.huge` and then `requests.small` to a worker at once: the small one's verdict
+ * must come first (the huge one is prepared in slices, with pauses between), and both are stored
+ * through the worker exactly as a store stores the spans of `protobuf` (the same requests in
+ * protobuf) written directly.
+ */
+async function assertSmallBeforeHuge(
+  requests: { huge: RawRequest; small: RawRequest },
+  protobuf: { huge: RawRequest; small: RawRequest },
+): Promise<void> {
+  await withStores(async ({ a, b }) => {
+    const direct = await DuckDbSpanStore.open({ dataDir: a });
+    const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
+    const worker = await PrepareWorker.start(viaWorker);
+    try {
+      const answered: string[] = [];
+      const noting = async (name: string, raw: RawRequest) => {
+        const verdict = await worker.decode(raw);
+        answered.push(name);
+        return verdict;
+      };
+      const [hugeVerdict, smallVerdict] = await Promise.all([
+        noting('huge', requests.huge),
+        noting('small', requests.small),
+      ]);
+      assert.deepEqual(answered, ['small', 'huge']);
+      const raws = [protobuf.huge, protobuf.small];
+      assert.equal(hugeVerdict.accepted, decodeOtlpProtobuf(protobuf.huge.body).spans.length);
+      const prepared = await worker.prepare([
+        { raw: requests.huge, ticket: hugeVerdict.ticket },
+        { raw: requests.small, ticket: smallVerdict.ticket },
+      ]);
+      await prepared.write({ source: INGEST_LOG_SOURCE, position: 2n });
+      for (const raw of raws) await direct.writeSpans(decodeOtlpProtobuf(raw.body).spans);
+      assert.deepEqual(await storedTraces(viaWorker, raws), await storedTraces(direct, raws));
+    } finally {
+      await worker.close();
+      await direct.close();
+      await viaWorker.close();
+    }
+  });
+}
+
 describe('PrepareWorker', () => {
   it('stores through the worker exactly what the store stores from decoded spans', async () => {
     await withStores(async ({ a, b }) => {
@@ -131,77 +174,21 @@ describe('PrepareWorker', () => {
   });
 
   it('answers a small request while it still decodes a huge one, and stores both whole', async () => {
-    await withStores(async ({ a, b }) => {
-      const [huge] = requests(29, 1, 12_000);
-      const [small] = requests(31, 1, 20);
-      assert.ok(huge.body.length > 4 * DECODE_SLICE_BYTES, `a huge request: ${huge.body.length} bytes`);
-      const direct = await DuckDbSpanStore.open({ dataDir: a });
-      const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
-      const worker = await PrepareWorker.start(viaWorker);
-      try {
-        const answered: string[] = [];
-        const noting = async (name: string, raw: RawRequest) => {
-          const verdict = await worker.decode(raw);
-          answered.push(name);
-          return verdict;
-        };
-        const [hugeVerdict, smallVerdict] = await Promise.all([noting('huge', huge), noting('small', small)]);
-        // Decoded in slices: the small request's verdict does not wait for the huge one's.
-        assert.deepEqual(answered, ['small', 'huge']);
-        assert.equal(hugeVerdict.accepted, 12_000);
-        const prepared = await worker.prepare([
-          { raw: huge, ticket: hugeVerdict.ticket },
-          { raw: small, ticket: smallVerdict.ticket },
-        ]);
-        await prepared.write({ source: INGEST_LOG_SOURCE, position: 2n });
-        for (const raw of [huge, small]) await direct.writeSpans(decodeOtlpProtobuf(raw.body).spans);
-        assert.deepEqual(await storedTraces(viaWorker, [huge, small]), await storedTraces(direct, [huge, small]));
-      } finally {
-        await worker.close();
-        await direct.close();
-        await viaWorker.close();
-      }
-    });
+    const [huge] = requests(29, 1, 12_000);
+    const [small] = requests(31, 1, 20);
+    assert.ok(huge.body.length > 4 * DECODE_SLICE_BYTES, `a huge request: ${huge.body.length} bytes`);
+    await assertSmallBeforeHuge({ huge, small }, { huge, small });
   });
 
   it('prepares a huge OTLP/JSON request in slices of spans, answering a small request meanwhile, and stores both whole', async () => {
-    await withStores(async ({ a, b }) => {
-      const [hugeProto, smallProto] = [requests(37, 1, 3_000)[0], requests(41, 1, 20)[0]];
-      const asJson = (raw: RawRequest): RawRequest => ({
-        format: LogFormat.OTLP_JSON,
-        body: Buffer.from(JSON.stringify(spansToTracesData(decodeOtlpProtobuf(raw.body).spans))),
-      });
-      const [huge, small] = [asJson(hugeProto), asJson(smallProto)];
-      assert.ok(huge.body.length > 2 * DECODE_SLICE_BYTES, `a huge request: ${huge.body.length} bytes`);
-      const direct = await DuckDbSpanStore.open({ dataDir: a });
-      const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
-      const worker = await PrepareWorker.start(viaWorker);
-      try {
-        const answered: string[] = [];
-        const noting = async (name: string, raw: RawRequest) => {
-          const verdict = await worker.decode(raw);
-          answered.push(name);
-          return verdict;
-        };
-        const [hugeVerdict, smallVerdict] = await Promise.all([noting('huge', huge), noting('small', small)]);
-        assert.deepEqual(answered, ['small', 'huge']);
-        assert.equal(hugeVerdict.accepted, 3_000);
-        const prepared = await worker.prepare([
-          { raw: huge, ticket: hugeVerdict.ticket },
-          { raw: small, ticket: smallVerdict.ticket },
-        ]);
-        await prepared.write({ source: INGEST_LOG_SOURCE, position: 2n });
-        for (const raw of [hugeProto, smallProto]) await direct.writeSpans(decodeOtlpProtobuf(raw.body).spans);
-        assert.deepEqual(
-          await storedTraces(viaWorker, [hugeProto, smallProto]),
-          await storedTraces(direct, [hugeProto, smallProto]),
-        );
-      } finally {
-        await worker.close();
-        await direct.close();
-        await viaWorker.close();
-      }
+    const sent = { huge: requests(37, 1, 3_000)[0], small: requests(41, 1, 20)[0] };
+    const asJson = (raw: RawRequest): RawRequest => ({
+      format: LogFormat.OTLP_JSON,
+      body: Buffer.from(JSON.stringify(spansToTracesData(decodeOtlpProtobuf(raw.body).spans))),
     });
+    const json = { huge: asJson(sent.huge), small: asJson(sent.small) };
+    assert.ok(json.huge.body.length > 2 * DECODE_SLICE_BYTES, `a huge request: ${json.huge.body.length} bytes`);
+    await assertSmallBeforeHuge(json, sent);
   });
 
   it('gives the receivers its verdict: spans rejected with reasons, or an undecodable body', async () => {
