@@ -144,11 +144,29 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** The server's counters and its event loop's largest delay since the last scrape. */
-async function scrape(apiUrl: string): Promise<{ lagMax: number; refused: number; requests: number }> {
+/** Where the server's memory is, as it reports it (bytes): DuckDB's, the main thread's V8 heap, and memory outside it. */
+interface ServerMemory {
+  database: number;
+  heap: number;
+  external: number;
+}
+
+/**
+ * The server's counters, its event loop's largest delay since the last scrape, and its memory
+ * by part.
+ */
+async function scrape(
+  apiUrl: string,
+): Promise<{ lagMax: number; refused: number; requests: number; memory: ServerMemory }> {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
   const sum = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
   return {
+    memory: {
+      database: gauge('ariadne_database_memory_bytes'),
+      heap: gauge('nodejs_heap_size_total_bytes'),
+      external: gauge('nodejs_external_memory_bytes'),
+    },
     lagMax: Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? 0),
     refused: sum(/^ariadne_ingest_requests_refused_total\{[^}]*protocol="otlp_http"[^}]*\} (\S+)/gm),
     requests: sum(/^ariadne_request_duration_seconds_count\{[^}]*protocol="otlp_http"[^}]*\} (\S+)/gm),
@@ -205,13 +223,18 @@ async function main() {
   let phase: Phase = 'capacity';
   const lagMax: Record<Phase, number> = { capacity: 0, overload: 0, drain: 0, huge: 0 };
   const rssMax: Record<Phase, number> = { capacity: 0, overload: 0, drain: 0, huge: 0 };
+  const memoryMax: ServerMemory = { database: 0, heap: 0, external: 0 };
   // The first scrape covers the start (opening the store), not a phase.
   await scrape(apiUrl);
   const sample = async () => {
     const at = phase;
     rssMax[at] = Math.max(rssMax[at], rssBytes(pid));
     const s = await scrape(apiUrl).catch(() => undefined);
-    if (s) lagMax[at] = Math.max(lagMax[at], s.lagMax);
+    if (!s) return;
+    lagMax[at] = Math.max(lagMax[at], s.lagMax);
+    for (const part of ['database', 'heap', 'external'] as const) {
+      memoryMax[part] = Math.max(memoryMax[part], s.memory[part]);
+    }
   };
   const sampler = setInterval(() => {
     meter.mark();
@@ -411,6 +434,8 @@ async function main() {
     memoryLimitMiB: Math.round(memoryLimitBytes / 1024 ** 2),
     rssMaxMiB: Object.fromEntries(Object.entries(rssMax).map(([k, v]) => [k, Math.round(v / 1024 ** 2)])),
     rssPeakMiB: Math.round(rssPeak / 1024 ** 2),
+    // The largest of each part of the server's memory at any scrape (they need not coincide).
+    memoryPartsMaxMiB: Object.fromEntries(Object.entries(memoryMax).map(([k, v]) => [k, Math.round(v / 1024 ** 2)])),
     eventLoopStallMaxMs: Object.fromEntries(Object.entries(lagMax).map(([k, v]) => [k, Math.round(v * 1000)])),
     traceByIdMsDuringOverload: { p50: Math.round(percentile(queries, 50)), p99: Math.round(percentile(queries, 99)) },
     hugeRequests: huge,

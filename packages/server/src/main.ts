@@ -313,6 +313,7 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger, metrics:
     await store.close();
     throw error;
   }
+  metrics.watchDatabaseMemory(() => store.memoryBytes());
   const queue = new WriteQueue({
     writer: store,
     staged: prepareWorker,

@@ -175,9 +175,11 @@ export class ServerMetrics implements IngestMetrics, WriteQueueMetrics, ApiMetri
   readonly queueLag: Gauge;
   readonly databaseSize: Gauge<'file'>;
   readonly ingestLogSize: Gauge;
+  readonly databaseMemory: Gauge;
   readonly ready: Gauge;
   private queue: WriteQueueState | undefined;
   private disk: (() => DiskUsage) | undefined;
+  private databaseMemoryBytes: (() => Promise<number>) | undefined;
   private readiness: (() => boolean) | undefined;
 
   constructor(options: ServerMetricsOptions = {}) {
@@ -300,6 +302,15 @@ export class ServerMetrics implements IngestMetrics, WriteQueueMetrics, ApiMetri
         if (usage) this.set(usage.ingestLog);
       },
     });
+    this.databaseMemory = new Gauge({
+      name: 'ariadne_database_memory_bytes',
+      help: "Bytes of memory the embedded DuckDB database holds (its buffer manager's count, within --memory-limit's share).",
+      registers,
+      async collect() {
+        const bytes = await self.databaseMemoryBytes?.().catch(() => undefined);
+        if (bytes !== undefined) this.set(bytes);
+      },
+    });
     this.ready = new Gauge({
       name: 'ariadne_ready',
       help: '1 when the server takes spans (as /readyz answers 200), else 0.',
@@ -372,6 +383,11 @@ export class ServerMetrics implements IngestMetrics, WriteQueueMetrics, ApiMetri
 
   watchReadiness(ready: () => boolean): void {
     this.readiness = ready;
+  }
+
+  /** Reads the embedded database's memory at each scrape (a failed read leaves the last value). */
+  watchDatabaseMemory(bytes: () => Promise<number>): void {
+    this.databaseMemoryBytes = bytes;
   }
 
   async timeQuery<T>(query: QueryKind, run: () => Promise<T>): Promise<T> {

@@ -39,7 +39,7 @@ const OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'memory-limit',
     env: 'ARIADNE_MEMORY_LIMIT',
-    help: 'memory for the database (half) and pending spans (a quarter)',
+    help: 'memory for the whole process: 256 MiB set aside for Node, then the database (3/8 of the rest) and pending spans (a quarter)',
     default: 'a quarter of RAM, at most 4GiB',
   },
   {

@@ -399,6 +399,12 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
     return Number(rows[0].bytes);
   }
 
+  /** Bytes of memory DuckDB holds now, as its buffer manager counts them (`duckdb_memory()`). */
+  async memoryBytes(): Promise<number> {
+    const rows = await this.reads.rows('SELECT sum(memory_usage_bytes) AS bytes FROM duckdb_memory()');
+    return Number(rows[0].bytes);
+  }
+
   /** Writes the WAL into the database file and frees emptied row groups. */
   async checkpoint(): Promise<void> {
     await this.onWriter(() => this.runCheckpoint());

@@ -1,23 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { databaseMemoryLimit, memoryBudget, parseMemorySize } from './memory-budget.ts';
+import { databaseMemoryLimit, memoryBudget, PROCESS_BASELINE_BYTES, parseMemorySize } from './memory-budget.ts';
 
 describe('memory budget', () => {
-  it('gives the database half and pending spans a quarter of the limit', () => {
+  it('sets the process baseline aside, then gives the database three eighths and pending spans a quarter', () => {
     const b = memoryBudget(2 * 1024 ** 3);
-    assert.equal(b.databaseMemoryLimit, '1024MiB');
-    assert.equal(b.maxPendingSpans, 131_072);
+    assert.equal(PROCESS_BASELINE_BYTES, 256 * 1024 ** 2);
+    assert.equal(b.databaseMemoryLimit, '672MiB', '(2048 - 256) * 3/8');
+    assert.equal(b.maxPendingSpans, 114_688, '(2048 - 256) MiB / 4 / 4 KiB');
     assert.equal(b.maxBatchSpans, 8_192);
     assert.equal(memoryBudget(64 * 1024 ** 2).maxBatchSpans, 2_500, 'a quarter of the pending spans');
   });
   it('gives request bodies in flight and bodies waiting to be committed an eighth each, at least 16 MiB', () => {
     const b = memoryBudget(512 * 1024 ** 2);
-    assert.equal(b.maxInflightBodyBytes, 64 * 1024 ** 2);
-    assert.equal(b.maxPendingLogBytes, 64 * 1024 ** 2);
+    assert.equal(b.maxInflightBodyBytes, 32 * 1024 ** 2, '(512 - 256) / 8');
+    assert.equal(b.maxPendingLogBytes, 32 * 1024 ** 2);
+    assert.equal(b.databaseMemoryLimit, '96MiB');
     assert.equal(memoryBudget(64 * 1024 ** 2).maxInflightBodyBytes, 16 * 1024 ** 2);
   });
   it('keeps sane bounds for tiny and huge limits', () => {
     assert.equal(databaseMemoryLimit(1024 ** 2), '64MiB');
+    assert.equal(databaseMemoryLimit(300 * 1024 ** 2), '64MiB', 'less than the baseline: a quarter is shared');
     assert.equal(memoryBudget(1024 ** 2).maxPendingSpans, 10_000);
     assert.equal(memoryBudget(64 * 1024 ** 3).maxPendingSpans, 200_000);
     assert.equal(memoryBudget(64 * 1024 ** 3).maxBatchSpans, 8_192);

@@ -1,12 +1,24 @@
 /**
- * How one memory limit (`ariadne serve --memory-limit`) is shared between the database and the
- * server's own buffers: DuckDB gets half (its buffer pool, sorts and joins spill to disk beyond
- * it), the spans accepted but not yet committed get a quarter (a decoded span with about twenty
- * attributes takes roughly 4 KiB of JavaScript heap), request bodies being received or decoded an
- * eighth (ingest/admission.ts refuses beyond), the bodies the write queue keeps until they are
- * committed an eighth at most, and Node itself (decoding, query results) what those leave. It does
- * not cap the V8 heap.
+ * How one memory limit (`ariadne serve --memory-limit`) is shared. First the process's own
+ * baseline is set aside: an idle `ariadne serve` (Node, the prepare worker's isolate, DuckDB and
+ * the code's pages) is resident at about 210 MiB before it stores a span, and its JavaScript heaps
+ * need some room to work. What is left is shared: DuckDB gets three eighths (its buffer pool;
+ * sorts and joins spill to disk beyond it), the spans accepted but not yet committed a quarter (a
+ * decoded span with about twenty attributes takes roughly 4 KiB of JavaScript heap), request
+ * bodies being received or decoded an eighth (ingest/admission.ts refuses beyond), the bodies the
+ * write queue keeps until they are committed an eighth at most, and the JavaScript heaps' growth
+ * (decoding, query results) the last eighth. It does not cap the V8 heap. Below about 430 MiB the
+ * floors (64 MiB for DuckDB, one largest request) take more than the limit leaves. Measured with
+ * bench:overload at 512 MiB (BENCHMARKS.md, session 17): DuckDB used its whole share.
  */
+
+/** Set aside before sharing the limit: what the process takes before it stores anything. */
+export const PROCESS_BASELINE_BYTES = 256 * 1024 ** 2;
+
+/** What is shared once the baseline is set aside; never less than a quarter of the limit. */
+function shared(totalBytes: number): number {
+  return Math.max(totalBytes / 4, totalBytes - PROCESS_BASELINE_BYTES);
+}
 
 /**
  * Spans per store transaction at most. Small enough that the ingest worker prepares one batch
@@ -38,19 +50,20 @@ export interface MemoryBudget {
 
 /** DuckDB's share of a total memory limit in bytes, as a DuckDB setting. */
 export function databaseMemoryLimit(totalBytes: number): string {
-  return `${Math.max(64, Math.floor(totalBytes / 2 / 1024 ** 2))}MiB`;
+  return `${Math.max(64, Math.floor((shared(totalBytes) * 3) / 8 / 1024 ** 2))}MiB`;
 }
 
 /** Splits a total memory limit in bytes. */
 export function memoryBudget(totalBytes: number): MemoryBudget {
-  const maxPendingSpans = Math.max(10_000, Math.min(200_000, Math.floor(totalBytes / 4 / BYTES_PER_PENDING_SPAN)));
+  const share = shared(totalBytes);
+  const maxPendingSpans = Math.max(10_000, Math.min(200_000, Math.floor(share / 4 / BYTES_PER_PENDING_SPAN)));
   return {
     databaseMemoryLimit: databaseMemoryLimit(totalBytes),
     maxPendingSpans,
     maxBatchSpans: Math.min(DEFAULT_MAX_BATCH_SPANS, Math.ceil(maxPendingSpans / 4)),
     // At least one largest request (16 MiB by default) fits, however small the limit.
-    maxInflightBodyBytes: Math.max(MIN_BODY_BYTES, Math.floor(totalBytes / 8)),
-    maxPendingLogBytes: Math.max(MIN_BODY_BYTES, Math.floor(totalBytes / 8)),
+    maxInflightBodyBytes: Math.max(MIN_BODY_BYTES, Math.floor(share / 8)),
+    maxPendingLogBytes: Math.max(MIN_BODY_BYTES, Math.floor(share / 8)),
   };
 }
 
