@@ -13,13 +13,16 @@
  *    as the SDK does; an export that gives up is exported again later (an application would have
  *    lost it: counted as `reexports`), and once the spans stop coming every span still waiting is
  *    delivered;
- * 3. huge requests: one 12 MB request and one span with a million attributes while a probe exports
- *    small batches and reads traces.
+ * 3. huge requests: a 12 MB protobuf request, one span with a million attributes and a 12 MB
+ *    OTLP/JSON request, one after the other, while a probe posts small requests (a trace each) and
+ *    reads traces.
  *
  * Reported: capacity, accepted spans/s during overload and its ratio to capacity, the share of
  * requests refused, peak RSS against `--memory-limit`, the largest event-loop stall of the server
  * (its `nodejs_eventloop_lag_max_seconds`, scraped every second), trace-by-id p99 during overload,
- * the probe's worst latency during the huge requests, and the spans in the store at the end
+ * the probe's slowest answer during each huge request (and how many of its requests were refused
+ * meanwhile, as the huge request's spans filled the queue), the server's memory by part (DuckDB's,
+ * the main thread's heap and its memory outside the heap, from `/metrics`), and the spans in the store at the end
  * against the spans generated (they must be equal: acknowledged spans are never lost). `--json`
  * prints one JSON object.
  *
@@ -32,12 +35,14 @@ import { request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spansToTracesData } from '@ariadne/core';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { context, diag, trace } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { decodeOtlpProtobuf } from '../src/ingest/decode-otlp.ts';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
 import { parseMemorySize } from '../src/store/memory-budget.ts';
 import { peakRssBytes, startServeProcess } from './serve-process.ts';
@@ -174,9 +179,9 @@ async function scrape(
 }
 
 /** Posts a raw body to the OTLP/HTTP receiver; resolves with the status (503 for a reset connection). */
-function post(url: string, body: Buffer): Promise<number> {
+function post(url: string, body: Buffer, contentType = 'application/x-protobuf'): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' } }, (res) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': contentType } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', () => resolve(res.statusCode ?? 503));
@@ -186,19 +191,36 @@ function post(url: string, body: Buffer): Promise<number> {
   });
 }
 
-/** The two huge requests: ~12 MB of ordinary spans, and one span with a million attributes. */
-function hugeRequests(): { name: string; body: Buffer; spans: number }[] {
+/** An OTLP/HTTP protobuf body of a request in protobufjs's object form. */
+const encode = (request: Record<string, unknown>) =>
+  Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish());
+
+/**
+ * The huge requests: ~12 MB of ordinary spans in protobuf, one span with a million attributes, and
+ * ~12 MB of ordinary spans in OTLP/JSON.
+ */
+function hugeRequests(): { name: string; body: Buffer; spans: number; contentType?: string }[] {
   const w = makeWorkload(7);
   let spans: ReturnType<typeof generateTrace> = [];
   while (spans.length < 19_000) spans = spans.concat(generateTrace(w, Date.now()));
-  const encode = (request: Record<string, unknown>) =>
-    Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish());
   const big = encode(toExportRequest(spans));
   const attributes = Array.from({ length: 1_000_000 }, (_, i) => ({ key: `k${i}`, value: { stringValue: 'v' } }));
   const wide = encode(toExportRequest([{ ...spans[0], span: { ...spans[0].span, attributes } }]));
+  const v = makeWorkload(11);
+  let jsonSpans: ReturnType<typeof generateTrace> = [];
+  while (jsonSpans.length < 7_800) jsonSpans = jsonSpans.concat(generateTrace(v, Date.now()));
+  const json = Buffer.from(
+    JSON.stringify(spansToTracesData(decodeOtlpProtobuf(encode(toExportRequest(jsonSpans))).spans)),
+  );
   return [
     { name: '12 MB request', body: big, spans: spans.length },
     { name: 'span with 1M attributes', body: wide, spans: 1 },
+    {
+      name: `${(json.length / 1e6).toFixed(1)} MB OTLP/JSON request`,
+      body: json,
+      spans: jsonSpans.length,
+      contentType: 'application/json',
+    },
   ];
 }
 
@@ -365,44 +387,69 @@ async function main() {
   const hugeBodies = hugeRequests();
   await sample();
   phase = 'huge';
-  const probeExporter = newExporter();
-  const probe: number[] = [];
-  const probeQueries: number[] = [];
+  // The probe posts small requests itself (one trace each, one attempt at a time), so that each
+  // answer's time is the server's, not an exporter's retries.
+  const probeWorkload = makeWorkload(13);
+  // Each answer the probe got (an export attempt, refused or not, or a query), with when it ran.
+  interface Answer {
+    readonly start: number;
+    readonly end: number;
+    readonly refused: boolean;
+  }
+  const probe: Answer[] = [];
+  const probeQueries: Answer[] = [];
   let probing = true;
   const probeLoop = (async () => {
     while (probing) {
-      const spans = factory.batch(64);
+      const spans = generateTrace(probeWorkload, Date.now());
+      const body = encode(toExportRequest(spans));
       generated += spans.length;
-      const t = performance.now();
-      let result = await exportOnce(probeExporter, spans);
-      while (result.code !== ExportResultCode.SUCCESS) result = await exportOnce(probeExporter, spans);
-      probe.push(performance.now() - t);
-      const id = factory.traceIds[factory.traceIds.length - 1];
-      const q = performance.now();
+      while (true) {
+        const start = performance.now();
+        const status = await post(otlpUrl, body);
+        probe.push({ start, end: performance.now(), refused: status !== 200 });
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const id = Buffer.from(spans[0].span.traceId as Uint8Array).toString('hex');
+      const start = performance.now();
       await (await fetch(`${apiUrl}/api/v1/traces/${id}`)).arrayBuffer();
-      probeQueries.push(performance.now() - q);
+      probeQueries.push({ start, end: performance.now(), refused: false });
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  const huge: { name: string; status: number; ms: number }[] = [];
+  const sent: { name: string; status: number; start: number; end: number }[] = [];
   for (const h of hugeBodies) {
-    const t = performance.now();
-    let status = await post(otlpUrl, h.body);
+    const start = performance.now();
+    let status = await post(otlpUrl, h.body, h.contentType);
     while (status === 503) {
       await new Promise((r) => setTimeout(r, 1_000));
-      status = await post(otlpUrl, h.body);
+      status = await post(otlpUrl, h.body, h.contentType);
     }
     if (status === 200) generated += h.spans;
-    huge.push({ name: h.name, status, ms: Math.round(performance.now() - t) });
-    log(`${h.name}: ${status} in ${Math.round(performance.now() - t)} ms`);
+    sent.push({ name: h.name, status, start, end: performance.now() });
+    log(`${h.name}: ${status} in ${Math.round(performance.now() - start)} ms`);
   }
   await new Promise((r) => setTimeout(r, 3_000));
   probing = false;
   await probeLoop;
+  // Per huge request: the probe's slowest answers while it was being sent, and how many of its
+  // exports were refused (503: the queue was full of the huge request's spans) meanwhile.
+  const overlapping = (answers: Answer[], h: { start: number; end: number }) =>
+    answers.filter((a) => a.start < h.end && a.end > h.start);
+  const slowest = (answers: Answer[]) => Math.round(Math.max(0, ...answers.map((a) => a.end - a.start)));
+  const huge = sent.map((h) => ({
+    name: h.name,
+    status: h.status,
+    ms: Math.round(h.end - h.start),
+    probeExportMaxMs: slowest(overlapping(probe, h)),
+    probeExportsRefused: overlapping(probe, h).filter((a) => a.refused).length,
+    probeQueryMaxMs: slowest(overlapping(probeQueries, h)),
+  }));
   clearInterval(sampler);
   await sample();
   const rssPeak = peakRssBytes(pid);
-  for (const e of [...capacityExporters, ...exporters, probeExporter]) await e.shutdown();
+  for (const e of [...capacityExporters, ...exporters]) await e.shutdown();
 
   // Stop the server cleanly (it commits what it acknowledged), then count the spans in its file.
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -439,9 +486,11 @@ async function main() {
     eventLoopStallMaxMs: Object.fromEntries(Object.entries(lagMax).map(([k, v]) => [k, Math.round(v * 1000)])),
     traceByIdMsDuringOverload: { p50: Math.round(percentile(queries, 50)), p99: Math.round(percentile(queries, 99)) },
     hugeRequests: huge,
+    // The whole huge phase, with the 3 s after the last request (its spans being written).
     probeDuringHugeMs: {
-      exportMax: Math.round(Math.max(...probe)),
-      queryMax: Math.round(Math.max(...probeQueries)),
+      exportMax: slowest(probe),
+      exportsRefused: probe.filter((a) => a.refused).length,
+      queryMax: slowest(probeQueries),
     },
     spansGenerated: generated,
     spansStored: stored,

@@ -483,10 +483,29 @@ const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE
 export function spansFromOtlpJson(body: Json): Span[];
 export function spansFromOtlpJson(body: Json, visit: (span: Span) => void): void;
 export function spansFromOtlpJson(body: Json, visit?: (span: Span) => void): Span[] | undefined {
-  const root = obj(body, '$');
-  if (Array.isArray(body)) fail('$', 'expected an object with resourceSpans');
   const spans: Span[] = [];
   const emit = visit ?? ((span: Span) => spans.push(span));
+  forEachOtlpJsonScope(body, (scope, list) => spansFromOtlpJsonScope(scope, list, 0, emit));
+  return visit === undefined ? spans : undefined;
+}
+
+/** What the spans of one `scopeSpans` entry of an OTLP JSON request share, and where it is. */
+export interface OtlpJsonScope {
+  /** Its path in the request, e.g. `resourceSpans[0].scopeSpans[1]` (for error messages). */
+  readonly path: string;
+  readonly serviceName: string;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+}
+
+/**
+ * Decodes the resource and scope of every `scopeSpans` entry of an OTLP JSON request, in order,
+ * and hands each to `each` with the entry's `spans` value, unchecked (`spansFromOtlpJsonScope`
+ * decodes it). Throws `OtlpJsonError` as `spansFromOtlpJson`.
+ */
+export function forEachOtlpJsonScope(body: Json, each: (scope: OtlpJsonScope, spans: Json) => void): void {
+  const root = obj(body, '$');
+  if (Array.isArray(body)) fail('$', 'expected an object with resourceSpans');
   const resourceSpans = arr(root.resourceSpans, 'resourceSpans');
   for (let r = 0; r < resourceSpans.length; r++) {
     const rPath = `resourceSpans[${r}]`;
@@ -510,13 +529,25 @@ export function spansFromOtlpJson(body: Json, visit?: (span: Span) => void): Spa
         droppedAttributesCount: u32(sc.droppedAttributesCount, `${sPath}.scope.droppedAttributesCount`),
         schemaUrl: str(ss.schemaUrl, `${sPath}.schemaUrl`),
       };
-      const list = arr(ss.spans, `${sPath}.spans`);
-      for (let i = 0; i < list.length; i++) {
-        emit(spanFromJson(list[i], `${sPath}.spans[${i}]`, serviceName, resource, scope));
-      }
+      each({ path: sPath, serviceName, resource, scope }, ss.spans);
     }
   }
-  return visit === undefined ? spans : undefined;
+}
+
+/**
+ * Decodes a `spans` list of `scope` (`forEachOtlpJsonScope`), or a slice of one whose first span
+ * is `spans[first]` of the entry (error paths name it so), handing each span to `emit`.
+ */
+export function spansFromOtlpJsonScope(
+  scope: OtlpJsonScope,
+  spans: Json,
+  first: number,
+  emit: (span: Span) => void,
+): void {
+  const list = arr(spans, `${scope.path}.spans`);
+  for (let i = 0; i < list.length; i++) {
+    emit(spanFromJson(list[i], `${scope.path}.spans[${first + i}]`, scope.serviceName, scope.resource, scope.scope));
+  }
 }
 
 function spanFromJson(

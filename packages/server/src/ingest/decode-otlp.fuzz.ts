@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
-import { validateSpans } from '@ariadne/core';
+import { type Span, validateSpans } from '@ariadne/core';
 import fc from 'fast-check';
-import { decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { decodeOtlpJson, decodeOtlpJsonInSlices, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
 
 /**
@@ -376,19 +376,20 @@ function corpus(encode: (request: { resourceSpans: Obj[] }) => Uint8Array): Uint
   return fc.sample(otlpRequest, { numRuns: 64, seed: 20261125 }).map((r) => encode(r as { resourceSpans: Obj[] }));
 }
 
+/** A decoded result as JSON text (bigints and bytes spelled out), which also tells where two differ. */
+const show = (value: unknown) =>
+  JSON.stringify(value, (_key, v) => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (v instanceof Uint8Array) return `bytes:${Buffer.from(v).toString('hex')}`;
+    if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+    if (Object.is(v, -0)) return '-0';
+    return v;
+  });
+
 /** Protobuf and JSON: the same request decodes to the same result (spans, rejections, message). */
 function sameResult(request: { resourceSpans: Obj[] }): void {
   const fromProtobuf = decodeOtlpProtobuf(requestToProtobuf(request));
   const fromJson = decodeOtlpJson(requestToJson(request));
-  // Compared as JSON text (bigints and bytes spelled out), which also tells where they differ.
-  const show = (value: unknown) =>
-    JSON.stringify(value, (_key, v) => {
-      if (typeof v === 'bigint') return `${v}n`;
-      if (v instanceof Uint8Array) return `bytes:${Buffer.from(v).toString('hex')}`;
-      if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-      if (Object.is(v, -0)) return '-0';
-      return v;
-    });
   const a = show(fromProtobuf);
   const b = show(fromJson);
   if (a !== b) throw new Error(`protobuf and JSON differ:\n protobuf ${a}\n JSON     ${b}`);
@@ -487,11 +488,82 @@ export function decoderFuzzTargets(): FuzzTarget[] {
       ),
     },
     {
+      name: 'JSON decoder in slices: the same as whole, for mutated real requests',
+      weight: 3,
+      property: fc.property(
+        fc.nat({ max: jsonCorpus.length - 1 }),
+        mutations,
+        fc.integer({ min: 1, max: 400 }),
+        (i, m, slice) => sameInSlices(mutate(jsonCorpus[i], m), slice),
+      ),
+    },
+    {
+      name: 'JSON decoder in slices: the same as whole, for a value replaced or structure broken',
+      weight: 2,
+      property: fc.property(
+        fc.nat({ max: jsonValues.length - 1 }),
+        fc.nat(),
+        fc.oneof(tricky, fc.jsonValue({ maxDepth: 2 })),
+        fc.array(
+          fc.constantFrom(...JSON_TOKENS, '"spans":[', '"scopeSpans":[{', '"resourceSpans":[{', '"sp\\u0061ns":'),
+          {
+            maxLength: 3,
+          },
+        ),
+        fc.nat(),
+        fc.integer({ min: 1, max: 400 }),
+        (i, at, replacement, tokens, where, slice) => {
+          const text = JSON.stringify(replaceNth(jsonValues[i], at, replacement));
+          const cut = where % (text.length + 1);
+          sameInSlices(Buffer.from(text.slice(0, cut) + tokens.join('') + text.slice(cut)), slice);
+        },
+      ),
+    },
+    {
       name: 'protobuf and JSON decode the same request alike',
       weight: 1,
       property: fc.property(otlpRequest, (request) => sameResult(request as { resourceSpans: Obj[] })),
     },
   ];
+}
+
+/**
+ * OTLP/JSON decoded in slices of `sliceBytes` and whole: the same spans, rejections and message,
+ * or both refused. Syntax errors get the same message; type errors may name another field when a
+ * request has several (the slices check every resource and scope before the spans).
+ */
+export function sameInSlices(bytes: Uint8Array, sliceBytes: number): void {
+  let whole: ReturnType<typeof decodeOtlpJson> | Error;
+  try {
+    whole = decodeOtlpJson(bytes);
+  } catch (error) {
+    whole = error as Error;
+  }
+  let sliced: ReturnType<typeof decodeOtlpJson> | Error;
+  try {
+    const spans: Span[] = [];
+    const slices = decodeOtlpJsonInSlices(bytes, sliceBytes);
+    let next = slices.next();
+    for (; !next.done; next = slices.next()) spans.push(...next.value);
+    sliced = { spans, rejectedSpans: next.value.rejectedSpans, errorMessage: next.value.errorMessage };
+  } catch (error) {
+    sliced = error as Error;
+  }
+  if (whole instanceof Error || sliced instanceof Error) {
+    if (!(whole instanceof OtlpDecodeError) || !(sliced instanceof OtlpDecodeError)) {
+      throw new Error(
+        `whole: ${String(whole instanceof Error ? whole : 'decoded')}; in slices: ${String(sliced instanceof Error ? sliced : 'decoded')}`,
+      );
+    }
+    const typeErrors = /^invalid OTLP JSON:/.test(whole.message) && /^invalid OTLP JSON:/.test(sliced.message);
+    if (!typeErrors && whole.message !== sliced.message) {
+      throw new Error(`refused with other messages: whole "${whole.message}", in slices "${sliced.message}"`);
+    }
+    return;
+  }
+  const a = show(whole);
+  const b = show(sliced);
+  if (a !== b) throw new Error(`whole and in slices of ${sliceBytes} bytes differ:\n whole  ${a}\n slices ${b}`);
 }
 
 const JSON_TOKENS = [

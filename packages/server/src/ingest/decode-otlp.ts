@@ -1,15 +1,18 @@
 import {
   type AnyValue,
   bytesToHex,
+  forEachOtlpJsonScope,
   type InstrumentationScope,
   type KeyValue,
   OtlpJsonError,
+  type OtlpJsonScope,
   parseOtlpJsonText,
   type Resource,
   type Span,
   SpanValidator,
   serviceNameOf,
   spansFromOtlpJson,
+  spansFromOtlpJsonScope,
   type UnixNanos,
   unixNanos,
   type ValidatedSpans,
@@ -23,6 +26,7 @@ interface Long {
 }
 
 import { escapeInvalidUtf8InJson } from './decode-otlp-utf8.ts';
+import { splitOtlpJson } from './otlp-json-split.ts';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './otlp-proto-schema.ts';
 import {
   ProtobufError,
@@ -307,34 +311,127 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  * (partial success).
  */
 export function decodeOtlpJson(bytes: Uint8Array): ValidatedSpans {
-  let text: string;
-  let checkText = false;
+  const { text, checkText } = jsonText(bytes);
+  const body = parseJson(text);
   try {
-    text = utf8.decode(bytes);
-    checkText = SURROGATE_ESCAPE.test(text);
+    return validateSpans((visit) => spansFromOtlpJson(body, (span) => visit(span, checkText)));
+  } catch (error) {
+    throw asJsonDecodeError(error);
+  }
+}
+
+/**
+ * Spans yielded at once when an OTLP/JSON text is decoded whole: about what a protobuf slice of
+ * `DECODE_SLICE_BYTES` holds (a span of the benchmark workload is 669 bytes in protobuf).
+ */
+const WHOLE_JSON_SLICE_SPANS = 2048;
+
+/**
+ * `decodeOtlpJson` in slices of about `sliceBytes` of span text: yields the valid spans of each
+ * slice (possibly none) and returns the verdict, as `decodeOtlpProtobufInSlices` does. The text is
+ * cut at its spans (ingest/otlp-json-split.ts) and parsed a slice at a time, so that no single step
+ * of a huge request parses more than a slice (besides decoding the bytes to text and scanning it,
+ * which take a few milliseconds a megabyte). A text the splitter does not follow, or a small one,
+ * is decoded whole. Throws as `decodeOtlpJson` (the same message), possibly after some slices.
+ */
+export function* decodeOtlpJsonInSlices(
+  bytes: Uint8Array,
+  sliceBytes = DECODE_SLICE_BYTES,
+): Generator<Span[], RequestVerdict, void> {
+  const { text, checkText } = jsonText(bytes);
+  const split = text.length > sliceBytes ? splitOtlpJson(text) : undefined;
+  if (split === undefined) {
+    const body = parseJson(text);
+    const validator = new SpanValidator();
+    try {
+      spansFromOtlpJson(body, (span) => validator.visit(span, checkText));
+    } catch (error) {
+      throw asJsonDecodeError(error);
+    }
+    // Prepared in slices all the same (a large text the splitter did not follow).
+    const valid = validator.takeValid();
+    if (valid.length <= WHOLE_JSON_SLICE_SPANS) yield valid;
+    else
+      for (let i = 0; i < valid.length; i += WHOLE_JSON_SLICE_SPANS) yield valid.slice(i, i + WHOLE_JSON_SLICE_SPANS);
+    return validator.verdict();
+  }
+  // A pause once the text is decoded and scanned.
+  yield [];
+  // A piece that does not parse: the whole text says exactly where it is wrong.
+  const parsePiece = (piece: string): unknown => {
+    try {
+      return parseOtlpJsonText(piece);
+    } catch (error) {
+      parseJson(text);
+      throw new OtlpDecodeError(`invalid JSON: ${(error as Error).message}`);
+    }
+  };
+  const validator = new SpanValidator();
+  const visit = (span: Span) => validator.visit(span, checkText);
+  const skeleton = parsePiece(split.skeleton);
+  const scopes = new Map<string, OtlpJsonScope>();
+  try {
+    checkRequestObject(skeleton);
+    // The emptied span arrays hold nothing; a `spans` that is not an array fails here as whole.
+    forEachOtlpJsonScope(skeleton, (scope, spans) => {
+      scopes.set(scope.path, scope);
+      spansFromOtlpJsonScope(scope, spans, 0, visit);
+    });
+    for (const array of split.arrays) {
+      const scope = scopes.get(`resourceSpans[${array.resourceIndex}].scopeSpans[${array.scopeIndex}]`);
+      if (scope === undefined) throw new Error('OTLP/JSON split: a span array outside the scopes of its skeleton');
+      const { starts, ends } = array;
+      for (let first = 0; first < starts.length; ) {
+        let last = first + 1;
+        while (last < starts.length && ends[last] - starts[first] <= sliceBytes) last++;
+        const list = parsePiece(`[${text.slice(starts[first], ends[last - 1])}]`);
+        spansFromOtlpJsonScope(scope, list, first, visit);
+        yield validator.takeValid();
+        first = last;
+      }
+    }
+  } catch (error) {
+    // A syntax error later in the text comes first, as when it is parsed whole.
+    if (error instanceof OtlpJsonError) parseJson(text);
+    throw asJsonDecodeError(error);
+  }
+  return validator.verdict();
+}
+
+/** An OTLP/JSON body as text, and whether its spans' text must be checked (see `SpanValidator`). */
+function jsonText(bytes: Uint8Array): { text: string; checkText: boolean } {
+  try {
+    const text = utf8.decode(bytes);
+    return { text, checkText: SURROGATE_ESCAPE.test(text) };
   } catch {
     const escaped = escapeInvalidUtf8InJson(bytes);
     if ('invalidAt' in escaped) {
       throw new OtlpDecodeError(`invalid JSON: byte ${escaped.invalidAt} is not UTF-8 and not inside a string`);
     }
-    text = escaped.text;
-    checkText = true;
+    return { text: escaped.text, checkText: true };
   }
+}
+
+/** An OTLP/JSON text parsed, and checked to be an object. */
+function parseJson(text: string): unknown {
   let body: unknown;
   try {
     body = parseOtlpJsonText(text);
   } catch (error) {
     throw new OtlpDecodeError(`invalid JSON: ${(error as Error).message}`);
   }
+  checkRequestObject(body);
+  return body;
+}
+
+function checkRequestObject(body: unknown): void {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new OtlpDecodeError('invalid OTLP JSON: expected an ExportTraceServiceRequest object');
   }
-  try {
-    return validateSpans((visit) => spansFromOtlpJson(body, (span) => visit(span, checkText)));
-  } catch (error) {
-    if (error instanceof OtlpJsonError) throw new OtlpDecodeError(`invalid OTLP JSON: ${error.message}`);
-    throw error;
-  }
+}
+
+function asJsonDecodeError(error: unknown): unknown {
+  return error instanceof OtlpJsonError ? new OtlpDecodeError(`invalid OTLP JSON: ${error.message}`) : error;
 }
 
 /** The OTLP response for a request: partial success when something was rejected or there is a warning. */

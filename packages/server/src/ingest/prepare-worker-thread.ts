@@ -3,7 +3,7 @@ import type { Span } from '@ariadne/core';
 import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
 import {
   DECODE_SLICE_BYTES,
-  decodeOtlpJson,
+  decodeOtlpJsonInSlices,
   decodeOtlpProtobufInSlices,
   OtlpDecodeError,
   type RequestVerdict,
@@ -16,8 +16,8 @@ import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerReque
  * rows of each request's valid spans at once (`preparePart` of the store's preparer, loaded from
  * the module the store names) and keeps them under a ticket until the queue asks for a batch,
  * which combines the kept parts; the batch's buffers are transferred back. A large protobuf
- * request is decoded and prepared in slices of `DECODE_SLICE_BYTES` (a large JSON one parsed whole,
- * then prepared in slices of spans), with a pause between them in
+ * request is decoded and prepared in slices of `DECODE_SLICE_BYTES` (a large OTLP/JSON one parsed a
+ * slice of spans at a time, ingest/otlp-json-split.ts), with a pause between them in
  * which other messages are taken: one client's huge request must not hold up every other
  * client's answer while it is decoded (BENCHMARKS.md, session 15). Preparing at once lets the
  * decoded span objects die young: kept until their batch, they outlived the young generation
@@ -39,25 +39,11 @@ const kept = new Map<number, unknown[]>();
 /** Lets the thread take the messages that arrived meanwhile (a small request's verdict). */
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/**
- * Spans of an OTLP/JSON request prepared at once: about what a protobuf slice of
- * `DECODE_SLICE_BYTES` holds (a span of the benchmark workload is 669 bytes in protobuf).
- */
-export const JSON_SLICE_SPANS = 2048;
-
-/**
- * A request's valid spans, slice by slice, and its verdict. OTLP/JSON is parsed and validated
- * whole (`JSON.parse` takes no slices), then handed out in slices of `JSON_SLICE_SPANS`, so that
- * at least the preparation, most of the work, pauses between them.
- */
-function* decodeInSlices(request: WorkerRequest): Generator<Span[], RequestVerdict, void> {
+/** A request's valid spans, slice by slice, and its verdict. */
+function decodeInSlices(request: WorkerRequest): Generator<Span[], RequestVerdict, void> {
   if (request.body === undefined) throw new Error('prepare worker: a request without its body');
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-  if (request.format !== LogFormat.OTLP_JSON) return yield* decodeOtlpProtobufInSlices(body);
-  const { spans, rejectedSpans, errorMessage } = decodeOtlpJson(body);
-  if (spans.length <= JSON_SLICE_SPANS) yield spans;
-  else for (let i = 0; i < spans.length; i += JSON_SLICE_SPANS) yield spans.slice(i, i + JSON_SLICE_SPANS);
-  return { acceptedSpans: spans.length, rejectedSpans, errorMessage };
+  return request.format === LogFormat.OTLP_JSON ? decodeOtlpJsonInSlices(body) : decodeOtlpProtobufInSlices(body);
 }
 
 /**
