@@ -277,7 +277,7 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
         `prepared batch is stale: it was prepared as write ${batch.writeNo}, the store's next write is ${this.writes + 1}`,
       );
     }
-    await commitBatch(this.writer, batch, progress, this.operationsForgotten);
+    await commitBatch(this.writer, batch, progress, this.operationsForgotten, () => this.reads.quiet(GIVE_WAY_MILLIS));
     this.writes++;
     if (progress !== undefined) {
       this.committed.set(progress.source, progress.position);
@@ -477,3 +477,9 @@ function explainOpenError(file: string, error: Error): Error {
     { cause: error },
   );
 }
+
+/**
+ * Longest a write waits, before each slice of a batch, for the reads in flight to finish (reads
+ * never wait for writes; a write gives way to them, issue 16 item 5).
+ */
+const GIVE_WAY_MILLIS = 50;

@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { decodeOtlpProtobuf } from '../../ingest/decode-otlp.ts';
 import { requestTraceId, traceRequest } from '../../ingest/testdata/ariadne-process.ts';
 import { DuckDbSpanStore } from '../duckdb-store.ts';
+import { ReadConnection } from './read-connection.ts';
 
 /**
  * The read connection caches prepared statements while writes commit on the other connection: a
@@ -33,6 +35,56 @@ describe('the read connection', () => {
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('ReadConnection.quiet (where writes give way to reads)', () => {
+  it('resolves at once without reads, when the reads in flight finish, or after its longest wait', async (t) => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const reads = new ReadConnection(await instance.connect(), () => {});
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const settled = (p: Promise<void>) => {
+        let done = false;
+        void p.then(() => {
+          done = true;
+        });
+        return () => done;
+      };
+      const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+      // No read: at once.
+      const idle = settled(reads.quiet(50));
+      await turn();
+      assert.equal(idle(), true);
+
+      // A read held open: quiet waits for it...
+      let release = () => {};
+      const held = reads.read((run) =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }).then(() => run('SELECT 1', [], [])),
+      );
+      const untilRead = settled(reads.quiet(50));
+      t.mock.timers.tick(49);
+      await turn();
+      assert.equal(untilRead(), false, 'waits while the read is in flight');
+      release();
+      await held;
+      await turn();
+      assert.equal(untilRead(), true, 'resolves once the read finished');
+
+      // ...but not longer than its longest wait.
+      const forever = reads.read(() => new Promise<void>(() => {}));
+      const untilTimeout = settled(reads.quiet(50));
+      await turn();
+      assert.equal(untilTimeout(), false);
+      t.mock.timers.tick(50);
+      await turn();
+      assert.equal(untilTimeout(), true, 'gives up waiting after 50 ms');
+      void forever;
+    } finally {
+      instance.closeSync();
     }
   });
 });

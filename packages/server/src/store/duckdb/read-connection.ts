@@ -38,6 +38,8 @@ export class ReadConnection {
   /** Prepared statements by SQL text. */
   private readonly prepared = new Map<string, DuckDBPreparedStatement>();
   private chain: Promise<unknown> = Promise.resolve();
+  /** Reads queued or running. */
+  private pending = 0;
 
   constructor(
     private readonly connection: DuckDBConnection,
@@ -48,9 +50,29 @@ export class ReadConnection {
   /** Runs one read at a time on the read connection; `run` executes statements within it. */
   read<T>(fn: (run: RunRead) => Promise<T>): Promise<T> {
     this.assertOpen();
-    const run = this.chain.then(() => fn((sql, values, types) => this.runPrepared(sql, values, types)));
+    this.pending++;
+    const run = this.chain
+      .then(() => fn((sql, values, types) => this.runPrepared(sql, values, types)))
+      .finally(() => this.pending--);
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Resolves once no read is queued or running, or after `maxMillis` at most: the writer waits
+   * here between slices of a batch, so that a read in flight gets the thread and the cores
+   * before the next slice (see `commitBatch`).
+   */
+  async quiet(maxMillis: number): Promise<void> {
+    if (this.pending === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, maxMillis);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** The result of one statement as row objects. */

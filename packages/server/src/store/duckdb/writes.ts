@@ -95,12 +95,15 @@ export async function commitBatch(
   batch: PreparedBatch,
   progress: WriteProgress | undefined,
   insertAllOperations = false,
+  giveWay: () => Promise<void> = async () => {},
 ): Promise<void> {
+  await giveWay();
   await db.run('BEGIN TRANSACTION');
   try {
-    await appendChunks(db, 'spans', SPAN_COLUMN_TYPES, batch.spans);
-    await appendChunks(db, 'trace_parts', TRACE_PART_TYPES, batch.traceParts);
-    await appendChunks(db, 'attr_index', ATTR_INDEX_TYPES, batch.attrIndex);
+    await appendChunks(db, 'spans', SPAN_COLUMN_TYPES, batch.spans, giveWay);
+    await appendChunks(db, 'trace_parts', TRACE_PART_TYPES, batch.traceParts, giveWay);
+    await appendChunks(db, 'attr_index', ATTR_INDEX_TYPES, batch.attrIndex, giveWay);
+    await giveWay();
     if (batch.frequentMarks.length > 0) {
       const marks = await db.createAppender('attr_frequent');
       try {
@@ -175,6 +178,7 @@ async function appendChunks(
   table: string,
   types: readonly DuckDBType[],
   chunks: readonly PreparedChunk[],
+  giveWay: () => Promise<void>,
 ): Promise<void> {
   if (chunks.length === 0) return;
   const appender = await db.createAppender(table);
@@ -182,10 +186,12 @@ async function appendChunks(
     for (let i = 0; i < chunks.length; i++) {
       // Queries keep answering while a large batch (a replay, a big request) is appended: the
       // appender's flush, which moves its rows into the table, runs on this thread, so it runs
-      // for a few chunks at a time, with a turn of the event loop between.
+      // for a few chunks at a time, with a turn of the event loop between, and gives way to
+      // reads in flight.
       if (i > 0 && i % FLUSH_EVERY_CHUNKS === 0) {
         appender.flushSync();
         await new Promise<void>((resolve) => setImmediate(resolve));
+        await giveWay();
       }
       appendPreparedChunks(appender, types, [chunks[i]]);
     }
