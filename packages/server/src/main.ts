@@ -262,6 +262,8 @@ function urlHost(host: string): string {
 interface StoreSide {
   readonly store: SpanStore;
   readonly queue: WriteQueue;
+  /** The queue's prepare worker, which also converts Zipkin requests off the receivers' thread. */
+  readonly worker: PrepareWorker;
   readonly replayed: StartupReplay;
   /** Where the spans go, for `ariadne serve` to print (no credentials). */
   readonly where: string;
@@ -352,6 +354,7 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger, metrics:
   return {
     store,
     queue,
+    worker: prepareWorker,
     replayed,
     where: `data in ${config.dataDir}`,
     unavailableBecause() {
@@ -464,6 +467,7 @@ async function startClickHouseStore(
   return {
     store: opened,
     queue,
+    worker: prepareWorker,
     replayed: {
       records: 0,
       spans: 0,
@@ -515,7 +519,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw error;
   });
   if (!isClickHouseStore(config.store)) metrics.watchDisk(() => dataDirUsage(config.dataDir));
-  const { store, queue, replayed } = side;
+  const { store, queue, replayed, worker } = side;
   const unavailableBecause = () => side.unavailableBecause();
 
   // Ingest: receivers refuse from the headers when overloaded (admission), read bodies within
@@ -588,6 +592,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           authenticate: security.zipkinIngestHook,
           admission,
           bodyWatchdog,
+          convert: (body, encoding, receivedUnixNano) => worker.convertZipkin(body, encoding, receivedUnixNano),
         }),
       }),
     });

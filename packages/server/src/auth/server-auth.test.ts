@@ -374,6 +374,14 @@ describe('ariadne serve with ingest and query tokens', () => {
     assertUnauthorized(await post({}), 'ingest', false);
     assertUnauthorized(await post(bearer(QUERY)), 'ingest', true);
     assert.equal((await post(bearer(INGEST_A))).status, 202);
+    // Converted on the prepare worker: an unreadable body is still Zipkin's 400, with the reason.
+    const unreadable = await request(`${zipkin}/api/v2/spans`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(INGEST_A) },
+      body: '[{"traceId": ',
+    });
+    assert.equal(unreadable.status, 400);
+    assert.match(unreadable.body, /cannot parse the body as JSON/);
     assertUnauthorized(await request(`${zipkin}/api/v2/services`), 'query', false);
     assertUnauthorized(await request(`${zipkin}/api/v2/services`, { headers: bearer(INGEST_A) }), 'query', true);
     const services = await request(`${zipkin}/api/v2/services`, { headers: bearer(QUERY) });

@@ -5,7 +5,9 @@ import {
   type Span,
   type SpansFromZipkinOptions,
   spansFromZipkin,
+  spansToTracesData,
   TraceImportError,
+  type UnixNanos,
   validateSpans,
   type ZipkinSpan,
 } from '@ariadne/core';
@@ -72,4 +74,25 @@ export function decodeZipkin(body: Uint8Array, encoding: ZipkinEncoding, options
   const checked = validateSpans(spansFromZipkin(readZipkinBody(body, encoding), options), { checkText: true });
   if (checked.rejectedSpans > 0) throw new ZipkinDecodeError(`invalid spans: ${checked.errorMessage}`);
   return checked.spans;
+}
+
+/** A Zipkin request as the ingest log keeps it: its spans as OTLP/JSON (none: no `body`). */
+export interface ZipkinConversion {
+  readonly spans: number;
+  readonly body?: Uint8Array;
+}
+
+/**
+ * Decodes a Zipkin request (`decodeZipkin`) and encodes its spans as OTLP/JSON, what the ingest
+ * log replays and the prepare worker decodes. `body` has a buffer of its own, so that the worker
+ * can transfer it. Throws `ZipkinDecodeError` as `decodeZipkin`.
+ */
+export function zipkinToOtlpJson(
+  body: Uint8Array,
+  encoding: ZipkinEncoding,
+  receivedUnixNano: UnixNanos,
+): ZipkinConversion {
+  const spans = decodeZipkin(body, encoding, { receivedUnixNano });
+  if (spans.length === 0) return { spans: 0 };
+  return { spans: spans.length, body: new TextEncoder().encode(JSON.stringify(spansToTracesData(spans))) };
 }

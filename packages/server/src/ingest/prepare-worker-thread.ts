@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Span } from '@ariadne/core';
+import { type Span, unixNanos } from '@ariadne/core';
 import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
 import {
   DECODE_SLICE_BYTES,
@@ -8,6 +8,7 @@ import {
   OtlpDecodeError,
   type RequestVerdict,
 } from './decode-otlp.ts';
+import { ZipkinDecodeError, zipkinToOtlpJson } from './decode-zipkin.ts';
 import { LogFormat } from './ingest-log.ts';
 import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
 
@@ -87,6 +88,9 @@ port.on('message', (message: ToPrepareWorker) => {
     case 'prepare':
       void prepare(message.id, message.requests);
       return;
+    case 'zipkin':
+      convertZipkin(message);
+      return;
   }
 });
 
@@ -110,6 +114,20 @@ async function decode(id: number, request: WorkerRequest): Promise<void> {
   } catch (error) {
     const undecodable = error instanceof OtlpDecodeError;
     send({ type: 'failed', id, message: (error as Error).message ?? String(error), undecodable });
+  }
+}
+
+/** Converts a Zipkin request to OTLP/JSON and sends it back (its buffer transferred). */
+function convertZipkin(message: Extract<ToPrepareWorker, { type: 'zipkin' }>): void {
+  try {
+    const conversion = zipkinToOtlpJson(message.body, message.encoding, unixNanos(message.receivedUnixNano));
+    send(
+      { type: 'converted', id: message.id, conversion },
+      conversion.body ? [conversion.body.buffer as ArrayBuffer] : [],
+    );
+  } catch (error) {
+    const undecodable = error instanceof ZipkinDecodeError;
+    send({ type: 'failed', id: message.id, message: (error as Error).message ?? String(error), undecodable });
   }
 }
 

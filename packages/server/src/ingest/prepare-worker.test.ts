@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { spansToApiJson, spansToTracesData } from '@ariadne/core';
+import { spansToApiJson, spansToTracesData, spansToZipkin, unixNanos } from '@ariadne/core';
 import { generateTrace, makeWorkload, toExportRequest } from '../../bench/workload.ts';
 import { silentLogger } from '../logger.ts';
 import type { PreparedWriter, SpanReader, WriteProgress } from '../query/span-store.ts';
@@ -13,6 +13,7 @@ import type { ClickHousePreparerState, PreparedRows } from '../store/clickhouse/
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { chdbExecutor, loadChdb } from '../store/testdata/chdb-executor.ts';
 import { DECODE_SLICE_BYTES, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { ZipkinDecodeError, zipkinToOtlpJson } from './decode-zipkin.ts';
 import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
 import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
 import { PrepareWorker } from './prepare-worker.ts';
@@ -189,6 +190,34 @@ describe('PrepareWorker', () => {
     const json = { huge: asJson(sent.huge), small: asJson(sent.small) };
     assert.ok(json.huge.body.length > 2 * DECODE_SLICE_BYTES, `a huge request: ${json.huge.body.length} bytes`);
     await assertSmallBeforeHuge(json, sent);
+  });
+
+  it('converts Zipkin requests to OTLP/JSON as the receiver would on its own thread, and refuses an unreadable one', async () => {
+    await withStores(async ({ a }) => {
+      const store = await DuckDbSpanStore.open({ dataDir: a });
+      const worker = await PrepareWorker.start(store);
+      try {
+        const spans = decodeOtlpProtobuf(requests(43, 1, 300)[0].body).spans;
+        const body = Buffer.from(JSON.stringify(spansToZipkin(spans)));
+        const at = unixNanos(1_750_000_000_000_000_000n);
+        const converted = await worker.convertZipkin(body, 'json-v2', at);
+        const here = zipkinToOtlpJson(body, 'json-v2', at);
+        assert.equal(converted.spans, spans.length);
+        assert.ok(converted.body && here.body);
+        assert.equal(Buffer.from(converted.body).toString(), Buffer.from(here.body).toString());
+        // What it converted decodes (on the worker, as the receiver then asks) to the spans sent.
+        const decoded = await worker.decode({ format: LogFormat.OTLP_JSON, body: Buffer.from(converted.body) });
+        assert.equal(decoded.accepted, spans.length);
+        assert.deepEqual(await worker.convertZipkin(Buffer.from('[]'), 'json-v2', at), { spans: 0 });
+        await assert.rejects(
+          worker.convertZipkin(Buffer.from('[{"traceId": '), 'json-v2', at),
+          (e: Error) => e instanceof ZipkinDecodeError && /cannot parse the body as JSON/.test(e.message),
+        );
+      } finally {
+        await worker.close();
+        await store.close();
+      }
+    });
   });
 
   it('gives the receivers its verdict: spans rejected with reasons, or an undecodable body', async () => {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { PreparedWriter, WriteProgress } from '../query/span-store.ts';
 import { OtlpDecodeError } from './decode-otlp.ts';
+import { type ZipkinConversion, ZipkinDecodeError, type ZipkinEncoding } from './decode-zipkin.ts';
 import type { LogFormat } from './ingest-log.ts';
 import type { DecodedRequest, PreparedWrite, RawRequest, StagedRequest, StagedWriter } from './write-queue.ts';
 
@@ -22,12 +23,20 @@ export type ToPrepareWorker =
   | { readonly type: 'decode'; readonly id: number; readonly request: WorkerRequest }
   | { readonly type: 'release'; readonly ticket: number }
   | { readonly type: 'prepare'; readonly id: number; readonly requests: WorkerRequest[] }
+  | {
+      readonly type: 'zipkin';
+      readonly id: number;
+      readonly body: Uint8Array;
+      readonly encoding: ZipkinEncoding;
+      readonly receivedUnixNano: bigint;
+    }
   | { readonly type: 'reset'; readonly state: unknown };
 
 /** Messages from the worker thread. */
 export type FromPrepareWorker =
   | { readonly type: 'decoded'; readonly id: number; readonly decoded: DecodedRequest }
   | { readonly type: 'prepared'; readonly id: number; readonly batch: unknown }
+  | { readonly type: 'converted'; readonly id: number; readonly conversion: ZipkinConversion }
   /** Some tickets of a `prepare` without bodies have no kept part (a new worker): send the bodies. */
   | { readonly type: 'missing'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
@@ -35,6 +44,8 @@ export type FromPrepareWorker =
 interface Waiting {
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: Error) => void;
+  /** The error for a request the worker found undecodable (the receiver answers 400). */
+  readonly undecodable: (message: string) => Error;
 }
 
 /**
@@ -89,7 +100,8 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
       if (message.type === 'prepared') waiting.resolve(message.batch);
       else if (message.type === 'missing') waiting.resolve('missing');
       else if (message.type === 'decoded') waiting.resolve(message.decoded);
-      else if (message.undecodable) waiting.reject(new OtlpDecodeError(message.message));
+      else if (message.type === 'converted') waiting.resolve(message.conversion);
+      else if (message.undecodable) waiting.reject(waiting.undecodable(message.message));
       else waiting.reject(new Error(`the prepare worker failed: ${message.message}`));
     });
     const fail = (error: Error) => {
@@ -118,11 +130,16 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
   }
 
   /** Sends a message that expects an answer. */
-  private async ask(message: ToPrepareWorker & { id: number }): Promise<unknown> {
+  private async ask(
+    message: ToPrepareWorker & { id: number },
+    undecodable: (message: string) => Error = (text) => new OtlpDecodeError(text),
+  ): Promise<unknown> {
     await this.alive();
     if (this.closed) throw new Error('the prepare worker is closed');
     if (this.dead) throw this.dead;
-    const answer = new Promise<unknown>((resolve, reject) => this.waiting.set(message.id, { resolve, reject }));
+    const answer = new Promise<unknown>((resolve, reject) =>
+      this.waiting.set(message.id, { resolve, reject, undecodable }),
+    );
     this.worker.postMessage(message);
     return await answer;
   }
@@ -131,6 +148,17 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
     // The body is copied to the worker (structured clone); the queue keeps its own.
     const id = this.nextId++;
     return (await this.ask({ type: 'decode', id, request: { format: raw.format, body: raw.body } })) as DecodedRequest;
+  }
+
+  /**
+   * A Zipkin request converted to OTLP/JSON on the worker (`zipkinToOtlpJson`): parsing and
+   * converting a 16 MB Zipkin request took 1.4–2 s, which on the receivers' thread held up every
+   * other request and query. Throws `ZipkinDecodeError` for a body it cannot read.
+   */
+  async convertZipkin(body: Uint8Array, encoding: ZipkinEncoding, receivedUnixNano: bigint): Promise<ZipkinConversion> {
+    const id = this.nextId++;
+    const message: ToPrepareWorker = { type: 'zipkin', id, body, encoding, receivedUnixNano };
+    return (await this.ask(message, (text) => new ZipkinDecodeError(text))) as ZipkinConversion;
   }
 
   release(ticket: number): void {

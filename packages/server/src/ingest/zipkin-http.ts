@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { type Span, spansToTracesData, unixNanos } from '@ariadne/core';
+import { type UnixNanos, unixNanos } from '@ariadne/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { IngestMetrics } from '../metrics.ts';
 import type { Admission, Reservation } from './admission.ts';
-import { decodeZipkin, ZipkinDecodeError, type ZipkinEncoding } from './decode-zipkin.ts';
+import { type ZipkinConversion, ZipkinDecodeError, type ZipkinEncoding, zipkinToOtlpJson } from './decode-zipkin.ts';
 import {
   BadEncodingError,
   BodyBudgetError,
@@ -36,6 +36,16 @@ export interface ZipkinReceiverOptions {
   readonly admission?: Admission;
   /** Cuts bodies that arrive slower than this with 408 (default: never). */
   readonly bodyWatchdog?: BodyWatchdog;
+  /**
+   * Decodes a request and encodes its spans as OTLP/JSON (`zipkinToOtlpJson`). Default: on this
+   * thread; `ariadne serve` passes the prepare worker's (`PrepareWorker.convertZipkin`), so that
+   * a huge request does not hold up the other requests and the queries for seconds.
+   */
+  readonly convert?: (
+    body: Uint8Array,
+    encoding: ZipkinEncoding,
+    receivedUnixNano: UnixNanos,
+  ) => Promise<ZipkinConversion>;
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -55,6 +65,7 @@ const THRIFT = 'application/x-thrift';
  */
 export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyInstance) => Promise<void> {
   const now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
+  const convert = options.convert ?? (async (body, encoding, at) => zipkinToOtlpJson(body, encoding, at));
   const { metrics } = options;
   return async (app) => {
     // The token first (in this plugin only: the read routes around it take query tokens).
@@ -155,22 +166,6 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       reply.header('retry-after', '1');
       return text(503, 'write queue is full; retry later');
     }
-    let spans: Span[];
-    try {
-      spans = decodeZipkin(body, encoding, { receivedUnixNano: unixNanos(now()) });
-    } catch (error) {
-      if (error instanceof ZipkinDecodeError) {
-        metrics?.refused('zipkin', 'malformed');
-        return text(400, error.message);
-      }
-      throw error;
-    }
-    if (spans.length === 0) {
-      metrics?.accepted('zipkin', { accepted: 0, rejectedSpans: 0 });
-      return reply.code(202).send();
-    }
-    // Stored as OTLP JSON: what the ingest log replays and the prepare worker decodes.
-    const raw = { format: LogFormat.OTLP_JSON, body: Buffer.from(JSON.stringify(spansToTracesData(spans))) };
     const unavailable = (error: unknown, what: string) => {
       const answer = unavailableAnswer(error, what);
       if (answer.unexpected)
@@ -178,14 +173,34 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       reply.header('retry-after', String(answer.retryAfterSeconds));
       return text(503, answer.message);
     };
+    let conversion: ZipkinConversion;
+    try {
+      conversion = await convert(body, encoding, unixNanos(now()));
+    } catch (error) {
+      if (error instanceof ZipkinDecodeError) {
+        metrics?.refused('zipkin', 'malformed');
+        return text(400, error.message);
+      }
+      metrics?.refused('zipkin', refusalReason(error));
+      return unavailable(error, 'decoded');
+    }
+    if (conversion.body === undefined) {
+      metrics?.accepted('zipkin', { accepted: 0, rejectedSpans: 0 });
+      return reply.code(202).send();
+    }
+    // Stored as OTLP JSON: what the ingest log replays and the prepare worker decodes.
+    const raw = {
+      format: LogFormat.OTLP_JSON,
+      body: Buffer.from(conversion.body.buffer, conversion.body.byteOffset, conversion.body.byteLength),
+    };
     let decoded: DecodedRequest;
     try {
       decoded = await options.queue.decode(raw);
     } catch (error) {
-      metrics?.refused('zipkin', refusalReason(error), { accepted: spans.length, rejectedSpans: 0 });
+      metrics?.refused('zipkin', refusalReason(error), { accepted: conversion.spans, rejectedSpans: 0 });
       return unavailable(error, 'decoded');
     }
-    reservation?.decoded(spans.length);
+    reservation?.decoded(conversion.spans);
     if (decoded.rejectedSpans > 0) {
       // The spans were checked as OTLP before they were encoded: this is a bug, not the sender's.
       request.log.error({ rejected: decoded.errorMessage }, 'Zipkin spans refused after conversion to OTLP');
