@@ -100,6 +100,7 @@ export {
   ZIPKIN_REMOTE_NAME_ATTRIBUTES,
   ZIPKIN_SHARED,
   ZIPKIN_START_TIME_ABSENT,
+  zipkinConverter,
   zipkinTagText,
   zipkinTraceId,
 } from './formats/zipkin.ts';

@@ -432,10 +432,25 @@ function knownStarts(spans: readonly ZipkinSpan[]) {
  * the same resource tags share one resource object, as an OTLP request would.
  */
 export function spansFromZipkin(spans: readonly ZipkinSpan[], options: SpansFromZipkinOptions = {}): Span[] {
-  const resources = new Map<string, Resource>();
-  const scopes = new Map<string, InstrumentationScope>();
-  const starts = knownStarts(spans);
-  return spans.map((z) => spanFromZipkin(z, { resources, scopes, starts, receivedUnixNano: options.receivedUnixNano }));
+  return zipkinConverter(spans, options)(0, spans.length);
+}
+
+/**
+ * `spansFromZipkin` a slice at a time, for a caller that converts a huge list in pieces:
+ * `convert(from, to)` is `spansFromZipkin(spans, options).slice(from, to)`, with resources and
+ * scopes shared across the slices, and spans without a timestamp placed from the whole list.
+ */
+export function zipkinConverter(
+  spans: readonly ZipkinSpan[],
+  options: SpansFromZipkinOptions = {},
+): (from: number, to: number) => Span[] {
+  const context: Context = {
+    resources: new Map<string, Resource>(),
+    scopes: new Map<string, InstrumentationScope>(),
+    starts: knownStarts(spans),
+    receivedUnixNano: options.receivedUnixNano,
+  };
+  return (from, to) => spans.slice(from, to).map((z) => spanFromZipkin(z, context));
 }
 
 interface Context {

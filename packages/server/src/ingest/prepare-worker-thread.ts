@@ -8,7 +8,7 @@ import {
   OtlpDecodeError,
   type RequestVerdict,
 } from './decode-otlp.ts';
-import { ZipkinDecodeError, zipkinToOtlpJson } from './decode-zipkin.ts';
+import { ZipkinDecodeError, zipkinToOtlpJsonInSlices } from './decode-zipkin.ts';
 import { LogFormat } from './ingest-log.ts';
 import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
 
@@ -89,7 +89,7 @@ port.on('message', (message: ToPrepareWorker) => {
       void prepare(message.id, message.requests);
       return;
     case 'zipkin':
-      convertZipkin(message);
+      void convertZipkin(message);
       return;
   }
 });
@@ -117,10 +117,19 @@ async function decode(id: number, request: WorkerRequest): Promise<void> {
   }
 }
 
-/** Converts a Zipkin request to OTLP/JSON and sends it back (its buffer transferred). */
-function convertZipkin(message: Extract<ToPrepareWorker, { type: 'zipkin' }>): void {
+/**
+ * Converts a Zipkin request to OTLP/JSON, a slice of spans at a time with a pause between (other
+ * requests' verdicts are given meanwhile), and sends it back (its buffer transferred).
+ */
+async function convertZipkin(message: Extract<ToPrepareWorker, { type: 'zipkin' }>): Promise<void> {
   try {
-    const conversion = zipkinToOtlpJson(message.body, message.encoding, unixNanos(message.receivedUnixNano));
+    const slices = zipkinToOtlpJsonInSlices(message.body, message.encoding, unixNanos(message.receivedUnixNano));
+    let next = slices.next();
+    while (!next.done) {
+      await pause();
+      next = slices.next();
+    }
+    const conversion = next.value;
     send(
       { type: 'converted', id: message.id, conversion },
       conversion.body ? [conversion.body.buffer as ArrayBuffer] : [],
