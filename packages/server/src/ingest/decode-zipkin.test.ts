@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Span, spansToZipkin, unixNanos, type ZipkinSpan } from '@ariadne/core';
-import { generateTrace, makeWorkload, toExportRequest } from '../../bench/workload.ts';
-import { decodeOtlpJson, decodeOtlpProtobuf } from './decode-otlp.ts';
+import { decodeOtlpJson } from './decode-otlp.ts';
 import {
   type ZipkinConversion,
   type ZipkinEncoding,
   zipkinToOtlpJson,
   zipkinToOtlpJsonInSlices,
 } from './decode-zipkin.ts';
-import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
+import { workloadSpans } from './testdata/workload-spans.ts';
 import { encodeZipkinProto, protoSpanOf } from './testdata/zipkin-proto-writer.ts';
 
 const AT = unixNanos(1_760_000_000_000_000_000n);
@@ -18,13 +17,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Zipkin v2 spans of the benchmark workload (whole traces, at least `count` spans). */
 function zipkinSpans(count: number): Mutable<ZipkinSpan>[] {
-  const w = makeWorkload(17);
-  let generated: ReturnType<typeof generateTrace> = [];
-  while (generated.length < count) generated = generated.concat(generateTrace(w, 1_750_000_000_000 + generated.length));
-  const protobuf = ExportTraceServiceRequest.encode(
-    ExportTraceServiceRequest.fromObject(toExportRequest(generated)),
-  ).finish();
-  return spansToZipkin(decodeOtlpProtobuf(protobuf).spans).map((z) => ({ ...z }));
+  return spansToZipkin(workloadSpans(17, count).spans).map((z) => ({ ...z }));
 }
 
 /** Runs the sliced conversion to its end, counting its pauses. */

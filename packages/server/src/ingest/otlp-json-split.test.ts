@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { spansToTracesData } from '@ariadne/core';
-import { generateTrace, makeWorkload, toExportRequest } from '../../bench/workload.ts';
 import { sameInSlices } from './decode-otlp.fuzz.ts';
-import { decodeOtlpJson, decodeOtlpJsonInSlices, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { decodeOtlpJson, decodeOtlpJsonInSlices, OtlpDecodeError } from './decode-otlp.ts';
 import { splitOtlpJson } from './otlp-json-split.ts';
-import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
+import { workloadSpans } from './testdata/workload-spans.ts';
 
 const ID = (n: number, width: number) => n.toString(16).padStart(width, '0');
 /** An OTLP/JSON span with `name`, in trace 1. */
@@ -93,15 +92,7 @@ describe('splitOtlpJson', () => {
 
 describe('decodeOtlpJsonInSlices', () => {
   /** A request of at least `count` benchmark spans (whole traces), as OTLP/JSON. */
-  const jsonRequest = (count: number) => {
-    const w = makeWorkload(5);
-    let spans: ReturnType<typeof generateTrace> = [];
-    while (spans.length < count) spans = spans.concat(generateTrace(w, 1_750_000_000_000 + spans.length));
-    const protobuf = ExportTraceServiceRequest.encode(
-      ExportTraceServiceRequest.fromObject(toExportRequest(spans)),
-    ).finish();
-    return Buffer.from(JSON.stringify(spansToTracesData(decodeOtlpProtobuf(protobuf).spans)));
-  };
+  const jsonRequest = (count: number) => Buffer.from(JSON.stringify(spansToTracesData(workloadSpans(5, count).spans)));
 
   it('parses a huge request a slice at a time, to the spans and verdict of decoding it whole', () => {
     const body = jsonRequest(3_000);
