@@ -312,6 +312,11 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  */
 export function decodeOtlpJson(bytes: Uint8Array): ValidatedSpans {
   const { text, checkText } = jsonText(bytes);
+  return decodeJsonText(text, checkText);
+}
+
+/** `decodeOtlpJson` of a body already decoded to text. */
+function decodeJsonText(text: string, checkText: boolean): ValidatedSpans {
   const body = parseJson(text);
   try {
     return validateSpans((visit) => spansFromOtlpJson(body, (span) => visit(span, checkText)));
@@ -341,19 +346,12 @@ export function* decodeOtlpJsonInSlices(
   const { text, checkText } = jsonText(bytes);
   const split = text.length > sliceBytes ? splitOtlpJson(text) : undefined;
   if (split === undefined) {
-    const body = parseJson(text);
-    const validator = new SpanValidator();
-    try {
-      spansFromOtlpJson(body, (span) => validator.visit(span, checkText));
-    } catch (error) {
-      throw asJsonDecodeError(error);
-    }
+    const { spans: valid, rejectedSpans, errorMessage } = decodeJsonText(text, checkText);
     // Prepared in slices all the same (a large text the splitter did not follow).
-    const valid = validator.takeValid();
     if (valid.length <= WHOLE_JSON_SLICE_SPANS) yield valid;
     else
       for (let i = 0; i < valid.length; i += WHOLE_JSON_SLICE_SPANS) yield valid.slice(i, i + WHOLE_JSON_SLICE_SPANS);
-    return validator.verdict();
+    return { acceptedSpans: valid.length, rejectedSpans, errorMessage };
   }
   // A pause once the text is decoded and scanned.
   yield [];

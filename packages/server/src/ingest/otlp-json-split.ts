@@ -100,22 +100,11 @@ class Scanner {
     const ends: number[] = [];
     this.i++;
     const contentStart = this.i;
-    this.ws();
-    if (this.peek() !== CLOSE_BRACKET) {
-      while (true) {
-        starts.push(this.i);
-        this.value();
-        ends.push(this.i);
-        this.ws();
-        const c = this.peek();
-        this.i++;
-        if (c === CLOSE_BRACKET) break;
-        if (c !== COMMA) throw new NotFollowed();
-        this.ws();
-      }
-    } else {
-      this.i++;
-    }
+    this.items(CLOSE_BRACKET, () => {
+      starts.push(this.i);
+      this.value();
+      ends.push(this.i);
+    });
     this.cuts.push([contentStart, this.i - 1]);
     this.arrays.push({ resourceIndex, scopeIndex, starts, ends });
   }
@@ -131,33 +120,22 @@ class Scanner {
       return;
     }
     this.i++;
-    this.ws();
-    if (this.peek() === CLOSE_BRACE) {
-      this.i++;
-      return;
-    }
     let seen = false;
-    while (true) {
+    this.items(CLOSE_BRACE, () => {
       if (this.peek() !== QUOTE) throw new NotFollowed();
       const key = this.key();
       this.ws();
       if (this.peek() !== COLON) throw new NotFollowed();
       this.i++;
       this.ws();
-      if (key === tracked) {
-        if (seen) throw new NotFollowed();
-        seen = true;
-        scan();
-      } else {
+      if (key !== tracked) {
         this.value();
+        return;
       }
-      this.ws();
-      const c = this.peek();
-      this.i++;
-      if (c === CLOSE_BRACE) return;
-      if (c !== COMMA) throw new NotFollowed();
-      this.ws();
-    }
+      if (seen) throw new NotFollowed();
+      seen = true;
+      scan();
+    });
   }
 
   /** An array whose elements go to `each` with their index; anything else is skipped. */
@@ -167,8 +145,16 @@ class Scanner {
       return;
     }
     this.i++;
+    this.items(CLOSE_BRACKET, each);
+  }
+
+  /**
+   * The comma-separated items of an object or array, the scanner just past its opening bracket:
+   * `each` scans one item (with its index), at its first character; ends past `close`.
+   */
+  private items(close: number, each: (index: number) => void): void {
     this.ws();
-    if (this.peek() === CLOSE_BRACKET) {
+    if (this.peek() === close) {
       this.i++;
       return;
     }
@@ -177,7 +163,7 @@ class Scanner {
       this.ws();
       const c = this.peek();
       this.i++;
-      if (c === CLOSE_BRACKET) return;
+      if (c === close) return;
       if (c !== COMMA) throw new NotFollowed();
       this.ws();
     }
