@@ -212,25 +212,23 @@ describe('ClickHouse store on two shards of two replicas', { skip: missing && !i
     }
 
     // With every server back, a later run drops the day everywhere (the first may still find the
-    // shard electing its leader).
+    // shard electing its leader, or the restarted replica still working through the DDL queue: a
+    // run that waited longer than its DDL timeout ends with the warning and leaves the day).
+    const dropped = () => lines.some((l) => l.msg === 'retention: dropped a day of spans' && l.day === firstDay);
     const retention = await open();
     try {
       await poll(
         () =>
           retention.deleteBefore(cutoff).then(
-            () => undefined,
+            () => 'the day was left for the next run',
             (error: unknown) => String(error),
           ),
-        (failure) => failure === undefined,
-        (failure) => `a retention run to succeed: ${failure}`,
+        () => dropped(),
+        (last) => `a retention run to drop the day: ${last}`,
       );
     } finally {
       await retention.close();
     }
-    assert.ok(
-      lines.some((l) => l.msg === 'retention: dropped a day of spans' && l.day === firstDay),
-      `the day is reported dropped: ${JSON.stringify(lines)}`,
-    );
     // What a shard held on either replica (the other tables' replication may still have been under
     // way), less the first day: every replica of the shard ends with that.
     const expected = before.map((shard) =>
