@@ -13,9 +13,9 @@
  *    as the SDK does; an export that gives up is exported again later (an application would have
  *    lost it: counted as `reexports`), and once the spans stop coming every span still waiting is
  *    delivered;
- * 3. huge requests: a 12 MB protobuf request, one span with a million attributes and a 12 MB
- *    OTLP/JSON request, one after the other, while a probe posts small requests (a trace each) and
- *    reads traces.
+ * 3. huge requests: a 12 MB protobuf request, one span with a million attributes, a 12 MB
+ *    OTLP/JSON request and a 15 MB Zipkin v2 JSON request, one after the other, while a probe
+ *    posts small requests (a trace each) and reads traces.
  *
  * Reported: capacity, accepted spans/s during overload and its ratio to capacity, the share of
  * requests refused, peak RSS against `--memory-limit`, the largest event-loop stall of the server
@@ -35,7 +35,7 @@ import { request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spansToTracesData } from '@ariadne/core';
+import { spansToTracesData, spansToZipkin } from '@ariadne/core';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { context, diag, trace } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
@@ -45,6 +45,7 @@ import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@ope
 import { decodeOtlpProtobuf } from '../src/ingest/decode-otlp.ts';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-proto-schema.ts';
 import { parseMemorySize } from '../src/store/memory-budget.ts';
+import { freePort } from '../src/testdata/compat-server.ts';
 import { peakRssBytes, startServeProcess } from './serve-process.ts';
 
 /** Resident set size of a live process now (VmRSS), in bytes. */
@@ -196,10 +197,13 @@ const encode = (request: Record<string, unknown>) =>
   Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish());
 
 /**
- * The huge requests: ~12 MB of ordinary spans in protobuf, one span with a million attributes, and
- * ~12 MB of ordinary spans in OTLP/JSON.
+ * The huge requests: ~12 MB of ordinary spans in protobuf, one span with a million attributes,
+ * ~12 MB of ordinary spans in OTLP/JSON, and ~15 MB of them in Zipkin v2 JSON (to the Zipkin port).
  */
-function hugeRequests(): { name: string; body: Buffer; spans: number; contentType?: string }[] {
+function hugeRequests(
+  otlpUrl: string,
+  zipkinUrl: string,
+): { name: string; url: string; body: Buffer; spans: number; contentType?: string }[] {
   const w = makeWorkload(7);
   let spans: ReturnType<typeof generateTrace> = [];
   while (spans.length < 19_000) spans = spans.concat(generateTrace(w, Date.now()));
@@ -212,13 +216,27 @@ function hugeRequests(): { name: string; body: Buffer; spans: number; contentTyp
   const json = Buffer.from(
     JSON.stringify(spansToTracesData(decodeOtlpProtobuf(encode(toExportRequest(jsonSpans))).spans)),
   );
+  const z = makeWorkload(17);
+  let zipkinSpans: ReturnType<typeof generateTrace> = [];
+  while (zipkinSpans.length < 15_000) zipkinSpans = zipkinSpans.concat(generateTrace(z, Date.now()));
+  const zipkin = Buffer.from(
+    JSON.stringify(spansToZipkin(decodeOtlpProtobuf(encode(toExportRequest(zipkinSpans))).spans)),
+  );
   return [
-    { name: '12 MB request', body: big, spans: spans.length },
-    { name: 'span with 1M attributes', body: wide, spans: 1 },
+    { name: '12 MB request', url: otlpUrl, body: big, spans: spans.length },
+    { name: 'span with 1M attributes', url: otlpUrl, body: wide, spans: 1 },
     {
       name: `${(json.length / 1e6).toFixed(1)} MB OTLP/JSON request`,
+      url: otlpUrl,
       body: json,
       spans: jsonSpans.length,
+      contentType: 'application/json',
+    },
+    {
+      name: `${(zipkin.length / 1e6).toFixed(1)} MB Zipkin request`,
+      url: `${zipkinUrl}/api/v2/spans`,
+      body: zipkin,
+      spans: zipkinSpans.length,
       contentType: 'application/json',
     },
   ];
@@ -227,7 +245,12 @@ function hugeRequests(): { name: string; body: Buffer; spans: number; contentTyp
 async function main() {
   const memoryLimitBytes = parseMemorySize(MEMORY_LIMIT) ?? 0;
   const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-bench-overload-'));
+  // Port 0 turns the Zipkin listener off: a free one.
+  const zipkinPort = await freePort();
+  const zipkinUrl = `http://127.0.0.1:${zipkinPort}`;
   const { child, otlpUrl, apiUrl } = await startServeProcess(dataDir, [
+    '--zipkin-port',
+    String(zipkinPort),
     '--max-pending-spans',
     String(values['max-pending-spans']),
     '--memory-limit',
@@ -384,7 +407,7 @@ async function main() {
 
   // 3. Huge requests, while a probe exports small batches and reads traces. The bodies are built
   // first: building them takes this process seconds, which the probe would count as the server's.
-  const hugeBodies = hugeRequests();
+  const hugeBodies = hugeRequests(otlpUrl, zipkinUrl);
   await sample();
   phase = 'huge';
   // The probe posts small requests itself (one trace each, one attempt at a time), so that each
@@ -421,12 +444,13 @@ async function main() {
   const sent: { name: string; status: number; start: number; end: number }[] = [];
   for (const h of hugeBodies) {
     const start = performance.now();
-    let status = await post(otlpUrl, h.body, h.contentType);
+    let status = await post(h.url, h.body, h.contentType);
     while (status === 503) {
       await new Promise((r) => setTimeout(r, 1_000));
-      status = await post(otlpUrl, h.body, h.contentType);
+      status = await post(h.url, h.body, h.contentType);
     }
-    if (status === 200) generated += h.spans;
+    // Zipkin answers 202.
+    if (status === 200 || status === 202) generated += h.spans;
     sent.push({ name: h.name, status, start, end: performance.now() });
     log(`${h.name}: ${status} in ${Math.round(performance.now() - start)} ms`);
   }

@@ -107,36 +107,59 @@ export const ZIPKIN_SLICE_SPANS = 1000;
  * `zipkinToOtlpJson` with a pause (a `yield`) every `sliceSpans` spans, for the prepare worker:
  * converting a 15 MB Zipkin JSON request takes about 1.4 s, and other requests wait behind it.
  * Reading the v2 JSON list, converting, validating and encoding are done a slice at a time;
- * `JSON.parse` of the whole body (about 100 ms at that size) and joining the result remain one
- * piece each, and v1 JSON and proto3 bodies are read whole. The spans are the same as
- * `zipkinToOtlpJson` gives, grouped by resource within each slice; the errors are the same.
+ * `JSON.parse` of the whole body (about 100 ms at that size) remains one piece, and v1 JSON and
+ * proto3 bodies are read whole. Each pause yields the spans of the slice just encoded (none while
+ * reading): the worker prepares them at once, so that the OTLP/JSON it sends back for the ingest
+ * log is not decoded again (decode-zipkin.test.ts checks that decoding it gives these spans).
+ * They count only if the conversion returns: a refused span refuses them all. The spans are the
+ * same as `zipkinToOtlpJson` gives, grouped by resource within each slice; the errors are the same.
  */
 export function* zipkinToOtlpJsonInSlices(
   body: Uint8Array,
   encoding: ZipkinEncoding,
   receivedUnixNano: UnixNanos,
   sliceSpans = ZIPKIN_SLICE_SPANS,
-): Generator<void, ZipkinConversion, void> {
+): Generator<readonly Span[], ZipkinConversion, void> {
   const zipkin = encoding === 'json-v2' ? yield* readV2InSlices(body, sliceSpans) : readZipkinBody(body, encoding);
-  yield;
+  yield [];
   const convert = zipkinConverter(zipkin, { receivedUnixNano });
   const validator = new SpanValidator({ checkText: true });
-  const pieces: string[] = [];
+  // The encoded resourceSpans of each slice, without the list's brackets, joined into one list
+  // below: the pieces are encoded as they come, so the end copies bytes, not a 20 MB string.
+  const pieces: Uint8Array[] = [];
   for (let from = 0; from < zipkin.length; from += sliceSpans) {
     for (const span of convert(from, from + sliceSpans)) validator.visit(span, true);
     const valid = validator.takeValid();
-    // The resourceSpans of this slice, without the list's brackets: joined into one list below.
-    if (valid.length > 0) pieces.push(JSON.stringify(spansToTracesData(valid).resourceSpans).slice(1, -1));
-    yield;
+    if (valid.length > 0) pieces.push(Buffer.from(JSON.stringify(spansToTracesData(valid).resourceSpans).slice(1, -1)));
+    yield valid;
   }
   const verdict = validator.verdict();
   if (verdict.rejectedSpans > 0) throw new ZipkinDecodeError(`invalid spans: ${verdict.errorMessage}`);
   if (zipkin.length === 0) return { spans: 0 };
-  return { spans: zipkin.length, body: new TextEncoder().encode(`{"resourceSpans":[${pieces.join(',')}]}`) };
+  return { spans: zipkin.length, body: joinList('{"resourceSpans":[', pieces, ']}') };
+}
+
+/** `open`, the pieces separated by commas, and `close`, in a buffer of its own (to be transferred). */
+function joinList(open: string, pieces: readonly Uint8Array[], close: string): Uint8Array {
+  const comma = 0x2c;
+  const head = Buffer.from(open);
+  const tail = Buffer.from(close);
+  let length = head.length + tail.length + Math.max(0, pieces.length - 1);
+  for (const piece of pieces) length += piece.length;
+  const joined = new Uint8Array(length);
+  joined.set(head, 0);
+  let at = head.length;
+  for (const [i, piece] of pieces.entries()) {
+    if (i > 0) joined[at++] = comma;
+    joined.set(piece, at);
+    at += piece.length;
+  }
+  joined.set(tail, at);
+  return joined;
 }
 
 /** `readZipkinBody` for a v2 JSON list, reading its spans a slice at a time. */
-function* readV2InSlices(body: Uint8Array, sliceSpans: number): Generator<void, ZipkinSpan[], void> {
+function* readV2InSlices(body: Uint8Array, sliceSpans: number): Generator<readonly Span[], ZipkinSpan[], void> {
   const json = parseJson(body);
   if (!Array.isArray(json)) throw new ZipkinDecodeError('Expected a JSON_V2 encoded list');
   if (json.some(isZipkinV1Span)) {
@@ -150,7 +173,7 @@ function* readV2InSlices(body: Uint8Array, sliceSpans: number): Generator<void, 
       if (error instanceof TraceImportError) throw new ZipkinDecodeError(`JSON: ${error.message}`);
       throw error;
     }
-    if ((i + 1) % sliceSpans === 0) yield;
+    if ((i + 1) % sliceSpans === 0) yield [];
   }
   return spans;
 }

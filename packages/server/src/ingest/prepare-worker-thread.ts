@@ -119,21 +119,29 @@ async function decode(id: number, request: WorkerRequest): Promise<void> {
 
 /**
  * Converts a Zipkin request to OTLP/JSON, a slice of spans at a time with a pause between (other
- * requests' verdicts are given meanwhile), and sends it back (its buffer transferred).
+ * requests' verdicts are given meanwhile), prepares each slice's spans as it comes and keeps them
+ * as `decode` does (the request's id is the ticket), and sends back the OTLP/JSON, for the
+ * ingest log (its buffer transferred), with the verdict: the converted request is not decoded
+ * again.
  */
 async function convertZipkin(message: Extract<ToPrepareWorker, { type: 'zipkin' }>): Promise<void> {
   try {
+    const started = generation;
+    const parts: unknown[] = [];
     const slices = zipkinToOtlpJsonInSlices(message.body, message.encoding, unixNanos(message.receivedUnixNano));
     let next = slices.next();
     while (!next.done) {
+      if (next.value.length > 0 && started === generation) parts.push(preparer.preparePart(next.value));
       await pause();
       next = slices.next();
     }
-    const conversion = next.value;
-    send(
-      { type: 'converted', id: message.id, conversion },
-      conversion.body ? [conversion.body.buffer as ArrayBuffer] : [],
-    );
+    const { spans, body } = next.value;
+    if (body === undefined) return send({ type: 'converted', id: message.id, conversion: { spans } });
+    // The request's id is the ticket, as in `decode`.
+    const ticket = message.id;
+    if (started === generation) kept.set(ticket, parts);
+    const decoded = { ticket, accepted: spans, rejectedSpans: 0, errorMessage: '' };
+    send({ type: 'converted', id: message.id, conversion: { spans, body, decoded } }, [body.buffer as ArrayBuffer]);
   } catch (error) {
     const undecodable = error instanceof ZipkinDecodeError;
     send({ type: 'failed', id: message.id, message: (error as Error).message ?? String(error), undecodable });

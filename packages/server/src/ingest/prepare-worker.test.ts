@@ -12,7 +12,7 @@ import { ClickHouseSpanStore } from '../store/clickhouse/clickhouse-store.ts';
 import type { ClickHousePreparerState, PreparedRows } from '../store/clickhouse/preparer.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { chdbExecutor, loadChdb } from '../store/testdata/chdb-executor.ts';
-import { DECODE_SLICE_BYTES, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { DECODE_SLICE_BYTES, decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { ZipkinDecodeError, zipkinToOtlpJson } from './decode-zipkin.ts';
 import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
 import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
@@ -192,22 +192,42 @@ describe('PrepareWorker', () => {
     await assertSmallBeforeHuge(json, sent);
   });
 
-  it('converts Zipkin requests to OTLP/JSON as the receiver would on its own thread, and refuses an unreadable one', async () => {
-    await withStores(async ({ a }) => {
-      const store = await DuckDbSpanStore.open({ dataDir: a });
-      const worker = await PrepareWorker.start(store);
+  it('converts Zipkin requests to OTLP/JSON as the receiver would on its own thread, keeps their prepared spans, and refuses an unreadable one', async () => {
+    await withStores(async ({ a, b }) => {
+      const direct = await DuckDbSpanStore.open({ dataDir: a });
+      const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
+      const worker = await PrepareWorker.start(viaWorker);
       try {
-        const spans = decodeOtlpProtobuf(requests(43, 1, 300)[0].body).spans;
-        const body = Buffer.from(JSON.stringify(spansToZipkin(spans)));
         const at = unixNanos(1_750_000_000_000_000_000n);
-        const converted = await worker.convertZipkin(body, 'json-v2', at);
-        const here = zipkinToOtlpJson(body, 'json-v2', at);
-        assert.equal(converted.spans, spans.length);
-        assert.ok(converted.body && here.body);
-        assert.equal(Buffer.from(converted.body).toString(), Buffer.from(here.body).toString());
-        // What it converted decodes (on the worker, as the receiver then asks) to the spans sent.
-        const decoded = await worker.decode({ format: LogFormat.OTLP_JSON, body: Buffer.from(converted.body) });
-        assert.equal(decoded.accepted, spans.length);
+        const sent = requests(43, 3, 1_200);
+        const zipkinBodies = sent.map((raw) =>
+          Buffer.from(JSON.stringify(spansToZipkin(decodeOtlpProtobuf(raw.body).spans))),
+        );
+        const converted = await Promise.all(zipkinBodies.map((body) => worker.convertZipkin(body, 'json-v2', at)));
+        const raws: RawRequest[] = [];
+        for (const [i, conversion] of converted.entries()) {
+          const here = zipkinToOtlpJson(zipkinBodies[i], 'json-v2', at);
+          assert.equal(conversion.spans, 1_200);
+          assert.ok(conversion.body && here.body && conversion.decoded);
+          assert.equal(conversion.decoded.accepted, 1_200);
+          raws.push({ format: LogFormat.OTLP_JSON, body: Buffer.from(conversion.body) });
+          await direct.writeSpans(decodeOtlpJson(here.body).spans);
+        }
+        // The first two from what the worker kept as it converted (no body sent back to it), the
+        // third from its OTLP/JSON, as a replay of the ingest log or a retry prepares it.
+        const tickets = converted.map((c) => c.decoded?.ticket);
+        const prepared = await worker.prepare([
+          { raw: { format: LogFormat.OTLP_JSON, body: Buffer.alloc(0) }, ticket: tickets[0] },
+          { raw: { format: LogFormat.OTLP_JSON, body: Buffer.alloc(0) }, ticket: tickets[1] },
+          { raw: raws[2] },
+        ]);
+        worker.release(tickets[2] as number);
+        await prepared.write({ source: INGEST_LOG_SOURCE, position: 3n });
+        const ids = new Set(raws.flatMap((r) => decodeOtlpJson(r.body).spans.map((s) => s.traceId)));
+        assert.ok(ids.size > 10, `${ids.size} traces`);
+        for (const id of ids) {
+          assert.deepEqual(spansToApiJson(await viaWorker.getTrace(id)), spansToApiJson(await direct.getTrace(id)), id);
+        }
         assert.deepEqual(await worker.convertZipkin(Buffer.from('[]'), 'json-v2', at), { spans: 0 });
         await assert.rejects(
           worker.convertZipkin(Buffer.from('[{"traceId": '), 'json-v2', at),
@@ -215,7 +235,8 @@ describe('PrepareWorker', () => {
         );
       } finally {
         await worker.close();
-        await store.close();
+        await direct.close();
+        await viaWorker.close();
       }
     });
   });

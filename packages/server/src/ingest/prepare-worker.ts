@@ -36,10 +36,18 @@ export type ToPrepareWorker =
 export type FromPrepareWorker =
   | { readonly type: 'decoded'; readonly id: number; readonly decoded: DecodedRequest }
   | { readonly type: 'prepared'; readonly id: number; readonly batch: unknown }
-  | { readonly type: 'converted'; readonly id: number; readonly conversion: ZipkinConversion }
+  | { readonly type: 'converted'; readonly id: number; readonly conversion: DecodedZipkin }
   /** Some tickets of a `prepare` without bodies have no kept part (a new worker): send the bodies. */
   | { readonly type: 'missing'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
+
+/**
+ * A Zipkin request converted on the worker: its OTLP/JSON (for the ingest log) and, when it holds
+ * spans, its verdict, the spans prepared and kept under its ticket as `decode` keeps them.
+ */
+export interface DecodedZipkin extends ZipkinConversion {
+  readonly decoded?: DecodedRequest;
+}
 
 interface Waiting {
   readonly resolve: (result: unknown) => void;
@@ -153,12 +161,15 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
   /**
    * A Zipkin request converted to OTLP/JSON on the worker, 1,000 spans at a time with pauses
    * between (`zipkinToOtlpJsonInSlices`): a 15 MB Zipkin request takes about 1.4 s, which on the
-   * receivers' thread held up every query. Throws `ZipkinDecodeError` for a body it cannot read.
+   * receivers' thread held up every query. Its spans are prepared as they are converted and kept
+   * as `decode` keeps them: hand `decoded` to the queue's `enqueueDecoded` with the OTLP/JSON as
+   * the raw request (decoding that again cost the worker as much as converting). Throws
+   * `ZipkinDecodeError` for a body it cannot read.
    */
-  async convertZipkin(body: Uint8Array, encoding: ZipkinEncoding, receivedUnixNano: bigint): Promise<ZipkinConversion> {
+  async convertZipkin(body: Uint8Array, encoding: ZipkinEncoding, receivedUnixNano: bigint): Promise<DecodedZipkin> {
     const id = this.nextId++;
     const message: ToPrepareWorker = { type: 'zipkin', id, body, encoding, receivedUnixNano };
-    return (await this.ask(message, (text) => new ZipkinDecodeError(text))) as ZipkinConversion;
+    return (await this.ask(message, (text) => new ZipkinDecodeError(text))) as DecodedZipkin;
   }
 
   release(ticket: number): void {

@@ -3,7 +3,7 @@ import { type UnixNanos, unixNanos } from '@ariadne/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { IngestMetrics } from '../metrics.ts';
 import type { Admission, Reservation } from './admission.ts';
-import { type ZipkinConversion, ZipkinDecodeError, type ZipkinEncoding, zipkinToOtlpJson } from './decode-zipkin.ts';
+import { ZipkinDecodeError, type ZipkinEncoding, zipkinToOtlpJson } from './decode-zipkin.ts';
 import {
   BadEncodingError,
   BodyBudgetError,
@@ -16,6 +16,7 @@ import {
   unavailableAnswer,
 } from './http-body.ts';
 import { LogFormat } from './ingest-log.ts';
+import type { DecodedZipkin } from './prepare-worker.ts';
 import { type DecodedRequest, refusalReason, type WriteQueue } from './write-queue.ts';
 
 /** Options of the Zipkin span receiver. */
@@ -39,13 +40,15 @@ export interface ZipkinReceiverOptions {
   /**
    * Decodes a request and encodes its spans as OTLP/JSON (`zipkinToOtlpJson`). Default: on this
    * thread; `ariadne serve` passes the prepare worker's (`PrepareWorker.convertZipkin`), so that
-   * a huge request does not hold up the other requests and the queries for seconds.
+   * a huge request does not hold up the other requests and the queries for seconds. A conversion
+   * with `decoded` (the worker's, which is the queue's staged writer) is enqueued as it is;
+   * without, the OTLP/JSON is decoded by the queue.
    */
   readonly convert?: (
     body: Uint8Array,
     encoding: ZipkinEncoding,
     receivedUnixNano: UnixNanos,
-  ) => Promise<ZipkinConversion>;
+  ) => Promise<DecodedZipkin>;
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -173,7 +176,7 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       reply.header('retry-after', String(answer.retryAfterSeconds));
       return text(503, answer.message);
     };
-    let conversion: ZipkinConversion;
+    let conversion: DecodedZipkin;
     try {
       conversion = await convert(body, encoding, unixNanos(now()));
     } catch (error) {
@@ -195,7 +198,7 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
     };
     let decoded: DecodedRequest;
     try {
-      decoded = await options.queue.decode(raw);
+      decoded = conversion.decoded ?? (await options.queue.decode(raw));
     } catch (error) {
       metrics?.refused('zipkin', refusalReason(error), { accepted: conversion.spans, rejectedSpans: 0 });
       return unavailable(error, 'decoded');
