@@ -539,6 +539,17 @@ async function readBenchRecord(run: ClickHouseRun): Promise<{ info: LoadInfo; fi
  * shape, the rate actually streamed, and the spans still waiting for the store at the end.
  * Queries use the default consistency (what is committed), as a user's would.
  */
+/**
+ * The server's event-loop delay since the last scrape (prom-client resets it at each), in ms:
+ * p50, p99 and max.
+ */
+async function eventLoopDelay(apiUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const read = (name: string) =>
+    Number((Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)`, 'm').exec(text)?.[1]) * 1000).toFixed(1));
+  return { p50: read('p50'), p99: read('p99'), max: read('max') };
+}
+
 async function whileIngestingPhase(dataDir: string, figures: Record<string, unknown>) {
   const capacity = Number(values['ingest-rate'] ?? figures.ingestSpansPerSecond);
   if (!(capacity > 0)) throw new Error('--while-ingesting needs the ingest capacity: --ingest-rate');
@@ -623,12 +634,16 @@ async function whileIngestingPhase(dataDir: string, figures: Record<string, unkn
     await search();
   }
   // The same queries through the same server without ingest first: the baseline to compare with.
+  await eventLoopDelay(apiUrl);
   const idleLatency = await measure();
+  const idleEventLoop = await eventLoopDelay(apiUrl);
   streamStart = performance.now();
   const senders = [sender(0), sender(1)];
   let latencyMs: Record<string, unknown>;
+  let eventLoop: Record<string, number>;
   try {
     latencyMs = await measure();
+    eventLoop = await eventLoopDelay(apiUrl);
   } finally {
     streaming = false;
     await Promise.all(senders);
@@ -647,6 +662,10 @@ async function whileIngestingPhase(dataDir: string, figures: Record<string, unkn
     queries,
     latencyMs,
     latencyMsWithoutIngest: idleLatency,
+    // The server's event-loop delay over each phase (10 ms resolution): how long a request that
+    // arrived at a bad moment waited for the thread that answers it.
+    eventLoopDelayMs: eventLoop,
+    eventLoopDelayMsWithoutIngest: idleEventLoop,
     loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
   };
   log(`while ingesting: ${JSON.stringify(result)}`);

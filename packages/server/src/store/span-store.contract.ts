@@ -653,6 +653,11 @@ export function runSpanStoreContract(options: SpanStoreContractOptions): void {
       assert.equal((await store.getTrace(farId(3), { startUnixNano: ms(farStart(3)) })).length, 1);
       assert.equal((await store.getTrace(farId(3), { endUnixNano: ms(farStart(3)) })).length, 0);
       assert.equal((await store.getTrace(farId(3), { startUnixNano: ms(farStart(3) + 1) })).length, 0);
+      const start = ms(farStart(3));
+      const justAfter = unixNanos(start + 1n);
+      assert.equal((await store.getTrace(farId(3), { startUnixNano: start, endUnixNano: justAfter })).length, 1);
+      assert.equal((await store.getTrace(farId(3), { startUnixNano: justAfter, endUnixNano: start })).length, 0);
+      assert.equal((await store.getTrace(farId(3), { endUnixNano: unixNanos(0n) })).length, 0);
     });
     it('puts together a trace written in parts: spans, summary and dependencies', async () => {
       assert.deepEqual(

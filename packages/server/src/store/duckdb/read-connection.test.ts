@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
 import { decodeOtlpProtobuf } from '../../ingest/decode-otlp.ts';
 import { requestTraceId, traceRequest } from '../../ingest/testdata/ariadne-process.ts';
 import { DuckDbSpanStore } from '../duckdb-store.ts';
@@ -35,6 +35,29 @@ describe('the read connection', () => {
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('ReadConnection results', () => {
+  it('reads a result of several chunks whole and in order, taking the chunks at once', async (t) => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const reads = new ReadConnection(await instance.connect(), () => {});
+    // Fetching a chunk is a call on libuv's threadpool, and a turn of the event loop each.
+    const fetched = t.mock.method(DuckDBResult.prototype, 'fetchChunk');
+    try {
+      const [n, text] = await reads.columns('SELECT range AS n, range::VARCHAR AS t FROM range(10000) ORDER BY n');
+      assert.equal(n.length, 10_000);
+      assert.deepEqual(
+        n,
+        Array.from({ length: 10_000 }, (_, i) => BigInt(i)),
+      );
+      assert.equal(text[9_999], '9999');
+      assert.deepEqual(await reads.rows('SELECT 1 AS one WHERE false'), []);
+      assert.deepEqual(await reads.rows('SELECT 42 AS answer'), [{ answer: 42 }]);
+      assert.equal(fetched.mock.callCount(), 0);
+    } finally {
+      instance.closeSync();
     }
   });
 });

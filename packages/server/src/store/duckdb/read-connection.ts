@@ -2,12 +2,14 @@
  * The DuckDB store's read connection: one read at a time, through cached prepared statements.
  * Reads run on their own connection, so they see only committed write batches.
  */
-import type {
-  DuckDBConnection,
-  DuckDBPreparedStatement,
+import {
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBMaterializedResult,
+  type DuckDBPreparedStatement,
   DuckDBResultReader,
-  DuckDBType,
-  DuckDBValue,
+  type DuckDBType,
+  type DuckDBValue,
 } from '@duckdb/node-api';
 import { columnsOf } from './sql.ts';
 
@@ -114,6 +116,22 @@ export class ReadConnection {
       this.prepared.set(sql, statement);
     }
     statement.bind(values, types);
-    return statement.runAndReadAll();
+    return readAtOnce(await statement.run());
   }
+}
+
+/**
+ * A reader over a materialized result, its chunks taken at once. `DuckDBResultReader.readAll`
+ * fetches each chunk, and then the end, with a call on libuv's threadpool: three or more turns of
+ * the event loop for a small result, each a wait behind whatever the thread is doing (under
+ * ingest, appends of 10–15 ms). The chunks of a materialized result are in memory already.
+ */
+async function readAtOnce(result: DuckDBMaterializedResult): Promise<DuckDBResultReader> {
+  const count = result.chunkCount;
+  let next = 0;
+  // The reader takes chunks through fetchChunk: here, each without leaving this turn.
+  result.fetchChunk = async (): Promise<DuckDBDataChunk | null> => (next < count ? result.getChunk(next++) : null);
+  const reader = new DuckDBResultReader(result);
+  await reader.readAll();
+  return reader;
 }

@@ -7,7 +7,7 @@ import { UBIGINT } from '@duckdb/node-api';
 import type { TimeRange } from '../../query/span-store.ts';
 
 export const NANOS_PER_MINUTE = 60_000_000_000n;
-const U64_MAX = 0xffffffffffffffffn;
+export const U64_MAX = 0xffffffffffffffffn;
 
 /** A SQL fragment with its bound parameters. */
 export class Params {

@@ -20,7 +20,7 @@ import { decodeAttribute } from '../attribute-codec.ts';
 import { type AttributeSlots, attributesFromSlots } from '../attribute-slots.ts';
 import { eventsFromText, linksFromText, resourceFromBody, scopeFromBody } from '../span-text.ts';
 import type { ReadConnection, RunRead } from './read-connection.ts';
-import { bigIntToHex, clampU64, columnsOf, hexToBigInt } from './sql.ts';
+import { bigIntToHex, clampU64, columnsOf, hexToBigInt, U64_MAX } from './sql.ts';
 import {
   assembleTraceColumns,
   SpanColumn as C,
@@ -52,20 +52,10 @@ export interface TraceReadContext {
 /** The spans of one trace (in `range`, if given), ordered by start, then span id; [] if unknown. */
 export async function getTrace(ctx: TraceReadContext, traceId: string, range: TimeRange = {}): Promise<Span[]> {
   const id = hexToBigInt(traceId);
-  // The trace's time range first (a small table), so the span scan reads only the row groups
-  // whose start_ns zone maps overlap it, wherever in the week the trace is.
-  const [lo, hi] = await ctx.reads.columns(
-    'SELECT min(start_ns), max(last_start_ns) FROM trace_parts WHERE trace_id = $1',
-    [id],
-    [UHUGEINT],
-  );
-  if (lo[0] === null) return [];
-  let start = lo[0] as bigint;
-  let endExclusive = (hi[0] as bigint) + 1n;
-  if (range.startUnixNano !== undefined && range.startUnixNano > start) start = range.startUnixNano;
-  if (range.endUnixNano !== undefined && range.endUnixNano < endExclusive) endExclusive = range.endUnixNano;
-  if (start >= endExclusive) return [];
-  const c = await readTraceColumns(ctx, id, clampU64(start), clampU64(endExclusive));
+  const from = clampU64(range.startUnixNano ?? 0n);
+  if (range.endUnixNano !== undefined && range.endUnixNano <= from) return [];
+  const to = range.endUnixNano === undefined ? U64_MAX : clampU64(range.endUnixNano - 1n);
+  const c = await readTraceColumns(ctx, id, from, to);
   // c: the columns of spanReadColumns, in order.
   const n = c[0].length;
   if (n === 0) return [];
@@ -149,7 +139,11 @@ async function readPage(
 }
 
 /**
- * The columns of spanReadColumns for one trace's spans in `[start, end)`, ordered by start.
+ * The columns of spanReadColumns for one trace's spans with a start in `[from, to]`, ordered by
+ * start. One statement: the trace's time range from `trace_parts` (a small table), which DuckDB
+ * hands to the span scan as a dynamic filter on `start_ns`, so that it reads only the row groups
+ * whose zone maps overlap it, wherever in the week the trace is. As two statements, the read
+ * waited twice for the thread that answers, which under ingest is the longest part of it.
  * Converting strings one by one is most of a read, so a row's strings come packed into one
  * (one conversion) and are split here; a value holding the separator shows as a row with too
  * many fields, and then the plain query is used. The rows come unordered (sorting in DuckDB
@@ -157,16 +151,19 @@ async function readPage(
  * batch is stored sorted by trace and start. Measured against string_agg of each column (one
  * string per column): as fast or faster from 20 to 100,000 spans (BENCHMARKS.md).
  */
-function readTraceColumns(ctx: TraceReadContext, id: bigint, start: bigint, end: bigint): Promise<unknown[][]> {
-  const values = [id, start, end];
+function readTraceColumns(ctx: TraceReadContext, id: bigint, from: bigint, to: bigint): Promise<unknown[][]> {
+  const values = [id, from, to];
   const types = [UHUGEINT, UBIGINT, UBIGINT];
-  const where = 'WHERE trace_id = $1 AND start_ns >= $2 AND start_ns < $3';
+  // An unknown trace has no range (NULL): no row, and nothing scanned.
+  const where = `, (SELECT min(start_ns) AS lo, max(last_start_ns) AS hi FROM trace_parts WHERE trace_id = $1) r
+    WHERE spans.trace_id = $1 AND spans.start_ns >= r.lo AND spans.start_ns <= r.hi
+      AND spans.start_ns >= $2 AND spans.start_ns <= $3`;
   const slotCount = ctx.slots.count;
   const strings = stringColumns(slotCount);
   return ctx.reads.read(async (run) => {
     const packed = columnsOf(
       await run(
-        `SELECT ${PACKED_NUMBER_COLUMNS}, concat_ws(chr(28), ${strings.join(', ')}), rowid FROM spans ${where}`,
+        `SELECT ${PACKED_NUMBER_COLUMNS}, concat_ws(chr(28), ${strings.join(', ')}), spans.rowid FROM spans ${where}`,
         values,
         types,
       ),
@@ -176,7 +173,7 @@ function readTraceColumns(ctx: TraceReadContext, id: bigint, start: bigint, end:
     if (split !== undefined) return assembleTraceColumns(packed.slice(0, PACKED_NUMBER_COUNT), split);
     return columnsOf(
       await run(
-        `SELECT ${spanReadColumns(slotCount)} FROM spans ${where} ORDER BY start_ns, span_id, rowid`,
+        `SELECT ${spanReadColumns(slotCount)} FROM spans ${where} ORDER BY start_ns, span_id, spans.rowid`,
         values,
         types,
       ),
