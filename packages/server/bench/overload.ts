@@ -441,9 +441,17 @@ async function main() {
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  const sent: { name: string; status: number; start: number; end: number }[] = [];
+  const sent: { name: string; status: number; start: number; end: number; rssBeforeMiB: number; rssPeakMiB: number }[] =
+    [];
   for (const h of hugeBodies) {
     const start = performance.now();
+    // The server's resident memory before and, sampled every 20 ms, at its highest while this
+    // request is taken and for a second after (its spans being written).
+    const rssBefore = rssBytes(pid);
+    let rssPeak = rssBefore;
+    const rssSampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, rssBytes(pid));
+    }, 20);
     let status = await post(h.url, h.body, h.contentType);
     while (status === 503) {
       await new Promise((r) => setTimeout(r, 1_000));
@@ -451,7 +459,11 @@ async function main() {
     }
     // Zipkin answers 202.
     if (status === 200 || status === 202) generated += h.spans;
-    sent.push({ name: h.name, status, start, end: performance.now() });
+    const end = performance.now();
+    await new Promise((r) => setTimeout(r, 1_000));
+    clearInterval(rssSampler);
+    const mib = (bytes: number) => Math.round(bytes / 1024 ** 2);
+    sent.push({ name: h.name, status, start, end, rssBeforeMiB: mib(rssBefore), rssPeakMiB: mib(rssPeak) });
     log(`${h.name}: ${status} in ${Math.round(performance.now() - start)} ms`);
   }
   await new Promise((r) => setTimeout(r, 3_000));
@@ -469,6 +481,8 @@ async function main() {
     probeExportMaxMs: slowest(overlapping(probe, h)),
     probeExportsRefused: overlapping(probe, h).filter((a) => a.refused).length,
     probeQueryMaxMs: slowest(overlapping(probeQueries, h)),
+    rssBeforeMiB: h.rssBeforeMiB,
+    rssPeakMiB: h.rssPeakMiB,
   }));
   clearInterval(sampler);
   await sample();

@@ -349,6 +349,8 @@ async function startEmbeddedStore(config: ServerConfig, logger: Logger, metrics:
     queue,
     log,
     onError: (error) => logger.warn({ err: error }, 'idle checkpoint failed; will try again'),
+    // V8's full collection, when the command exposes it (bin/ariadne.mjs: --expose-gc).
+    collect: (globalThis as { gc?: () => void }).gc,
   });
   idle.start();
   return {

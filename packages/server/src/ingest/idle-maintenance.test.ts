@@ -48,7 +48,15 @@ async function setup() {
   });
   const errors: unknown[] = [];
   const clock = handClock();
-  const idle = new IdleMaintenance({ store, queue, log, timers: clock, onError: (e) => errors.push(e) });
+  const collected = { count: 0 };
+  const idle = new IdleMaintenance({
+    store,
+    queue,
+    log,
+    timers: clock,
+    onError: (e) => errors.push(e),
+    collect: () => collected.count++,
+  });
   idle.start();
   const send = async (from: number, count: number, spans: number) => {
     await Promise.all(
@@ -62,7 +70,7 @@ async function setup() {
   const database = join(dir, 'ariadne.duckdb');
   const footprint = () => ({ dir: dirBytes(dir), database: statSync(database).size });
   const logFiles = () => readdirSync(join(dir, 'ingest-log')).filter((n) => n.endsWith('.log'));
-  return { dir, store, log, queue, idle, clock, errors, send, footprint, logFiles };
+  return { dir, store, log, queue, idle, clock, errors, send, footprint, logFiles, collected };
 }
 
 describe('IdleMaintenance', () => {
@@ -83,12 +91,14 @@ describe('IdleMaintenance', () => {
       s.clock.fire();
       await s.idle.settling();
       assert.ok(s.store.walBytes() > 0, 'still receiving: nothing folded in');
+      assert.equal(s.collected.count, 0, 'nor collected');
 
       // A whole interval with nothing new: checkpoint and trim.
       s.clock.fire();
       await s.idle.settling();
       assert.deepEqual(s.errors, []);
       assert.equal(s.store.walBytes(), 0, 'the WAL is folded into the database');
+      assert.equal(s.collected.count, 1, 'and the heap collected, once');
       assert.equal(s.logFiles().length, 1, 'one segment left');
       assert.equal(statSync(join(s.dir, 'ingest-log', s.logFiles()[0])).size, 16, 'and it holds no record');
       const atRest = s.footprint();
@@ -142,6 +152,7 @@ describe('IdleMaintenance', () => {
         await s.idle.settling();
       }
       assert.equal(checkpoints, 1, 'one settle after the pause, none after that');
+      assert.equal(s.collected.count, 1, 'one collection with it');
     } finally {
       await s.idle.stop();
       await s.queue.close();

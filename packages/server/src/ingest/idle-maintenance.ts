@@ -1,7 +1,8 @@
 /**
  * What the embedded store does when ingest pauses: checkpoint the database (fold its WAL into the
  * file) and trim the ingest log down to one empty segment, so that a data directory at rest is
- * the database file and little else. While spans stream in, both grow and are cut back in steps
+ * the database file and little else; then collect the heap's garbage, so that the process at rest
+ * does not keep the memory of the burst before. While spans stream in, both grow and are cut back in steps
  * (the store checkpoints at a WAL size, the log drops whole segments); at rest there is no next
  * step, so without this the last WAL and the last log segment (up to 128 MiB and 64 MiB) would
  * stay until the next start.
@@ -49,6 +50,12 @@ export interface IdleMaintenanceOptions {
   readonly onError: (error: unknown) => void;
   /** Default: the global `setInterval` / `clearInterval`, unref'd. */
   readonly timers?: IntervalTimers;
+  /**
+   * Called after each settle: a full collection of this thread's heap (`ariadne serve` passes
+   * V8's, exposed by `--expose-gc`), so that the buffers of the burst that just ended do not stay
+   * resident while ingest rests (about 90 MB after a few huge requests; BENCHMARKS.md, session 18).
+   */
+  readonly collect?: () => void;
 }
 
 /** Default interval between looks at whether ingest paused. */
@@ -103,6 +110,7 @@ export class IdleMaintenance {
     const run = (this.running ?? Promise.resolve()).then(async () => {
       await this.options.store.checkpoint();
       await this.options.queue.trimLog(this.options.log, true);
+      this.options.collect?.();
     });
     // What the next settle waits for: this one, failed or not.
     const settled: Promise<void> = run.then(

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Span, unixNanos } from '@ariadne/core';
 import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
+import { CollectAfterHuge } from './collect-after-huge.ts';
 import {
   DECODE_SLICE_BYTES,
   decodeOtlpJsonInSlices,
@@ -36,6 +37,9 @@ let preparer: SpanPreparer = createPreparer(state);
 let generation = 0;
 /** Each decoded request's parts (one per slice with valid spans), by ticket. */
 const kept = new Map<number, unknown[]>();
+
+/** Collects this thread's heap after a huge request (4 MiB of body or more), once it is idle. */
+const collector = new CollectAfterHuge((globalThis as { gc?: () => void }).gc, 4 * 1024 * 1024);
 
 /** Lets the thread take the messages that arrived meanwhile (a small request's verdict). */
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -83,13 +87,15 @@ port.on('message', (message: ToPrepareWorker) => {
       kept.delete(message.ticket);
       return;
     case 'decode':
-      void decode(message.id, message.request);
+      void collector.run(message.request.body?.byteLength ?? 0, () => decode(message.id, message.request));
       return;
-    case 'prepare':
-      void prepare(message.id, message.requests);
+    case 'prepare': {
+      const bytes = message.requests.reduce((sum, r) => sum + (r.body?.byteLength ?? 0), 0);
+      void collector.run(bytes, () => prepare(message.id, message.requests));
       return;
+    }
     case 'zipkin':
-      void convertZipkin(message);
+      void collector.run(message.body.byteLength, () => convertZipkin(message));
       return;
   }
 });

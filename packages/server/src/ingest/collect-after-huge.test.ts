@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CollectAfterHuge } from './collect-after-huge.ts';
+
+/** A collector whose collections are counted and whose `later` runs when the test says. */
+function setup() {
+  const laters: (() => void)[] = [];
+  let collections = 0;
+  const collector = new CollectAfterHuge(
+    () => collections++,
+    1_000,
+    (fn) => laters.push(fn),
+  );
+  const runLater = () => {
+    for (const fn of laters.splice(0)) fn();
+  };
+  return { collector, runLater, collections: () => collections };
+}
+
+/** Work that finishes when `finish` is called. */
+function pending() {
+  let finish = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  return { done, finish };
+}
+
+describe('CollectAfterHuge', () => {
+  it('collects once after a huge request, never after small ones', async () => {
+    const s = setup();
+    await s.collector.run(999, async () => undefined);
+    s.runLater();
+    assert.equal(s.collections(), 0, 'a small request');
+    assert.equal(await s.collector.run(1_000, async () => 'answer'), 'answer');
+    assert.equal(s.collections(), 0, 'not before the answer has gone out');
+    s.runLater();
+    assert.equal(s.collections(), 1);
+    s.runLater();
+    await s.collector.run(10, async () => undefined);
+    s.runLater();
+    assert.equal(s.collections(), 1, 'once');
+  });
+
+  it('waits until no request is in work, and collects after a failed one too', async () => {
+    const s = setup();
+    const small = pending();
+    const smallRun = s.collector.run(10, () => small.done);
+    await assert.rejects(
+      s.collector.run(5_000, async () => {
+        throw new Error('undecodable');
+      }),
+      /undecodable/,
+    );
+    s.runLater();
+    assert.equal(s.collections(), 0, 'the small request is still in work');
+    // Work that arrives between the end of the last one and the collection defers it again.
+    small.finish();
+    await smallRun;
+    const late = pending();
+    const lateRun = s.collector.run(10, () => late.done);
+    s.runLater();
+    assert.equal(s.collections(), 0, 'a request arrived meanwhile');
+    late.finish();
+    await lateRun;
+    s.runLater();
+    assert.equal(s.collections(), 1);
+  });
+
+  it('does nothing where the runtime exposes no collection', async () => {
+    const laters: (() => void)[] = [];
+    const collector = new CollectAfterHuge(undefined, 1, (fn) => laters.push(fn));
+    await collector.run(100, async () => undefined);
+    assert.equal(laters.length, 0);
+  });
+});
