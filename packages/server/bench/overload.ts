@@ -15,7 +15,8 @@
  *    delivered;
  * 3. huge requests: a 12 MB protobuf request, one span with a million attributes, a 12 MB
  *    OTLP/JSON request and a 15 MB Zipkin v2 JSON request, one after the other, while a probe
- *    posts small requests (a trace each) and reads traces.
+ *    posts small requests (a trace each) and reads traces;
+ * 4. at rest: 20 s without requests, then the server's RSS (what the bursts left resident).
  *
  * Reported: capacity, accepted spans/s during overload and its ratio to capacity, the share of
  * requests refused, peak RSS against `--memory-limit`, the largest event-loop stall of the server
@@ -488,6 +489,11 @@ async function main() {
   await sample();
   const rssPeak = peakRssBytes(pid);
   for (const e of [...capacityExporters, ...exporters]) await e.shutdown();
+  // 4. At rest: nothing sent for 20 s (the server's idle checkpoint runs after 5–10 s of quiet).
+  await new Promise((r) => setTimeout(r, 20_000));
+  const rssAtRest = rssBytes(pid);
+  const atRestParts = (await scrape(apiUrl)).memory;
+  log(`at rest: RSS ${Math.round(rssAtRest / 1024 ** 2)} MiB`);
 
   // Stop the server cleanly (it commits what it acknowledged), then count the spans in its file.
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -519,6 +525,11 @@ async function main() {
     memoryLimitMiB: Math.round(memoryLimitBytes / 1024 ** 2),
     rssMaxMiB: Object.fromEntries(Object.entries(rssMax).map(([k, v]) => [k, Math.round(v / 1024 ** 2)])),
     rssPeakMiB: Math.round(rssPeak / 1024 ** 2),
+    // After 20 s without requests, and the server's memory by part then.
+    rssAtRestMiB: Math.round(rssAtRest / 1024 ** 2),
+    memoryPartsAtRestMiB: Object.fromEntries(
+      Object.entries(atRestParts).map(([k, v]) => [k, Math.round((v as number) / 1024 ** 2)]),
+    ),
     // The largest of each part of the server's memory at any scrape (they need not coincide).
     memoryPartsMaxMiB: Object.fromEntries(Object.entries(memoryMax).map(([k, v]) => [k, Math.round(v / 1024 ** 2)])),
     eventLoopStallMaxMs: Object.fromEntries(Object.entries(lagMax).map(([k, v]) => [k, Math.round(v * 1000)])),
