@@ -102,6 +102,22 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       return (await page.locator(`${EDITOR} .cm-line`).allTextContents()).join('\n');
     }
 
+    /**
+     * Asserts the editor's text once the page has put it there: what the form or the URL writes
+     * reaches the editor after a render, not within the action that caused it.
+     */
+    async function assertEditorText(page: Page, expected: string): Promise<void> {
+      await page
+        .waitForFunction(
+          ([selector, text]) =>
+            [...document.querySelectorAll(selector)].map((line) => line.textContent).join('\n') === text,
+          [`${EDITOR} .cm-line`, expected] as const,
+          { timeout: 5_000 },
+        )
+        .catch(() => undefined);
+      assert.equal(await editorText(page), expected);
+    }
+
     /** Replaces the editor's text by typing `text` key by key, as a person would. */
     async function typeQuery(page: Page, text: string): Promise<void> {
       await page.click(EDITOR);
@@ -272,13 +288,13 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
     test('the form writes TraceQL into the editor, and the URL round-trips the query', async () => {
       const page = await open('/search');
       await page.waitForSelector('.result');
-      assert.equal(await editorText(page), '{}');
+      await assertEditorText(page, '{}');
       await page.selectOption('#f-service', 'order');
       await page.click('fieldset[aria-label="Status"] button:has-text("Error")');
       await page.fill('input[name="minDuration"]', '20');
       await page.fill('input[name="attr"]', 'order.id=ord-7731');
       const fromForm = '{resource.service.name="order" && status=error && duration>=20ms && .order.id = "ord-7731"}';
-      assert.equal(await editorText(page), fromForm);
+      await assertEditorText(page, fromForm);
       // The form's query runs as the form's parameters.
       await page.click('button:has-text("Find traces")');
       await page.waitForFunction(() => new URL(location.href).searchParams.get('service') === 'order');
@@ -295,19 +311,16 @@ function uiSuite(label: string, store: 'embedded' | 'clickhouse', skip: string |
       await page.waitForSelector(`.result[data-trace-id="${lostOrder.traceId}"] [data-testid="matched-count"]`);
       await page.reload();
       await page.waitForSelector(`.result[data-trace-id="${lostOrder.traceId}"] [data-testid="matched-count"]`);
-      assert.equal(await editorText(page), text);
+      await assertEditorText(page, text);
       assert.equal(await page.locator('.result').count(), 1);
       // Back: the form's search, and its query in the editor again.
       await page.goBack();
       await page.waitForFunction(() => new URL(location.href).searchParams.get('service') === 'order');
-      await page.waitForFunction((q) => {
-        const lines = [...document.querySelectorAll('[data-testid="traceql-editor"] .cm-line')];
-        return lines.map((l) => l.textContent).join('\n') === q;
-      }, fromForm);
+      await assertEditorText(page, fromForm);
       // A link from the services page carries form parameters: the editor shows their query.
       const linked = await open('/search?service=order&operation=save_order');
       await linked.waitForSelector('.result');
-      assert.equal(await editorText(linked), '{resource.service.name="order" && name="save_order"}');
+      await assertEditorText(linked, '{resource.service.name="order" && name="save_order"}');
     });
 
     test('matched spans are highlighted in the trace view opened from a TraceQL result', async () => {
