@@ -24,8 +24,13 @@
 /** How a column's values are laid out; the types the store's tables use. */
 export type ColumnKind = 'u8' | 'u32' | 'u64' | 'u128' | 'varchar' | 'varchar[]';
 
-/** Rows per DuckDB data chunk (DuckDB's standard vector size). */
-export const CHUNK_ROWS = 2048;
+/**
+ * Rows per data chunk: a quarter of DuckDB's standard vector size (2,048). Converting a chunk
+ * into DuckDB's vectors runs on the thread that answers queries, in one piece: at 2,048 rows that
+ * took 3–11 ms a chunk under ingest, and every query arriving meanwhile waited. Smaller chunks
+ * ingest as fast (bench:ingest) and let queries in between (BENCHMARKS.md, session 18).
+ */
+export const CHUNK_ROWS = 512;
 
 /** Bytes per row of a column's data, by kind. */
 export const KIND_WIDTH: Record<ColumnKind, number> = { u8: 1, u32: 4, u64: 8, u128: 16, varchar: 16, 'varchar[]': 16 };

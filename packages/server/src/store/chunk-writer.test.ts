@@ -14,7 +14,7 @@ import {
   UTINYINT,
   VARCHAR,
 } from '@duckdb/node-api';
-import { ChunkBuilder, type ColumnKind, chunkBuffers } from './chunk-builder.ts';
+import { CHUNK_ROWS, ChunkBuilder, type ColumnKind, chunkBuffers } from './chunk-builder.ts';
 import { appendPreparedChunks, checkColumnKinds } from './chunk-writer.ts';
 
 interface Row {
@@ -98,7 +98,7 @@ describe('ChunkBuilder and appendPreparedChunks', () => {
     const builder = new ChunkBuilder(KINDS, rows.length);
     write(builder, rows);
     const built = builder.finish();
-    assert.equal(built.length, 3, 'three chunks of at most 2,048 rows');
+    assert.equal(built.length, Math.ceil(rows.length / CHUNK_ROWS), `chunks of at most ${CHUNK_ROWS} rows`);
     // As the ingest worker hands them over: transferred, not shared.
     const chunks = structuredClone(built, { transfer: chunkBuffers(built) });
     appendPreparedChunks(appender, TYPES, chunks);

@@ -32,10 +32,11 @@ const SPAN_COLUMN_TYPES = SPAN_COLUMN_KINDS.map(duckdbTypeOf);
 const TRACE_PART_TYPES = TRACE_PART_KINDS.map(duckdbTypeOf);
 const ATTR_INDEX_TYPES = ATTR_INDEX_KINDS.map(duckdbTypeOf);
 /**
- * Chunks (of 2,048 rows) appended and flushed between two turns of the event loop in a write.
- * The appender's flush is synchronous: flushed once at the end, a batch of 100,000 spans held the
- * event loop, and every query waiting for it, for the whole flush. Flushing every
- * few chunks wrote no slower and left the database no larger.
+ * Chunks (of `CHUNK_ROWS`, 512 rows) appended between two flushes of the appender in a write;
+ * every chunk has a turn of the event loop of its own. The appender's flush is synchronous:
+ * flushed once at the end, a batch of 100,000 spans held the event loop, and every query waiting
+ * for it, for the whole flush. Flushing every few chunks wrote no slower and left the database no
+ * larger.
  */
 const FLUSH_EVERY_CHUNKS = 4;
 const DEFAULT_ATTRIBUTE_INDEX_THRESHOLD = 64;
@@ -184,12 +185,11 @@ async function appendChunks(
   const appender = await db.createAppender(table);
   try {
     for (let i = 0; i < chunks.length; i++) {
-      // Queries keep answering while a large batch (a replay, a big request) is appended: the
-      // appender's flush, which moves its rows into the table, runs on this thread, so it runs
-      // for a few chunks at a time, with a turn of the event loop between, and gives way to
-      // reads in flight.
-      if (i > 0 && i % FLUSH_EVERY_CHUNKS === 0) {
-        appender.flushSync();
+      // Queries keep answering while a batch is appended: converting a chunk and the appender's
+      // flush, which moves its rows into the table, run on this thread, so there is a turn of the
+      // event loop between chunks, and a wait for the reads in flight.
+      if (i > 0) {
+        if (i % FLUSH_EVERY_CHUNKS === 0) appender.flushSync();
         await new Promise<void>((resolve) => setImmediate(resolve));
         await giveWay();
       }
