@@ -46,13 +46,11 @@ import {
   NANOS_PER_DAY,
   OPERATION_COLUMNS,
   SPAN_COLUMNS,
-  SPAN_SELECT,
-  type StoredSpanRow,
-  spansFromRows,
   TRACE_COLUMNS,
 } from './rows.ts';
 import { type EngineFeatures, engineFeatures, migrateClickHouseSchema, type TableNames, tableNames } from './schema.ts';
 import { clampUInt64, sqlString, sqlStringArray, sqlUInt64 } from './sql.ts';
+import { SPAN_SELECT, type StoredSpanRow, spansFromRows } from './stored-spans.ts';
 
 /** Options for the ClickHouse store. */
 export interface ClickHouseStoreOptions {
