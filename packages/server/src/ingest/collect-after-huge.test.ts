@@ -2,19 +2,26 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CollectAfterHuge } from './collect-after-huge.ts';
 
-/** A collector whose collections are counted and whose `later` runs when the test says. */
+/**
+ * A collector whose collections are counted, whose heap size and clock the test sets, and whose
+ * `later` runs when the test says.
+ */
 function setup() {
   const laters: (() => void)[] = [];
-  let collections = 0;
-  const collector = new CollectAfterHuge(
-    () => collections++,
-    1_000,
-    (fn) => laters.push(fn),
-  );
+  const state = { collections: 0, heap: 100, now: 0 };
+  const collector = new CollectAfterHuge({
+    collect: () => state.collections++,
+    hugeBytes: 1_000,
+    heapBytes: () => state.heap,
+    minHeapBytes: 50,
+    minIntervalMs: 1_000,
+    now: () => state.now,
+    later: (fn) => laters.push(fn),
+  });
   const runLater = () => {
     for (const fn of laters.splice(0)) fn();
   };
-  return { collector, runLater, collections: () => collections };
+  return { collector, runLater, state };
 }
 
 /** Work that finishes when `finish` is called. */
@@ -31,15 +38,16 @@ describe('CollectAfterHuge', () => {
     const s = setup();
     await s.collector.run(999, async () => undefined);
     s.runLater();
-    assert.equal(s.collections(), 0, 'a small request');
+    assert.equal(s.state.collections, 0, 'a small request');
     assert.equal(await s.collector.run(1_000, async () => 'answer'), 'answer');
-    assert.equal(s.collections(), 0, 'not before the answer has gone out');
+    assert.equal(s.state.collections, 0, 'not before the answer has gone out');
     s.runLater();
-    assert.equal(s.collections(), 1);
+    assert.equal(s.state.collections, 1);
     s.runLater();
+    s.state.now += 5_000;
     await s.collector.run(10, async () => undefined);
     s.runLater();
-    assert.equal(s.collections(), 1, 'once');
+    assert.equal(s.state.collections, 1, 'once');
   });
 
   it('waits until no request is in work, and collects after a failed one too', async () => {
@@ -53,23 +61,50 @@ describe('CollectAfterHuge', () => {
       /undecodable/,
     );
     s.runLater();
-    assert.equal(s.collections(), 0, 'the small request is still in work');
+    assert.equal(s.state.collections, 0, 'the small request is still in work');
     // Work that arrives between the end of the last one and the collection defers it again.
     small.finish();
     await smallRun;
     const late = pending();
     const lateRun = s.collector.run(10, () => late.done);
     s.runLater();
-    assert.equal(s.collections(), 0, 'a request arrived meanwhile');
+    assert.equal(s.state.collections, 0, 'a request arrived meanwhile');
     late.finish();
     await lateRun;
     s.runLater();
-    assert.equal(s.collections(), 1);
+    assert.equal(s.state.collections, 1);
+  });
+
+  it('skips a small heap, and collects at most once an interval', async () => {
+    const s = setup();
+    s.state.heap = 49;
+    await s.collector.run(5_000, async () => undefined);
+    s.runLater();
+    assert.equal(s.state.collections, 0, 'the heap holds little');
+    s.state.heap = 100;
+    await s.collector.run(5_000, async () => undefined);
+    s.runLater();
+    assert.equal(s.state.collections, 1);
+    s.state.now += 999;
+    await s.collector.run(5_000, async () => undefined);
+    s.runLater();
+    assert.equal(s.state.collections, 1, 'too soon after the last');
+    s.state.now += 1;
+    await s.collector.run(5_000, async () => undefined);
+    s.runLater();
+    assert.equal(s.state.collections, 2);
   });
 
   it('does nothing where the runtime exposes no collection', async () => {
     const laters: (() => void)[] = [];
-    const collector = new CollectAfterHuge(undefined, 1, (fn) => laters.push(fn));
+    const collector = new CollectAfterHuge({
+      collect: undefined,
+      hugeBytes: 1,
+      heapBytes: () => 1e9,
+      minHeapBytes: 0,
+      minIntervalMs: 0,
+      later: (fn) => laters.push(fn),
+    });
     await collector.run(100, async () => undefined);
     assert.equal(laters.length, 0);
   });

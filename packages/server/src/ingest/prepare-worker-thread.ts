@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Span, unixNanos } from '@ariadne/core';
 import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
@@ -38,8 +39,17 @@ let generation = 0;
 /** Each decoded request's parts (one per slice with valid spans), by ticket. */
 const kept = new Map<number, unknown[]>();
 
-/** Collects this thread's heap after a huge request (4 MiB of body or more), once it is idle. */
-const collector = new CollectAfterHuge((globalThis as { gc?: () => void }).gc, 4 * 1024 * 1024);
+/**
+ * Collects this thread's heap after a huge request (4 MiB of body or more), once it is idle, if
+ * the heap then holds more than 24 MiB (an idle one: about 13), at most once a second.
+ */
+const collector = new CollectAfterHuge({
+  collect: (globalThis as { gc?: () => void }).gc,
+  hugeBytes: 4 * 1024 * 1024,
+  heapBytes: () => getHeapStatistics().used_heap_size,
+  minHeapBytes: 24 * 1024 * 1024,
+  minIntervalMs: 1_000,
+});
 
 /** Lets the thread take the messages that arrived meanwhile (a small request's verdict). */
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
