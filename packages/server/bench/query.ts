@@ -530,16 +530,6 @@ async function readBenchRecord(run: ClickHouseRun): Promise<{ info: LoadInfo; fi
 }
 
 /**
- * The second phase: reads while spans stream in. Starts `ariadne serve` on the loaded data
- * directory, streams fresh traces (the workload's, timestamped now) over OTLP/HTTP at half the
- * ingest capacity (the load's acknowledged rate, or `--ingest-rate`), and meanwhile runs
- * `--queries` trace-by-id lookups (traces of the load) and searches by service through the query
- * API, one at a time, after a warm-up of 20 each; the same queries run first without ingest, as
- * the baseline (the first phase reads the store in process, without HTTP). Reports p50/p99 per
- * shape, the rate actually streamed, and the spans still waiting for the store at the end.
- * Queries use the default consistency (what is committed), as a user's would.
- */
-/**
  * The server's event-loop delay since the last scrape (prom-client resets it at each), in ms:
  * p50, p99 and max.
  */
@@ -550,6 +540,17 @@ async function eventLoopDelay(apiUrl: string): Promise<Record<string, number>> {
   return { p50: read('p50'), p99: read('p99'), max: read('max') };
 }
 
+/**
+ * The second phase: reads while spans stream in. Starts `ariadne serve` on the loaded data
+ * directory, streams fresh traces (the workload's, timestamped now) over OTLP/HTTP at half the
+ * ingest capacity (the load's acknowledged rate, or `--ingest-rate`), and meanwhile runs
+ * `--queries` trace-by-id lookups (traces of the load) and searches by service through the query
+ * API, one at a time, after a warm-up of 20 each; the same queries run first without ingest, as
+ * the baseline (the first phase reads the store in process, without HTTP). Reports p50/p99 per
+ * shape, the server's event-loop delay in each half, the rate actually streamed, and the spans
+ * still waiting for the store at the end. Queries use the default consistency (what is
+ * committed), as a user's would.
+ */
 async function whileIngestingPhase(dataDir: string, figures: Record<string, unknown>) {
   const capacity = Number(values['ingest-rate'] ?? figures.ingestSpansPerSecond);
   if (!(capacity > 0)) throw new Error('--while-ingesting needs the ingest capacity: --ingest-rate');
