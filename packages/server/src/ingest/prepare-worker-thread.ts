@@ -62,23 +62,31 @@ function decodeInSlices(request: WorkerRequest): Generator<Span[], RequestVerdic
 }
 
 /**
- * Decodes a request and prepares its valid spans, a slice at a time with a pause between slices,
+ * Prepares the spans of each slice a generator yields, with a pause between slices if `pausing`,
  * so that a huge request (megabytes of spans) never holds up the verdicts of the small ones that
  * arrive meanwhile. Parts are undefined if a reset came in between (they were prepared for
  * assignments the store never took).
  */
-async function decodeAndPrepare(request: WorkerRequest): Promise<{ parts?: unknown[]; verdict: RequestVerdict }> {
+async function prepareSlices<R>(
+  slices: Generator<readonly Span[], R, void>,
+  pausing: boolean,
+): Promise<{ parts?: unknown[]; result: R }> {
   const started = generation;
   const parts: unknown[] = [];
-  const slices = decodeInSlices(request);
-  const sliced = (request.body?.byteLength ?? 0) > DECODE_SLICE_BYTES;
   let next = slices.next();
   while (!next.done) {
     if (next.value.length > 0 && started === generation) parts.push(preparer.preparePart(next.value));
-    if (sliced) await pause();
+    if (pausing) await pause();
     next = slices.next();
   }
-  return { parts: started === generation ? parts : undefined, verdict: next.value };
+  return { parts: started === generation ? parts : undefined, result: next.value };
+}
+
+/** Decodes a request and prepares its valid spans, a slice at a time (`prepareSlices`). */
+async function decodeAndPrepare(request: WorkerRequest): Promise<{ parts?: unknown[]; verdict: RequestVerdict }> {
+  const sliced = (request.body?.byteLength ?? 0) > DECODE_SLICE_BYTES;
+  const { parts, result } = await prepareSlices(decodeInSlices(request), sliced);
+  return { parts, verdict: result };
 }
 
 function send(message: FromPrepareWorker, transfer: ArrayBuffer[] = []): void {
@@ -142,20 +150,13 @@ async function decode(id: number, request: WorkerRequest): Promise<void> {
  */
 async function convertZipkin(message: Extract<ToPrepareWorker, { type: 'zipkin' }>): Promise<void> {
   try {
-    const started = generation;
-    const parts: unknown[] = [];
     const slices = zipkinToOtlpJsonInSlices(message.body, message.encoding, unixNanos(message.receivedUnixNano));
-    let next = slices.next();
-    while (!next.done) {
-      if (next.value.length > 0 && started === generation) parts.push(preparer.preparePart(next.value));
-      await pause();
-      next = slices.next();
-    }
-    const { spans, body } = next.value;
+    const { parts, result } = await prepareSlices(slices, true);
+    const { spans, body } = result;
     if (body === undefined) return send({ type: 'converted', id: message.id, conversion: { spans } });
     // The request's id is the ticket, as in `decode`.
     const ticket = message.id;
-    if (started === generation) kept.set(ticket, parts);
+    if (parts !== undefined) kept.set(ticket, parts);
     const decoded = { ticket, accepted: spans, rejectedSpans: 0, errorMessage: '' };
     send({ type: 'converted', id: message.id, conversion: { spans, body, decoded } }, [body.buffer as ArrayBuffer]);
   } catch (error) {
