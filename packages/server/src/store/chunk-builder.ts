@@ -25,12 +25,13 @@
 export type ColumnKind = 'u8' | 'u32' | 'u64' | 'u128' | 'varchar' | 'varchar[]';
 
 /**
- * Rows per data chunk: a quarter of DuckDB's standard vector size (2,048). Converting a chunk
- * into DuckDB's vectors runs on the thread that answers queries, in one piece: at 2,048 rows that
- * took 3–11 ms a chunk under ingest, and every query arriving meanwhile waited. Smaller chunks
- * ingest as fast (bench:ingest) and let queries in between (BENCHMARKS.md, session 18).
+ * Rows per data chunk: DuckDB's standard vector size, the most one call of a table function can
+ * hand DuckDB. The main thread copies each chunk into DuckDB's vectors in one piece (about 0.5 ms
+ * for 2,048 spans); 512-row chunks, needed while the appender converted chunks on that thread
+ * (3–11 ms at 2,048 rows, BENCHMARKS.md session 18), made a batch's insert a quarter slower with
+ * the chunk feed and left the main thread no less busy (session 19).
  */
-export const CHUNK_ROWS = 512;
+export const CHUNK_ROWS = 2048;
 
 /** Bytes per row of a column's data, by kind. */
 export const KIND_WIDTH: Record<ColumnKind, number> = { u8: 1, u32: 4, u64: 8, u128: 16, varchar: 16, 'varchar[]': 16 };
@@ -61,7 +62,7 @@ export interface PreparedColumn {
   readonly validity?: Uint32Array;
 }
 
-/** Up to `CHUNK_ROWS` rows of a table, ready for `appendPreparedChunk` (chunk-writer.ts). */
+/** Up to `CHUNK_ROWS` rows of a table, ready for a `ChunkFeed` (chunk-writer.ts). */
 export interface PreparedChunk {
   readonly rows: number;
   readonly columns: readonly PreparedColumn[];

@@ -15,7 +15,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import { CHUNK_ROWS, ChunkBuilder, type ColumnKind, chunkBuffers } from './chunk-builder.ts';
-import { appendPreparedChunks, checkColumnKinds } from './chunk-writer.ts';
+import { ChunkFeed, checkColumnKinds } from './chunk-writer.ts';
 
 interface Row {
   tiny: number | null;
@@ -60,7 +60,7 @@ const SHAPES = [
   'tab\tnew\nline\u0000nul',
 ];
 
-describe('ChunkBuilder and appendPreparedChunks', () => {
+describe('ChunkBuilder and ChunkFeed', () => {
   let dir: string;
   let instance: DuckDBInstance;
   let db: DuckDBConnection;
@@ -95,15 +95,14 @@ describe('ChunkBuilder and appendPreparedChunks', () => {
     }));
     const appender = await db.createAppender('t');
     checkColumnKinds(appender, KINDS, 't');
+    appender.closeSync();
     const builder = new ChunkBuilder(KINDS, rows.length);
     write(builder, rows);
     const built = builder.finish();
     assert.equal(built.length, Math.ceil(rows.length / CHUNK_ROWS), `chunks of at most ${CHUNK_ROWS} rows`);
     // As the ingest worker hands them over: transferred, not shared.
     const chunks = structuredClone(built, { transfer: chunkBuffers(built) });
-    appendPreparedChunks(appender, TYPES, chunks);
-    appender.flushSync();
-    appender.closeSync();
+    await ChunkFeed.register(db, 'feed_t', TYPES).insert(db, 't', chunks);
     const read = (await db.runAndReadAll('SELECT * FROM t ORDER BY rowid')).getRows();
     assert.equal(read.length, rows.length);
     read.forEach((r, i) => {
@@ -130,10 +129,7 @@ describe('ChunkBuilder and appendPreparedChunks', () => {
       builder.varchar(0, at, r.text);
       builder.varcharList(1, at, r.list);
     }
-    const appender = await db.createAppender('s');
-    appendPreparedChunks(appender, [VARCHAR, LIST(VARCHAR)], builder.finish());
-    appender.flushSync();
-    appender.closeSync();
+    await ChunkFeed.register(db, 'feed_s', [VARCHAR, LIST(VARCHAR)]).insert(db, 's', builder.finish());
     const read = (await db.runAndReadAll('SELECT text, list FROM s ORDER BY rowid')).getRows();
     const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('utf8');
     assert.equal(read.length, rows.length);
@@ -163,5 +159,30 @@ describe('ChunkBuilder and appendPreparedChunks', () => {
     const u = await db.createAppender('u');
     assert.throws(() => checkColumnKinds(u, ['u32'], 'u'), /table u has columns \(u64\), the writer expects \(u32\)/);
     u.closeSync();
+  });
+
+  it('inserts nothing when the insert fails, and feeds the next insert whole', async () => {
+    await db.run('CREATE TABLE c (x UINTEGER CHECK (x < 1000))');
+    const feed = ChunkFeed.register(db, 'feed_c', [UINTEGER]);
+    const build = (values: readonly number[]) => {
+      const builder = new ChunkBuilder(['u32'], values.length);
+      for (const v of values) builder.u32(0, builder.next(), v);
+      return builder.finish();
+    };
+    // The bad value is in the third chunk: the first two were already handed to DuckDB.
+    const bad = Array.from({ length: CHUNK_ROWS * 3 }, (_, i) => (i === CHUNK_ROWS * 2 + 7 ? 5000 : i % 1000));
+    await db.run('BEGIN TRANSACTION');
+    await assert.rejects(feed.insert(db, 'c', build(bad)), /CHECK constraint/);
+    await db.run('ROLLBACK');
+    assert.equal((await db.runAndReadAll('SELECT count(*) FROM c')).getRows()[0][0], 0n);
+    const good = Array.from({ length: CHUNK_ROWS + 3 }, (_, i) => i % 1000);
+    const inserting = feed.insert(db, 'c', build(good));
+    await assert.rejects(feed.insert(db, 'c', build([1])), /feed_c is already feeding an insert/);
+    await inserting;
+    const read = (await db.runAndReadAll('SELECT x FROM c ORDER BY rowid')).getRows();
+    assert.deepEqual(
+      read.map((r) => r[0]),
+      good,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import {
   type DuckDBAppender,
-  DuckDBDataChunk,
+  type DuckDBConnection,
+  DuckDBTableFunction,
   type DuckDBType,
   DuckDBTypeId,
   LIST,
@@ -93,44 +94,103 @@ function copyStrings(vector: duckdb.Vector, strings: PreparedStrings | undefined
   duckdb.copy_data_to_vector(vector, 0, structs.buffer as ArrayBuffer, structs.byteOffset, structs.length);
 }
 
-/** Appends prepared chunks whose column kinds match the appender's table (see `checkColumnKinds`). */
-export function appendPreparedChunks(
-  appender: DuckDBAppender,
-  types: readonly DuckDBType[],
-  chunks: readonly PreparedChunk[],
-): void {
-  for (const prepared of chunks) {
-    const chunk = DuckDBDataChunk.create([...types], prepared.rows);
-    for (let c = 0; c < prepared.columns.length; c++) {
-      const column = prepared.columns[c];
-      const vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
-      if (column.kind === 'varchar') {
-        copyStrings(
-          vector,
-          { count: prepared.rows, structs: column.data, heap: column.heap!, longRows: column.longRows! },
-          column.data,
-        );
-      } else {
-        const items = column.items;
-        if (items && items.count > 0) {
-          duckdb.list_vector_reserve(vector, items.count);
-          copyStrings(duckdb.list_vector_get_child(vector), items, items.structs);
-        }
-        if (column.kind === 'varchar[]') duckdb.list_vector_set_size(vector, items?.count ?? 0);
-        const bytes = KIND_WIDTH[column.kind] * prepared.rows;
-        duckdb.copy_data_to_vector(vector, 0, column.data.buffer as ArrayBuffer, column.data.byteOffset, bytes);
+/** Writes one prepared chunk into `chunk`'s vectors, rows from 0 (the chunk's size is the caller's). */
+function writePreparedChunk(chunk: duckdb.DataChunk, prepared: PreparedChunk): void {
+  for (let c = 0; c < prepared.columns.length; c++) {
+    const column = prepared.columns[c];
+    const vector = duckdb.data_chunk_get_vector(chunk, c);
+    if (column.kind === 'varchar') {
+      copyStrings(
+        vector,
+        { count: prepared.rows, structs: column.data, heap: column.heap!, longRows: column.longRows! },
+        column.data,
+      );
+    } else {
+      const items = column.items;
+      if (items && items.count > 0) {
+        duckdb.list_vector_reserve(vector, items.count);
+        copyStrings(duckdb.list_vector_get_child(vector), items, items.structs);
       }
-      if (column.validity) {
-        duckdb.vector_ensure_validity_writable(vector);
-        duckdb.copy_data_to_vector_validity(
-          vector,
-          0,
-          column.validity.buffer as ArrayBuffer,
-          column.validity.byteOffset,
-          Math.ceil(prepared.rows / 64) * 8,
-        );
-      }
+      if (column.kind === 'varchar[]') duckdb.list_vector_set_size(vector, items?.count ?? 0);
+      const bytes = KIND_WIDTH[column.kind] * prepared.rows;
+      duckdb.copy_data_to_vector(vector, 0, column.data.buffer as ArrayBuffer, column.data.byteOffset, bytes);
     }
-    appender.appendDataChunk(chunk);
+    if (column.validity) {
+      duckdb.vector_ensure_validity_writable(vector);
+      duckdb.copy_data_to_vector_validity(
+        vector,
+        0,
+        column.validity.buffer as ArrayBuffer,
+        column.validity.byteOffset,
+        Math.ceil(prepared.rows / 64) * 8,
+      );
+    }
+  }
+}
+
+/**
+ * Inserts prepared chunks into a table with `INSERT INTO table SELECT * FROM feed()`, where
+ * `feed` is a table function of this connection that hands DuckDB one prepared chunk per call.
+ *
+ * Why not the appender: its `appendDataChunk` copies every chunk (strings too) into the
+ * appender's own buffer, and its flush, which moves those rows into the table, is synchronous in
+ * @duckdb/node-api, so both ran on the thread that answers queries (the flush: 3–13 ms for 2,048
+ * rows under ingest, BENCHMARKS.md session 18). An `INSERT … SELECT` runs on DuckDB's threads; only
+ * the table function's calls come back to this thread, each copying one chunk into the vectors
+ * DuckDB hands it, with a turn of the event loop between calls (DuckDB's thread waits for each).
+ * Insertion order is kept (DuckDB's `preserve_insertion_order`, on by default), and a single
+ * scan thread calls the function.
+ */
+export class ChunkFeed {
+  private chunks: readonly PreparedChunk[] = [];
+  private next = 0;
+  private busy = false;
+
+  private constructor(readonly functionName: string) {}
+
+  /**
+   * Registers the feed's table function, named `functionName`, on `db` (DuckDB keeps it in the
+   * database's catalog: one name per database), with columns of `types`.
+   */
+  static register(db: DuckDBConnection, functionName: string, types: readonly DuckDBType[]): ChunkFeed {
+    const feed = new ChunkFeed(functionName);
+    const fn = DuckDBTableFunction.create({
+      name: functionName,
+      bindFunction: (bind) => {
+        for (let i = 0; i < types.length; i++) bind.addResultColumn(`c${i}`, types[i]);
+      },
+      initFunction: () => {},
+      mainFunction: (info, output) => {
+        try {
+          const prepared = feed.chunks[feed.next];
+          if (prepared === undefined) {
+            output.rowCount = 0;
+            return;
+          }
+          feed.next++;
+          output.rowCount = prepared.rows;
+          writePreparedChunk(output.chunk, prepared);
+        } catch (error) {
+          info.setError(`${functionName}: ${(error as Error).message}`);
+        }
+      },
+    });
+    db.registerTableFunction(fn);
+    return feed;
+  }
+
+  /** Inserts `chunks` into `table` (its columns in the feed's order) on `db`, the connection the feed is registered on. */
+  async insert(db: DuckDBConnection, table: string, chunks: readonly PreparedChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
+    if (this.busy) throw new Error(`${this.functionName} is already feeding an insert`);
+    this.busy = true;
+    this.chunks = chunks;
+    this.next = 0;
+    try {
+      await db.run(`INSERT INTO ${table} SELECT * FROM ${this.functionName}()`);
+    } finally {
+      this.chunks = [];
+      this.busy = false;
+    }
   }
 }

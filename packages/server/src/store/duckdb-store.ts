@@ -35,7 +35,13 @@ import {
   type StoredResource,
   type TraceReadContext,
 } from './duckdb/trace-reads.ts';
-import { checkAppendTargets, commitBatch, readPreparerState } from './duckdb/writes.ts';
+import {
+  type ChunkFeeds,
+  checkAppendTargets,
+  commitBatch,
+  readPreparerState,
+  registerChunkFeeds,
+} from './duckdb/writes.ts';
 import { migrateSchema } from './duckdb-schema.ts';
 
 /** Options for the embedded DuckDB store. */
@@ -97,6 +103,8 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
   /** Batches are prepared by batch-preparer.ts, on ingest's prepare thread. */
   readonly preparerModule = BATCH_PREPARER_MODULE;
   private readonly reads: ReadConnection;
+  /** The write connection's table functions that feed prepared chunks to its inserts. */
+  private readonly feeds: ChunkFeeds;
   /** What trace reads use: the read connection, the slots, and the resource and scope caches. */
   private readonly traceReads: TraceReadContext;
   /** Prepares the batches of `writeSpans`; rebuilt from the database when it may be stale. */
@@ -131,6 +139,7 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
     private readonly file: string,
   ) {
     this.reads = new ReadConnection(reader, () => this.assertOpen());
+    this.feeds = registerChunkFeeds(writer);
     this.traceReads = {
       reads: this.reads,
       slots,
@@ -277,7 +286,9 @@ export class DuckDbSpanStore implements SpanStore, PreparedWriter<PreparerState,
         `prepared batch is stale: it was prepared as write ${batch.writeNo}, the store's next write is ${this.writes + 1}`,
       );
     }
-    await commitBatch(this.writer, batch, progress, this.operationsForgotten, () => this.reads.quiet(GIVE_WAY_MILLIS));
+    await commitBatch(this.writer, this.feeds, batch, progress, this.operationsForgotten, () =>
+      this.reads.quiet(GIVE_WAY_MILLIS),
+    );
     this.writes++;
     if (progress !== undefined) {
       this.committed.set(progress.source, progress.position);

@@ -62,8 +62,8 @@ export class ReadConnection {
 
   /**
    * Resolves once no read is queued or running, or after `maxMillis` at most: the writer waits
-   * here between slices of a batch, so that a read in flight gets the thread and the cores
-   * before the next slice (see `commitBatch`).
+   * here between the steps of a batch, so that a read in flight gets the thread and the cores
+   * before the next step (see `commitBatch`).
    */
   async quiet(maxMillis: number): Promise<void> {
     if (this.pending === 0) return;

@@ -1,20 +1,10 @@
 /**
  * Writing to the DuckDB store: what a `BatchPreparer` starts from, and one prepared batch
- * committed in one transaction on the write connection (its rows appended chunk by chunk, the
- * small tables and the write progress inserted). What the store remembers of a commit (its
- * counters, slots, time range) stays with the store.
+ * committed in one transaction on the write connection (its rows inserted chunk by chunk through
+ * the chunk feeds, the small tables and the write progress inserted). What the store remembers of
+ * a commit (its counters, slots, time range) stays with the store.
  */
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  type DuckDBType,
-  LIST,
-  listValue,
-  UBIGINT,
-  UINTEGER,
-  UTINYINT,
-  VARCHAR,
-} from '@duckdb/node-api';
+import { type DuckDBConnection, LIST, listValue, UBIGINT, UINTEGER, UTINYINT, VARCHAR } from '@duckdb/node-api';
 import type { WriteProgress } from '../../query/span-store.ts';
 import {
   ATTR_INDEX_KINDS,
@@ -23,23 +13,33 @@ import {
   SPAN_COLUMN_KINDS,
   TRACE_PART_KINDS,
 } from '../batch-preparer.ts';
-import type { PreparedChunk } from '../chunk-builder.ts';
-import { appendPreparedChunks, checkColumnKinds, duckdbTypeOf } from '../chunk-writer.ts';
+import { ChunkFeed, checkColumnKinds, duckdbTypeOf } from '../chunk-writer.ts';
 import { columnsOf } from './sql.ts';
 
 /** Column types of the tables writes append to, from the kinds the preparer builds (checked at open). */
 const SPAN_COLUMN_TYPES = SPAN_COLUMN_KINDS.map(duckdbTypeOf);
 const TRACE_PART_TYPES = TRACE_PART_KINDS.map(duckdbTypeOf);
 const ATTR_INDEX_TYPES = ATTR_INDEX_KINDS.map(duckdbTypeOf);
-/**
- * Chunks (of `CHUNK_ROWS`, 512 rows) appended between two flushes of the appender in a write;
- * every chunk has a turn of the event loop of its own. The appender's flush is synchronous:
- * flushed once at the end, a batch of 100,000 spans held the event loop, and every query waiting
- * for it, for the whole flush. Flushing every few chunks wrote no slower and left the database no
- * larger.
- */
-const FLUSH_EVERY_CHUNKS = 4;
 const DEFAULT_ATTRIBUTE_INDEX_THRESHOLD = 64;
+
+/**
+ * The table functions that feed prepared chunks into the tables a write appends to, registered
+ * once on the write connection (see `ChunkFeed`).
+ */
+export interface ChunkFeeds {
+  readonly spans: ChunkFeed;
+  readonly traceParts: ChunkFeed;
+  readonly attrIndex: ChunkFeed;
+}
+
+/** Registers the write connection's chunk feeds. */
+export function registerChunkFeeds(db: DuckDBConnection): ChunkFeeds {
+  return {
+    spans: ChunkFeed.register(db, 'ariadne_feed_spans', SPAN_COLUMN_TYPES),
+    traceParts: ChunkFeed.register(db, 'ariadne_feed_trace_parts', TRACE_PART_TYPES),
+    attrIndex: ChunkFeed.register(db, 'ariadne_feed_attr_index', ATTR_INDEX_TYPES),
+  };
+}
 
 /**
  * Checks that the tables writes append to have the columns the preparer builds rows for; throws
@@ -93,6 +93,7 @@ export async function readPreparerState(
  */
 export async function commitBatch(
   db: DuckDBConnection,
+  feeds: ChunkFeeds,
   batch: PreparedBatch,
   progress: WriteProgress | undefined,
   insertAllOperations = false,
@@ -101,23 +102,17 @@ export async function commitBatch(
   await giveWay();
   await db.run('BEGIN TRANSACTION');
   try {
-    await appendChunks(db, 'spans', SPAN_COLUMN_TYPES, batch.spans, giveWay);
-    await appendChunks(db, 'trace_parts', TRACE_PART_TYPES, batch.traceParts, giveWay);
-    await appendChunks(db, 'attr_index', ATTR_INDEX_TYPES, batch.attrIndex, giveWay);
+    await feeds.spans.insert(db, 'spans', batch.spans);
+    await giveWay();
+    await feeds.traceParts.insert(db, 'trace_parts', batch.traceParts);
+    await feeds.attrIndex.insert(db, 'attr_index', batch.attrIndex);
     await giveWay();
     if (batch.frequentMarks.length > 0) {
-      const marks = await db.createAppender('attr_frequent');
-      try {
-        for (const h of batch.frequentMarks) {
-          marks.appendUInteger(h);
-          marks.endRow();
-        }
-        marks.flushSync();
-      } catch (error) {
-        discardAppender(marks);
-        throw error;
-      }
-      marks.closeSync();
+      await db.run(
+        'INSERT INTO attr_frequent SELECT unnest($1)',
+        [listValue([...batch.frequentMarks])],
+        [LIST(UINTEGER)],
+      );
     }
     for (const r of batch.resources) {
       await db.run(
@@ -171,50 +166,4 @@ async function writeProgress(db: DuckDBConnection, progress: WriteProgress): Pro
     [listValue(sources), listValue(positions)],
     [LIST(VARCHAR), LIST(UBIGINT)],
   );
-}
-
-/** Appends prepared chunks to a table, letting the event loop run every few chunks. */
-async function appendChunks(
-  db: DuckDBConnection,
-  table: string,
-  types: readonly DuckDBType[],
-  chunks: readonly PreparedChunk[],
-  giveWay: () => Promise<void>,
-): Promise<void> {
-  if (chunks.length === 0) return;
-  const appender = await db.createAppender(table);
-  try {
-    for (let i = 0; i < chunks.length; i++) {
-      // Queries keep answering while a batch is appended: converting a chunk and the appender's
-      // flush, which moves its rows into the table, run on this thread, so there is a turn of the
-      // event loop between chunks, and a wait for the reads in flight.
-      if (i > 0) {
-        if (i % FLUSH_EVERY_CHUNKS === 0) appender.flushSync();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        await giveWay();
-      }
-      appendPreparedChunks(appender, types, [chunks[i]]);
-    }
-    appender.flushSync();
-  } catch (error) {
-    discardAppender(appender);
-    throw error;
-  }
-  appender.closeSync();
-}
-
-/**
- * Gets rid of an appender whose append or flush failed. DuckDB keeps the rows of a failed flush,
- * and closing the appender (or destroying it, which the garbage collector does later) appends
- * them again; without dropping them first, the connection's next write failed with "Current
- * transaction is aborted" in 6 of 8 runs of duckdb-store.test.ts ("after a write that fails inside
- * its transaction"). Closing cannot fail the caller: the first error is the one to report.
- */
-function discardAppender(appender: DuckDBAppender): void {
-  try {
-    appender.clear();
-  } catch {}
-  try {
-    appender.closeSync();
-  } catch {}
 }
