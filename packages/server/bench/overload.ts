@@ -30,6 +30,14 @@
  *   npm run bench:overload -- [--duration 60] [--capacity-seconds 10] [--batch 512]
  *                             [--max-pending-spans 5000] [--memory-limit 512MiB] [--json]
  *                             [--capacity SPANS_PER_SECOND]   (instead of measuring it)
+ *
+ * Twice the capacity on a small machine: the senders (this process) cannot offer twice what a
+ * server with every core stores, and the closed-loop capacity phase measures the SDK's retry
+ * delays more than the server once the queue refuses. Keep the server on some cores and this
+ * process on the others, and give the capacity found with the same pinning (bench:ingest's
+ * acknowledged rate, or the accepted rate of a run offered about the capacity):
+ *
+ *   BENCH_SERVER_CPUS=0 taskset -c 1 npm run bench:overload -- --capacity 55000
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';

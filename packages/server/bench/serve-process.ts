@@ -24,6 +24,9 @@ export interface ServeProcess {
  * its OTLP/HTTP address. The server runs with the Node flags the `ariadne` command has
  * (bin/node-flags.mjs); BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) adds
  * more, to profile it, and BENCH_SERVER_PLAIN_NODE=1 leaves the command's flags out, to compare.
+ * BENCH_SERVER_CPUS (a `taskset` CPU list, e.g. `0`) keeps the server and all its threads on those
+ * CPUs: with the bench pinned to the others (`taskset -c 1 npm run bench:…`), the server's
+ * capacity drops to what a sender on its own core can exceed (bench:overload at twice capacity).
  */
 export async function startServeProcess(dataDir: string, extraArgs: readonly string[] = []): Promise<ServeProcess> {
   const bin = new URL('../bin/ariadne.mjs', import.meta.url).pathname;
@@ -45,9 +48,12 @@ export async function startServeProcess(dataDir: string, extraArgs: readonly str
     '--tempo-port',
     '0',
   ];
-  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--data', dataDir, ...ports, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const command = [process.execPath, ...nodeFlags, bin, 'serve', '--data', dataDir, ...ports, ...extraArgs];
+  const cpus = process.env.BENCH_SERVER_CPUS;
+  // taskset executes the command in its own process: the child's pid is the server's.
+  const child = cpus
+    ? spawn('taskset', ['-c', cpus, ...command], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   // BENCH_SERVER_STDOUT names a file that gets the server's standard output (e.g. `--trace-gc`).
   const copy = process.env.BENCH_SERVER_STDOUT ? createWriteStream(process.env.BENCH_SERVER_STDOUT) : undefined;
   if (copy) child.stdout!.pipe(copy);
