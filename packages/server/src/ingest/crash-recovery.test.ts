@@ -151,7 +151,8 @@ describe('crash recovery through the ingest log', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ariadne-crash-'));
     try {
       const { child, match } = await startChild(['--import', 'tsx', FIXTURE, dataDir], /^(\{.*\})$/m);
-      const urls = JSON.parse(match[1]) as { otlpHttp: string; otlpGrpc: string; api: string };
+      const urls = JSON.parse(match[1]) as { otlpHttp: string; otlpGrpc: string; api: string; zipkin: string };
+      let zipkinSentMicros: [number, number] = [0, 0];
       try {
         // OTLP/HTTP protobuf, OTLP/HTTP JSON (gzip), OTLP/gRPC, and a request with one invalid span.
         const proto = await postProtobuf(urls.otlpHttp, protobuf(traceId(1), spansNamed('proto', 3, 1)));
@@ -175,9 +176,22 @@ describe('crash recovery through the ingest log', () => {
           longs: Number,
         }) as { partialSuccess?: { rejectedSpans: number } };
         assert.equal(response.partialSuccess?.rejectedSpans, 1);
+        // Zipkin v2 JSON, logged as Zipkin: a span without a timestamp starts when it was received.
+        const before = Date.now() * 1000;
+        const zipkin = await fetch(`${urls.zipkin}/api/v2/spans`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify([
+            { traceId: traceId(5), id: hex(40, 8), name: 'zipkin-timed', timestamp: 1, duration: 2 },
+            // Alone in its trace: a span without a timestamp takes its start from its trace's others.
+            { traceId: traceId(6), id: hex(41, 8), name: 'zipkin-untimed' },
+          ]),
+        });
+        assert.equal(zipkin.status, 202);
+        zipkinSentMicros = [before, Date.now() * 1000];
 
         const health = (await (await fetch(`${urls.api}/healthz`)).json()) as { ingest: { pendingSpans: number } };
-        assert.equal(health.ingest.pendingSpans, 8, 'acknowledged, none in the store');
+        assert.equal(health.ingest.pendingSpans, 10, 'acknowledged, none in the store');
       } finally {
         await kill(child);
       }
@@ -197,12 +211,20 @@ describe('crash recovery through the ingest log', () => {
       try {
         assert.deepEqual(
           { records: server.replayed.records, spans: server.replayed.spans, truncated: server.replayed.truncatedBytes },
-          { records: 4, spans: 8, truncated: 19 },
+          { records: 5, spans: 10, truncated: 19 },
         );
         assert.deepEqual(await spanNames(server, traceId(1)), ['proto-0', 'proto-1', 'proto-2']);
         assert.deepEqual(await spanNames(server, traceId(2)), ['json-0', 'json-1']);
         assert.deepEqual(await spanNames(server, traceId(3)), ['grpc-0', 'grpc-1']);
         assert.deepEqual(await spanNames(server, traceId(4)), ['valid'], 'the rejected span stays rejected');
+        assert.deepEqual(await spanNames(server, traceId(5)), ['zipkin-timed']);
+        const [untimed] = await server.store.getTrace(traceId(6));
+        assert.equal(untimed?.name, 'zipkin-untimed');
+        const startMicros = Number(untimed.startTimeUnixNano / 1000n);
+        assert.ok(
+          startMicros >= zipkinSentMicros[0] && startMicros <= zipkinSentMicros[1],
+          `replayed with the time it was received: ${startMicros} in ${zipkinSentMicros}`,
+        );
       } finally {
         await server.close();
       }

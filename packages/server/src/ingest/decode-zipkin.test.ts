@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type Span, spansToZipkin, unixNanos, type ZipkinSpan } from '@ariadne/core';
-import { decodeOtlpJson } from './decode-otlp.ts';
+import { decodeRecord } from './decode-record.ts';
 import {
-  type ZipkinConversion,
+  decodeZipkin,
+  decodeZipkinRecord,
+  ZipkinDecodeError,
   type ZipkinEncoding,
-  zipkinToOtlpJson,
-  zipkinToOtlpJsonInSlices,
+  zipkinRecord,
+  zipkinSpansInSlices,
 } from './decode-zipkin.ts';
+import { IngestLog, LogFormat } from './ingest-log.ts';
 import { workloadSpans } from './testdata/workload-spans.ts';
 import { encodeZipkinProto, protoSpanOf } from './testdata/zipkin-proto-writer.ts';
 
@@ -23,7 +28,7 @@ function zipkinSpans(count: number): Mutable<ZipkinSpan>[] {
 
 /** Runs the sliced conversion to its end, counting its pauses and keeping the spans they yield. */
 function inSlices(body: Uint8Array, encoding: ZipkinEncoding, sliceSpans: number) {
-  const slices = zipkinToOtlpJsonInSlices(body, encoding, AT, sliceSpans);
+  const slices = zipkinSpansInSlices(body, encoding, AT, sliceSpans);
   let pauses = 0;
   const yielded: Span[] = [];
   let next = slices.next();
@@ -40,12 +45,9 @@ function sorted(spans: Span[]): Span[] {
   return spans.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-/** The spans an OTLP/JSON conversion holds, in a stable order. */
-function spansOf(conversion: ZipkinConversion): Span[] {
-  assert.ok(conversion.body);
-  const decoded = decodeOtlpJson(conversion.body);
-  assert.equal(decoded.rejectedSpans, 0, decoded.errorMessage);
-  return sorted(decoded.spans);
+/** The spans of a whole request, as the receiver decodes it on its own thread, in a stable order. */
+function whole(body: Uint8Array, encoding: ZipkinEncoding): Span[] {
+  return sorted(decodeZipkin(body, encoding, { receivedUnixNano: AT }));
 }
 
 const fixtures = new URL('../../../../fixtures/zipkin/', import.meta.url);
@@ -66,19 +68,18 @@ describe('Zipkin requests converted in slices', () => {
     // A span without a timestamp takes its start from its trace's others, wherever they are.
     delete spans[spans.length - 1].timestamp;
     const body = Buffer.from(JSON.stringify(spans));
-    const whole = zipkinToOtlpJson(body, 'json-v2', AT);
-    const { conversion, pauses } = inSlices(body, 'json-v2', 37);
+    const { conversion, pauses, yielded } = inSlices(body, 'json-v2', 37);
     assert.equal(conversion.spans, spans.length);
     assert.ok(pauses >= 2 * Math.floor(spans.length / 37), `${pauses} pauses`);
-    assert.deepEqual(spansOf(conversion), spansOf(whole));
+    assert.deepStrictEqual(sorted(yielded), whole(body, 'json-v2'));
     // proto3 (and v1 JSON) are read whole, then converted in slices alike.
     const proto = encodeZipkinProto(spans.map(protoSpanOf));
-    assert.deepEqual(spansOf(inSlices(proto, 'proto3', 37).conversion), spansOf(zipkinToOtlpJson(proto, 'proto3', AT)));
+    assert.deepStrictEqual(sorted(inSlices(proto, 'proto3', 37).yielded), whole(proto, 'proto3'));
   });
 
-  it("yields each slice's spans exactly as its OTLP/JSON decodes (what the ingest log replays)", () => {
-    // The prepare worker prepares the yielded spans and never decodes the OTLP/JSON it logs: a
-    // replay of that record must find the same spans, field for field and type for type.
+  it("yields each slice's spans exactly as its ingest log record decodes (what a replay finds)", async () => {
+    // The prepare worker prepares the yielded spans and never decodes the record the receiver
+    // logs: a replay of that record must find the same spans, field for field and type for type.
     const bodies: [string, Uint8Array, ZipkinEncoding][] = readdirSync(fixtures)
       .filter((f) => f.endsWith('.json'))
       .map((f) => [f, readFileSync(new URL(f, fixtures)), 'json-v2']);
@@ -90,12 +91,52 @@ describe('Zipkin requests converted in slices', () => {
     delete spans[6].localEndpoint;
     bodies.push(['workload', Buffer.from(JSON.stringify(spans)), 'json-v2']);
     bodies.push(['workload proto3', encodeZipkinProto(spans.map(protoSpanOf)), 'proto3']);
-    for (const [name, body, encoding] of bodies) {
-      const { conversion, yielded } = inSlices(body, encoding, 300);
-      assert.ok(yielded.length > 0, name);
-      assert.equal(yielded.length, conversion.spans, name);
-      assert.deepStrictEqual(sorted(yielded), spansOf(conversion), name);
+    // Each request's record through a real log, closed and opened again, as a replay reads it.
+    const dir = mkdtempSync(join(tmpdir(), 'ariadne-zipkin-records-'));
+    try {
+      const log = await IngestLog.open({ dir });
+      for (const [, body, encoding] of bodies) {
+        const record = zipkinRecord(body, encoding, AT);
+        await log.append(record.format, record.body).durable;
+      }
+      await log.close();
+      const again = await IngestLog.open({ dir });
+      const records = [...again.records(0n)];
+      await again.close();
+      assert.equal(records.length, bodies.length);
+      for (const [i, [name, body, encoding]] of bodies.entries()) {
+        const { conversion, yielded } = inSlices(body, encoding, 300);
+        assert.ok(yielded.length > 0, name);
+        assert.equal(yielded.length, conversion.spans, name);
+        assert.equal(records[i].format, encoding === 'proto3' ? LogFormat.ZIPKIN_PROTO3 : LogFormat.ZIPKIN_JSON_V2);
+        assert.deepStrictEqual(sorted(yielded), sorted(decodeRecord(records[i].format, records[i].body).spans), name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps the time a request was received in its record: a span with no time of its own replays alike', () => {
+    const spans = zipkinSpans(3).slice(0, 1);
+    delete spans[0].timestamp;
+    delete spans[0].duration;
+    const body = Buffer.from(JSON.stringify(spans));
+    const later = unixNanos(AT + 5_000_000_000n);
+    const [early] = decodeZipkinRecord(LogFormat.ZIPKIN_JSON_V2, zipkinRecord(body, 'json-v2', AT).body);
+    const [late] = decodeZipkinRecord(LogFormat.ZIPKIN_JSON_V2, zipkinRecord(body, 'json-v2', later).body);
+    assert.equal(early.startTimeUnixNano, AT);
+    assert.equal(late.startTimeUnixNano, later);
+    const v1 = zipkinRecord(Buffer.from('[]'), 'json-v1', AT);
+    assert.equal(v1.format, LogFormat.ZIPKIN_JSON_V1);
+    assert.deepEqual(decodeRecord(v1.format, v1.body).spans, []);
+    assert.throws(
+      () => decodeZipkinRecord(LogFormat.OTLP_JSON, v1.body),
+      (e: Error) => e instanceof ZipkinDecodeError && /log format 2 is not a Zipkin format/.test(e.message),
+    );
+    assert.throws(
+      () => decodeZipkinRecord(LogFormat.ZIPKIN_JSON_V2, Buffer.alloc(5)),
+      /Zipkin record shorter than its received time/,
+    );
   });
 
   it('refuses what the whole conversion refuses, with the same message', () => {
@@ -118,11 +159,11 @@ describe('Zipkin requests converted in slices', () => {
       [JSON.stringify(spans), 'json-v1'],
     ] as const) {
       const bytes = Buffer.from(body);
-      const whole = failure(() => zipkinToOtlpJson(bytes, encoding, AT));
-      assert.ok(whole, `refused whole: ${body.slice(0, 60)}`);
+      const refused = failure(() => decodeZipkin(bytes, encoding, { receivedUnixNano: AT }));
+      assert.ok(refused, `refused whole: ${body.slice(0, 60)}`);
       assert.equal(
         failure(() => inSlices(bytes, encoding, 7)),
-        whole,
+        refused,
       );
     }
     assert.deepEqual(inSlices(Buffer.from('[]'), 'json-v2', 7).conversion, { spans: 0 });

@@ -7,13 +7,14 @@ import {
   type SpansFromZipkinOptions,
   SpanValidator,
   spansFromZipkin,
-  spansToTracesData,
   TraceImportError,
   type UnixNanos,
+  unixNanos,
   validateSpans,
   type ZipkinSpan,
   zipkinConverter,
 } from '@ariadne/core';
+import { LogFormat } from './ingest-log.ts';
 import { readZipkinProto, ZipkinProtoError } from './zipkin-proto.ts';
 
 /**
@@ -79,42 +80,75 @@ export function decodeZipkin(body: Uint8Array, encoding: ZipkinEncoding, options
   return checked.spans;
 }
 
-/** A Zipkin request as the ingest log keeps it: its spans as OTLP/JSON (none: no `body`). */
-export interface ZipkinConversion {
-  readonly spans: number;
-  readonly body?: Uint8Array;
+/** The ingest log's format for each Zipkin encoding. */
+const LOG_FORMATS: Readonly<Record<ZipkinEncoding, LogFormat>> = {
+  'json-v2': LogFormat.ZIPKIN_JSON_V2,
+  proto3: LogFormat.ZIPKIN_PROTO3,
+  'json-v1': LogFormat.ZIPKIN_JSON_V1,
+};
+
+/** Bytes before the request's body in a Zipkin record: the time it was received. */
+const RECEIVED_BYTES = 8;
+
+/** Whether records of `format` hold Zipkin requests (`zipkinRecord`). */
+export function isZipkinFormat(format: LogFormat): boolean {
+  return Object.values(LOG_FORMATS).includes(format);
 }
 
 /**
- * Decodes a Zipkin request (`decodeZipkin`) and encodes its spans as OTLP/JSON, what the ingest
- * log replays and the prepare worker decodes. `body` has a buffer of its own, so that the worker
- * can transfer it. Throws `ZipkinDecodeError` as `decodeZipkin`.
+ * A Zipkin request as the ingest log keeps it: as received, after the time it was received
+ * (which the conversion needs to decode it the same way again). Kept as Zipkin rather than as the
+ * OTLP/JSON its spans become: that was half as large again (23 MB for 15 MB of Zipkin JSON), and
+ * encoding it cost the prepare worker a sixth of the conversion and 70 MiB of memory.
  */
-export function zipkinToOtlpJson(
+export function zipkinRecord(
   body: Uint8Array,
   encoding: ZipkinEncoding,
   receivedUnixNano: UnixNanos,
-): ZipkinConversion {
-  const spans = decodeZipkin(body, encoding, { receivedUnixNano });
-  if (spans.length === 0) return { spans: 0 };
-  return { spans: spans.length, body: new TextEncoder().encode(JSON.stringify(spansToTracesData(spans))) };
+): { format: LogFormat; body: Buffer } {
+  const record = Buffer.allocUnsafe(RECEIVED_BYTES + body.byteLength);
+  record.writeBigUInt64LE(receivedUnixNano, 0);
+  record.set(body, RECEIVED_BYTES);
+  return { format: LOG_FORMATS[encoding], body: record };
 }
 
-/** Spans read, converted and encoded at once by `zipkinToOtlpJsonInSlices` (about 75 ms each). */
+/** A Zipkin record (`zipkinRecord`) taken apart. Throws `ZipkinDecodeError` for one that is not. */
+export function readZipkinRecord(
+  format: LogFormat,
+  record: Uint8Array,
+): { body: Buffer; encoding: ZipkinEncoding; receivedUnixNano: UnixNanos } {
+  const encoding = (Object.keys(LOG_FORMATS) as ZipkinEncoding[]).find((e) => LOG_FORMATS[e] === format);
+  if (encoding === undefined) throw new ZipkinDecodeError(`log format ${format} is not a Zipkin format`);
+  if (record.byteLength < RECEIVED_BYTES) throw new ZipkinDecodeError('Zipkin record shorter than its received time');
+  const view = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+  return { body: view.subarray(RECEIVED_BYTES), encoding, receivedUnixNano: unixNanos(view.readBigUInt64LE(0)) };
+}
+
+/** The spans of a Zipkin record, decoded as when it was received. Throws `ZipkinDecodeError`. */
+export function decodeZipkinRecord(format: LogFormat, record: Uint8Array): Span[] {
+  const { body, encoding, receivedUnixNano } = readZipkinRecord(format, record);
+  return decodeZipkin(body, encoding, { receivedUnixNano });
+}
+
+/** What converting a Zipkin request found: its span count (all valid, or the request is refused). */
+export interface ZipkinConversion {
+  readonly spans: number;
+}
+
+/** Spans read, converted and validated at once by `zipkinSpansInSlices` (about 60 ms each). */
 export const ZIPKIN_SLICE_SPANS = 1000;
 
 /**
- * `zipkinToOtlpJson` with a pause (a `yield`) every `sliceSpans` spans, for the prepare worker:
- * converting a 15 MB Zipkin JSON request takes about 1.4 s, and other requests wait behind it.
- * Reading the v2 JSON list, converting, validating and encoding are done a slice at a time;
- * `JSON.parse` of the whole body (about 100 ms at that size) remains one piece, and v1 JSON and
- * proto3 bodies are read whole. Each pause yields the spans of the slice just encoded (none while
- * reading): the worker prepares them at once, so that the OTLP/JSON it sends back for the ingest
- * log is not decoded again (decode-zipkin.test.ts checks that decoding it gives these spans).
- * They count only if the conversion returns: a refused span refuses them all. The spans are the
- * same as `zipkinToOtlpJson` gives, grouped by resource within each slice; the errors are the same.
+ * `decodeZipkin` with a pause (a `yield`) every `sliceSpans` spans, for the prepare worker:
+ * converting a 15 MB Zipkin JSON request takes about a second, and other requests wait behind it.
+ * Reading the v2 JSON list, converting and validating are done a slice at a time; `JSON.parse` of
+ * the whole body (about 100 ms at that size) remains one piece, and v1 JSON and proto3 bodies are
+ * read whole. Each pause yields the spans of the slice just converted (none while reading): the
+ * worker prepares them at once. They count only if the conversion returns: a refused span refuses
+ * them all. The spans are the same as `decodeZipkin` gives (so the same as the request's
+ * `zipkinRecord` replays), grouped by resource within each slice; the errors are the same.
  */
-export function* zipkinToOtlpJsonInSlices(
+export function* zipkinSpansInSlices(
   body: Uint8Array,
   encoding: ZipkinEncoding,
   receivedUnixNano: UnixNanos,
@@ -124,38 +158,13 @@ export function* zipkinToOtlpJsonInSlices(
   yield [];
   const convert = zipkinConverter(zipkin, { receivedUnixNano });
   const validator = new SpanValidator({ checkText: true });
-  // The encoded resourceSpans of each slice, without the list's brackets, joined into one list
-  // below: the pieces are encoded as they come, so the end copies bytes, not a 20 MB string.
-  const pieces: Uint8Array[] = [];
   for (let from = 0; from < zipkin.length; from += sliceSpans) {
     for (const span of convert(from, from + sliceSpans)) validator.visit(span, true);
-    const valid = validator.takeValid();
-    if (valid.length > 0) pieces.push(Buffer.from(JSON.stringify(spansToTracesData(valid).resourceSpans).slice(1, -1)));
-    yield valid;
+    yield validator.takeValid();
   }
   const verdict = validator.verdict();
   if (verdict.rejectedSpans > 0) throw new ZipkinDecodeError(`invalid spans: ${verdict.errorMessage}`);
-  if (zipkin.length === 0) return { spans: 0 };
-  return { spans: zipkin.length, body: joinList('{"resourceSpans":[', pieces, ']}') };
-}
-
-/** `open`, the pieces separated by commas, and `close`, in a buffer of its own (to be transferred). */
-function joinList(open: string, pieces: readonly Uint8Array[], close: string): Uint8Array {
-  const comma = 0x2c;
-  const head = Buffer.from(open);
-  const tail = Buffer.from(close);
-  let length = head.length + tail.length + Math.max(0, pieces.length - 1);
-  for (const piece of pieces) length += piece.length;
-  const joined = new Uint8Array(length);
-  joined.set(head, 0);
-  let at = head.length;
-  for (const [i, piece] of pieces.entries()) {
-    if (i > 0) joined[at++] = comma;
-    joined.set(piece, at);
-    at += piece.length;
-  }
-  joined.set(tail, at);
-  return joined;
+  return { spans: zipkin.length };
 }
 
 /** `readZipkinBody` for a v2 JSON list, reading its spans a slice at a time. */

@@ -42,8 +42,18 @@ import { type Logger, silentLogger } from '../logger.ts';
  * while appending (`records` is for the replay before the first append).
  */
 
-/** How a request body is encoded: what decoder replays it. */
-export const LogFormat = { OTLP_PROTOBUF: 1, OTLP_JSON: 2 } as const;
+/**
+ * How a request body is encoded: what decoder replays it. A Zipkin record's body is the time the
+ * request was received (unix nanoseconds, u64 LE: the start of a span with no time known) and
+ * then the request's body (decode-zipkin.ts, `zipkinRecord`).
+ */
+export const LogFormat = {
+  OTLP_PROTOBUF: 1,
+  OTLP_JSON: 2,
+  ZIPKIN_JSON_V2: 3,
+  ZIPKIN_PROTO3: 4,
+  ZIPKIN_JSON_V1: 5,
+} as const;
 export type LogFormat = (typeof LogFormat)[keyof typeof LogFormat];
 
 /** The log cannot be opened or read as it is, or a write to it failed. */
@@ -205,7 +215,7 @@ function recordChecksum(header: Buffer, body: Buffer): number {
 }
 
 function isFormat(value: number): value is LogFormat {
-  return value === LogFormat.OTLP_PROTOBUF || value === LogFormat.OTLP_JSON;
+  return Number.isInteger(value) && value >= LogFormat.OTLP_PROTOBUF && value <= LogFormat.ZIPKIN_JSON_V1;
 }
 
 /** A record's end offset if a whole, intact record starts at `at`; -1 otherwise. */

@@ -3,15 +3,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type Span, unixNanos } from '@ariadne/core';
 import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
 import { CollectAfterHuge } from './collect-after-huge.ts';
-import {
-  DECODE_SLICE_BYTES,
-  decodeOtlpJsonInSlices,
-  decodeOtlpProtobufInSlices,
-  OtlpDecodeError,
-  type RequestVerdict,
-} from './decode-otlp.ts';
-import { ZipkinDecodeError, zipkinToOtlpJsonInSlices } from './decode-zipkin.ts';
-import { LogFormat } from './ingest-log.ts';
+import { DECODE_SLICE_BYTES, OtlpDecodeError, type RequestVerdict } from './decode-otlp.ts';
+import { decodeRecordInSlices } from './decode-record.ts';
+import { ZipkinDecodeError, zipkinSpansInSlices } from './decode-zipkin.ts';
 import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
 
 /**
@@ -55,10 +49,10 @@ const collector = new CollectAfterHuge({
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A request's valid spans, slice by slice, and its verdict. */
-function decodeInSlices(request: WorkerRequest): Generator<Span[], RequestVerdict, void> {
+function decodeInSlices(request: WorkerRequest): Generator<readonly Span[], RequestVerdict, void> {
   if (request.body === undefined) throw new Error('prepare worker: a request without its body');
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-  return request.format === LogFormat.OTLP_JSON ? decodeOtlpJsonInSlices(body) : decodeOtlpProtobufInSlices(body);
+  return decodeRecordInSlices(request.format, body);
 }
 
 /**
@@ -136,29 +130,28 @@ async function decode(id: number, request: WorkerRequest): Promise<void> {
       },
     });
   } catch (error) {
-    const undecodable = error instanceof OtlpDecodeError;
+    const undecodable = error instanceof OtlpDecodeError || error instanceof ZipkinDecodeError;
     send({ type: 'failed', id, message: (error as Error).message ?? String(error), undecodable });
   }
 }
 
 /**
- * Converts a Zipkin request to OTLP/JSON, a slice of spans at a time with a pause between (other
- * requests' verdicts are given meanwhile), prepares each slice's spans as it comes and keeps them
- * as `decode` does (the request's id is the ticket), and sends back the OTLP/JSON, for the
- * ingest log (its buffer transferred), with the verdict: the converted request is not decoded
- * again.
+ * Converts a Zipkin request, a slice of spans at a time with a pause between (other requests'
+ * verdicts are given meanwhile), prepares each slice's spans as it comes and keeps them as
+ * `decode` does (the request's id is the ticket), and sends back the verdict. The ingest log keeps
+ * the request as Zipkin (`zipkinRecord`), which decodes to these spans again.
  */
 async function convertZipkin(message: Extract<ToPrepareWorker, { type: 'zipkin' }>): Promise<void> {
   try {
-    const slices = zipkinToOtlpJsonInSlices(message.body, message.encoding, unixNanos(message.receivedUnixNano));
+    const slices = zipkinSpansInSlices(message.body, message.encoding, unixNanos(message.receivedUnixNano));
     const { parts, result } = await prepareSlices(slices, true);
-    const { spans, body } = result;
-    if (body === undefined) return send({ type: 'converted', id: message.id, conversion: { spans } });
+    const { spans } = result;
+    if (spans === 0) return send({ type: 'converted', id: message.id, conversion: { spans } });
     // The request's id is the ticket, as in `decode`.
     const ticket = message.id;
     if (parts !== undefined) kept.set(ticket, parts);
     const decoded = { ticket, accepted: spans, rejectedSpans: 0, errorMessage: '' };
-    send({ type: 'converted', id: message.id, conversion: { spans, body, decoded } }, [body.buffer as ArrayBuffer]);
+    send({ type: 'converted', id: message.id, conversion: { spans, decoded } });
   } catch (error) {
     const undecodable = error instanceof ZipkinDecodeError;
     send({ type: 'failed', id: message.id, message: (error as Error).message ?? String(error), undecodable });

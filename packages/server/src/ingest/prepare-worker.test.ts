@@ -13,7 +13,8 @@ import type { ClickHousePreparerState, PreparedRows } from '../store/clickhouse/
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { chdbExecutor, loadChdb } from '../store/testdata/chdb-executor.ts';
 import { DECODE_SLICE_BYTES, decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
-import { ZipkinDecodeError, zipkinToOtlpJson } from './decode-zipkin.ts';
+import { decodeRecord } from './decode-record.ts';
+import { decodeZipkin, ZipkinDecodeError, zipkinRecord } from './decode-zipkin.ts';
 import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
 import { ExportTraceServiceRequest } from './otlp-proto-schema.ts';
 import { PrepareWorker } from './prepare-worker.ts';
@@ -192,7 +193,7 @@ describe('PrepareWorker', () => {
     await assertSmallBeforeHuge(json, sent);
   });
 
-  it('converts Zipkin requests to OTLP/JSON as the receiver would on its own thread, keeps their prepared spans, and refuses an unreadable one', async () => {
+  it('converts Zipkin requests as the receiver would on its own thread, keeps their prepared spans, and refuses an unreadable one', async () => {
     await withStores(async ({ a, b }) => {
       const direct = await DuckDbSpanStore.open({ dataDir: a });
       const viaWorker = await DuckDbSpanStore.open({ dataDir: b });
@@ -206,24 +207,23 @@ describe('PrepareWorker', () => {
         const converted = await Promise.all(zipkinBodies.map((body) => worker.convertZipkin(body, 'json-v2', at)));
         const raws: RawRequest[] = [];
         for (const [i, conversion] of converted.entries()) {
-          const here = zipkinToOtlpJson(zipkinBodies[i], 'json-v2', at);
           assert.equal(conversion.spans, 1_200);
-          assert.ok(conversion.body && here.body && conversion.decoded);
+          assert.ok(conversion.decoded);
           assert.equal(conversion.decoded.accepted, 1_200);
-          raws.push({ format: LogFormat.OTLP_JSON, body: Buffer.from(conversion.body) });
-          await direct.writeSpans(decodeOtlpJson(here.body).spans);
+          raws.push(zipkinRecord(zipkinBodies[i], 'json-v2', at));
+          await direct.writeSpans(decodeZipkin(zipkinBodies[i], 'json-v2', { receivedUnixNano: at }));
         }
         // The first two from what the worker kept as it converted (no body sent back to it), the
-        // third from its OTLP/JSON, as a replay of the ingest log or a retry prepares it.
+        // third from its record, as a replay of the ingest log or a retry prepares it.
         const tickets = converted.map((c) => c.decoded?.ticket);
         const prepared = await worker.prepare([
-          { raw: { format: LogFormat.OTLP_JSON, body: Buffer.alloc(0) }, ticket: tickets[0] },
-          { raw: { format: LogFormat.OTLP_JSON, body: Buffer.alloc(0) }, ticket: tickets[1] },
+          { raw: { format: raws[0].format, body: Buffer.alloc(0) }, ticket: tickets[0] },
+          { raw: { format: raws[1].format, body: Buffer.alloc(0) }, ticket: tickets[1] },
           { raw: raws[2] },
         ]);
         worker.release(tickets[2] as number);
         await prepared.write({ source: INGEST_LOG_SOURCE, position: 3n });
-        const ids = new Set(raws.flatMap((r) => decodeOtlpJson(r.body).spans.map((s) => s.traceId)));
+        const ids = new Set(raws.flatMap((r) => decodeRecord(r.format, r.body).spans.map((s) => s.traceId)));
         assert.ok(ids.size > 10, `${ids.size} traces`);
         for (const id of ids) {
           assert.deepEqual(spansToApiJson(await viaWorker.getTrace(id)), spansToApiJson(await direct.getTrace(id)), id);

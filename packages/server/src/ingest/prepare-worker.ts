@@ -42,8 +42,8 @@ export type FromPrepareWorker =
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
 
 /**
- * A Zipkin request converted on the worker: its OTLP/JSON (for the ingest log) and, when it holds
- * spans, its verdict, the spans prepared and kept under its ticket as `decode` keeps them.
+ * A Zipkin request converted on the worker: its span count and, when it holds spans, its verdict,
+ * the spans prepared and kept under its ticket as `decode` keeps them.
  */
 export interface DecodedZipkin extends ZipkinConversion {
   readonly decoded?: DecodedRequest;
@@ -159,12 +159,11 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
   }
 
   /**
-   * A Zipkin request converted to OTLP/JSON on the worker, 1,000 spans at a time with pauses
-   * between (`zipkinToOtlpJsonInSlices`): a 15 MB Zipkin request takes about 1.4 s, which on the
-   * receivers' thread held up every query. Its spans are prepared as they are converted and kept
-   * as `decode` keeps them: hand `decoded` to the queue's `enqueueDecoded` with the OTLP/JSON as
-   * the raw request (decoding that again cost the worker as much as converting). Throws
-   * `ZipkinDecodeError` for a body it cannot read.
+   * A Zipkin request converted on the worker, 1,000 spans at a time with pauses between
+   * (`zipkinSpansInSlices`): a 15 MB Zipkin request takes about a second, which on the receivers'
+   * thread held up every query. Its spans are prepared as they are converted and kept as `decode`
+   * keeps them: hand `decoded` to the queue's `enqueueDecoded` with the request's `zipkinRecord`
+   * as the raw request. Throws `ZipkinDecodeError` for a body it cannot read.
    */
   async convertZipkin(body: Uint8Array, encoding: ZipkinEncoding, receivedUnixNano: bigint): Promise<DecodedZipkin> {
     const id = this.nextId++;

@@ -1,7 +1,7 @@
 import type { Span } from '@ariadne/core';
 import type { SpanWriter } from '../query/span-store.ts';
-import { decodeOtlpJson, decodeOtlpProtobuf } from './decode-otlp.ts';
-import { INGEST_LOG_SOURCE, type IngestLog, IngestLogError, LogFormat, type LogRecord } from './ingest-log.ts';
+import { decodeRecord } from './decode-record.ts';
+import { INGEST_LOG_SOURCE, type IngestLog, IngestLogError, type LogRecord } from './ingest-log.ts';
 
 /** What a replay did. */
 export interface ReplayResult {
@@ -37,8 +37,7 @@ export interface ReplayOptions {
  */
 export function spansOfRecord(record: LogRecord): readonly Span[] {
   try {
-    return (record.format === LogFormat.OTLP_JSON ? decodeOtlpJson(record.body) : decodeOtlpProtobuf(record.body))
-      .spans;
+    return decodeRecord(record.format, record.body).spans;
   } catch (error) {
     throw new IngestLogError(
       `ingest log record at position ${record.position} was acknowledged but no longer decodes: ${(error as Error).message}`,

@@ -1,8 +1,8 @@
 import type { Span } from '@ariadne/core';
 import type { RequestRefusal, WriteQueueMetrics } from '../metrics.ts';
 import { type SpanWriter, StalePreparationError, type WriteProgress } from '../query/span-store.ts';
-import { decodeOtlpJson, decodeOtlpProtobuf } from './decode-otlp.ts';
-import { INGEST_LOG_SOURCE, type IngestLog, LogFormat } from './ingest-log.ts';
+import { decodeRecord } from './decode-record.ts';
+import { INGEST_LOG_SOURCE, type IngestLog, type LogFormat } from './ingest-log.ts';
 
 /** The queue is full: the caller should answer 429/503 (HTTP) or UNAVAILABLE (gRPC) with a retry delay. */
 export class QueueFullError extends Error {
@@ -275,7 +275,7 @@ export class WriteQueue {
   async decode(raw: RawRequest): Promise<DecodedRequest> {
     const { staged } = this.options;
     if (staged) return staged.decode(raw);
-    const decoded = raw.format === LogFormat.OTLP_JSON ? decodeOtlpJson(raw.body) : decodeOtlpProtobuf(raw.body);
+    const decoded = decodeRecord(raw.format, raw.body);
     return {
       spans: decoded.spans,
       accepted: decoded.spans.length,

@@ -3,7 +3,7 @@ import { type UnixNanos, unixNanos } from '@ariadne/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { IngestMetrics } from '../metrics.ts';
 import type { Admission, Reservation } from './admission.ts';
-import { ZipkinDecodeError, type ZipkinEncoding, zipkinToOtlpJson } from './decode-zipkin.ts';
+import { decodeZipkin, ZipkinDecodeError, type ZipkinEncoding, zipkinRecord } from './decode-zipkin.ts';
 import {
   BadEncodingError,
   BodyBudgetError,
@@ -15,7 +15,6 @@ import {
   SlowBodyError,
   unavailableAnswer,
 } from './http-body.ts';
-import { LogFormat } from './ingest-log.ts';
 import type { DecodedZipkin } from './prepare-worker.ts';
 import { type DecodedRequest, refusalReason, type WriteQueue } from './write-queue.ts';
 
@@ -38,11 +37,11 @@ export interface ZipkinReceiverOptions {
   /** Cuts bodies that arrive slower than this with 408 (default: never). */
   readonly bodyWatchdog?: BodyWatchdog;
   /**
-   * Decodes a request and encodes its spans as OTLP/JSON (`zipkinToOtlpJson`). Default: on this
-   * thread; `ariadne serve` passes the prepare worker's (`PrepareWorker.convertZipkin`), so that
-   * a huge request does not hold up the other requests and the queries for seconds. A conversion
-   * with `decoded` (the worker's, which is the queue's staged writer) is enqueued as it is;
-   * without, the OTLP/JSON is decoded by the queue.
+   * Decodes and checks a request, counting its spans. Default: on this thread (`decodeZipkin`);
+   * `ariadne serve` passes the prepare worker's (`PrepareWorker.convertZipkin`), so that a huge
+   * request does not hold up the other requests and the queries for seconds. A conversion with
+   * `decoded` (the worker's, which is the queue's staged writer) is enqueued as it is; without,
+   * the queue decodes the request's record.
    */
   readonly convert?: (
     body: Uint8Array,
@@ -63,12 +62,15 @@ const THRIFT = 'application/x-thrift';
  * encoding, and, like the OTLP receivers, 503 with `Retry-After` when the write queue is full or
  * the store fails.
  *
- * The spans are mapped to OTLP (core's Zipkin mapping) and stored as an OTLP JSON request, so that
- * the ingest log, its replay and the write queue treat them as any other: 202 means durable.
+ * The spans are mapped to OTLP (core's Zipkin mapping); the ingest log keeps the request as it came
+ * (`zipkinRecord`: with the time it was received), and its replay and the write queue decode it
+ * with the same mapping: 202 means durable.
  */
 export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyInstance) => Promise<void> {
   const now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
-  const convert = options.convert ?? (async (body, encoding, at) => zipkinToOtlpJson(body, encoding, at));
+  const convert =
+    options.convert ??
+    (async (body, encoding, at) => ({ spans: decodeZipkin(body, encoding, { receivedUnixNano: at }).length }));
   const { metrics } = options;
   return async (app) => {
     // The token first (in this plugin only: the read routes around it take query tokens).
@@ -176,9 +178,10 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       reply.header('retry-after', String(answer.retryAfterSeconds));
       return text(503, answer.message);
     };
+    const receivedUnixNano = unixNanos(now());
     let conversion: DecodedZipkin;
     try {
-      conversion = await convert(body, encoding, unixNanos(now()));
+      conversion = await convert(body, encoding, receivedUnixNano);
     } catch (error) {
       if (error instanceof ZipkinDecodeError) {
         metrics?.refused('zipkin', 'malformed');
@@ -187,15 +190,11 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       metrics?.refused('zipkin', refusalReason(error));
       return unavailable(error, 'decoded');
     }
-    if (conversion.body === undefined) {
+    if (conversion.spans === 0) {
       metrics?.accepted('zipkin', { accepted: 0, rejectedSpans: 0 });
       return reply.code(202).send();
     }
-    // Stored as OTLP JSON: what the ingest log replays and the prepare worker decodes.
-    const raw = {
-      format: LogFormat.OTLP_JSON,
-      body: Buffer.from(conversion.body.buffer, conversion.body.byteOffset, conversion.body.byteLength),
-    };
+    const raw = zipkinRecord(body, encoding, receivedUnixNano);
     let decoded: DecodedRequest;
     try {
       decoded = conversion.decoded ?? (await options.queue.decode(raw));
@@ -204,10 +203,6 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       return unavailable(error, 'decoded');
     }
     reservation?.decoded(conversion.spans);
-    if (decoded.rejectedSpans > 0) {
-      // The spans were checked as OTLP before they were encoded: this is a bug, not the sender's.
-      request.log.error({ rejected: decoded.errorMessage }, 'Zipkin spans refused after conversion to OTLP');
-    }
     try {
       await options.queue.enqueueDecoded(decoded, raw);
     } catch (error) {
