@@ -15,13 +15,13 @@ import duckdb from '@duckdb/node-bindings';
 import { type ColumnKind, KIND_WIDTH, type PreparedChunk, type PreparedStrings } from './chunk-builder.ts';
 
 /**
- * Appends chunks built by chunk-builder.ts (possibly on another thread) to a DuckDB table: per
- * column one copy of its data into the DuckDB vector, plus, for a string column with strings
+ * Inserts chunks built by chunk-builder.ts (possibly on another thread) into a DuckDB table,
+ * through a table function (`ChunkFeed`): per column one copy of its data into the DuckDB vector, plus, for a string column with strings
  * longer than 12 bytes, one string holding all of them (DuckDB copies it into the vector's own
  * string heap) and a pass that turns their heap offsets into pointers into that copy.
  *
  * Why not one call per value (the appender's, or `vector_assign_string_element`): the store's
- * write path appends ~50 values per span, and one native call per string was about as much time
+ * write path inserts ~50 values per span, and one native call per string was about as much time
  * as everything else in the write together (BENCHMARKS.md, ingest). Writing the 16-byte
  * `duckdb_string_t`s ourselves relies on that struct's layout, which is part of DuckDB's C API
  * (`duckdb.h`); chunk-writer.test.ts checks the round trip for every string shape.
