@@ -12,7 +12,7 @@ import { ClickHouseSpanStore } from '../store/clickhouse/clickhouse-store.ts';
 import type { ClickHousePreparerState, PreparedRows } from '../store/clickhouse/preparer.ts';
 import { DuckDbSpanStore } from '../store/duckdb-store.ts';
 import { chdbExecutor, loadChdb } from '../store/testdata/chdb-executor.ts';
-import { DECODE_SLICE_BYTES, decodeOtlpJson, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
+import { DECODE_SLICE_BYTES, decodeOtlpProtobuf, OtlpDecodeError } from './decode-otlp.ts';
 import { decodeRecord } from './decode-record.ts';
 import { decodeZipkin, ZipkinDecodeError, zipkinRecord } from './decode-zipkin.ts';
 import { INGEST_LOG_SOURCE, IngestLog, LogFormat } from './ingest-log.ts';
