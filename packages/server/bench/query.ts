@@ -23,13 +23,16 @@
  *                          [--shapes traceql,traceById]   (only the query shapes whose names contain one)
  *                          [--while-ingesting [--ingest-rate SPANS_PER_SECOND]]
  *
+ * `--reuse DIR` runs on a copy of a directory loaded before (`--data DIR --keep`), deleted at the
+ * end: DIR itself is never written, so repeated runs (an A/B of two commits) measure the same store.
+ *
  * `--while-ingesting` (DuckDB) adds a second phase: `ariadne serve` on the loaded directory, spans
  * streamed into it at half the load's ingest rate (or half of `--ingest-rate`) while trace-by-id
  * and search queries go through its HTTP API, with the default consistency (reads do not wait for
  * the write queue): see `whileIngestingPhase`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -434,9 +437,12 @@ async function mainDuckDb(): Promise<PreparedBench> {
   let dataDir: string;
   let loadFigures: Record<string, unknown>;
   if (values.reuse) {
-    dataDir = values.reuse;
+    // A copy: the query phase opens the database and `--while-ingesting` streams spans into it, so
+    // runs on the directory itself would each measure a larger store than the one before.
+    dataDir = mkdtempSync(join(tmpdir(), 'ariadne-bench-query-reuse-'));
+    cpSync(values.reuse, dataDir, { recursive: true });
     loadFigures = JSON.parse(readFileSync(join(dataDir, 'bench-figures.json'), 'utf8'));
-    log(`reusing ${dataDir} (${loadFigures.spans} spans)`);
+    log(`reusing a copy of ${values.reuse} (${loadFigures.spans} spans) in ${dataDir}`);
   } else {
     dataDir = values.data ?? mkdtempSync(join(tmpdir(), 'ariadne-bench-query-'));
     const loaded = await load(dataDir, Number(values.spans), ['--memory-limit', values['memory-limit']!]);
@@ -454,7 +460,7 @@ async function mainDuckDb(): Promise<PreparedBench> {
     figures: loadFigures,
     queryArgs: ['--data', dataDir, '--memory-limit', values['memory-limit']!],
     async done() {
-      if (!values.keep && !values.reuse && !values.data) rmSync(dataDir, { recursive: true, force: true });
+      if (values.reuse || (!values.keep && !values.data)) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
