@@ -37,11 +37,11 @@ export interface ZipkinReceiverOptions {
   /** Cuts bodies that arrive slower than this with 408 (default: never). */
   readonly bodyWatchdog?: BodyWatchdog;
   /**
-   * Decodes and checks a request, counting its spans. Default: on this thread (`decodeZipkin`);
-   * `ariadne serve` passes the prepare worker's (`PrepareWorker.convertZipkin`), so that a huge
-   * request does not hold up the other requests and the queries for seconds. A conversion with
-   * `decoded` (the worker's, which is the queue's staged writer) is enqueued as it is; without,
-   * the queue decodes the request's record.
+   * Decodes and checks a request, counting its spans. Default: on this thread (`decodeZipkin`),
+   * its spans enqueued as they are; `ariadne serve` passes the prepare worker's
+   * (`PrepareWorker.convertZipkin`), so that a huge request does not hold up the other requests
+   * and the queries for seconds. A conversion with `decoded` is enqueued as it is; without, the
+   * queue decodes the request's record.
    */
   readonly convert?: (
     body: Uint8Array,
@@ -70,7 +70,10 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
   const now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
   const convert =
     options.convert ??
-    (async (body, encoding, at) => ({ spans: decodeZipkin(body, encoding, { receivedUnixNano: at }).length }));
+    (async (body, encoding, at) => {
+      const spans = decodeZipkin(body, encoding, { receivedUnixNano: at });
+      return { spans: spans.length, decoded: { spans, accepted: spans.length, rejectedSpans: 0, errorMessage: '' } };
+    });
   const { metrics } = options;
   return async (app) => {
     // The token first (in this plugin only: the read routes around it take query tokens).

@@ -123,8 +123,8 @@ export class ReadConnection {
 /**
  * A reader over a materialized result, its chunks taken at once. `DuckDBResultReader.readAll`
  * fetches each chunk, and then the end, with a call on libuv's threadpool: three or more turns of
- * the event loop for a small result, each a wait behind whatever the thread is doing (under
- * ingest, appends of 10–15 ms). The chunks of a materialized result are in memory already.
+ * the event loop for a small result, each a wait behind whatever the thread is doing. The chunks
+ * of a materialized result are in memory already.
  */
 async function readAtOnce(result: DuckDBMaterializedResult): Promise<DuckDBResultReader> {
   const count = result.chunkCount;
