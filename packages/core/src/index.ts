@@ -100,7 +100,9 @@ export {
   ZIPKIN_REMOTE_NAME_ATTRIBUTES,
   ZIPKIN_SHARED,
   ZIPKIN_START_TIME_ABSENT,
+  ZipkinStarts,
   zipkinConverter,
+  zipkinSliceConverter,
   zipkinTagText,
   zipkinTraceId,
 } from './formats/zipkin.ts';

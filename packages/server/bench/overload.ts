@@ -30,6 +30,11 @@
  *   npm run bench:overload -- [--duration 60] [--capacity-seconds 10] [--batch 512]
  *                             [--max-pending-spans 5000] [--memory-limit 512MiB] [--json]
  *                             [--capacity SPANS_PER_SECOND]   (instead of measuring it)
+ *                             [--malloc-arena-max 2]
+ *
+ * The server runs with `MALLOC_ARENA_MAX=2` in its environment, as docs/operations.md's service
+ * unit and container set it for a tight memory limit (`--malloc-arena-max ''` leaves glibc's
+ * default, 8 arenas a core).
  *
  * Twice the capacity on a small machine: the senders (this process) cannot offer twice what a
  * server with every core stores, and the closed-loop capacity phase measures the SDK's retry
@@ -75,6 +80,7 @@ const { values } = parseArgs({
     'max-pending-spans': { type: 'string', default: '5000' },
     'memory-limit': { type: 'string', default: '512MiB' },
     'max-in-flight': { type: 'string', default: '512' },
+    'malloc-arena-max': { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -88,6 +94,10 @@ const CAPACITY_SENDERS = Number(
 const BATCH = Number(values.batch);
 const MAX_IN_FLIGHT = Number(values['max-in-flight']);
 const MEMORY_LIMIT = values['memory-limit'] as string;
+const MALLOC_ARENA_MAX = values['malloc-arena-max'] as string;
+// The server started below inherits this process's environment.
+if (MALLOC_ARENA_MAX === '') delete process.env.MALLOC_ARENA_MAX;
+else process.env.MALLOC_ARENA_MAX = MALLOC_ARENA_MAX;
 const log = (msg: string) => {
   if (!values.json) process.stderr.write(`${msg}\n`);
 };
@@ -521,6 +531,7 @@ async function main() {
     batch: BATCH,
     maxPendingSpans: Number(values['max-pending-spans']),
     memoryLimit: MEMORY_LIMIT,
+    mallocArenaMax: MALLOC_ARENA_MAX === '' ? null : Number(MALLOC_ARENA_MAX),
     capacitySpansPerSecond: Math.round(capacity),
     measuredCapacitySpansPerSecond: Math.round(measuredCapacity),
     capacitySaturated: capacityRefused > 0,

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc --initial-old-space-size=128 --expose-gc
+#!/usr/bin/env -S node --single-threaded-gc --initial-old-space-size=128 --max-semi-space-size=8 --expose-gc
 // The `ariadne` command. Ariadne runs its TypeScript sources directly through tsx.
 import { register } from 'tsx/esm/api';
 

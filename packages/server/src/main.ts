@@ -594,7 +594,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           authenticate: security.zipkinIngestHook,
           admission,
           bodyWatchdog,
-          convert: (body, encoding, receivedUnixNano) => worker.convertZipkin(body, encoding, receivedUnixNano),
+          convert: (record) => worker.convertZipkin(record),
         }),
       }),
     });

@@ -413,18 +413,23 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
 
 /**
  * Where each trace's spans with a timestamp start, to place the ones without (see the module
- * comment): the earliest per trace, and per span id.
+ * comment): the earliest per trace, and per span id. Filled a list at a time (`add`), for a
+ * caller that reads a huge list in pieces and does not keep it.
  */
-function knownStarts(spans: readonly ZipkinSpan[]) {
-  const byTrace = new Map<string, number>();
-  const byId = new Map<string, number>();
-  for (const z of spans) {
-    if (z.timestamp === undefined) continue;
-    byTrace.set(z.traceId, minDefined(byTrace.get(z.traceId), z.timestamp) as number);
-    const key = `${z.traceId}/${z.id}`;
-    byId.set(key, minDefined(byId.get(key), z.timestamp) as number);
+export class ZipkinStarts {
+  readonly byTrace = new Map<string, number>();
+  readonly byId = new Map<string, number>();
+
+  /** Takes in the starts of `spans`. */
+  add(spans: readonly ZipkinSpan[]): this {
+    for (const z of spans) {
+      if (z.timestamp === undefined) continue;
+      this.byTrace.set(z.traceId, minDefined(this.byTrace.get(z.traceId), z.timestamp) as number);
+      const key = `${z.traceId}/${z.id}`;
+      this.byId.set(key, minDefined(this.byId.get(key), z.timestamp) as number);
+    }
+    return this;
   }
-  return { byTrace, byId };
 }
 
 /**
@@ -444,19 +449,33 @@ export function zipkinConverter(
   spans: readonly ZipkinSpan[],
   options: SpansFromZipkinOptions = {},
 ): (from: number, to: number) => Span[] {
+  const convert = zipkinSliceConverter(new ZipkinStarts().add(spans), options);
+  return (from, to) => convert(spans.slice(from, to));
+}
+
+/**
+ * `spansFromZipkin` for a list read a piece at a time and never whole: `convert(piece)` converts
+ * the next piece, with resources and scopes shared across pieces. Spans without a timestamp are
+ * placed from `starts`, which must hold the whole list's (`ZipkinStarts.add` of every piece) for
+ * the spans to be those of `spansFromZipkin`; spans with one do not need it.
+ */
+export function zipkinSliceConverter(
+  starts: ZipkinStarts,
+  options: SpansFromZipkinOptions = {},
+): (piece: readonly ZipkinSpan[]) => Span[] {
   const context: Context = {
     resources: new Map<string, Resource>(),
     scopes: new Map<string, InstrumentationScope>(),
-    starts: knownStarts(spans),
+    starts,
     receivedUnixNano: options.receivedUnixNano,
   };
-  return (from, to) => spans.slice(from, to).map((z) => spanFromZipkin(z, context));
+  return (piece) => piece.map((z) => spanFromZipkin(z, context));
 }
 
 interface Context {
   readonly resources: Map<string, Resource>;
   readonly scopes: Map<string, InstrumentationScope>;
-  readonly starts: ReturnType<typeof knownStarts>;
+  readonly starts: ZipkinStarts;
   readonly receivedUnixNano?: UnixNanos;
 }
 

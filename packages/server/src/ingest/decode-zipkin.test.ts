@@ -2,17 +2,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { type Span, spansToZipkin, unixNanos, type ZipkinSpan } from '@ariadne/core';
 import { decodeRecord } from './decode-record.ts';
 import {
   decodeZipkin,
   decodeZipkinRecord,
+  ZIPKIN_RECORD_HEADROOM,
   ZipkinDecodeError,
   type ZipkinEncoding,
   zipkinRecord,
   zipkinSpansInSlices,
 } from './decode-zipkin.ts';
+import { readBody } from './http-body.ts';
 import { IngestLog, LogFormat } from './ingest-log.ts';
 import { workloadSpans } from './testdata/workload-spans.ts';
 import { encodeZipkinProto, protoSpanOf } from './testdata/zipkin-proto-writer.ts';
@@ -26,9 +30,23 @@ function zipkinSpans(count: number): Mutable<ZipkinSpan>[] {
   return spansToZipkin(workloadSpans(17, count).spans).map((z) => ({ ...z }));
 }
 
+/**
+ * How a v2 JSON list is read: parsed whole, or a piece at a time (`jsonListPieces`), which
+ * `zipkinSpansInSlices` does from 2 MiB on and the tests ask for at any size.
+ */
+const READINGS = [
+  ['parsed whole', Number.POSITIVE_INFINITY],
+  ['parsed piecewise', 0],
+] as const;
+
 /** Runs the sliced conversion to its end, counting its pauses and keeping the spans they yield. */
-function inSlices(body: Uint8Array, encoding: ZipkinEncoding, sliceSpans: number) {
-  const slices = zipkinSpansInSlices(body, encoding, AT, sliceSpans);
+function inSlices(
+  body: Uint8Array,
+  encoding: ZipkinEncoding,
+  sliceSpans: number,
+  piecewiseFrom: number = Number.POSITIVE_INFINITY,
+) {
+  const slices = zipkinSpansInSlices(body, encoding, AT, sliceSpans, piecewiseFrom);
   let pauses = 0;
   const yielded: Span[] = [];
   let next = slices.next();
@@ -65,13 +83,24 @@ function failure(convert: () => unknown): string | undefined {
 describe('Zipkin requests converted in slices', () => {
   it('gives the spans of the whole conversion, with a pause every slice', () => {
     const spans = zipkinSpans(500);
-    // A span without a timestamp takes its start from its trace's others, wherever they are.
+    // A span without a timestamp takes its start from its trace's others, wherever they are:
+    // before it, and after it (read piecewise, in pieces not yet parsed).
     delete spans[spans.length - 1].timestamp;
+    const moved = spans.pop() as Mutable<ZipkinSpan>;
+    spans.push(spans[0]);
+    spans[0] = moved;
     const body = Buffer.from(JSON.stringify(spans));
-    const { conversion, pauses, yielded } = inSlices(body, 'json-v2', 37);
-    assert.equal(conversion.spans, spans.length);
-    assert.ok(pauses >= 2 * Math.floor(spans.length / 37), `${pauses} pauses`);
-    assert.deepStrictEqual(sorted(yielded), whole(body, 'json-v2'));
+    const expected = whole(body, 'json-v2');
+    const placed = expected.find((s) => s.traceId === moved.traceId.padStart(32, '0') && s.spanId === moved.id);
+    assert.ok(placed && placed.startTimeUnixNano !== AT, 'placed from its trace, not at the time received');
+    for (const [reading, from] of READINGS) {
+      const { conversion, pauses, yielded } = inSlices(body, 'json-v2', 37, from);
+      assert.equal(conversion.spans, spans.length, reading);
+      // Parsed whole, reading the list pauses too.
+      const slices = Math.floor(spans.length / 37);
+      assert.ok(pauses >= (from === 0 ? slices : 2 * slices), `${reading}: ${pauses} pauses`);
+      assert.deepStrictEqual(sorted(yielded), expected, reading);
+    }
     // proto3 (and v1 JSON) are read whole, then converted in slices alike.
     const proto = encodeZipkinProto(spans.map(protoSpanOf));
     assert.deepStrictEqual(sorted(inSlices(proto, 'proto3', 37).yielded), whole(proto, 'proto3'));
@@ -105,11 +134,14 @@ describe('Zipkin requests converted in slices', () => {
       await again.close();
       assert.equal(records.length, bodies.length);
       for (const [i, [name, body, encoding]] of bodies.entries()) {
-        const { conversion, yielded } = inSlices(body, encoding, 300);
-        assert.ok(yielded.length > 0, name);
-        assert.equal(yielded.length, conversion.spans, name);
-        assert.equal(records[i].format, encoding === 'proto3' ? LogFormat.ZIPKIN_PROTO3 : LogFormat.ZIPKIN_JSON_V2);
-        assert.deepStrictEqual(sorted(yielded), sorted(decodeRecord(records[i].format, records[i].body).spans), name);
+        for (const [reading, from] of READINGS) {
+          const { conversion, yielded } = inSlices(body, encoding, 300, from);
+          assert.ok(yielded.length > 0, name);
+          assert.equal(yielded.length, conversion.spans, name);
+          assert.equal(records[i].format, encoding === 'proto3' ? LogFormat.ZIPKIN_PROTO3 : LogFormat.ZIPKIN_JSON_V2);
+          const replayed = sorted(decodeRecord(records[i].format, records[i].body).spans);
+          assert.deepStrictEqual(sorted(yielded), replayed, `${name}, ${reading}`);
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -139,15 +171,56 @@ describe('Zipkin requests converted in slices', () => {
     );
   });
 
+  it('builds the record around a body read with headroom, without copying it; any other body is copied', async () => {
+    const text = JSON.stringify(zipkinSpans(40));
+    for (const encoding of ['identity', 'gzip']) {
+      const stream = new PassThrough();
+      const read = readBody(stream, encoding, 1e9, { headroom: ZIPKIN_RECORD_HEADROOM });
+      const sent = encoding === 'gzip' ? gzipSync(text) : Buffer.from(text);
+      // In several chunks, as a socket delivers a large body.
+      for (let at = 0; at < sent.length; at += 1000) stream.write(sent.subarray(at, at + 1000));
+      stream.end();
+      const body = await read;
+      assert.equal(body.toString(), text, encoding);
+      assert.equal(body.byteOffset, ZIPKIN_RECORD_HEADROOM);
+      assert.equal(body.buffer.byteLength, ZIPKIN_RECORD_HEADROOM + body.byteLength, 'a buffer of its own');
+      const record = zipkinRecord(body, 'json-v2', AT, { inHeadroom: true });
+      assert.equal(record.body.buffer, body.buffer, 'in place');
+      assert.deepEqual(record, zipkinRecord(Buffer.from(text), 'json-v2', AT));
+      assert.deepStrictEqual(
+        decodeRecord(record.format, record.body).spans,
+        decodeZipkin(Buffer.from(text), 'json-v2', { receivedUnixNano: AT }),
+      );
+    }
+    // Without the headroom, or without asking, the body is copied and left as it was.
+    const view = Buffer.from(`12345678${text}`).subarray(ZIPKIN_RECORD_HEADROOM);
+    const copied = zipkinRecord(view, 'json-v2', AT);
+    assert.notEqual(copied.body.buffer, view.buffer);
+    assert.equal(Buffer.from(view.buffer, 0, ZIPKIN_RECORD_HEADROOM).toString(), '12345678');
+    const plain = Buffer.from(text);
+    assert.notEqual(zipkinRecord(plain, 'json-v2', AT, { inHeadroom: true }).body.buffer, plain.buffer);
+  });
+
   it('refuses what the whole conversion refuses, with the same message', () => {
     const spans = zipkinSpans(120);
     const bad = structuredClone(spans);
     bad[90].id = 'not-hex';
     const invalid = structuredClone(spans);
     invalid[100].duration = -5;
+    // A span Zipkin cannot read early, and a v1 span late: the v1 span is what Zipkin names.
+    const v1Late: unknown[] = structuredClone(spans);
+    (v1Late[3] as Mutable<ZipkinSpan>).id = 'not-hex';
+    v1Late[110] = { traceId: 'a'.repeat(16), id: 'b'.repeat(16), name: 'v1', binaryAnnotations: [] };
+    const listed = JSON.stringify(spans);
     for (const [body, encoding] of [
       [JSON.stringify(bad), 'json-v2'],
       [JSON.stringify(invalid), 'json-v2'],
+      [JSON.stringify(v1Late), 'json-v2'],
+      // Broken JSON late in the list, an element missing, bytes after the list.
+      [`${listed.slice(0, -200)}}}]`, 'json-v2'],
+      [`${listed.slice(0, -1)},]`, 'json-v2'],
+      [`${listed.slice(0, 2000)},,${listed.slice(2000 + listed.slice(2000).indexOf('{"traceId"'))}`, 'json-v2'],
+      [`${listed} x`, 'json-v2'],
       ['[{"traceId": ', 'json-v2'],
       ['{"not": "a list"}', 'json-v2'],
       [
@@ -161,12 +234,17 @@ describe('Zipkin requests converted in slices', () => {
       const bytes = Buffer.from(body);
       const refused = failure(() => decodeZipkin(bytes, encoding, { receivedUnixNano: AT }));
       assert.ok(refused, `refused whole: ${body.slice(0, 60)}`);
-      assert.equal(
-        failure(() => inSlices(bytes, encoding, 7)),
-        refused,
-      );
+      for (const [reading, from] of READINGS) {
+        assert.equal(
+          failure(() => inSlices(bytes, encoding, 7, from)),
+          refused,
+          `${reading}: ${body.slice(0, 60)}`,
+        );
+      }
     }
-    assert.deepEqual(inSlices(Buffer.from('[]'), 'json-v2', 7).conversion, { spans: 0 });
-    assert.deepEqual(inSlices(Buffer.from(''), 'json-v2', 7).conversion, { spans: 0 });
+    for (const [, from] of READINGS) {
+      assert.deepEqual(inSlices(Buffer.from(' [ ] '), 'json-v2', 7, from).conversion, { spans: 0 });
+      assert.deepEqual(inSlices(Buffer.from(''), 'json-v2', 7, from).conversion, { spans: 0 });
+    }
   });
 });

@@ -54,6 +54,24 @@ export interface ReadBodyOptions {
   readonly reserve?: (total: number) => boolean;
   /** Cut bodies that arrive slower than this (default: never). */
   readonly watchdog?: BodyWatchdog;
+  /**
+   * Bytes to leave before the body in the buffer it is read into (default 0): the returned body
+   * then starts at this offset of an ArrayBuffer of its own, which a caller may fill in front
+   * (decode-zipkin.ts, `zipkinRecord`) and transfer to a worker without copying the body.
+   */
+  readonly headroom?: number;
+}
+
+/** The chunks of a body in one buffer, after `headroom` bytes; the returned view starts after them. */
+function joined(chunks: readonly Buffer[], total: number, headroom: number): Buffer {
+  if (headroom === 0) return Buffer.concat(chunks, total);
+  const whole = Buffer.allocUnsafeSlow(headroom + total);
+  let at = headroom;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.length;
+  }
+  return whole.subarray(headroom);
 }
 
 /**
@@ -124,7 +142,7 @@ export function readBody(
       stream.off('data', onWire);
       stream.off('error', onStreamError);
       stream.off('close', onClose);
-      if (error === undefined) return resolve(Buffer.concat(chunks, total));
+      if (error === undefined) return resolve(joined(chunks, total, options.headroom ?? 0));
       if (source !== stream) {
         stream.unpipe(source as unknown as NodeJS.WritableStream);
         source.destroy();

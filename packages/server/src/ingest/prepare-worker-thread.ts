@@ -1,11 +1,11 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Span, unixNanos } from '@ariadne/core';
+import type { Span } from '@ariadne/core';
 import type { SpanPreparer, SpanPreparerModule } from '../query/span-store.ts';
 import { CollectAfterHuge } from './collect-after-huge.ts';
 import { DECODE_SLICE_BYTES, OtlpDecodeError, type RequestVerdict } from './decode-otlp.ts';
 import { decodeRecordInSlices } from './decode-record.ts';
-import { ZipkinDecodeError, zipkinSpansInSlices } from './decode-zipkin.ts';
+import { readZipkinRecord, ZipkinDecodeError, zipkinSpansInSlices } from './decode-zipkin.ts';
 import type { FromPrepareWorker, PrepareWorkerData, ToPrepareWorker, WorkerRequest } from './prepare-worker.ts';
 
 /**
@@ -30,12 +30,21 @@ const { createPreparer } = (await import(preparerModule)) as SpanPreparerModule;
 let preparer: SpanPreparer = createPreparer(state);
 /** Bumped by each reset: parts prepared by an earlier preparer are never kept. */
 let generation = 0;
-/** Each decoded request's parts (one per slice with valid spans), by ticket. */
-const kept = new Map<number, unknown[]>();
+/**
+ * Each decoded request's parts (one per slice with valid spans) and the size of its body, by
+ * ticket.
+ */
+const kept = new Map<number, { parts: unknown[]; bodyBytes: number }>();
 
 /**
  * Collects this thread's heap after a huge request (4 MiB of body or more), once it is idle, if
- * the heap then holds more than 24 MiB (an idle one: about 13), at most once a second.
+ * the heap then holds more than 24 MiB (an idle one: about 13), at most once a second: after
+ * decoding it, and again after the batch that took its kept parts (which the first cannot free;
+ * measured with a 15 MB Zipkin request, the heap held 93 MiB at rest until the next huge one).
+ * Between the slices of a huge request, it collects whenever the heap holds 48 MiB and half as
+ * much again as the last collection left: that request's heap then peaked at about 50 MiB, not
+ * 110, and the process's resident memory 40–50 MiB lower; converting it took a quarter longer
+ * (1.1 s, was 0.8–0.9), on this thread only (BENCHMARKS.md, session 20).
  */
 const collector = new CollectAfterHuge({
   collect: (globalThis as { gc?: () => void }).gc,
@@ -43,6 +52,7 @@ const collector = new CollectAfterHuge({
   heapBytes: () => getHeapStatistics().used_heap_size,
   minHeapBytes: 24 * 1024 * 1024,
   minIntervalMs: 1_000,
+  between: { growth: 1.5, minBetweenHeapBytes: 48 * 1024 * 1024 },
 });
 
 /** Lets the thread take the messages that arrived meanwhile (a small request's verdict). */
@@ -70,7 +80,10 @@ async function prepareSlices<R>(
   let next = slices.next();
   while (!next.done) {
     if (next.value.length > 0 && started === generation) parts.push(preparer.preparePart(next.value));
-    if (pausing) await pause();
+    if (pausing) {
+      collector.between();
+      await pause();
+    }
     next = slices.next();
   }
   return { parts: started === generation ? parts : undefined, result: next.value };
@@ -102,12 +115,16 @@ port.on('message', (message: ToPrepareWorker) => {
       void collector.run(message.request.body?.byteLength ?? 0, () => decode(message.id, message.request));
       return;
     case 'prepare': {
-      const bytes = message.requests.reduce((sum, r) => sum + (r.body?.byteLength ?? 0), 0);
+      // A kept request counts with the body it was decoded from.
+      const bytes = message.requests.reduce(
+        (sum, r) => sum + (r.body?.byteLength ?? kept.get(r.ticket as number)?.bodyBytes ?? 0),
+        0,
+      );
       void collector.run(bytes, () => prepare(message.id, message.requests));
       return;
     }
     case 'zipkin':
-      void collector.run(message.body.byteLength, () => convertZipkin(message));
+      void collector.run(message.record.byteLength, () => convertZipkin(message));
       return;
   }
 });
@@ -118,7 +135,7 @@ async function decode(id: number, request: WorkerRequest): Promise<void> {
     // The request's id is the ticket: ids come from the main thread and are never reused, also
     // across a restarted worker, so a ticket from an earlier worker never finds other spans.
     const ticket = id;
-    if (parts !== undefined) kept.set(ticket, parts);
+    if (parts !== undefined) kept.set(ticket, { parts, bodyBytes: request.body?.byteLength ?? 0 });
     send({
       type: 'decoded',
       id,
@@ -136,22 +153,26 @@ async function decode(id: number, request: WorkerRequest): Promise<void> {
 }
 
 /**
- * Converts a Zipkin request, a slice of spans at a time with a pause between (other requests'
- * verdicts are given meanwhile), prepares each slice's spans as it comes and keeps them as
- * `decode` does (the request's id is the ticket), and sends back the verdict. The ingest log keeps
- * the request as Zipkin (`zipkinRecord`), which decodes to these spans again.
+ * Converts a Zipkin request from its record, a slice of spans at a time with a pause between
+ * (other requests' verdicts are given meanwhile), prepares each slice's spans as it comes and
+ * keeps them as `decode` does (the request's id is the ticket), and sends back the verdict with
+ * the record (moved back, not copied). The ingest log keeps the record, which decodes to these
+ * spans again.
  */
 async function convertZipkin(message: Extract<ToPrepareWorker, { type: 'zipkin' }>): Promise<void> {
+  const { format, record } = message;
+  const answer = (conversion: Extract<FromPrepareWorker, { type: 'converted' }>['conversion']) =>
+    send({ type: 'converted', id: message.id, conversion, format, record }, [record.buffer as ArrayBuffer]);
   try {
-    const slices = zipkinSpansInSlices(message.body, message.encoding, unixNanos(message.receivedUnixNano));
+    const { body, encoding, receivedUnixNano } = readZipkinRecord(format, record);
+    const slices = zipkinSpansInSlices(body, encoding, receivedUnixNano);
     const { parts, result } = await prepareSlices(slices, true);
     const { spans } = result;
-    if (spans === 0) return send({ type: 'converted', id: message.id, conversion: { spans } });
+    if (spans === 0) return answer({ spans });
     // The request's id is the ticket, as in `decode`.
     const ticket = message.id;
-    if (parts !== undefined) kept.set(ticket, parts);
-    const decoded = { ticket, accepted: spans, rejectedSpans: 0, errorMessage: '' };
-    send({ type: 'converted', id: message.id, conversion: { spans, decoded } });
+    if (parts !== undefined) kept.set(ticket, { parts, bodyBytes: record.byteLength });
+    answer({ spans, decoded: { ticket, accepted: spans, rejectedSpans: 0, errorMessage: '' } });
   } catch (error) {
     const undecodable = error instanceof ZipkinDecodeError;
     send({ type: 'failed', id: message.id, message: (error as Error).message ?? String(error), undecodable });
@@ -178,7 +199,7 @@ async function prepare(id: number, requests: readonly WorkerRequest[]): Promise<
       const own = request.ticket === undefined ? undefined : kept.get(request.ticket);
       if (own !== undefined) {
         kept.delete(request.ticket as number);
-        parts.push(...own);
+        parts.push(...own.parts);
         continue;
       }
       // Undefined parts (a reset meanwhile) fail the batch just below.

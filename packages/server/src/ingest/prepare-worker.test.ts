@@ -204,13 +204,25 @@ describe('PrepareWorker', () => {
         const zipkinBodies = sent.map((raw) =>
           Buffer.from(JSON.stringify(spansToZipkin(decodeOtlpProtobuf(raw.body).spans))),
         );
-        const converted = await Promise.all(zipkinBodies.map((body) => worker.convertZipkin(body, 'json-v2', at)));
+        // Records in buffers of their own (as the receiver reads them) move to the worker and back.
+        const given = zipkinBodies.map((body) => {
+          const { format, body: record } = zipkinRecord(body, 'json-v2', at);
+          const own = Buffer.allocUnsafeSlow(record.byteLength);
+          record.copy(own);
+          return { format, body: own };
+        });
+        const converted = await Promise.all(given.map((record) => worker.convertZipkin(record)));
+        assert.ok(
+          given.every((r) => r.body.byteLength === 0),
+          'moved, not copied: the records given are empty',
+        );
         const raws: RawRequest[] = [];
         for (const [i, conversion] of converted.entries()) {
           assert.equal(conversion.spans, 1_200);
           assert.ok(conversion.decoded);
           assert.equal(conversion.decoded.accepted, 1_200);
-          raws.push(zipkinRecord(zipkinBodies[i], 'json-v2', at));
+          assert.deepEqual(conversion.record, zipkinRecord(zipkinBodies[i], 'json-v2', at), 'the record back');
+          raws.push(conversion.record);
           await direct.writeSpans(decodeZipkin(zipkinBodies[i], 'json-v2', { receivedUnixNano: at }));
         }
         // The first two from what the worker kept as it converted (no body sent back to it), the
@@ -228,9 +240,10 @@ describe('PrepareWorker', () => {
         for (const id of ids) {
           assert.deepEqual(spansToApiJson(await viaWorker.getTrace(id)), spansToApiJson(await direct.getTrace(id)), id);
         }
-        assert.deepEqual(await worker.convertZipkin(Buffer.from('[]'), 'json-v2', at), { spans: 0 });
+        const empty = zipkinRecord(Buffer.from('[]'), 'json-v2', at);
+        assert.deepEqual(await worker.convertZipkin(empty), { spans: 0, record: empty });
         await assert.rejects(
-          worker.convertZipkin(Buffer.from('[{"traceId": '), 'json-v2', at),
+          worker.convertZipkin(zipkinRecord(Buffer.from('[{"traceId": '), 'json-v2', at)),
           (e: Error) => e instanceof ZipkinDecodeError && /cannot parse the body as JSON/.test(e.message),
         );
       } finally {

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { PreparedWriter, WriteProgress } from '../query/span-store.ts';
 import { OtlpDecodeError } from './decode-otlp.ts';
-import { type ZipkinConversion, ZipkinDecodeError, type ZipkinEncoding } from './decode-zipkin.ts';
+import { type ZipkinConversion, ZipkinDecodeError } from './decode-zipkin.ts';
 import type { LogFormat } from './ingest-log.ts';
 import type { DecodedRequest, PreparedWrite, RawRequest, StagedRequest, StagedWriter } from './write-queue.ts';
 
@@ -23,30 +23,34 @@ export type ToPrepareWorker =
   | { readonly type: 'decode'; readonly id: number; readonly request: WorkerRequest }
   | { readonly type: 'release'; readonly ticket: number }
   | { readonly type: 'prepare'; readonly id: number; readonly requests: WorkerRequest[] }
-  | {
-      readonly type: 'zipkin';
-      readonly id: number;
-      readonly body: Uint8Array;
-      readonly encoding: ZipkinEncoding;
-      readonly receivedUnixNano: bigint;
-    }
+  /** A Zipkin request's record (`zipkinRecord`), transferred when it can be (`convertZipkin`). */
+  | { readonly type: 'zipkin'; readonly id: number; readonly format: LogFormat; readonly record: Uint8Array }
   | { readonly type: 'reset'; readonly state: unknown };
 
 /** Messages from the worker thread. */
 export type FromPrepareWorker =
   | { readonly type: 'decoded'; readonly id: number; readonly decoded: DecodedRequest }
   | { readonly type: 'prepared'; readonly id: number; readonly batch: unknown }
-  | { readonly type: 'converted'; readonly id: number; readonly conversion: DecodedZipkin }
+  /** The conversion, and the record it was asked for, transferred back. */
+  | {
+      readonly type: 'converted';
+      readonly id: number;
+      readonly conversion: ZipkinConversion & { readonly decoded?: DecodedRequest };
+      readonly format: LogFormat;
+      readonly record: Uint8Array;
+    }
   /** Some tickets of a `prepare` without bodies have no kept part (a new worker): send the bodies. */
   | { readonly type: 'missing'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly undecodable?: boolean };
 
 /**
  * A Zipkin request converted on the worker: its span count and, when it holds spans, its verdict,
- * the spans prepared and kept under its ticket as `decode` keeps them.
+ * the spans prepared and kept under its ticket as `decode` keeps them; and its record, the one
+ * the conversion was given (which went to the worker and back).
  */
 export interface DecodedZipkin extends ZipkinConversion {
   readonly decoded?: DecodedRequest;
+  readonly record: RawRequest;
 }
 
 interface Waiting {
@@ -108,8 +112,10 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
       if (message.type === 'prepared') waiting.resolve(message.batch);
       else if (message.type === 'missing') waiting.resolve('missing');
       else if (message.type === 'decoded') waiting.resolve(message.decoded);
-      else if (message.type === 'converted') waiting.resolve(message.conversion);
-      else if (message.undecodable) waiting.reject(waiting.undecodable(message.message));
+      else if (message.type === 'converted') {
+        const record = Buffer.from(message.record.buffer, message.record.byteOffset, message.record.byteLength);
+        waiting.resolve({ ...message.conversion, record: { format: message.format, body: record } });
+      } else if (message.undecodable) waiting.reject(waiting.undecodable(message.message));
       else waiting.reject(new Error(`the prepare worker failed: ${message.message}`));
     });
     const fail = (error: Error) => {
@@ -137,10 +143,11 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
     await this.respawning;
   }
 
-  /** Sends a message that expects an answer. */
+  /** Sends a message that expects an answer, moving the buffers of `transfer` to the worker. */
   private async ask(
     message: ToPrepareWorker & { id: number },
     undecodable: (message: string) => Error = (text) => new OtlpDecodeError(text),
+    transfer: ArrayBuffer[] = [],
   ): Promise<unknown> {
     await this.alive();
     if (this.closed) throw new Error('the prepare worker is closed');
@@ -148,7 +155,7 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
     const answer = new Promise<unknown>((resolve, reject) =>
       this.waiting.set(message.id, { resolve, reject, undecodable }),
     );
-    this.worker.postMessage(message);
+    this.worker.postMessage(message, transfer);
     return await answer;
   }
 
@@ -159,16 +166,22 @@ export class PrepareWorker<State = unknown, Batch = unknown> implements StagedWr
   }
 
   /**
-   * A Zipkin request converted on the worker, 1,000 spans at a time with pauses between
-   * (`zipkinSpansInSlices`): a 15 MB Zipkin request takes about a second, which on the receivers'
-   * thread held up every query. Its spans are prepared as they are converted and kept as `decode`
-   * keeps them: hand `decoded` to the queue's `enqueueDecoded` with the request's `zipkinRecord`
-   * as the raw request. Throws `ZipkinDecodeError` for a body it cannot read.
+   * A Zipkin request converted on the worker from its record (`zipkinRecord`), 1,000 spans at a
+   * time with pauses between (`zipkinSpansInSlices`): a 15 MB Zipkin request takes about a
+   * second, which on the receivers' thread held up every query. Its spans are prepared as they
+   * are converted and kept as `decode` keeps them: hand `decoded` to the queue's `enqueueDecoded`
+   * with the record the conversion gives back. A record that has an ArrayBuffer of its own
+   * (`readBody`'s headroom) is moved to the worker and back, not copied: the one given here is
+   * then empty, and only the one given back holds the request. Throws `ZipkinDecodeError` for a
+   * body it cannot read.
    */
-  async convertZipkin(body: Uint8Array, encoding: ZipkinEncoding, receivedUnixNano: bigint): Promise<DecodedZipkin> {
+  async convertZipkin(record: RawRequest): Promise<DecodedZipkin> {
     const id = this.nextId++;
-    const message: ToPrepareWorker = { type: 'zipkin', id, body, encoding, receivedUnixNano };
-    return (await this.ask(message, (text) => new ZipkinDecodeError(text))) as DecodedZipkin;
+    const { body, format } = record;
+    const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.byteLength > 0;
+    const message: ToPrepareWorker = { type: 'zipkin', id, format, record: body };
+    const transfer = own && body.buffer instanceof ArrayBuffer ? [body.buffer] : [];
+    return (await this.ask(message, (text) => new ZipkinDecodeError(text), transfer)) as DecodedZipkin;
   }
 
   release(ticket: number): void {

@@ -1,9 +1,15 @@
 import type { Readable } from 'node:stream';
-import { type UnixNanos, unixNanos } from '@ariadne/core';
+import { unixNanos } from '@ariadne/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { IngestMetrics } from '../metrics.ts';
 import type { Admission, Reservation } from './admission.ts';
-import { decodeZipkin, ZipkinDecodeError, type ZipkinEncoding, zipkinRecord } from './decode-zipkin.ts';
+import {
+  decodeZipkinRecord,
+  ZIPKIN_RECORD_HEADROOM,
+  ZipkinDecodeError,
+  type ZipkinEncoding,
+  zipkinRecord,
+} from './decode-zipkin.ts';
 import {
   BadEncodingError,
   BodyBudgetError,
@@ -16,7 +22,7 @@ import {
   unavailableAnswer,
 } from './http-body.ts';
 import type { DecodedZipkin } from './prepare-worker.ts';
-import { type DecodedRequest, refusalReason, type WriteQueue } from './write-queue.ts';
+import { type DecodedRequest, type RawRequest, refusalReason, type WriteQueue } from './write-queue.ts';
 
 /** Options of the Zipkin span receiver. */
 export interface ZipkinReceiverOptions {
@@ -37,17 +43,14 @@ export interface ZipkinReceiverOptions {
   /** Cuts bodies that arrive slower than this with 408 (default: never). */
   readonly bodyWatchdog?: BodyWatchdog;
   /**
-   * Decodes and checks a request, counting its spans. Default: on this thread (`decodeZipkin`),
-   * its spans enqueued as they are; `ariadne serve` passes the prepare worker's
-   * (`PrepareWorker.convertZipkin`), so that a huge request does not hold up the other requests
-   * and the queries for seconds. A conversion with `decoded` is enqueued as it is; without, the
-   * queue decodes the request's record.
+   * Decodes and checks a request from its record (`zipkinRecord`), counting its spans, and gives
+   * the record back (the ingest log keeps it). Default: on this thread (`decodeZipkinRecord`), its
+   * spans enqueued as they are; `ariadne serve` passes the prepare worker's
+   * (`PrepareWorker.convertZipkin`, which moves the record to the worker and back), so that a
+   * huge request does not hold up the other requests and the queries for seconds. A conversion
+   * with `decoded` is enqueued as it is; without, the queue decodes the request's record.
    */
-  readonly convert?: (
-    body: Uint8Array,
-    encoding: ZipkinEncoding,
-    receivedUnixNano: UnixNanos,
-  ) => Promise<DecodedZipkin>;
+  readonly convert?: (record: RawRequest) => Promise<DecodedZipkin>;
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -70,9 +73,10 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
   const now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
   const convert =
     options.convert ??
-    (async (body, encoding, at) => {
-      const spans = decodeZipkin(body, encoding, { receivedUnixNano: at });
-      return { spans: spans.length, decoded: { spans, accepted: spans.length, rejectedSpans: 0, errorMessage: '' } };
+    (async (record) => {
+      const spans = decodeZipkinRecord(record.format, record.body);
+      const decoded = { spans, accepted: spans.length, rejectedSpans: 0, errorMessage: '' };
+      return { spans: spans.length, decoded, record };
     });
   const { metrics } = options;
   return async (app) => {
@@ -143,6 +147,8 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
         ? await readBody(stream, contentEncoding, options.maxBodyBytes, {
             reserve: reservation && ((total) => reservation.grow(total)),
             watchdog: options.bodyWatchdog,
+            // Room for the received time: the body becomes its record without a copy.
+            headroom: ZIPKIN_RECORD_HEADROOM,
           })
         : Buffer.alloc(0);
     } catch (error) {
@@ -181,10 +187,11 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       reply.header('retry-after', String(answer.retryAfterSeconds));
       return text(503, answer.message);
     };
-    const receivedUnixNano = unixNanos(now());
+    // The body is the record's from here on (and, on the worker, gone until the record is back).
+    const record = zipkinRecord(body, encoding, unixNanos(now()), { inHeadroom: true });
     let conversion: DecodedZipkin;
     try {
-      conversion = await convert(body, encoding, receivedUnixNano);
+      conversion = await convert(record);
     } catch (error) {
       if (error instanceof ZipkinDecodeError) {
         metrics?.refused('zipkin', 'malformed');
@@ -197,7 +204,7 @@ export function zipkinReceiver(options: ZipkinReceiverOptions): (app: FastifyIns
       metrics?.accepted('zipkin', { accepted: 0, rejectedSpans: 0 });
       return reply.code(202).send();
     }
-    const raw = zipkinRecord(body, encoding, receivedUnixNano);
+    const raw = conversion.record;
     let decoded: DecodedRequest;
     try {
       decoded = conversion.decoded ?? (await options.queue.decode(raw));
