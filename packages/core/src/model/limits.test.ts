@@ -33,7 +33,9 @@ describe('limitSpan', () => {
     assert.equal(a.span.resource.attributes.length, SPAN_LIMITS.attributes);
     assert.equal(a.span.resource.droppedAttributesCount, 11);
     assert.equal(a.dropped, 0, "the resource's drops are counted on it, not the span's");
+    assert.equal(a.droppedFromHeads, 10, 'and reported once, with the first span that shares it');
     assert.equal(b.dropped, 1);
+    assert.equal(b.droppedFromHeads, 0);
     assert.equal(b.span.droppedAttributesCount, 1);
   });
 });

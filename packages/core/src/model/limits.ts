@@ -27,18 +27,22 @@ export function addDropped(count: number, n: number): number {
  */
 export type LimitedHeads = WeakMap<Resource | InstrumentationScope, Resource | InstrumentationScope>;
 
-function limitHead<T extends Resource | InstrumentationScope>(head: T, limitedHeads: LimitedHeads): T {
-  if (head.attributes.length <= SPAN_LIMITS.attributes) return head;
-  let limited = limitedHeads.get(head) as T | undefined;
-  if (limited === undefined) {
-    limited = {
-      ...head,
-      attributes: head.attributes.slice(0, SPAN_LIMITS.attributes),
-      droppedAttributesCount: addDropped(head.droppedAttributesCount, head.attributes.length - SPAN_LIMITS.attributes),
-    };
-    limitedHeads.set(head, limited);
-  }
-  return limited;
+/** A resource or scope within the limits, and how many attributes were dropped from it just now. */
+function limitHead<T extends Resource | InstrumentationScope>(
+  head: T,
+  limitedHeads: LimitedHeads,
+): { readonly head: T; readonly dropped: number } {
+  if (head.attributes.length <= SPAN_LIMITS.attributes) return { head, dropped: 0 };
+  const known = limitedHeads.get(head) as T | undefined;
+  if (known !== undefined) return { head: known, dropped: 0 };
+  const dropped = head.attributes.length - SPAN_LIMITS.attributes;
+  const limited = {
+    ...head,
+    attributes: head.attributes.slice(0, SPAN_LIMITS.attributes),
+    droppedAttributesCount: addDropped(head.droppedAttributesCount, dropped),
+  };
+  limitedHeads.set(head, limited);
+  return { head: limited, dropped };
 }
 
 function limitAttributed<T extends SpanEvent | SpanLink>(item: T): T {
@@ -60,21 +64,27 @@ function over(list: readonly { readonly attributes: readonly KeyValue[] }[]): nu
 /**
  * The span within `SPAN_LIMITS` (itself when it already is, the common case, checked in a few
  * comparisons), and how many of the span's own attributes, events and links (with theirs) were
- * dropped. Attributes dropped from its resource or scope are counted there, not here.
+ * dropped. Attributes dropped from its resource or scope are counted in their dropped counts,
+ * not the span's, and in `droppedFromHeads` once: when `heads` first limits them.
  */
 export function limitSpan(
   span: Span,
   heads: LimitedHeads = new WeakMap(),
-): { readonly span: Span; readonly dropped: number } {
+): { readonly span: Span; readonly dropped: number; readonly droppedFromHeads: number } {
   const droppedHere =
     Math.max(0, span.attributes.length - SPAN_LIMITS.attributes) +
     Math.max(0, span.events.length - SPAN_LIMITS.events) +
     Math.max(0, span.links.length - SPAN_LIMITS.links) +
     over(span.events.length > SPAN_LIMITS.events ? span.events.slice(0, SPAN_LIMITS.events) : span.events) +
     over(span.links.length > SPAN_LIMITS.links ? span.links.slice(0, SPAN_LIMITS.links) : span.links);
-  const resource = limitHead(span.resource, heads);
-  const scope = limitHead(span.scope, heads);
-  if (droppedHere === 0 && resource === span.resource && scope === span.scope) return { span, dropped: 0 };
+  const limitedResource = limitHead(span.resource, heads);
+  const limitedScope = limitHead(span.scope, heads);
+  const resource = limitedResource.head;
+  const scope = limitedScope.head;
+  const droppedFromHeads = limitedResource.dropped + limitedScope.dropped;
+  if (droppedHere === 0 && resource === span.resource && scope === span.scope) {
+    return { span, dropped: 0, droppedFromHeads };
+  }
   const events = span.events.slice(0, SPAN_LIMITS.events).map(limitAttributed);
   const links = span.links.slice(0, SPAN_LIMITS.links).map(limitAttributed);
   return {
@@ -93,5 +103,6 @@ export function limitSpan(
       scope,
     },
     dropped: droppedHere,
+    droppedFromHeads,
   };
 }

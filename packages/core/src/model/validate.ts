@@ -175,7 +175,7 @@ export class SpanValidator {
    */
   readonly visit = (decoded: Span, checkText: boolean, limited = 0): void => {
     const within = limitSpan(decoded, this.limitedHeads);
-    this.limited += limited + within.dropped;
+    this.limited += limited + within.dropped + within.droppedFromHeads;
     let span = within.span;
     if (span.parentSpanId.length === 16 && isAllZero(span.parentSpanId)) {
       span = { ...span, parentSpanId: '' };
@@ -208,7 +208,7 @@ export class SpanValidator {
     if (this.rejected > this.reasons.length) errorMessage += `; and ${this.rejected - this.reasons.length} more`;
     if (this.limited > 0) {
       // A warning with nothing rejected is still sent back (OTLP partial success allows it).
-      const warning = `${this.limited} attributes, events or links beyond ${SPAN_LIMITS.attributes} per list were dropped (counted in the spans' dropped counts)`;
+      const warning = `${this.limited} attributes, events or links beyond ${SPAN_LIMITS.attributes} per list were dropped (counted in the dropped counts of their spans, events, links, resources and scopes)`;
       errorMessage = errorMessage === '' ? warning : `${errorMessage}; ${warning}`;
     }
     return { acceptedSpans: this.accepted, rejectedSpans: this.rejected, errorMessage };

@@ -36,8 +36,10 @@ const jsonSpan = (name: string, extra: object = {}) => ({
   endTimeUnixNano: '2',
   ...extra,
 });
-const json = (spans: object[]) =>
-  new TextEncoder().encode(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }));
+const json = (spans: object[], resourceAttributes: object[] = []) =>
+  new TextEncoder().encode(
+    JSON.stringify({ resourceSpans: [{ resource: { attributes: resourceAttributes }, scopeSpans: [{ spans }] }] }),
+  );
 
 /** `bytes` with every `marker` (ASCII, as long as `replacement`) replaced by `replacement`. */
 function replaced(bytes: Uint8Array, marker: string, replacement: number[]): Uint8Array {
@@ -98,6 +100,15 @@ describe('OTLP decoding, protobuf against JSON', () => {
     assert.deepEqual(JSON.parse(encodeExportResponseJson(fromJson)), {
       partialSuccess: { rejectedSpans: '0', errorMessage: fromJson.errorMessage },
     });
+    // Attributes dropped from a resource count once, in both encodings, however many spans share it.
+    const wideResource = attrs(SPAN_LIMITS.attributes + 7, (i) => `r${i}`);
+    const two = [pbSpan('a'), pbSpan('b', { spanId: new Uint8Array(8).fill(0xce) })];
+    const twoJson = [jsonSpan('a'), jsonSpan('b', { spanId: 'ce'.repeat(8) })];
+    const resourceFromProtobuf = decodeOtlpProtobuf(protobuf(two, wideResource));
+    const resourceFromJson = decodeOtlpJson(json(twoJson, wideResource));
+    assert.deepStrictEqual(resourceFromProtobuf, resourceFromJson);
+    assert.equal(resourceFromJson.spans[0].resource.droppedAttributesCount, 7);
+    assert.match(resourceFromJson.errorMessage, /^7 attributes, events or links beyond 1024 per list were dropped/);
     // Nothing over the limits: no warning.
     assert.equal(
       decodeOtlpProtobuf(protobuf([pbSpan('narrow', { attributes: attrs(3, () => 'v') })])).errorMessage,

@@ -75,8 +75,13 @@ class Reader {
   readonly node: NodeBuffer;
   /** How many `string` fields were not UTF-8 (decoded with lone surrogates, see `string`). */
   invalidStrings = 0;
-  /** Attributes, events and links of spans skipped for `SPAN_LIMITS` (counted in the spans' dropped counts). */
+  /**
+   * Attributes, events and links skipped for `SPAN_LIMITS` (counted in the dropped counts of the
+   * spans, events, links, resources and scopes they were skipped from).
+   */
   limited = 0;
+  /** `limited` as last handed to the visitor. */
+  reportedLimited = 0;
   /** The last 16-byte trace id read, and where its bytes are (see `traceIdHex`). */
   private lastTraceId: string | undefined;
   private lastTraceIdAt = 0;
@@ -437,6 +442,7 @@ function readResource(r: Reader, end: number, path: string, schemaUrl: string): 
       dropped = r.varint32(end, path);
     } else r.skip(wt, end, path);
   }
+  r.limited += skipped;
   return { attributes, droppedAttributesCount: addDropped(dropped, skipped), schemaUrl };
 }
 
@@ -463,6 +469,7 @@ function readScope(r: Reader, end: number, path: string, schemaUrl: string): Ins
       dropped = r.varint32(end, path);
     } else r.skip(wt, end, path);
   }
+  r.limited += skipped;
   return { name, version, attributes, droppedAttributesCount: addDropped(dropped, skipped), schemaUrl };
 }
 
@@ -748,7 +755,8 @@ function nextChild(r: Reader, from: number, envelope: Envelope, path: string): n
 /**
  * Takes each decoded span; `invalidText` is true when a string of the span, its resource or its
  * scope was not UTF-8 (validation must then check its text); `limited` is how many of the span's
- * attributes, events and links (with theirs) were skipped for `SPAN_LIMITS`.
+ * attributes, events and links (with theirs) were skipped for `SPAN_LIMITS`, and of its resource's
+ * and scope's attributes when they were read for it (the first span under them).
  */
 export type SpanVisitor = (span: Span, invalidText: boolean, limited: number) => void;
 
@@ -823,9 +831,11 @@ export function* readExportTraceServiceRequestInSlices(
         i++, spanEnd = nextChild(r, spanEnd, ss, sPath)
       ) {
         const spanInvalid = r.invalidStrings;
-        const limited = r.limited;
         const span = readSpan(r, spanEnd, `${sPath}.spans[${i}]`, serviceName, resource, scope);
-        visit(span, scopeInvalid || r.invalidStrings !== spanInvalid, r.limited - limited);
+        // What was skipped since the last span: its own, and its resource's and scope's if they
+        // were read for it (each once: repeated heads come from the cache).
+        visit(span, scopeInvalid || r.invalidStrings !== spanInvalid, r.limited - r.reportedLimited);
+        r.reportedLimited = r.limited;
         if (spanEnd >= sliceEnd) {
           sliceEnd = spanEnd + sliceBytes;
           yield;
