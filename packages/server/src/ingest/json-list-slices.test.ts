@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { jsonListPieces, type ListPiece, parseListPiece } from './json-list-slices.ts';
 
 /** The elements of every piece, in order, and each piece's size. */
@@ -87,6 +88,47 @@ describe('jsonListPieces', () => {
     assert.deepEqual(
       pieces.map((p) => parseListPiece(view, p)),
       [['a'], ['b']],
+    );
+  });
+
+  it('agrees with JSON.parse on generated lists and on generated text', () => {
+    // A list cut anywhere reads back as JSON.parse reads it whole.
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue()), fc.integer({ min: 1, max: 5 }), fc.boolean(), (list, perPiece, pretty) => {
+        const text = pretty ? JSON.stringify(list, null, 1) : JSON.stringify(list);
+        const read = readPieces(text, perPiece);
+        assert.ok(read, text);
+        assert.deepEqual(read.elements, JSON.parse(text));
+      }),
+      { numRuns: 2_000, seed: 20261208 },
+    );
+    // Any text: what it cuts, JSON.parse reads whole to the same elements; what JSON.parse
+    // refuses, it either cannot cut or a piece fails to parse.
+    const jsonish = fc.string({
+      unit: fc.constantFrom('[', ']', '{', '}', ',', '"', '\\', ':', ' ', '1', 'a', 'null'),
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(jsonish, fc.integer({ min: 1, max: 3 }), (text, perPiece) => {
+        let whole: unknown;
+        try {
+          whole = JSON.parse(text);
+        } catch {
+          whole = undefined;
+        }
+        let read: ReturnType<typeof readPieces>;
+        try {
+          read = readPieces(text, perPiece);
+        } catch (error) {
+          assert.ok(error instanceof SyntaxError, String(error));
+          assert.equal(whole, undefined, `a piece failed, the whole parsed: ${text}`);
+          return;
+        }
+        if (read === undefined) return;
+        assert.ok(Array.isArray(whole), `cut, but not a list as a whole: ${text}`);
+        assert.deepEqual(read.elements, whole, text);
+      }),
+      { numRuns: 20_000, seed: 20261208 },
     );
   });
 });
