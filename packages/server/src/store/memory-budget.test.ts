@@ -5,17 +5,17 @@ import { databaseMemoryLimit, memoryBudget, PROCESS_BASELINE_BYTES, parseMemoryS
 describe('memory budget', () => {
   it('sets the process baseline aside, then gives the database three eighths and pending spans a quarter', () => {
     const b = memoryBudget(2 * 1024 ** 3);
-    assert.equal(PROCESS_BASELINE_BYTES, 320 * 1024 ** 2);
-    assert.equal(b.databaseMemoryLimit, '648MiB', '(2048 - 320) * 3/8');
-    assert.equal(b.maxPendingSpans, 110_592, '(2048 - 320) MiB / 4 / 4 KiB');
+    assert.equal(PROCESS_BASELINE_BYTES, 352 * 1024 ** 2);
+    assert.equal(b.databaseMemoryLimit, '636MiB', '(2048 - 352) * 3/8');
+    assert.equal(b.maxPendingSpans, 108_544, '(2048 - 352) MiB / 4 / 4 KiB');
     assert.equal(b.maxBatchSpans, 8_192);
     assert.equal(memoryBudget(64 * 1024 ** 2).maxBatchSpans, 2_500, 'a quarter of the pending spans');
   });
   it('gives request bodies in flight and bodies waiting to be committed an eighth each, at least 16 MiB', () => {
     const b = memoryBudget(512 * 1024 ** 2);
-    assert.equal(b.maxInflightBodyBytes, 24 * 1024 ** 2, '(512 - 320) / 8');
-    assert.equal(b.maxPendingLogBytes, 24 * 1024 ** 2);
-    assert.equal(b.databaseMemoryLimit, '72MiB');
+    assert.equal(b.maxInflightBodyBytes, 20 * 1024 ** 2, '(512 - 352) / 8');
+    assert.equal(b.maxPendingLogBytes, 20 * 1024 ** 2);
+    assert.equal(b.databaseMemoryLimit, '64MiB', 'its floor');
     assert.equal(memoryBudget(64 * 1024 ** 2).maxInflightBodyBytes, 16 * 1024 ** 2);
   });
   it('keeps sane bounds for tiny and huge limits', () => {
