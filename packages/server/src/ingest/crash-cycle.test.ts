@@ -19,8 +19,10 @@ import { capturingLogger } from '../testdata/capture-log.ts';
 import {
   assertEveryAcknowledgedTrace,
   killServe,
+  listening,
   requestTraceId,
   type ServeChild,
+  type ServeUrls,
   sendLoad,
   spawnServe,
   startServe,
@@ -346,10 +348,28 @@ describe('a damaged database WAL', () => {
       bytes[Math.floor(bytes.length / 2)] ^= 0xff;
       writeFileSync(wal, bytes);
 
-      const refused = spawnServe(dataDir);
-      assert.notEqual(await refused.exited, 0);
-      const message = /the database's write-ahead log (\S+) is damaged[^\n]*mv (\S+) (\S+)\)/.exec(refused.output());
-      assert.ok(message, refused.output());
+      const serve = spawnServe(dataDir);
+      let urls: ServeUrls | undefined;
+      try {
+        urls = await listening(serve);
+      } catch (error) {
+        // It exited (as it should, mostly); a start that hangs fails here after a minute.
+        if (serve.child.exitCode === null && serve.child.signalCode === null) throw error;
+      }
+      if (urls !== undefined) {
+        // DuckDB reads damage in the WAL's last entry as a write torn by a crash and drops that
+        // entry (this happened in one CI run of session 20, and the test then waited forever for
+        // an exit): the ingest log replays what the entry held, so nothing acknowledged is lost.
+        try {
+          await assertEveryAcknowledgedTrace(urls.api, { tag: 8, spans: SPANS, acked, sent: acked.size });
+        } finally {
+          assert.equal(await stopServe(serve), 0, serve.output());
+        }
+        return;
+      }
+      assert.notEqual(await serve.exited, 0);
+      const message = /the database's write-ahead log (\S+) is damaged[^\n]*mv (\S+) (\S+)\)/.exec(serve.output());
+      assert.ok(message, serve.output());
       assert.equal(message[1], wal);
       // The way out, as the message gives it.
       renameSync(message[2], message[3]);

@@ -39,8 +39,8 @@ const kept = new Map<number, { parts: unknown[]; bodyBytes: number }>();
 /**
  * Collects this thread's heap after a huge request (4 MiB of body or more), once it is idle, if
  * the heap then holds more than 24 MiB (an idle one: about 13), at most once a second: after
- * decoding it, and again after the batch that took its kept parts (which the first cannot free;
- * measured with a 15 MB Zipkin request, the heap held 93 MiB at rest until the next huge one).
+ * decoding it, and again after the batch that took its kept parts (which the first cannot free:
+ * they live until that batch).
  * Between the slices of a huge request, it collects whenever the heap holds 48 MiB and half as
  * much again as the last collection left: that request's heap then peaked at about 50 MiB, not
  * 110, and the process's resident memory 40–50 MiB lower; converting it took a quarter longer
