@@ -8,12 +8,14 @@
  * `JSON.parse` of its piece. What this cannot cut (not a list, trailing bytes, an unterminated
  * string or list, an empty element at a cut) gives undefined, and the caller parses the body
  * whole, which says what is wrong with it.
+ *
+ * otlp-json-split.ts does the same for OTLP/JSON, on the request's text, following its keys. This
+ * one reads the body's bytes instead: the body is never held as one string beside them (15 MB
+ * more on the worker's heap for a 15 MB request, with the process near its memory limit), and a
+ * Zipkin list has no keys to follow.
  */
 
-/** JSON's whitespace: space, tab, line feed, carriage return. */
-function isWhitespace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
-}
+import { isWhitespace } from './otlp-json-split.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

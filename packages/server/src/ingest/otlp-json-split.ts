@@ -245,6 +245,6 @@ class Scanner {
 }
 
 /** JSON's whitespace: space, tab, line feed, carriage return. */
-function isWhitespace(c: number): boolean {
+export function isWhitespace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
